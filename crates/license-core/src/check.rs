@@ -1,0 +1,355 @@
+//! Every check a license file goes through before it may be installed, each with a
+//! verdict and a reason. `licensectl verify`, `install` and the app's wizard all show
+//! this same report.
+
+use crate::document::{DocumentKind, Envelope};
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::payload::{EnvironmentType, License, Payload};
+use crate::serial::SerialNumber;
+use crate::timestamp::{self, Timestamp};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckId {
+    Format,
+    Signature,
+    Contents,
+    Dates,
+    SerialNumber,
+    ActivationCode,
+    EnvironmentType,
+    Downgrade,
+}
+
+impl CheckId {
+    pub const ALL: [CheckId; 8] = [
+        CheckId::Format,
+        CheckId::Signature,
+        CheckId::Contents,
+        CheckId::Dates,
+        CheckId::SerialNumber,
+        CheckId::ActivationCode,
+        CheckId::EnvironmentType,
+        CheckId::Downgrade,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckId::Format => "File format",
+            CheckId::Signature => "Vendor signature",
+            CheckId::Contents => "License contents",
+            CheckId::Dates => "Validity dates",
+            CheckId::SerialNumber => "Serial number",
+            CheckId::ActivationCode => "Activation code",
+            CheckId::EnvironmentType => "Environment type",
+            CheckId::Downgrade => "Newer than installed",
+        }
+    }
+}
+
+/// `Warn` means installable after the administrator confirms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub id: CheckId,
+    pub label: &'static str,
+    pub status: Status,
+    pub message: String,
+    /// The error class for failures from parsing (`bad_signature`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+/// What the local environment expects of a license.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    pub serial_number: Option<SerialNumber>,
+    pub environment_type: Option<EnvironmentType>,
+    pub installed: Option<License>,
+    /// Time used for validity: the later of the clock and the latest time seen, so
+    /// turning the clock back does not revive an expired license.
+    pub now: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    pub license: Option<License>,
+    pub kid: Option<String>,
+    pub installable: bool,
+    pub needs_confirmation: bool,
+    pub differences: Vec<Difference>,
+}
+
+impl Report {
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == Status::Fail)
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == Status::Warn)
+    }
+    pub fn summary_of(checks: impl Iterator<Item = impl std::borrow::Borrow<Check>>) -> String {
+        checks.map(|c| format!("{}: {}", c.borrow().label, c.borrow().message)).collect::<Vec<_>>().join("; ")
+    }
+}
+
+struct Builder(Vec<Check>);
+
+impl Builder {
+    fn push(&mut self, id: CheckId, status: Status, message: impl Into<String>) {
+        self.0.push(Check { id, label: id.label(), status, message: message.into(), code: None });
+    }
+    fn fail_with(&mut self, id: CheckId, err: &Error) {
+        self.0.push(Check { id, label: id.label(), status: Status::Fail, message: err.to_string(), code: Some(err.code()) });
+    }
+    fn skip_rest(&mut self) {
+        for id in CheckId::ALL {
+            if !self.0.iter().any(|c| c.id == id) {
+                self.push(id, Status::Skipped, "not checked: an earlier check failed");
+            }
+        }
+    }
+    fn finish(mut self, license: Option<License>, kid: Option<String>, installed: Option<&License>) -> Report {
+        self.skip_rest();
+        let failed = self.0.iter().any(|c| c.status == Status::Fail);
+        let warned = self.0.iter().any(|c| c.status == Status::Warn);
+        let differences = match (&license, installed) {
+            (Some(new), old) => differences(old, new),
+            _ => Vec::new(),
+        };
+        Report { installable: !failed && license.is_some(), needs_confirmation: !failed && warned, checks: self.0, license, kid, differences }
+    }
+}
+
+pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> Report {
+    let mut b = Builder(Vec::new());
+    let env = match Envelope::parse(DocumentKind::License, file) {
+        Ok(env) => env,
+        Err(e) => {
+            b.fail_with(CheckId::Format, &e);
+            return b.finish(None, None, exp.installed.as_ref());
+        }
+    };
+    b.push(CheckId::Format, Status::Pass, "one LICENSE FILE block with a well-formed envelope");
+    let kid = Some(env.kid.clone());
+    if let Err(e) = env.verify(vendor_keys, "vendor") {
+        b.fail_with(CheckId::Signature, &e);
+        return b.finish(None, kid, exp.installed.as_ref());
+    }
+    b.push(CheckId::Signature, Status::Pass, format!("signed by trusted vendor key {}", env.kid));
+    let lic = match License::from_json(env.payload()) {
+        Ok(l) => l,
+        Err(e) => {
+            b.fail_with(CheckId::Contents, &e);
+            return b.finish(None, kid, exp.installed.as_ref());
+        }
+    };
+    b.push(CheckId::Contents, Status::Pass, format!("license {} for {}", lic.license_id, lic.customer));
+
+    check_dates(&mut b, &lic, exp.now);
+
+    match &exp.serial_number {
+        None => b.push(CheckId::SerialNumber, Status::Skipped, "this environment's serial number is unknown"),
+        Some(local) if *local == lic.serial_number => b.push(CheckId::SerialNumber, Status::Pass, format!("matches this environment ({local})")),
+        Some(local) => b.push(
+            CheckId::SerialNumber,
+            Status::Fail,
+            format!("the license is for serial number {}, but this environment's is {local}: request a license for {local}", lic.serial_number),
+        ),
+    }
+
+    match &exp.installed {
+        None => b.push(CheckId::ActivationCode, Status::Pass, format!("{} (no license installed to compare with)", lic.activation_code)),
+        Some(old) if old.activation_code == lic.activation_code => b.push(CheckId::ActivationCode, Status::Pass, format!("same subscription ({})", lic.activation_code)),
+        Some(old) => b.push(
+            CheckId::ActivationCode,
+            Status::Warn,
+            format!("changes the subscription from {} to {}: confirm this environment moves to the new subscription", old.activation_code, lic.activation_code),
+        ),
+    }
+
+    match exp.environment_type {
+        None => b.push(CheckId::EnvironmentType, Status::Skipped, "this environment's type is not configured"),
+        Some(t) if t == lic.environment_type => b.push(CheckId::EnvironmentType, Status::Pass, format!("{t}")),
+        Some(t) => b.push(
+            CheckId::EnvironmentType,
+            Status::Fail,
+            format!("the license is for a {} environment, but this is a {t} environment: request a {t} license", lic.environment_type),
+        ),
+    }
+
+    match &exp.installed {
+        None => b.push(CheckId::Downgrade, Status::Pass, "no license installed"),
+        Some(old) if old.license_id == lic.license_id => b.push(CheckId::Downgrade, Status::Pass, "this license is already installed"),
+        Some(old) if lic.issued_at < old.issued_at => b.push(
+            CheckId::Downgrade,
+            Status::Warn,
+            format!(
+                "issued {} — older than the installed license (issued {}): confirm only if you mean to go back",
+                timestamp::format(&lic.issued_at),
+                timestamp::format(&old.issued_at)
+            ),
+        ),
+        Some(old) => b.push(CheckId::Downgrade, Status::Pass, format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at))),
+    }
+
+    let installed = exp.installed.clone();
+    b.finish(Some(lic), kid, installed.as_ref())
+}
+
+fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
+    if now < lic.not_before {
+        b.push(CheckId::Dates, Status::Fail, format!("not valid until {}: install it on or after that date", timestamp::format(&lic.not_before)));
+        return;
+    }
+    match lic.expires_at {
+        None => b.push(CheckId::Dates, Status::Pass, "perpetual (no expiry)"),
+        Some(exp) if exp <= now => b.push(CheckId::Dates, Status::Fail, format!("expired on {}: request a renewed license", timestamp::format(&exp))),
+        Some(exp) => b.push(CheckId::Dates, Status::Pass, format!("valid until {} ({} days left)", timestamp::format(&exp), (exp - now).num_days())),
+    }
+}
+
+/// One entitlement or identity field that an install changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The old→new view of an install. With nothing installed every field is "new".
+pub fn differences(old: Option<&License>, new: &License) -> Vec<Difference> {
+    fn fields(l: &License) -> Vec<(&'static str, String)> {
+        let e = &l.entitlements;
+        let mut features = e.features.clone();
+        features.sort();
+        vec![
+            ("customer", l.customer.clone()),
+            ("activation_code", l.activation_code.to_string()),
+            ("environment_type", l.environment_type.to_string()),
+            ("expires_at", l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "never".into())),
+            ("named_users", e.named_users.to_string()),
+            ("application_objects", e.application_objects.to_string()),
+            ("environments", e.environments.to_string()),
+            ("support_level", e.support_level.clone()),
+            ("features", features.join(", ")),
+        ]
+    }
+    let old_fields = old.map(fields);
+    fields(new)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (field, value))| {
+            let before = old_fields.as_ref().map(|f| f[i].1.clone());
+            (before.as_deref() != Some(value.as_str())).then_some(Difference { field, old: before, new: value })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::ActivationCode;
+    use crate::keys::KeyPair;
+    use crate::payload::tests::sample_license;
+    use crate::serial::serial_from_facts_text;
+
+    struct Fixture {
+        vendor: KeyPair,
+        serial: SerialNumber,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self { vendor: KeyPair::generate(), serial: serial_from_facts_text("machine_id=check\n") }
+        }
+        fn ring(&self) -> KeyRing {
+            KeyRing::new(vec![self.vendor.public()])
+        }
+        fn exp(&self) -> Expectations {
+            Expectations {
+                serial_number: Some(self.serial.clone()),
+                environment_type: Some(EnvironmentType::Production),
+                installed: None,
+                now: timestamp::parse("2026-06-01T00:00:00Z").unwrap(),
+            }
+        }
+        fn status(&self, r: &Report, id: CheckId) -> Status {
+            r.checks.iter().find(|c| c.id == id).unwrap().status
+        }
+    }
+
+    #[test]
+    fn good_license_passes_every_check() {
+        let f = Fixture::new();
+        let lic = sample_license(&f.serial);
+        let r = check_license(lic.seal(&f.vendor).as_bytes(), &f.ring(), &f.exp());
+        assert!(r.installable, "{:?}", r.checks);
+        assert!(!r.needs_confirmation);
+        assert!(r.checks.iter().all(|c| c.status == Status::Pass));
+        assert_eq!(r.checks.len(), CheckId::ALL.len());
+        assert_eq!(r.differences.len(), 9, "all fields are new with nothing installed");
+    }
+
+    #[test]
+    fn wrong_serial_names_both_serials() {
+        let f = Fixture::new();
+        let other = serial_from_facts_text("machine_id=elsewhere\n");
+        let r = check_license(sample_license(&other).seal(&f.vendor).as_bytes(), &f.ring(), &f.exp());
+        assert!(!r.installable);
+        let c = r.checks.iter().find(|c| c.id == CheckId::SerialNumber).unwrap();
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.message.contains(&other.to_string()) && c.message.contains(&f.serial.to_string()), "{}", c.message);
+    }
+
+    #[test]
+    fn dates_type_and_signature_failures() {
+        let f = Fixture::new();
+        let mut lic = sample_license(&f.serial);
+        let mut exp = f.exp();
+        exp.now = timestamp::parse("2027-02-01T00:00:00Z").unwrap();
+        let r = check_license(lic.seal(&f.vendor).as_bytes(), &f.ring(), &exp);
+        assert_eq!(f.status(&r, CheckId::Dates), Status::Fail);
+        exp.now = timestamp::parse("2025-02-01T00:00:00Z").unwrap();
+        let r = check_license(lic.seal(&f.vendor).as_bytes(), &f.ring(), &exp);
+        assert!(r.checks.iter().any(|c| c.id == CheckId::Dates && c.message.contains("not valid until")));
+
+        lic.environment_type = EnvironmentType::Development;
+        let r = check_license(lic.seal(&f.vendor).as_bytes(), &f.ring(), &f.exp());
+        assert_eq!(f.status(&r, CheckId::EnvironmentType), Status::Fail);
+
+        let r = check_license(lic.seal(&KeyPair::generate()).as_bytes(), &f.ring(), &f.exp());
+        assert_eq!(f.status(&r, CheckId::Signature), Status::Fail);
+        assert_eq!(f.status(&r, CheckId::Dates), Status::Skipped);
+        assert!(r.license.is_none());
+    }
+
+    #[test]
+    fn changed_code_and_downgrade_warn() {
+        let f = Fixture::new();
+        let old = sample_license(&f.serial);
+        let mut new = sample_license(&f.serial);
+        new.activation_code = ActivationCode::from_payload("0123456789ABCDEFGHJKMNPQ").unwrap();
+        new.issued_at = timestamp::parse("2025-12-01T00:00:00Z").unwrap();
+        new.entitlements.named_users = 250;
+        let mut exp = f.exp();
+        exp.installed = Some(old.clone());
+        let r = check_license(new.seal(&f.vendor).as_bytes(), &f.ring(), &exp);
+        assert!(r.installable && r.needs_confirmation);
+        assert_eq!(f.status(&r, CheckId::ActivationCode), Status::Warn);
+        assert_eq!(f.status(&r, CheckId::Downgrade), Status::Warn);
+        let users = r.differences.iter().find(|d| d.field == "named_users").unwrap();
+        assert_eq!((users.old.as_deref(), users.new.as_str()), (Some("100"), "250"));
+        assert!(r.differences.iter().all(|d| d.field != "support_level"), "unchanged fields are not listed");
+    }
+}

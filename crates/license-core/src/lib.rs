@@ -1,0 +1,24 @@
+//! License Manager core: everything the desktop app and `licensectl` share, with no
+//! GUI dependency. See ARCHITECTURE.md for the map.
+
+pub mod activation;
+mod armor;
+pub mod check;
+pub mod crockford;
+pub mod document;
+pub mod error;
+pub mod keys;
+pub mod payload;
+pub mod serial;
+mod strict_json;
+pub mod timestamp;
+
+pub use activation::ActivationCode;
+pub use check::{check_license, Expectations, Report};
+pub use document::DocumentKind;
+pub use error::Error;
+pub use keys::{KeyPair, KeyRing, PublicKey};
+pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned};
+pub use serial::SerialNumber;
+
+pub const MAX_FILE_BYTES: u64 = armor::MAX_FILE_BYTES;

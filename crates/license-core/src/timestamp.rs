@@ -1,0 +1,51 @@
+//! RFC 3339 UTC timestamps as the spec writes them: `2026-11-22T10:00:00Z`.
+//! Offsets other than `Z` are refused: every tool must agree on one spelling.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serializer};
+
+pub type Timestamp = DateTime<Utc>;
+
+pub fn parse(s: &str) -> Result<Timestamp, String> {
+    if !s.ends_with('Z') {
+        return Err(format!("timestamp '{s}' is not UTC: write it with a trailing Z"));
+    }
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| format!("'{s}' is not an RFC 3339 timestamp"))
+}
+
+pub fn format(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(t))
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+pub mod option {
+    use super::*;
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|s| parse(&s).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_utc_z_is_accepted() {
+        assert!(super::parse("2026-11-22T10:00:00Z").is_ok());
+        assert!(super::parse("2026-11-22T10:00:00.5Z").is_ok());
+        assert!(super::parse("2026-11-22T10:00:00+02:00").unwrap_err().contains("trailing Z"));
+        assert!(super::parse("2026-13-22T10:00:00Z").is_err());
+        assert_eq!(super::format(&super::parse("2026-11-22T10:00:00.9Z").unwrap()), "2026-11-22T10:00:00Z");
+    }
+}
