@@ -22,3 +22,7 @@ pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned}
 pub use serial::SerialNumber;
 
 pub const MAX_FILE_BYTES: u64 = armor::MAX_FILE_BYTES;
+pub mod demo;
+pub mod environment;
+
+pub use environment::{Environment, InstallOptions, Step};

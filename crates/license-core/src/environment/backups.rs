@@ -1,0 +1,141 @@
+//! Backups of installed licenses. Each backup is the exact file bytes, named
+//! `<taken-at>-<sha256 prefix>.lic` so its integrity can be checked from its name.
+//! The folder is the source of truth; `manifest.json` only adds why a backup was
+//! taken, so a crash between the two loses no backup.
+
+use super::durable;
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::payload::{License, Payload};
+use crate::timestamp::{self, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const MANIFEST: &str = "manifest.json";
+const EXT: &str = "lic";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupEntry {
+    pub id: String,
+    #[serde(with = "timestamp")]
+    pub taken_at: Timestamp,
+    pub reason: String,
+    pub sha256: String,
+    pub license_id: Option<String>,
+    pub customer: Option<String>,
+    #[serde(with = "timestamp::option")]
+    pub expires_at: Option<Timestamp>,
+    /// False when the bytes no longer match the name: the backup was damaged.
+    pub intact: bool,
+    pub path: PathBuf,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Manifest {
+    reasons: BTreeMap<String, String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct Backups<'a> {
+    pub dir: &'a Path,
+    pub vendor_keys: &'a KeyRing,
+}
+
+impl Backups<'_> {
+    fn manifest(&self) -> Manifest {
+        fs::read(self.dir.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Stores `bytes` unless an intact backup of the same bytes exists, and returns
+    /// the entry. The file is durable before this returns.
+    pub fn store(&self, bytes: &[u8], reason: &str, now: Timestamp) -> Result<BackupEntry, Error> {
+        durable::ensure_dir(self.dir)?;
+        let sha = sha256_hex(bytes);
+        if let Some(existing) = self.list()?.into_iter().find(|b| b.sha256 == sha && b.intact) {
+            return Ok(existing);
+        }
+        let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &sha[..12]);
+        let path = self.dir.join(format!("{id}.{EXT}"));
+        durable::replace(&path, bytes, "backup")?;
+        // Verified: read back what is on disk before anything relies on it.
+        let back = fs::read(&path).map_err(|e| Error::io("read back the backup", &path, e))?;
+        if sha256_hex(&back) != sha {
+            return Err(Error::io("verify the backup", &path, std::io::Error::other("the backup did not read back identically")));
+        }
+        durable::crash_point("backup:stored");
+        let mut m = self.manifest();
+        m.reasons.insert(id.clone(), reason.to_string());
+        durable::replace(&self.dir.join(MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"), "manifest")?;
+        self.get(&id)
+    }
+
+    /// All backups, newest first.
+    pub fn list(&self) -> Result<Vec<BackupEntry>, Error> {
+        let entries = match fs::read_dir(self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("list the backup folder", self.dir, e)),
+        };
+        let manifest = self.manifest();
+        let mut out: Vec<BackupEntry> = entries
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let id = path.file_name()?.to_str()?.strip_suffix(&format!(".{EXT}"))?.to_string();
+                (!id.starts_with('.')).then(|| self.entry(id, path, &manifest))
+            })
+            .flatten()
+            .collect();
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(out)
+    }
+
+    pub fn get(&self, id: &str) -> Result<BackupEntry, Error> {
+        let valid_id = id.len() < 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let path = self.dir.join(format!("{id}.{EXT}"));
+        if !valid_id || !path.is_file() {
+            return Err(Error::NoSuchBackup { id: id.chars().take(64).collect() });
+        }
+        self.entry(id.to_string(), path, &self.manifest()).ok_or_else(|| Error::NoSuchBackup { id: id.into() })
+    }
+
+    /// The bytes of an intact backup.
+    pub fn read(&self, id: &str) -> Result<Vec<u8>, Error> {
+        let entry = self.get(id)?;
+        let bytes = durable::read_document(&entry.path)?;
+        if !entry.intact || sha256_hex(&bytes) != entry.sha256 {
+            return Err(Error::io("restore from", &entry.path, std::io::Error::other("the backup is damaged: its contents do not match its name; choose another backup")));
+        }
+        Ok(bytes)
+    }
+
+    fn entry(&self, id: String, path: PathBuf, manifest: &Manifest) -> Option<BackupEntry> {
+        let (stamp, sha_prefix) = id.rsplit_once('-')?;
+        let taken_at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
+        let bytes = fs::read(&path).ok()?;
+        let sha = sha256_hex(&bytes);
+        // Backups are shown even when their signature no longer verifies (say, a
+        // retired vendor key): the bytes are what the administrator may need back.
+        let lic = crate::document::Envelope::parse(crate::DocumentKind::License, &bytes)
+            .ok()
+            .and_then(|e| License::from_json(e.payload()).ok().map(|l| (e, l)))
+            .map(|(e, l)| (e.verify(self.vendor_keys, "vendor").is_ok(), l));
+        Some(BackupEntry {
+            reason: manifest.reasons.get(&id).cloned().unwrap_or_else(|| "backup".into()),
+            intact: sha.starts_with(sha_prefix),
+            license_id: lic.as_ref().map(|(_, l)| l.license_id.to_string()),
+            customer: lic.as_ref().map(|(_, l)| l.customer.clone()),
+            expires_at: lic.as_ref().and_then(|(_, l)| l.expires_at),
+            sha256: sha,
+            taken_at,
+            id,
+            path,
+        })
+    }
+}

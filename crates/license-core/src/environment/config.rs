@@ -1,0 +1,175 @@
+//! The environment configuration (TOML). Relative paths are relative to the
+//! configuration file's folder, so an environment folder can be moved whole.
+
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::payload::EnvironmentType;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const ENV_VAR: &str = "LICENSE_MANAGER_CONFIG";
+pub const FILE_NAME: &str = "environment.toml";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Shown to administrators, e.g. "Production EU".
+    pub name: String,
+    #[serde(rename = "type")]
+    pub environment_type: EnvironmentType,
+    pub license_file: PathBuf,
+    pub backup_dir: PathBuf,
+    /// Lock, clock and history files. Default: `.license-manager` beside the license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+    /// Compute the serial from this facts file instead of the host (containers, tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_url: Option<String>,
+    /// Trusted vendor public keys, base64url of the raw 32 bytes.
+    #[serde(default)]
+    pub vendor_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Where consumption figures come from: a JSON file, or a command printing JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum UsageSource {
+    File(PathBuf),
+    Command(Vec<String>),
+}
+
+impl Config {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
+        let bad = |reason: String| Error::BadConfig { path: path.to_path_buf(), reason };
+        let mut c: Config = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+        if c.name.trim().is_empty() {
+            return Err(bad("name is empty: give the environment a name administrators recognise".into()));
+        }
+        KeyRing::parse(&c.vendor_keys).map_err(|e| bad(format!("vendor_keys: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        c.license_file = abs(&c.license_file);
+        c.backup_dir = abs(&c.backup_dir);
+        c.state_dir = c.state_dir.as_deref().map(abs);
+        c.facts_file = c.facts_file.as_deref().map(abs);
+        c.ca_bundle = c.ca_bundle.as_deref().map(abs);
+        if let Some(UsageSource::File(p)) = &c.usage {
+            c.usage = Some(UsageSource::File(abs(p)));
+        }
+        if c.license_file.file_name().is_none() {
+            return Err(bad("license_file must name a file".into()));
+        }
+        Ok(c)
+    }
+
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the configuration", path, e))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configuration serialises")
+    }
+
+    pub fn vendor_keys(&self) -> KeyRing {
+        KeyRing::parse(&self.vendor_keys).expect("validated when parsed")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| self.license_file.parent().unwrap_or(Path::new(".")).join(".license-manager"))
+    }
+}
+
+/// Where a configuration is looked for, in order: the flag, the environment
+/// variable, the user's configuration folder, then the system-wide one.
+pub fn candidates(flag: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = flag {
+        return vec![p.to_path_buf()];
+    }
+    if let Some(p) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
+        return vec![PathBuf::from(p)];
+    }
+    let mut out = Vec::new();
+    if let Some(dir) = user_config_dir() {
+        out.push(dir.join("license-manager").join(FILE_NAME));
+    }
+    out.push(system_config_dir().join(FILE_NAME));
+    out
+}
+
+pub fn locate(flag: Option<&Path>) -> Result<PathBuf, Error> {
+    let c = candidates(flag);
+    if flag.is_some() || std::env::var_os(ENV_VAR).is_some_and(|v| !v.is_empty()) {
+        // An explicit choice is never silently replaced by another file.
+        return Ok(c[0].clone());
+    }
+    c.iter().find(|p| p.is_file()).cloned().ok_or_else(|| Error::NoConfig {
+        searched: c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+    })
+}
+
+fn user_config_dir() -> Option<PathBuf> {
+    #[cfg(windows)]
+    return std::env::var_os("APPDATA").map(PathBuf::from);
+    #[cfg(target_os = "macos")]
+    return std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"));
+    #[cfg(not(any(windows, target_os = "macos")))]
+    return std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+}
+
+fn system_config_dir() -> PathBuf {
+    #[cfg(windows)]
+    return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into())).join("LicenseManager");
+    #[cfg(target_os = "macos")]
+    return PathBuf::from("/Library/Application Support/LicenseManager");
+    #[cfg(not(any(windows, target_os = "macos")))]
+    return PathBuf::from("/etc/license-manager");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "Production EU"
+type = "production"
+license_file = "license.lic"
+backup_dir = "backups"
+vendor_keys = []
+[usage]
+command = ["platform-usage", "--json"]
+"#;
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let c = Config::parse(GOOD, Path::new("/srv/env/environment.toml")).unwrap();
+        assert_eq!(c.license_file, Path::new("/srv/env/license.lic"));
+        assert_eq!(c.backup_dir, Path::new("/srv/env/backups"));
+        assert_eq!(c.state_dir(), Path::new("/srv/env/.license-manager"));
+        assert_eq!(c.usage, Some(UsageSource::Command(vec!["platform-usage".into(), "--json".into()])));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let p = Path::new("/e/environment.toml");
+        let err = Config::parse(&GOOD.replace("production", "prod"), p).unwrap_err().to_string();
+        assert!(err.contains("/e/environment.toml") && err.contains("prod"), "{err}");
+        let err = Config::parse(&format!("{GOOD}\n"), p).map(|_| ()).err();
+        assert!(err.is_none());
+        let err = Config::parse(&GOOD.replace("backup_dir", "backup_folder"), p).unwrap_err().to_string();
+        assert!(err.contains("backup_folder"), "{err}");
+        let err = Config::parse(&GOOD.replace("vendor_keys = []", "vendor_keys = [\"xyz\"]"), p).unwrap_err().to_string();
+        assert!(err.contains("vendor_keys"), "{err}");
+    }
+}

@@ -1,0 +1,298 @@
+//! The local environment: its configuration, serial number, installed license,
+//! backups, and the install and restore operations.
+//!
+//! Invariant (proved by `crates/licensectl/tests/crash.rs`): at every instant the
+//! license file is byte-for-byte the old license or the new one, and before it can
+//! be the new one a verified, fsynced backup of the old one exists.
+
+pub mod backups;
+pub mod clock;
+pub mod config;
+pub mod durable;
+
+use crate::check::{check_license, CheckId, Expectations, Report, Status};
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::payload::{EnvironmentType, License};
+use crate::serial::{self, HostFacts, SerialExplanation};
+use crate::timestamp::Timestamp;
+use backups::{BackupEntry, Backups};
+use clock::ClockReading;
+pub use config::Config;
+use serde::Serialize;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Days before expiry from which the overview warns.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+pub struct Environment {
+    pub config: Config,
+    pub config_path: PathBuf,
+    vendor_keys: KeyRing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseStatus {
+    None,
+    Valid,
+    Expiring,
+    Expired,
+    NotYetValid,
+    SerialMismatch,
+    InvalidSignature,
+    WrongEnvironmentType,
+    Invalid,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InstalledLicense {
+    pub status: LicenseStatus,
+    pub status_text: String,
+    pub days_left: Option<i64>,
+    pub license: Option<License>,
+    pub report: Report,
+}
+
+#[derive(Serialize)]
+pub struct Overview {
+    pub name: String,
+    pub environment_type: EnvironmentType,
+    pub config_path: PathBuf,
+    pub license_path: PathBuf,
+    pub serial: Option<SerialExplanation>,
+    pub serial_error: Option<Error>,
+    pub installed: InstalledLicense,
+    pub last_backup: Option<BackupEntry>,
+    pub clock: ClockReading,
+    pub warnings: Vec<String>,
+}
+
+/// The phases of an install or restore, reported as they start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Checking,
+    BackingUp,
+    Writing,
+    Verifying,
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstallOptions {
+    /// The administrator accepted the warnings (changed subscription, downgrade).
+    pub confirmed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InstallOutcome {
+    pub license: License,
+    pub backup: Option<BackupEntry>,
+    pub report: Report,
+}
+
+impl Environment {
+    pub fn open(config_path: &Path) -> Result<Self, Error> {
+        let config = Config::read(config_path)?;
+        Ok(Self::from_config(config, config_path.to_path_buf()))
+    }
+
+    pub fn from_config(config: Config, config_path: PathBuf) -> Self {
+        let vendor_keys = config.vendor_keys();
+        Self { config, config_path, vendor_keys }
+    }
+
+    pub fn vendor_keys(&self) -> &KeyRing {
+        &self.vendor_keys
+    }
+
+    pub fn backups(&self) -> Backups<'_> {
+        Backups { dir: &self.config.backup_dir, vendor_keys: &self.vendor_keys }
+    }
+
+    pub fn serial(&self) -> Result<SerialExplanation, Error> {
+        match &self.config.facts_file {
+            Some(f) => HostFacts::read(f)?.explain(&f.display().to_string()),
+            None => serial::host_explanation(),
+        }
+    }
+
+    pub fn clock(&self) -> ClockReading {
+        clock::observe(&self.config.state_dir(), chrono::Utc::now())
+    }
+
+    fn installed_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
+        durable::read_optional(&self.config.license_file)
+    }
+
+    /// The installed license if it parses and verifies, for comparisons.
+    fn installed_license(&self) -> Result<Option<License>, Error> {
+        Ok(self.installed_bytes()?.and_then(|b| crate::payload::open_license(&b, &self.vendor_keys).ok()))
+    }
+
+    fn expectations(&self, now: Timestamp, compare_with_installed: bool) -> Result<Expectations, Error> {
+        Ok(Expectations {
+            serial_number: self.serial().ok().map(|e| e.serial_number),
+            environment_type: Some(self.config.environment_type),
+            installed: if compare_with_installed { self.installed_license()? } else { None },
+            now,
+        })
+    }
+
+    /// Runs every check of a candidate license file against this environment.
+    pub fn check(&self, file: &[u8]) -> Result<Report, Error> {
+        let now = self.clock().effective_now();
+        Ok(check_license(file, &self.vendor_keys, &self.expectations(now, true)?))
+    }
+
+    pub fn overview(&self) -> Result<Overview, Error> {
+        let clock = self.clock();
+        let now = clock.effective_now();
+        let (serial, serial_error) = match self.serial() {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let installed = match self.installed_bytes()? {
+            None => InstalledLicense {
+                status: LicenseStatus::None,
+                status_text: "no license is installed".into(),
+                days_left: None,
+                license: None,
+                report: check_license(b"", &self.vendor_keys, &Expectations::default()),
+            },
+            Some(bytes) => {
+                let exp = Expectations { serial_number: serial.as_ref().map(|s| s.serial_number.clone()), ..self.expectations(now, false)? };
+                installed_status(check_license(&bytes, &self.vendor_keys, &exp), now)
+            }
+        };
+        let mut warnings = Vec::new();
+        warnings.extend(clock.warning.clone());
+        if let Some(e) = &serial_error {
+            warnings.push(e.to_string());
+        }
+        if installed.status != LicenseStatus::Valid && installed.status != LicenseStatus::None {
+            warnings.push(installed.status_text.clone());
+        }
+        if self.vendor_keys.is_empty() {
+            warnings.push(format!("no trusted vendor key is configured: add vendor_keys to {}", self.config_path.display()));
+        }
+        Ok(Overview {
+            name: self.config.name.clone(),
+            environment_type: self.config.environment_type,
+            config_path: self.config_path.clone(),
+            license_path: self.config.license_file.clone(),
+            serial,
+            serial_error,
+            installed,
+            last_backup: self.backups().list()?.into_iter().next(),
+            clock,
+            warnings,
+        })
+    }
+
+    /// Holds the environment's lock for an install, restore or backup. The OS drops
+    /// it when the process dies, so a killed install never blocks the next one.
+    fn lock(&self) -> Result<File, Error> {
+        let dir = self.config.state_dir();
+        durable::ensure_dir(&dir)?;
+        let path = dir.join("lock");
+        let f = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io("open the lock file", &path, e))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy { path }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        }
+    }
+
+    /// Backs up the installed license now. `None` when nothing is installed.
+    pub fn backup_now(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
+        let _lock = self.lock()?;
+        self.backup_locked(reason)
+    }
+
+    fn backup_locked(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
+        match self.installed_bytes()? {
+            None => Ok(None),
+            Some(bytes) => self.backups().store(&bytes, reason, chrono::Utc::now()).map(Some),
+        }
+    }
+
+    pub fn install(&self, file: &[u8], opts: InstallOptions, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+        self.replace_license(file, opts, "before install", progress)
+    }
+
+    pub fn restore(&self, backup_id: &str, opts: InstallOptions, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+        let bytes = self.backups().read(backup_id)?;
+        self.replace_license(&bytes, opts, &format!("before restore of {backup_id}"), progress)
+    }
+
+    fn replace_license(&self, file: &[u8], opts: InstallOptions, reason: &str, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+        let _lock = self.lock()?;
+        durable::crash_point("install:locked");
+        let target = &self.config.license_file;
+        if let Some(dir) = target.parent() {
+            durable::remove_stale_temps(dir);
+        }
+
+        progress(Step::Checking);
+        let report = self.check(file)?;
+        if !report.installable {
+            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
+        }
+        if report.needs_confirmation && !opts.confirmed {
+            return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
+        }
+        let license = report.license.clone().expect("installable reports carry the license");
+
+        progress(Step::BackingUp);
+        let old = self.installed_bytes()?;
+        let backup = match &old {
+            Some(bytes) => Some(self.backups().store(bytes, reason, chrono::Utc::now())?),
+            None => None,
+        };
+        durable::crash_point("install:backed-up");
+
+        progress(Step::Writing);
+        durable::replace(target, file, "license")?;
+
+        progress(Step::Verifying);
+        let back = durable::read_optional(target)?;
+        if back.as_deref() != Some(file) {
+            if let (Some(old), Some(b)) = (&old, &backup) {
+                durable::replace(target, old, "license-rollback")?;
+                return Err(Error::ReadBackFailed { backup: b.id.clone() });
+            }
+            return Err(Error::io("verify", target, std::io::Error::other("the written license did not read back identically")));
+        }
+        tracing::info!(license_id = %license.license_id, backup = ?backup.as_ref().map(|b| &b.id), "license installed");
+        progress(Step::Done);
+        Ok(InstallOutcome { license, backup, report })
+    }
+}
+
+fn installed_status(report: Report, now: Timestamp) -> InstalledLicense {
+    let failed = |id: CheckId| report.checks.iter().find(|c| c.id == id && c.status == Status::Fail);
+    let license = report.license.clone();
+    let days_left = license.as_ref().and_then(|l| l.expires_at).map(|e| (e - now).num_days());
+    let (status, text) = if let Some(c) = failed(CheckId::Format).or(failed(CheckId::Contents)) {
+        (LicenseStatus::Invalid, format!("the installed license is unreadable: {}", c.message))
+    } else if let Some(c) = failed(CheckId::Signature) {
+        (LicenseStatus::InvalidSignature, format!("the installed license's signature is invalid: {}", c.message))
+    } else if let Some(c) = failed(CheckId::SerialNumber) {
+        (LicenseStatus::SerialMismatch, c.message.clone())
+    } else if let Some(c) = failed(CheckId::EnvironmentType) {
+        (LicenseStatus::WrongEnvironmentType, c.message.clone())
+    } else if let Some(c) = failed(CheckId::Dates) {
+        let s = if c.message.starts_with("expired") { LicenseStatus::Expired } else { LicenseStatus::NotYetValid };
+        (s, format!("the installed license {}", c.message))
+    } else {
+        match days_left {
+            Some(d) if d < EXPIRY_WARNING_DAYS => (LicenseStatus::Expiring, format!("the license expires in {d} days: request a renewal")),
+            Some(d) => (LicenseStatus::Valid, format!("valid, {d} days left")),
+            None => (LicenseStatus::Valid, "valid, perpetual".into()),
+        }
+    };
+    InstalledLicense { status, status_text: text, days_left, license, report }
+}
