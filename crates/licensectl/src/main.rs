@@ -1,1 +1,264 @@
-fn main(){}
+//! `licensectl`: License Manager for headless servers. Every command is a thin
+//! layer over `license-core`; this file owns only argument parsing, prompts, output
+//! and exit codes.
+
+mod output;
+mod vendor;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use license_core::environment::{config, Config, InstallOptions};
+use license_core::serial::HostFacts;
+use license_core::{check_license, EnvironmentType, Environment, Error, Expectations, KeyRing, SerialNumber};
+use output::Out;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit codes, documented in the README.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_REFUSED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_NEEDS_CONFIRMATION: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "licensectl", version, about = "Keep this environment's platform license right: verify, install, back up, restore.")]
+struct Cli {
+    /// Environment configuration (default: $LICENSE_MANAGER_CONFIG, then the user's and the system's configuration folder).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print this environment's serial number.
+    Serial {
+        /// Show which facts produced it.
+        #[arg(long)]
+        explain: bool,
+        /// Compute it from a facts file (key=value lines) instead of this host.
+        #[arg(long, value_name = "FILE")]
+        facts: Option<PathBuf>,
+    },
+    /// Run every check on a license file; exit 0 only when it is installable here.
+    Verify {
+        file: PathBuf,
+        /// A trusted vendor public key (base64url); repeatable. Added to the configuration's keys.
+        #[arg(long = "vendor-key", value_name = "KEY")]
+        vendor_keys: Vec<String>,
+        /// Check against this serial number instead of the environment's.
+        #[arg(long)]
+        serial: Option<String>,
+        /// Compute the serial number from a facts file.
+        #[arg(long, value_name = "FILE", conflicts_with = "serial")]
+        facts: Option<PathBuf>,
+        /// Check against this environment type instead of the configured one.
+        #[arg(long = "environment-type", value_name = "TYPE")]
+        environment_type: Option<String>,
+    },
+    /// Show the environment, its serial number and the installed license.
+    Status,
+    /// Back up the installed license now.
+    Backup,
+    /// List backups, newest first.
+    Backups,
+    /// Check a license file, back up the current license, and install it atomically.
+    Install {
+        file: PathBuf,
+        /// Accept warnings (changed activation code, downgrade) without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Reinstall a backup (same checks as install).
+    Restore {
+        id: String,
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Write a new environment configuration.
+    Init {
+        /// Where to write it (default: the user's configuration folder).
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", value_name = "TYPE")]
+        environment_type: String,
+        #[arg(long, value_name = "FILE")]
+        license_file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        backup_dir: PathBuf,
+        #[arg(long = "vendor-key", value_name = "KEY")]
+        vendor_keys: Vec<String>,
+        #[arg(long)]
+        portal_url: Option<String>,
+    },
+    /// Create the demo environment (its own vendor key, an installed license, sample files).
+    Demo { dir: PathBuf },
+    /// Vendor-side tools: make signing keys and issue licenses (for tests and demos).
+    #[command(subcommand)]
+    Vendor(vendor::VendorCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let out = Out { json: cli.json };
+    match run(cli, &out) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn environment(cli_config: Option<&Path>) -> Result<Environment> {
+    let path = config::locate(cli_config)?;
+    Ok(Environment::open(&path)?)
+}
+
+fn run(cli: Cli, out: &Out) -> Result<u8> {
+    let cfg = cli.config.as_deref();
+    match cli.command {
+        Command::Serial { explain, facts } => {
+            let e = match (facts, environment(cfg).ok()) {
+                (Some(f), _) => HostFacts::read(&f)?.explain(&f.display().to_string())?,
+                (None, Some(env)) => env.serial()?,
+                (None, None) => license_core::serial::host_explanation()?,
+            };
+            out.serial(&e, explain);
+            Ok(EXIT_OK)
+        }
+        Command::Verify { file, vendor_keys, serial, facts, environment_type } => {
+            let bytes = license_core::environment::durable::read_document(&file)?;
+            let env = environment(cfg).ok();
+            let mut ring: Vec<String> = env.as_ref().map(|e| e.config.vendor_keys.clone()).unwrap_or_default();
+            ring.extend(vendor_keys);
+            let ring = KeyRing::parse(&ring)?;
+            let serial_number: Option<SerialNumber> = match (serial, facts, &env) {
+                (Some(s), _, _) => Some(s.parse()?),
+                (_, Some(f), _) => Some(HostFacts::read(&f)?.serial_number()?),
+                (_, _, Some(env)) => env.serial().ok().map(|e| e.serial_number),
+                _ => license_core::serial::host_explanation().ok().map(|e| e.serial_number),
+            };
+            let environment_type: Option<EnvironmentType> = match environment_type {
+                Some(t) => Some(t.parse().map_err(anyhow::Error::msg)?),
+                None => env.as_ref().map(|e| e.config.environment_type),
+            };
+            let now = env.as_ref().map(|e| e.clock().effective_now()).unwrap_or_else(chrono::Utc::now);
+            let installed = env.as_ref().and_then(|e| {
+                let b = std::fs::read(&e.config.license_file).ok()?;
+                license_core::payload::open_license(&b, e.vendor_keys()).ok()
+            });
+            let report = check_license(&bytes, &ring, &Expectations { serial_number, environment_type, installed, now });
+            out.report(&file, &report);
+            Ok(if report.installable { EXIT_OK } else { EXIT_REFUSED })
+        }
+        Command::Status => {
+            out.overview(&environment(cfg)?.overview()?);
+            Ok(EXIT_OK)
+        }
+        Command::Backup => {
+            let env = environment(cfg)?;
+            match env.backup_now("on demand")? {
+                Some(b) => out.backup_taken(&b),
+                None => return Err(Error::NothingInstalled.into()),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Backups => {
+            out.backups(&environment(cfg)?.backups().list()?);
+            Ok(EXIT_OK)
+        }
+        Command::Install { file, yes } => {
+            let env = environment(cfg)?;
+            let bytes = license_core::environment::durable::read_document(&file)?;
+            apply(out, &env, yes, |env, opts| env.install(&bytes, opts, &mut |s| out.step(s)))
+        }
+        Command::Restore { id, yes } => {
+            let env = environment(cfg)?;
+            apply(out, &env, yes, |env, opts| env.restore(&id, opts, &mut |s| out.step(s)))
+        }
+        Command::Init { path, name, environment_type, license_file, backup_dir, vendor_keys, portal_url } => {
+            let path = match path {
+                Some(p) => p,
+                None => config::candidates(None).into_iter().next().context("no configuration folder is known for this user")?,
+            };
+            if path.exists() {
+                anyhow::bail!("{} already exists: edit it, or choose another path with --path", path.display());
+            }
+            let c = Config {
+                name,
+                environment_type: environment_type.parse().map_err(anyhow::Error::msg)?,
+                license_file,
+                backup_dir,
+                state_dir: None,
+                facts_file: None,
+                portal_url,
+                vendor_keys,
+                usage: None,
+                proxy: None,
+                ca_bundle: None,
+            };
+            let text = c.to_toml();
+            Config::parse(&text, &path)?; // validates keys and paths before writing
+            license_core::environment::durable::replace(&path, text.as_bytes(), "config")?;
+            out.line(&format!("wrote {}", path.display()));
+            Ok(EXIT_OK)
+        }
+        Command::Demo { dir } => {
+            let path = license_core::demo::create(&dir)?;
+            out.line(&format!("demo environment created: {}\nsample licenses to try are in {}", path.display(), dir.join("samples").display()));
+            Ok(EXIT_OK)
+        }
+        Command::Vendor(cmd) => vendor::run(cmd, out),
+    }
+}
+
+/// Install or restore: try without confirmation; on warnings ask (or take `--yes`).
+fn apply(
+    out: &Out,
+    env: &Environment,
+    yes: bool,
+    op: impl Fn(&Environment, InstallOptions) -> Result<license_core::environment::InstallOutcome, Error>,
+) -> Result<u8> {
+    let result = match op(env, InstallOptions { confirmed: yes }) {
+        Err(Error::NeedsConfirmation { warnings }) if !out.json && std::io::stdin().is_terminal() => {
+            eprint!("Warning: {warnings}\nInstall anyway? [y/N] ");
+            std::io::stderr().flush().ok();
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
+                op(env, InstallOptions { confirmed: true })
+            } else {
+                out.line("Not installed; nothing was changed.");
+                return Ok(EXIT_NEEDS_CONFIRMATION);
+            }
+        }
+        other => other,
+    };
+    match result {
+        Ok(outcome) => {
+            out.installed(&outcome);
+            Ok(EXIT_OK)
+        }
+        Err(e @ Error::Refused { .. }) => {
+            out.error(&e.into());
+            Ok(EXIT_REFUSED)
+        }
+        Err(e @ Error::NeedsConfirmation { .. }) => {
+            out.error(&anyhow::Error::from(e).context("run again with --yes to accept these warnings"));
+            Ok(EXIT_NEEDS_CONFIRMATION)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,143 @@
+//! Vendor-side tools. The app never signs licenses; these exist so tests, demos and
+//! the reference portal can create real, signed files.
+
+use crate::output::Out;
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use license_core::environment::durable;
+use license_core::{KeyPair, License, Payload};
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum VendorCommand {
+    /// Generate a vendor signing key (PKCS#8 PEM, mode 0600) and print its public key.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the public key (base64url) and key id of a private key.
+    Pubkey {
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Write a signed license file from flags and/or a JSON payload.
+    Issue {
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// A JSON payload to start from; flags override its members.
+        #[arg(long, value_name = "FILE")]
+        payload: Option<PathBuf>,
+        #[arg(long)]
+        serial: Option<String>,
+        #[arg(long)]
+        activation_code: Option<String>,
+        #[arg(long = "type", value_name = "TYPE")]
+        environment_type: Option<String>,
+        #[arg(long)]
+        customer: Option<String>,
+        /// RFC 3339 UTC, e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        not_before: Option<String>,
+        #[arg(long, conflicts_with = "perpetual")]
+        expires: Option<String>,
+        #[arg(long)]
+        perpetual: bool,
+        #[arg(long)]
+        named_users: Option<u64>,
+        #[arg(long)]
+        application_objects: Option<u64>,
+        #[arg(long)]
+        environments: Option<u64>,
+        #[arg(long)]
+        support_level: Option<String>,
+        /// Comma-separated feature names.
+        #[arg(long, value_delimiter = ',')]
+        features: Option<Vec<String>>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
+    match cmd {
+        VendorCommand::Keygen { out: path } => {
+            if path.exists() {
+                bail!("{} already exists: a signing key is never overwritten; choose another path", path.display());
+            }
+            let k = KeyPair::generate();
+            durable::replace(&path, k.to_pem().as_bytes(), "key")?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            print_public(out, &k);
+        }
+        VendorCommand::Pubkey { key } => print_public(out, &KeyPair::read(&key)?),
+        VendorCommand::Issue {
+            key,
+            payload,
+            serial,
+            activation_code,
+            environment_type,
+            customer,
+            not_before,
+            expires,
+            perpetual,
+            named_users,
+            application_objects,
+            environments,
+            support_level,
+            features,
+            out: path,
+        } => {
+            let k = KeyPair::read(&key)?;
+            let mut p: Map<String, Value> = match payload {
+                Some(f) => serde_json::from_slice(&std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?)
+                    .with_context(|| format!("{} is not a JSON object", f.display()))?,
+                None => Map::new(),
+            };
+            let now = license_core::timestamp::format(&chrono::Utc::now());
+            p.entry("format").or_insert(json!(1));
+            p.entry("license_id").or_insert(json!(uuid::Uuid::new_v4()));
+            p.entry("issued_at").or_insert(json!(now));
+            p.entry("not_before").or_insert(json!(now));
+            let set = |p: &mut Map<String, Value>, k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    p.insert(k.into(), v);
+                }
+            };
+            set(&mut p, "serial_number", serial.map(Value::from));
+            set(&mut p, "activation_code", activation_code.map(Value::from));
+            set(&mut p, "environment_type", environment_type.map(Value::from));
+            set(&mut p, "customer", customer.map(Value::from));
+            set(&mut p, "not_before", not_before.map(Value::from));
+            set(&mut p, "expires_at", expires.map(Value::from));
+            if perpetual {
+                p.insert("expires_at".into(), Value::Null);
+            }
+            let ent = p.entry("entitlements").or_insert(json!({"named_users": 0, "application_objects": 0, "environments": 1, "support_level": "standard", "features": []}));
+            let ent = ent.as_object_mut().context("entitlements must be an object")?;
+            set(ent, "named_users", named_users.map(Value::from));
+            set(ent, "application_objects", application_objects.map(Value::from));
+            set(ent, "environments", environments.map(Value::from));
+            set(ent, "support_level", support_level.map(Value::from));
+            set(ent, "features", features.map(Value::from));
+            // Parsing through the core validates exactly as a reader will.
+            let license = License::from_json(&serde_json::to_vec(&p)?)?;
+            durable::replace(&path, license.seal(&k).as_bytes(), "issue")?;
+            out.line(&format!("wrote license {} for serial {} to {}", license.license_id, license.serial_number, path.display()));
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn print_public(out: &Out, k: &KeyPair) {
+    let p = k.public();
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"public_key": p.to_base64url(), "kid": p.kid()})).expect("json"));
+    } else {
+        println!("public key: {}\nkey id:     {}", p.to_base64url(), p.kid());
+    }
+}

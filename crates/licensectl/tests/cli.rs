@@ -1,0 +1,190 @@
+//! licensectl end to end, as an administrator runs it: real files in a temp folder.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn licensectl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_licensectl")).args(args).env_remove("LICENSE_MANAGER_CONFIG").output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = licensectl(args);
+    assert!(o.status.success(), "licensectl {args:?} failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+struct Vendor {
+    _dir: tempfile::TempDir,
+    key: PathBuf,
+    public: String,
+    facts: PathBuf,
+    serial: String,
+}
+
+fn vendor() -> Vendor {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("vendor.key");
+    let out: Value = serde_json::from_str(&ok(&["vendor", "keygen", "--out", p(&key), "--json"])).unwrap();
+    let facts = dir.path().join("facts.txt");
+    std::fs::write(&facts, "platform_uuid=6f1d9e0a-2b1c-4e55-9d3a-0c7e5b1a2f44\n").unwrap();
+    let serial = ok(&["serial", "--facts", p(&facts)]).trim().to_string();
+    Vendor { public: out["public_key"].as_str().unwrap().to_string(), key, facts, serial, _dir: dir }
+}
+
+const CODE: &str = "ABCDE-FGHJK-MNPQR-STVWX-YZ01";
+
+/// CODE with its check symbol computed independently of the core.
+fn code() -> String {
+    let payload = CODE.replace('-', "");
+    let payload = &payload[..24];
+    // Luhn mod 32, as in shared/spec/formats.md.
+    let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let (mut factor, mut sum) = (2, 0);
+    for c in payload.chars().rev() {
+        let p = alphabet.find(c).unwrap() * factor;
+        sum += p / 32 + p % 32;
+        factor = 3 - factor;
+    }
+    format!("{payload}{}", alphabet.as_bytes()[(32 - sum % 32) % 32] as char)
+}
+
+fn issue(v: &Vendor, out: &Path, extra: &[&str]) {
+    let code = code();
+    let mut args = vec!["vendor", "issue", "--key", p(&v.key), "--serial", &v.serial, "--activation-code", &code, "--type", "production", "--customer", "Acme", "--expires", "2099-01-01T00:00:00Z", "--named-users", "50", "--out", p(out)];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
+
+#[test]
+fn issue_then_verify_round_trips() {
+    let v = vendor();
+    let lic = v._dir.path().join("a.lic");
+    issue(&v, &lic, &["--features", "sso,ha"]);
+    let out = ok(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts), "--environment-type", "production", "--json"]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["report"]["installable"], true);
+    assert_eq!(r["report"]["license"]["entitlements"]["features"], serde_json::json!(["sso", "ha"]));
+    let text = ok(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts), "--environment-type", "production"]);
+    for label in ["File format", "Vendor signature", "Validity dates", "Serial number", "Activation code", "Environment type"] {
+        assert!(text.contains(&format!("[PASS] {label}")), "{label} missing in\n{text}");
+    }
+}
+
+#[test]
+fn hand_edited_payload_byte_fails_with_a_signature_message() {
+    let v = vendor();
+    let lic = v._dir.path().join("a.lic");
+    issue(&v, &lic, &[]);
+    let text = std::fs::read_to_string(&lic).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut env: Value = serde_json::from_slice(&STANDARD.decode(body).unwrap()).unwrap();
+    let mut payload = URL_SAFE_NO_PAD.decode(env["payload"].as_str().unwrap()).unwrap();
+    let i = payload.windows(4).position(|w| w == b"\":50").unwrap() + 2;
+    payload[i] = b'9'; // 50 named users -> 90
+    env["payload"] = URL_SAFE_NO_PAD.encode(&payload).into();
+    let b64 = STANDARD.encode(serde_json::to_vec(&env).unwrap());
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    std::fs::write(&lic, format!("-----BEGIN LICENSE FILE-----\n{}\n-----END LICENSE FILE-----\n", lines.join("\n"))).unwrap();
+
+    let o = licensectl(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("[FAIL] Vendor signature") && out.contains("altered after signing"), "{out}");
+}
+
+#[test]
+fn verify_refusals_name_the_check_and_the_fix() {
+    let v = vendor();
+    let lic = v._dir.path().join("a.lic");
+    issue(&v, &lic, &[]);
+    let o = licensectl(&["verify", p(&lic), "--vendor-key", &v.public, "--serial", &ok(&["serial", "--facts", p(&v.facts)]), "--environment-type", "quality"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("[FAIL] Environment type") && out.contains("request a quality license"), "{out}");
+    // Unknown vendor key: the kid is named, and the fix.
+    let o = licensectl(&["verify", p(&lic), "--facts", p(&v.facts)]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("not a trusted vendor key") && out.contains("add the vendor's public key"), "{out}");
+}
+
+#[test]
+fn environment_flows_install_backup_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["demo", p(dir.path())]);
+    let cfg = dir.path().join("environment.toml");
+    let c = p(&cfg);
+    let installed = dir.path().join("license.lic");
+    let original = std::fs::read(&installed).unwrap();
+
+    let status: Value = serde_json::from_str(&ok(&["--config", c, "status", "--json"])).unwrap();
+    assert_eq!(status["installed"]["status"], "expiring");
+
+    // Refused: the installed license is untouched, and the output says which check.
+    let o = licensectl(&["--config", c, "install", p(&dir.path().join("samples/wrong-serial.lic")), "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Serial number: the license is for serial number"));
+    assert_eq!(std::fs::read(&installed).unwrap(), original);
+
+    // A warning needs --yes when nobody can be asked.
+    let o = licensectl(&["--config", c, "install", p(&dir.path().join("samples/other-subscription.lic"))]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"));
+    assert_eq!(std::fs::read(&installed).unwrap(), original);
+
+    let out = ok(&["--config", c, "install", p(&dir.path().join("samples/renewal.lic"))]);
+    assert!(out.contains("named_users") && out.contains("100 → 150"), "{out}");
+    assert_eq!(std::fs::read(&installed).unwrap(), std::fs::read(dir.path().join("samples/renewal.lic")).unwrap());
+
+    let list: Value = serde_json::from_str(&ok(&["--config", c, "backups", "--json"])).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(std::fs::read(list[0]["path"].as_str().unwrap()).unwrap(), original);
+    let id = list[0]["id"].as_str().unwrap();
+
+    ok(&["--config", c, "restore", id, "--yes"]);
+    assert_eq!(std::fs::read(&installed).unwrap(), original);
+    let list: Value = serde_json::from_str(&ok(&["--config", c, "backups", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let taken: Value = serde_json::from_str(&ok(&["--config", c, "backup", "--json"])).unwrap();
+    assert!(taken["id"].as_str().is_some());
+
+    let o = licensectl(&["--config", c, "restore", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("licensectl backups"));
+}
+
+#[test]
+fn serial_explain_names_the_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("f.txt");
+    std::fs::write(&facts, "platform_uuid=00000000-0000-0000-0000-000000000000\nmachine_id=0123abcd\n").unwrap();
+    let out = ok(&["serial", "--facts", p(&facts), "--explain"]);
+    assert!(out.contains("known placeholder") && out.contains("machine_id=0123abcd"), "{out}");
+    std::fs::write(&facts, "platform_uuid=00000000-0000-0000-0000-000000000000\n").unwrap();
+    let o = licensectl(&["serial", "--facts", p(&facts)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no usable fact"));
+}
+
+#[test]
+fn missing_configuration_says_how_to_create_one() {
+    let home = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+        .arg("status")
+        .env_remove("LICENSE_MANAGER_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("licensectl init") && err.contains("demo"), "{err}");
+}
