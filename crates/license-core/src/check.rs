@@ -170,7 +170,9 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
 
     match &exp.installed {
         None => b.push(CheckId::ActivationCode, Status::Pass, format!("{} (no license installed to compare with)", lic.activation_code)),
-        Some(old) if old.activation_code == lic.activation_code => b.push(CheckId::ActivationCode, Status::Pass, format!("same subscription ({})", lic.activation_code)),
+        Some(old) if old.activation_code == lic.activation_code => {
+            b.push(CheckId::ActivationCode, Status::Pass, format!("same subscription ({})", lic.activation_code))
+        }
         Some(old) => b.push(
             CheckId::ActivationCode,
             Status::Warn,
@@ -200,7 +202,9 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
                 timestamp::format(&old.issued_at)
             ),
         ),
-        Some(old) => b.push(CheckId::Downgrade, Status::Pass, format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at))),
+        Some(old) => {
+            b.push(CheckId::Downgrade, Status::Pass, format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at)))
+        }
     }
 
     let installed = exp.installed.clone();

@@ -47,12 +47,7 @@ pub fn luhn_check_symbol(payload: &str) -> char {
 
 /// Groups of five joined by `-`.
 pub fn grouped(symbols: &str) -> String {
-    symbols
-        .as_bytes()
-        .chunks(5)
-        .map(|c| std::str::from_utf8(c).expect("ascii"))
-        .collect::<Vec<_>>()
-        .join("-")
+    symbols.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("-")
 }
 
 #[cfg(test)]

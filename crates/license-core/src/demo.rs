@@ -87,20 +87,26 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
     };
     write(&dir.join("license.lic"), base.seal(&vendor).as_bytes(), false)?;
     let samples: Vec<(&str, String)> = vec![
-        ("renewal.lic", variant(&|l| {
-            l.expires_at = Some(now + Duration::days(395));
-            l.entitlements.named_users = 150;
-            l.entitlements.features.push("high-availability".into());
-        })
-        .seal(&vendor)),
+        (
+            "renewal.lic",
+            variant(&|l| {
+                l.expires_at = Some(now + Duration::days(395));
+                l.entitlements.named_users = 150;
+                l.entitlements.features.push("high-availability".into());
+            })
+            .seal(&vendor),
+        ),
         ("other-subscription.lic", variant(&|l| l.activation_code = random_code()).seal(&vendor)),
         ("older.lic", variant(&|l| l.issued_at = now - Duration::days(60)).seal(&vendor)),
         ("wrong-serial.lic", variant(&|l| l.serial_number = other_serial.clone()).seal(&vendor)),
-        ("expired.lic", variant(&|l| {
-            l.not_before = now - Duration::days(400);
-            l.expires_at = Some(now - Duration::days(35));
-        })
-        .seal(&vendor)),
+        (
+            "expired.lic",
+            variant(&|l| {
+                l.not_before = now - Duration::days(400);
+                l.expires_at = Some(now - Duration::days(35));
+            })
+            .seal(&vendor),
+        ),
         ("development.lic", variant(&|l| l.environment_type = EnvironmentType::Development).seal(&vendor)),
         ("tampered.lic", tamper(&variant(&|l| l.entitlements.named_users = 10).seal(&vendor))),
     ];

@@ -70,7 +70,12 @@ pub enum Error {
     NoConfig { searched: String },
 
     #[error("could not {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error("no license is installed: install one first")]
     NothingInstalled,

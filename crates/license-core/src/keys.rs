@@ -36,9 +36,7 @@ impl PublicKey {
     }
 
     pub fn from_base64url(text: &str) -> Result<Self, Error> {
-        let raw = URL_SAFE_NO_PAD
-            .decode(text.trim())
-            .map_err(|_| Error::BadKey { reason: format!("'{}' is not base64url without padding", text.trim()) })?;
+        let raw = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| Error::BadKey { reason: format!("'{}' is not base64url without padding", text.trim()) })?;
         let raw: [u8; 32] = raw.try_into().map_err(|v: Vec<u8>| Error::BadKey { reason: format!("an Ed25519 public key is 32 bytes, not {}", v.len()) })?;
         Self::from_bytes(&raw)
     }

@@ -26,3 +26,4 @@ pub mod demo;
 pub mod environment;
 
 pub use environment::{Environment, InstallOptions, Step};
+pub mod qr;

@@ -217,10 +217,7 @@ mod platform {
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         // product_uuid is readable by root only on most distributions; an
         // unprivileged run falls back to machine-id, which the spec allows.
-        vec![
-            ("platform_uuid", std::fs::read_to_string("/sys/class/dmi/id/product_uuid").ok()),
-            ("machine_id", std::fs::read_to_string("/etc/machine-id").ok()),
-        ]
+        vec![("platform_uuid", std::fs::read_to_string("/sys/class/dmi/id/product_uuid").ok()), ("machine_id", std::fs::read_to_string("/etc/machine-id").ok())]
     }
 }
 
@@ -233,8 +230,8 @@ mod platform {
     }
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         let uuid = run("powershell", &["-NoProfile", "-Command", "(Get-CimInstance Win32_ComputerSystemProduct).UUID"]);
-        let guid = run("reg", &["query", r"HKLM\SOFTWARE\Microsoft\Cryptography", "/v", "MachineGuid"])
-            .and_then(|o| o.split_whitespace().last().map(str::to_string));
+        let guid =
+            run("reg", &["query", r"HKLM\SOFTWARE\Microsoft\Cryptography", "/v", "MachineGuid"]).and_then(|o| o.split_whitespace().last().map(str::to_string));
         vec![("platform_uuid", uuid), ("machine_id", guid)]
     }
 }
@@ -245,10 +242,7 @@ mod platform {
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         let out = std::process::Command::new("ioreg").args(["-rd1", "-c", "IOPlatformExpertDevice"]).output().ok();
         let uuid = out.and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find(|l| l.contains("IOPlatformUUID"))
-                .and_then(|l| l.split('"').nth(3).map(str::to_string))
+            String::from_utf8_lossy(&o.stdout).lines().find(|l| l.contains("IOPlatformUUID")).and_then(|l| l.split('"').nth(3).map(str::to_string))
         });
         vec![("platform_uuid", uuid)]
     }

@@ -21,12 +21,24 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> { Ok(NoDuplicates) }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> { Ok(NoDuplicates) }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> { Ok(NoDuplicates) }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> { Ok(NoDuplicates) }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> { Ok(NoDuplicates) }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> { Ok(NoDuplicates) }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicates)
+    }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<NoDuplicates>()?.is_some() {}
         Ok(NoDuplicates)

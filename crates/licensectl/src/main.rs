@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use license_core::environment::{config, Config, InstallOptions};
 use license_core::serial::HostFacts;
-use license_core::{check_license, EnvironmentType, Environment, Error, Expectations, KeyRing, SerialNumber};
+use license_core::{check_license, Environment, EnvironmentType, Error, Expectations, KeyRing, SerialNumber};
 use output::Out;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

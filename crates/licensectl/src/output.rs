@@ -109,7 +109,11 @@ impl Out {
             println!("  activation code  {}", l.activation_code);
             println!("  customer         {}", l.customer);
             println!("  type             {}", l.environment_type);
-            println!("  valid            {} – {}", timestamp::format(&l.not_before), l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "perpetual".into()));
+            println!(
+                "  valid            {} – {}",
+                timestamp::format(&l.not_before),
+                l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "perpetual".into())
+            );
             println!("  named users      {}", e.named_users);
             println!("  app objects      {}", e.application_objects);
             println!("  environments     {}", e.environments);

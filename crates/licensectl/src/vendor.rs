@@ -117,7 +117,9 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
             if perpetual {
                 p.insert("expires_at".into(), Value::Null);
             }
-            let ent = p.entry("entitlements").or_insert(json!({"named_users": 0, "application_objects": 0, "environments": 1, "support_level": "standard", "features": []}));
+            let ent = p
+                .entry("entitlements")
+                .or_insert(json!({"named_users": 0, "application_objects": 0, "environments": 1, "support_level": "standard", "features": []}));
             let ent = ent.as_object_mut().context("entitlements must be an object")?;
             set(ent, "named_users", named_users.map(Value::from));
             set(ent, "application_objects", application_objects.map(Value::from));

@@ -57,7 +57,26 @@ fn code() -> String {
 
 fn issue(v: &Vendor, out: &Path, extra: &[&str]) {
     let code = code();
-    let mut args = vec!["vendor", "issue", "--key", p(&v.key), "--serial", &v.serial, "--activation-code", &code, "--type", "production", "--customer", "Acme", "--expires", "2099-01-01T00:00:00Z", "--named-users", "50", "--out", p(out)];
+    let mut args = vec![
+        "vendor",
+        "issue",
+        "--key",
+        p(&v.key),
+        "--serial",
+        &v.serial,
+        "--activation-code",
+        &code,
+        "--type",
+        "production",
+        "--customer",
+        "Acme",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+        "--named-users",
+        "50",
+        "--out",
+        p(out),
+    ];
     args.extend_from_slice(extra);
     ok(&args);
 }

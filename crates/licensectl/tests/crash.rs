@@ -55,10 +55,7 @@ impl Env {
 
     fn backups_holding(&self, bytes: &[u8]) -> usize {
         let Ok(rd) = std::fs::read_dir(&self.backups) else { return 0 };
-        rd.flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "lic"))
-            .filter(|e| std::fs::read(e.path()).is_ok_and(|b| b == bytes))
-            .count()
+        rd.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "lic")).filter(|e| std::fs::read(e.path()).is_ok_and(|b| b == bytes)).count()
     }
 }
 
@@ -89,11 +86,7 @@ impl Scenario {
         let env = Env::new();
         let old = std::fs::read(&env.license).unwrap();
         assert!(env.command(&["backup"], None).status().unwrap().success());
-        let id = std::fs::read_dir(&env.backups)
-            .unwrap()
-            .flatten()
-            .find_map(|e| e.file_name().to_str()?.strip_suffix(".lic").map(str::to_string))
-            .unwrap();
+        let id = std::fs::read_dir(&env.backups).unwrap().flatten().find_map(|e| e.file_name().to_str()?.strip_suffix(".lic").map(str::to_string)).unwrap();
         let before = std::fs::read(env.root.join("samples/renewal.lic")).unwrap();
         Scenario { name: "restore", env, args: vec!["restore".into(), id.clone(), "--yes".into()], before, after: old, keep_backup: Some(id) }
     }

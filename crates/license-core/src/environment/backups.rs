@@ -110,7 +110,11 @@ impl Backups<'_> {
         let entry = self.get(id)?;
         let bytes = durable::read_document(&entry.path)?;
         if !entry.intact || sha256_hex(&bytes) != entry.sha256 {
-            return Err(Error::io("restore from", &entry.path, std::io::Error::other("the backup is damaged: its contents do not match its name; choose another backup")));
+            return Err(Error::io(
+                "restore from",
+                &entry.path,
+                std::io::Error::other("the backup is damaged: its contents do not match its name; choose another backup"),
+            ));
         }
         Ok(bytes)
     }

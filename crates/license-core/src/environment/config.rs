@@ -111,9 +111,10 @@ pub fn locate(flag: Option<&Path>) -> Result<PathBuf, Error> {
         // An explicit choice is never silently replaced by another file.
         return Ok(c[0].clone());
     }
-    c.iter().find(|p| p.is_file()).cloned().ok_or_else(|| Error::NoConfig {
-        searched: c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-    })
+    c.iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| Error::NoConfig { searched: c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ") })
 }
 
 fn user_config_dir() -> Option<PathBuf> {

@@ -1,0 +1,47 @@
+//! Backups page: list, back up now, check and restore, export a copy.
+
+use super::blocking;
+use super::install::save_bytes;
+use crate::error::CommandResult;
+use crate::state::AppState;
+use license_core::environment::backups::BackupEntry;
+use license_core::environment::{InstallOptions, InstallOutcome, Step};
+use license_core::Report;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+#[tauri::command]
+pub async fn list_backups(state: State<'_, AppState>) -> CommandResult<Vec<BackupEntry>> {
+    let env = state.env()?;
+    blocking(move || Ok(env.backups().list()?)).await
+}
+
+#[tauri::command]
+pub async fn backup_now(state: State<'_, AppState>) -> CommandResult<BackupEntry> {
+    let env = state.env()?;
+    blocking(move || env.backup_now("on demand")?.ok_or_else(|| license_core::Error::NothingInstalled.into())).await
+}
+
+/// The checks a restore would run, before the administrator confirms.
+#[tauri::command]
+pub async fn check_backup(id: String, state: State<'_, AppState>) -> CommandResult<Report> {
+    let env = state.env()?;
+    blocking(move || {
+        let bytes = env.backups().read(&id)?;
+        Ok(env.check(&bytes)?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn restore_backup(id: String, confirmed: bool, on_progress: Channel<Step>, state: State<'_, AppState>) -> CommandResult<InstallOutcome> {
+    let env = state.env()?;
+    blocking(move || Ok(env.restore(&id, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?)).await
+}
+
+#[tauri::command]
+pub async fn export_backup(id: String, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
+    let env = state.env()?;
+    let bytes = env.backups().read(&id)?;
+    save_bytes(&app, "Export backup", &format!("{id}.lic"), bytes).await
+}

@@ -1,0 +1,84 @@
+//! The install wizard: choose a file (dialog, drop or paste), see every check and
+//! the old→new differences, install with progress.
+
+use super::blocking;
+use crate::dialogs;
+use crate::error::{CommandError, CommandResult};
+use crate::state::{AppState, Candidate};
+use license_core::environment::{durable, InstallOptions, InstallOutcome, Step};
+use license_core::Report;
+use serde::Serialize;
+use std::path::Path;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+#[derive(Serialize, Clone)]
+pub struct CandidateView {
+    pub name: String,
+    pub report: Report,
+}
+
+fn view(state: &AppState, name: String, bytes: Vec<u8>) -> CommandResult<CandidateView> {
+    let report = state.env()?.check(&bytes)?;
+    *state.candidate.lock().expect("state lock") = Some(Candidate { name: name.clone(), bytes });
+    Ok(CandidateView { name, report })
+}
+
+/// Reads a file the administrator chose or dropped: the size limit applies before
+/// reading, and only a regular file is accepted.
+pub fn from_path(state: &AppState, path: &Path) -> CommandResult<CandidateView> {
+    let bytes = durable::read_document(path)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    view(state, name, bytes)
+}
+
+#[tauri::command]
+pub async fn choose_license_file(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<CandidateView>> {
+    match dialogs::pick_file(&app, "Choose the new license file", &dialogs::LICENSE_FILES).await {
+        None => Ok(None),
+        Some(path) => from_path(&state, &path).map(Some),
+    }
+}
+
+#[tauri::command]
+pub async fn paste_license(text: String, state: State<'_, AppState>) -> CommandResult<CandidateView> {
+    if text.len() as u64 > license_core::MAX_FILE_BYTES {
+        return Err(license_core::Error::TooLarge { what: "pasted text".into(), size: text.len() as u64, limit: license_core::MAX_FILE_BYTES }.into());
+    }
+    view(&state, "pasted text".into(), text.into_bytes())
+}
+
+/// The chosen file re-checked now (the installed license may have changed).
+#[tauri::command]
+pub async fn current_candidate(state: State<'_, AppState>) -> CommandResult<Option<CandidateView>> {
+    let c = state.candidate.lock().expect("state lock").as_ref().map(|c| (c.name.clone(), c.bytes.clone()));
+    match c {
+        None => Ok(None),
+        Some((name, bytes)) => view(&state, name, bytes).map(Some),
+    }
+}
+
+#[tauri::command]
+pub async fn install_candidate(confirmed: bool, on_progress: Channel<Step>, state: State<'_, AppState>) -> CommandResult<InstallOutcome> {
+    let env = state.env()?;
+    let bytes = state.candidate.lock().expect("state lock").as_ref().map(|c| c.bytes.clone()).ok_or(CommandError::NoCandidate)?;
+    let outcome = blocking(move || Ok(env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?)).await?;
+    *state.candidate.lock().expect("state lock") = None;
+    Ok(outcome)
+}
+
+/// "Save a copy as…": the installed license to a place the administrator chooses.
+#[tauri::command]
+pub async fn save_license_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
+    let env = state.env()?;
+    let bytes = durable::read_optional(&env.config.license_file)?.ok_or(license_core::Error::NothingInstalled)?;
+    let name = format!("license-{}.lic", chrono::Utc::now().format("%Y%m%d"));
+    save_bytes(&app, "Save a copy of the installed license", &name, bytes).await
+}
+
+pub async fn save_bytes(app: &AppHandle, title: &str, name: &str, bytes: Vec<u8>) -> CommandResult<Option<String>> {
+    let Some(path) = dialogs::save_file(app, title, name).await else { return Ok(None) };
+    let shown = path.display().to_string();
+    blocking(move || Ok(durable::replace(&path, &bytes, "export")?)).await?;
+    Ok(Some(shown))
+}

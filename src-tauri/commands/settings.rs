@@ -1,0 +1,115 @@
+//! Settings page: the environment configuration and the portal token.
+
+use super::blocking;
+use super::environment::absolute;
+use crate::error::{CommandError, CommandResult};
+use crate::secrets;
+use crate::state::AppState;
+use license_core::environment::{durable, Config};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+#[derive(Serialize, Deserialize)]
+pub struct Settings {
+    name: String,
+    environment_type: String,
+    license_file: String,
+    backup_dir: String,
+    portal_url: String,
+    proxy: String,
+    ca_bundle: String,
+    vendor_keys: Vec<String>,
+    /// Read-only: whether the keyring holds a token for this portal.
+    #[serde(default)]
+    token_stored: bool,
+    #[serde(default)]
+    config_path: String,
+}
+
+fn text(p: &Option<impl ToString>) -> String {
+    p.as_ref().map(|v| v.to_string()).unwrap_or_default()
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
+    let env = state.env()?;
+    let c = &env.config;
+    let portal_url = text(&c.portal_url);
+    let token_stored = if portal_url.is_empty() { false } else { secrets::is_stored(&portal_url).unwrap_or(false) };
+    Ok(Settings {
+        name: c.name.clone(),
+        environment_type: c.environment_type.to_string(),
+        license_file: c.license_file.display().to_string(),
+        backup_dir: c.backup_dir.display().to_string(),
+        portal_url,
+        proxy: text(&c.proxy),
+        ca_bundle: c.ca_bundle.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        vendor_keys: c.vendor_keys.clone(),
+        token_stored,
+        config_path: env.config_path.display().to_string(),
+    })
+}
+
+fn optional(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Validates everything first; writes the file atomically only when all is well.
+#[tauri::command]
+pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
+    let env = state.env()?;
+    if let Some(url) = optional(&settings.portal_url) {
+        let loopback = url.starts_with("http://127.") || url.starts_with("http://localhost") || url.starts_with("http://[::1]");
+        if !(url.starts_with("https://") || loopback) {
+            return Err(CommandError::Invalid("the portal URL must start with https:// (plain http only to this machine)".into()));
+        }
+    }
+    let ca_bundle = match optional(&settings.ca_bundle) {
+        Some(p) => {
+            let p = absolute(&p, "CA bundle")?;
+            if !p.is_file() {
+                return Err(CommandError::Invalid(format!("the CA bundle {} does not exist", p.display())));
+            }
+            Some(p)
+        }
+        None => None,
+    };
+    let new = Config {
+        name: settings.name.trim().to_string(),
+        environment_type: settings.environment_type.parse().map_err(CommandError::Invalid)?,
+        license_file: absolute(&settings.license_file, "license file")?,
+        backup_dir: absolute(&settings.backup_dir, "backup folder")?,
+        portal_url: optional(&settings.portal_url),
+        proxy: optional(&settings.proxy),
+        ca_bundle,
+        vendor_keys: settings.vendor_keys.iter().filter_map(|k| optional(k)).collect(),
+        ..env.config.clone()
+    };
+    let text = new.to_toml();
+    let path = env.config_path.clone();
+    Config::parse(&text, &path)?;
+    let p = path.clone();
+    blocking(move || Ok(durable::replace(&p, text.as_bytes(), "config")?)).await?;
+    state.open(&path)?;
+    get_settings(state).await
+}
+
+#[tauri::command]
+pub async fn set_portal_token(token: String, state: State<'_, AppState>) -> CommandResult<()> {
+    let env = state.env()?;
+    let url = env.config.portal_url.clone().ok_or_else(|| CommandError::Invalid("set the portal URL first, then store its token".into()))?;
+    let token = token.trim().to_string();
+    if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_control) {
+        return Err(CommandError::Invalid("the token is empty or not a single line of text: paste it again".into()));
+    }
+    blocking(move || secrets::store(&url, &token)).await
+}
+
+#[tauri::command]
+pub async fn clear_portal_token(state: State<'_, AppState>) -> CommandResult<()> {
+    let env = state.env()?;
+    match env.config.portal_url.clone() {
+        Some(url) => blocking(move || secrets::clear(&url)).await,
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,73 @@
+//! Native file dialogs (rfd). On Linux a GTK dialog must be created on the main
+//! thread; the command awaits its answer without blocking that thread.
+//!
+//! With the `test-dialogs` feature (E2E builds only) a dialog does not open: it
+//! answers with the path written in the file named by `LICENSE_MANAGER_TEST_DIALOG`
+//! (empty = cancelled). Release builds never contain this.
+
+use std::path::PathBuf;
+use tauri::AppHandle;
+#[cfg(not(feature = "test-dialogs"))]
+use tauri::Manager;
+
+pub struct Filter {
+    pub name: &'static str,
+    pub extensions: &'static [&'static str],
+}
+
+pub const LICENSE_FILES: Filter = Filter { name: "License files", extensions: &["lic", "txt", "license"] };
+
+#[cfg(feature = "test-dialogs")]
+fn injected() -> Option<PathBuf> {
+    let f = std::env::var_os("LICENSE_MANAGER_TEST_DIALOG")?;
+    let answer = std::fs::read_to_string(f).ok()?;
+    let answer = answer.trim();
+    (!answer.is_empty()).then(|| PathBuf::from(answer))
+}
+
+pub async fn pick_file(app: &AppHandle, title: &str, filter: &Filter) -> Option<PathBuf> {
+    #[cfg(feature = "test-dialogs")]
+    {
+        let _ = (app, title, filter.name, filter.extensions);
+        return injected();
+    }
+    #[cfg(not(feature = "test-dialogs"))]
+    {
+        let dialog = rfd::AsyncFileDialog::new().set_title(title).add_filter(filter.name, filter.extensions);
+        run(app, move |d| Box::pin(async move { d.pick_file().await.map(|h| h.path().to_path_buf()) }), dialog).await
+    }
+}
+
+pub async fn save_file(app: &AppHandle, title: &str, default_name: &str) -> Option<PathBuf> {
+    #[cfg(feature = "test-dialogs")]
+    {
+        let _ = (app, title, default_name);
+        return injected();
+    }
+    #[cfg(not(feature = "test-dialogs"))]
+    {
+        let dialog = rfd::AsyncFileDialog::new().set_title(title).set_file_name(default_name);
+        run(app, move |d| Box::pin(async move { d.save_file().await.map(|h| h.path().to_path_buf()) }), dialog).await
+    }
+}
+
+#[cfg(not(feature = "test-dialogs"))]
+type DialogFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<PathBuf>> + Send>>;
+
+#[cfg(not(feature = "test-dialogs"))]
+async fn run(app: &AppHandle, show: impl FnOnce(rfd::AsyncFileDialog) -> DialogFuture + Send + 'static, dialog: rfd::AsyncFileDialog) -> Option<PathBuf> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let window = app.get_webview_window("main");
+    app.run_on_main_thread(move || {
+        let dialog = match &window {
+            Some(w) => dialog.set_parent(w),
+            None => dialog,
+        };
+        let fut = show(dialog);
+        tauri::async_runtime::spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+    })
+    .ok()?;
+    tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten()).await.ok().flatten()
+}

@@ -1,0 +1,43 @@
+//! What the app holds between commands: the open environment and the license file
+//! the administrator chose. The chosen file's bytes live here, in Rust; the webview
+//! never reads files and never sends a path to read.
+
+use crate::error::{CommandError, CommandResult};
+use license_core::Environment;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub struct Candidate {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct AppState {
+    env: Mutex<Option<Arc<Environment>>>,
+    env_error: Mutex<Option<String>>,
+    pub candidate: Mutex<Option<Candidate>>,
+    /// Where "Open the demo environment" creates it.
+    pub demo_dir: Mutex<Option<PathBuf>>,
+}
+
+impl AppState {
+    pub fn env(&self) -> CommandResult<Arc<Environment>> {
+        match &*self.env.lock().expect("state lock") {
+            Some(e) => Ok(e.clone()),
+            None => Err(CommandError::NoEnvironment(self.env_error.lock().expect("state lock").clone().unwrap_or_else(|| "open an environment first".into()))),
+        }
+    }
+
+    pub fn open(&self, config: &std::path::Path) -> CommandResult<Arc<Environment>> {
+        let env = Arc::new(Environment::open(config)?);
+        *self.env.lock().expect("state lock") = Some(env.clone());
+        *self.env_error.lock().expect("state lock") = None;
+        *self.candidate.lock().expect("state lock") = None;
+        Ok(env)
+    }
+
+    pub fn set_error(&self, e: String) {
+        *self.env_error.lock().expect("state lock") = Some(e);
+    }
+}

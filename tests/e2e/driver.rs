@@ -1,0 +1,194 @@
+//! A small W3C WebDriver client and the tauri-driver process it talks to. Enough
+//! for these tests: sessions, finding, clicking, typing, reading, scripts and
+//! screenshots.
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const ELEMENT: &str = "element-6066-11e4-a52f-4903b29ac7b5";
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One app window at a time: WebKitWebDriver sessions share the display.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Driver {
+    child: Child,
+    base: String,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Driver {
+    /// Starts tauri-driver with `env` added to what the app will inherit.
+    pub fn start(env: &[(&str, &Path)], env_remove: &[&str]) -> Driver {
+        let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        assert!(std::env::var_os("DISPLAY").is_some(), "E2E tests need a display: run them under xvfb-run (see README)");
+        let (port, native) = (free_port(), free_port());
+        let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let mut cmd = Command::new(&driver);
+        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        for k in env_remove {
+            cmd.env_remove(k);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`"));
+        let base = format!("http://127.0.0.1:{port}");
+        let t = Instant::now();
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(t.elapsed() < TIMEOUT, "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, base, _serial: guard }
+    }
+
+    pub fn session(&self, app_args: &[&str]) -> Session {
+        let app = env!("CARGO_BIN_EXE_license-manager");
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": app, "args": app_args}}}});
+        let r: Value = ureq::post(&format!("{}/session", self.base)).send_json(caps).expect("new session").into_json().unwrap();
+        let id = r["value"]["sessionId"].as_str().expect("session id").to_string();
+        let s = Session { url: format!("{}/session/{id}", self.base) };
+        s.wait_for("main");
+        s
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Session {
+    url: String,
+}
+
+#[derive(Clone)]
+pub struct Element(String);
+
+impl Session {
+    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        match ureq::post(&format!("{}{path}", self.url)).send_json(body) {
+            Ok(r) => Ok(r.into_json::<Value>().unwrap()["value"].clone()),
+            Err(ureq::Error::Status(_, r)) => Err(r.into_string().unwrap_or_default()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        match ureq::get(&format!("{}{path}", self.url)).call() {
+            Ok(r) => Ok(r.into_json::<Value>().unwrap()["value"].clone()),
+            Err(ureq::Error::Status(_, r)) => Err(r.into_string().unwrap_or_default()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn find_all(&self, css: &str) -> Vec<Element> {
+        self.post("/elements", json!({"using": "css selector", "value": css}))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e[ELEMENT].as_str().map(|s| Element(s.to_string())))
+            .collect()
+    }
+
+    pub fn exists(&self, css: &str) -> bool {
+        !self.find_all(css).is_empty()
+    }
+
+    /// Waits until `css` matches, then returns the first match.
+    pub fn wait_for(&self, css: &str) -> Element {
+        let t = Instant::now();
+        loop {
+            if let Some(e) = self.find_all(css).into_iter().next() {
+                return e;
+            }
+            assert!(t.elapsed() < TIMEOUT, "timed out waiting for `{css}`; page text:\n{}", self.page_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the element's text satisfies `pred`; returns the text.
+    pub fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(e) = self.find_all(css).into_iter().next() {
+                let text = self.text(&e);
+                if pred(&text) {
+                    return text;
+                }
+                assert!(t.elapsed() < TIMEOUT, "timed out: `{css}` reads {text:?}");
+            } else {
+                assert!(t.elapsed() < TIMEOUT, "timed out waiting for `{css}`; page text:\n{}", self.page_text());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn page_text(&self) -> String {
+        self.script("return document.body.innerText", json!([])).as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn text(&self, e: &Element) -> String {
+        self.get(&format!("/element/{}/text", e.0)).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    pub fn attr(&self, e: &Element, name: &str) -> Option<String> {
+        self.get(&format!("/element/{}/attribute/{name}", e.0)).ok().and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    pub fn enabled(&self, e: &Element) -> bool {
+        self.get(&format!("/element/{}/enabled", e.0)).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    pub fn click(&self, css: &str) {
+        let e = self.wait_for(css);
+        let t = Instant::now();
+        // A button may be disabled for a moment while the page loads.
+        while !self.enabled(&e) {
+            assert!(t.elapsed() < TIMEOUT, "`{css}` stayed disabled");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.post(&format!("/element/{}/click", e.0), json!({})).unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let e = self.wait_for(css);
+        let _ = self.post(&format!("/element/{}/clear", e.0), json!({}));
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text})).unwrap_or_else(|err| panic!("type into {css}: {err}"));
+    }
+
+    pub fn script(&self, body: &str, args: Value) -> Value {
+        self.post("/execute/sync", json!({"script": body, "args": args})).unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
+    pub fn async_script(&self, body: &str, args: Value) -> Value {
+        self.post("/execute/async", json!({"script": body, "args": args})).unwrap_or_else(|e| panic!("async script failed: {e}"))
+    }
+
+    /// Saves a PNG screenshot into $E2E_SCREENSHOTS (the README's pictures).
+    pub fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("E2E_SCREENSHOTS").map(PathBuf::from) else { return };
+        use base64::Engine;
+        let v = self.get("/screenshot").expect("screenshot");
+        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.url).call();
+    }
+}

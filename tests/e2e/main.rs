@@ -1,0 +1,307 @@
+//! End-to-end tests of the desktop app: the real binary in a real WebKitGTK window
+//! under Xvfb, driven through tauri-driver and WebKitWebDriver, on real demo
+//! environments on disk. Native file dialogs answer from a file (the
+//! `test-dialogs` feature; see ARCHITECTURE.md).
+//!
+//! Run with `scripts/test` (it builds the UI and starts Xvfb, D-Bus and the keyring).
+
+mod driver;
+
+use driver::{Driver, Session};
+use license_core::serial::HostFacts;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// A demo environment on disk, the app open on it, and the dialog answer file.
+struct App {
+    dir: tempfile::TempDir,
+    dialog: PathBuf,
+    session: Session,
+    _driver: Driver,
+}
+
+impl App {
+    fn open() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let config = license_core::demo::create(dir.path()).unwrap();
+        let dialog = dir.path().join("dialog-answer");
+        std::fs::write(&dialog, "").unwrap();
+        let driver = Driver::start(&[("LICENSE_MANAGER_TEST_DIALOG", &dialog)], &[]);
+        let session = driver.session(&["--config", config.to_str().unwrap()]);
+        session.wait_for("[data-testid=overview]");
+        App { dir, dialog, session, _driver: driver }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn license(&self) -> Vec<u8> {
+        std::fs::read(self.path("license.lic")).unwrap()
+    }
+
+    fn sample(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(&format!("samples/{name}"))).unwrap()
+    }
+
+    /// The next native dialog answers with `path`.
+    fn dialog_answers(&self, path: &Path) {
+        std::fs::write(&self.dialog, path.to_str().unwrap()).unwrap();
+    }
+
+    fn backups(&self) -> Vec<Vec<u8>> {
+        let Ok(rd) = std::fs::read_dir(self.path("backups")) else { return vec![] };
+        rd.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "lic")).map(|e| std::fs::read(e.path()).unwrap()).collect()
+    }
+
+    fn nav(&self, page: &str) {
+        self.session.click(&format!("[data-nav={page}]"));
+        self.session.wait_for(&format!("[data-testid={page}]"));
+    }
+
+    /// Install page, step 1 → 2, then choose `sample` through the dialog.
+    fn choose_sample(&self, sample: &str) {
+        self.nav("install");
+        self.session.click("[data-testid=next]");
+        self.dialog_answers(&self.path(&format!("samples/{sample}")));
+        self.session.click("[data-testid=choose-file]");
+        self.session.wait_for("[data-testid=step-check]");
+    }
+
+    fn check_status(&self, id: &str) -> String {
+        let e = self.session.wait_for(&format!("[data-check={id}]"));
+        self.session.attr(&e, "data-status").unwrap_or_default()
+    }
+}
+
+#[test]
+fn overview_shows_the_serial_number_and_license() {
+    let app = App::open();
+    let s = &app.session;
+    let expected = HostFacts::read(&app.path("facts.txt")).unwrap().serial_number().unwrap().to_string();
+    assert_eq!(s.wait_text("[data-testid=serial]", |t| !t.is_empty()), expected);
+    let status = s.wait_for("[data-testid=license-status]");
+    assert_eq!(s.attr(&status, "data-status").as_deref(), Some("expiring"));
+    assert!(s.wait_text("[data-testid=warnings]", |t| !t.is_empty()).contains("expires in"));
+    assert_eq!(s.wait_text("[data-testid=named-users]", |t| !t.is_empty()), "100");
+    s.click("[data-testid=toggle-qr]");
+    s.wait_for("[data-testid=serial-qr] svg");
+    s.screenshot("overview");
+}
+
+#[test]
+fn install_wizard_installs_backs_up_and_restores_previous() {
+    let app = App::open();
+    let s = &app.session;
+    let original = app.license();
+    app.nav("install");
+    s.screenshot("install-1-backup");
+
+    // Step 1: "save a copy as" through the save dialog.
+    let copy = app.path("copy.lic");
+    app.dialog_answers(&copy);
+    s.click("[data-testid=save-copy]");
+    s.wait_for("[data-testid=saved-copy]");
+    assert_eq!(std::fs::read(&copy).unwrap(), original);
+
+    s.click("[data-testid=next]");
+    s.wait_for("[data-testid=step-choose]");
+    s.screenshot("install-2-choose");
+    app.dialog_answers(&app.path("samples/renewal.lic"));
+    s.click("[data-testid=choose-file]");
+    s.wait_for("[data-testid=step-check]");
+    for id in ["format", "signature", "contents", "dates", "serial_number", "activation_code", "environment_type", "downgrade"] {
+        assert_eq!(app.check_status(id), "pass", "check {id}");
+    }
+    let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
+    assert!(s.text(&users).contains("100") && s.text(&users).contains("150"));
+    s.screenshot("install-3-checks");
+
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    s.screenshot("install-5-done");
+    assert_eq!(app.license(), app.sample("renewal.lic"));
+    assert_eq!(app.backups(), vec![original.clone()], "the old license was backed up first");
+
+    s.click("[data-testid=restore-previous]");
+    s.wait_for("[data-testid=restored]");
+    assert_eq!(app.license(), original);
+}
+
+#[test]
+fn a_license_for_another_serial_is_refused_and_nothing_changes() {
+    let app = App::open();
+    let s = &app.session;
+    let original = app.license();
+    app.choose_sample("wrong-serial.lic");
+    assert_eq!(app.check_status("serial_number"), "fail");
+    let msg = s.wait_text("[data-check=serial_number] .message", |t| !t.is_empty());
+    let ours = HostFacts::read(&app.path("facts.txt")).unwrap().serial_number().unwrap().to_string();
+    assert!(msg.contains(&ours) && msg.contains("request a license"), "{msg}");
+    s.wait_for("[data-testid=refused]");
+    assert!(!s.exists("[data-testid=install-button]"), "no way to install a refused file");
+    s.screenshot("install-refused");
+    assert_eq!(app.license(), original);
+    assert!(app.backups().is_empty());
+}
+
+#[test]
+fn pasted_tampered_text_fails_the_signature_check() {
+    let app = App::open();
+    let s = &app.session;
+    app.nav("install");
+    s.click("[data-testid=next]");
+    let text = String::from_utf8(app.sample("tampered.lic")).unwrap();
+    s.type_into("[data-testid=paste]", &text);
+    s.click("[data-testid=check-pasted]");
+    s.wait_for("[data-testid=step-check]");
+    assert_eq!(app.check_status("signature"), "fail");
+    assert_eq!(app.check_status("dates"), "skipped");
+    assert!(s.wait_text("[data-check=signature] .message", |t| !t.is_empty()).contains("altered after signing"));
+}
+
+#[test]
+fn a_warning_must_be_accepted_before_installing() {
+    let app = App::open();
+    let s = &app.session;
+    app.choose_sample("other-subscription.lic");
+    assert_eq!(app.check_status("activation_code"), "warn");
+    let install = s.wait_for("[data-testid=install-button]");
+    assert!(!s.enabled(&install), "install is disabled until the warning is accepted");
+    s.click("[data-testid=accept]");
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    assert_eq!(app.license(), app.sample("other-subscription.lic"));
+}
+
+#[test]
+fn backups_page_backs_up_restores_and_exports() {
+    let app = App::open();
+    let s = &app.session;
+    let original = app.license();
+    app.nav("backups");
+    s.wait_for("[data-testid=no-backups]");
+    s.click("[data-testid=backup-now]");
+    s.wait_for("[data-testid=backup-list] tr[data-backup]");
+    assert_eq!(app.backups(), vec![original.clone()]);
+
+    // Change the license behind the app's back, then roll back from the page.
+    let renewal = app.sample("renewal.lic");
+    std::fs::write(app.path("license.lic"), &renewal).unwrap();
+    s.click("[data-action=restore]");
+    s.wait_for("[data-testid=restore-review]");
+    s.screenshot("backups");
+    if s.exists("[data-testid=accept-restore]") {
+        s.click("[data-testid=accept-restore]");
+    }
+    s.click("[data-testid=confirm-restore]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("Restored"));
+    assert_eq!(app.license(), original);
+    assert!(app.backups().contains(&renewal), "the replaced license was backed up");
+
+    let exported = app.path("exported.lic");
+    app.dialog_answers(&exported);
+    let row = s.find_all("[data-backup]").len();
+    assert!(row >= 1);
+    s.click("[data-action=export]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("Exported"));
+    assert!(app.backups().contains(&std::fs::read(&exported).unwrap()));
+}
+
+#[test]
+fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
+    let app = App::open();
+    let s = &app.session;
+    app.nav("settings");
+    s.type_into("[data-field=name]", "Production EU");
+    s.click("[data-testid=save-settings]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    let config = std::fs::read_to_string(app.path("environment.toml")).unwrap();
+    assert!(config.contains("name = \"Production EU\""), "{config}");
+
+    // A bad value is refused with the fix, and the file is unchanged.
+    s.type_into("[data-field=portal_url]", "ftp://portal");
+    s.click("[data-testid=save-settings]");
+    assert!(s.wait_text("[data-testid=error]", |t| !t.is_empty()).contains("https://"));
+    assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), config);
+
+    // The token goes to the OS keyring only. A unique portal URL keeps runs apart.
+    let portal = format!("http://127.0.0.1:{}", 20000 + std::process::id() % 10000);
+    s.type_into("[data-field=portal_url]", &portal);
+    s.click("[data-testid=save-settings]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    let token = format!("secret-token-{}", uuid_like());
+    s.type_into("[data-testid=token]", &token);
+    s.click("[data-testid=store-token]");
+    s.wait_text("[data-testid=token-state]", |t| t.contains("is stored"));
+    s.screenshot("settings");
+    let entry = keyring::Entry::new("license-manager", &portal).unwrap();
+    assert_eq!(entry.get_password().unwrap(), token);
+    assert!(!s.page_text().contains(&token), "the token is never shown back");
+    for f in walk(app.dir.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "token written to {}", f.display());
+    }
+    s.click("[data-testid=remove-token]");
+    s.wait_text("[data-testid=token-state]", |t| t.contains("No token"));
+    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)));
+}
+
+#[test]
+fn without_configuration_the_app_offers_the_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = home.path().join("demo");
+    let driver = Driver::start(&[("HOME", home.path()), ("XDG_CONFIG_HOME", home.path()), ("XDG_DATA_HOME", home.path())], &["LICENSE_MANAGER_CONFIG"]);
+    let s = driver.session(&[]);
+    s.wait_for("[data-testid=welcome]");
+    assert!(s.wait_text("[data-testid=start-error]", |t| !t.is_empty()).contains("no configuration found"));
+    s.screenshot("welcome");
+    s.click("[data-testid=open-demo]");
+    s.wait_for("[data-testid=overview]");
+    let _ = demo;
+    assert!(!s.wait_text("[data-testid=serial]", |t| !t.is_empty()).is_empty());
+}
+
+#[test]
+fn the_webview_gets_only_our_commands_and_a_strict_csp() {
+    let app = App::open();
+    let s = &app.session;
+    // No global Tauri object, and a plugin command outside the capability is refused.
+    assert_eq!(s.script("return typeof window.__TAURI__", json!([])), json!("undefined"));
+    let r = s.async_script(
+        "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('plugin:fs|read_text_file', {path: '/etc/passwd'}).then(() => done('allowed'), (e) => done('refused: ' + e));",
+        json!([]),
+    );
+    assert!(r.as_str().unwrap().starts_with("refused"), "{r}");
+    // Our own command works through the same door.
+    let r = s.async_script(
+        "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('list_backups').then((v) => done('ok ' + v.length), (e) => done('refused: ' + e));",
+        json!([]),
+    );
+    assert_eq!(r, json!("ok 0"));
+    // Inline scripts and styles are blocked by the CSP.
+    let r = s.script(
+        "const el = document.createElement('script'); el.textContent = 'window.__inline = 1'; document.body.appendChild(el); \
+         const d = document.createElement('div'); d.setAttribute('style', 'width: 123px'); document.body.appendChild(d); \
+         return [typeof window.__inline, d.getBoundingClientRect().width === 123];",
+        json!([]),
+    );
+    assert_eq!(r, json!(["undefined", false]));
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1,0 +1,60 @@
+// Typed calls to the app's commands. The webview can call nothing else.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  BackupEntry, CandidateView, CommandError, InstallOutcome, NewConfig, Overview, Report, Settings, Step,
+} from "./types";
+
+/** Every command error is `{code, message}`; anything else is wrapped as one. */
+export function asError(e: unknown): CommandError {
+  if (e && typeof e === "object" && "message" in e) {
+    const o = e as { code?: string; message: unknown };
+    return { code: o.code ?? "error", message: String(o.message) };
+  }
+  return { code: "error", message: String(e) };
+}
+
+function progress(onStep: (s: Step) => void): Channel<Step> {
+  const ch = new Channel<Step>();
+  ch.onmessage = onStep;
+  return ch;
+}
+
+export const api = {
+  overview: () => invoke<Overview>("overview"),
+  openDemo: () => invoke<Overview>("open_demo"),
+  createConfig: (input: NewConfig) => invoke<Overview>("create_config", { input }),
+  serialQr: () => invoke<string>("serial_qr"),
+  chooseLicenseFile: () => invoke<CandidateView | null>("choose_license_file"),
+  pasteLicense: (text: string) => invoke<CandidateView>("paste_license", { text }),
+  currentCandidate: () => invoke<CandidateView | null>("current_candidate"),
+  installCandidate: (confirmed: boolean, onStep: (s: Step) => void) =>
+    invoke<InstallOutcome>("install_candidate", { confirmed, onProgress: progress(onStep) }),
+  saveLicenseCopy: () => invoke<string | null>("save_license_copy"),
+  backupNow: () => invoke<BackupEntry>("backup_now"),
+  listBackups: () => invoke<BackupEntry[]>("list_backups"),
+  checkBackup: (id: string) => invoke<Report>("check_backup", { id }),
+  restoreBackup: (id: string, confirmed: boolean, onStep: (s: Step) => void) =>
+    invoke<InstallOutcome>("restore_backup", { id, confirmed, onProgress: progress(onStep) }),
+  exportBackup: (id: string) => invoke<string | null>("export_backup", { id }),
+  getSettings: () => invoke<Settings>("get_settings"),
+  saveSettings: (settings: Settings) => invoke<Settings>("save_settings", { settings }),
+  setPortalToken: (token: string) => invoke<void>("set_portal_token", { token }),
+  clearPortalToken: () => invoke<void>("clear_portal_token"),
+  onCandidateDropped: (f: (r: { Ok?: CandidateView; Err?: CommandError }) => void): Promise<UnlistenFn> =>
+    listen<{ Ok?: CandidateView; Err?: CommandError }>("candidate-dropped", (e) => f(e.payload)),
+};
+
+export const STEP_LABELS: Record<Step, string> = {
+  checking: "Checking the license file",
+  backing_up: "Backing up the installed license",
+  writing: "Writing the new license",
+  verifying: "Reading it back",
+  done: "Done",
+};
+export const STEP_ORDER: Step[] = ["checking", "backing_up", "writing", "verifying", "done"];
+
+export function formatDate(ts: string | null | undefined): string {
+  if (!ts) return "never";
+  return ts.replace("T", " ").replace("Z", " UTC");
+}
