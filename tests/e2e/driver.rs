@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-const ELEMENT: &str = "element-6066-11e4-a52f-4903b29ac7b5";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One app window at a time: WebKitWebDriver sessions share the display.

@@ -42,6 +42,9 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let last = lines.iter().rposition(|l| !l.trim().is_empty()).expect("a non-blank line exists");
     let lines = &lines[first..=last];
 
+    if lines[0].starts_with("-----BEGIN ") && lines[0].len() > 64 && lines[0].contains("-----END ") {
+        return Err(bad("the line breaks are missing (they are lost when text is copied through a one-line field)"));
+    }
     let begin_count = lines.iter().filter(|l| l.starts_with("-----BEGIN ")).count();
     let Some(label) = armor_label(lines[0], "BEGIN") else {
         return Err(if begin_count > 0 { bad("there is text before the BEGIN line") } else { bad("there is no BEGIN line") });
@@ -50,7 +53,8 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
         return Err(Error::MultipleBlocks { kind });
     }
     if label != kind.label() {
-        let found = DocumentKind::from_label(&label).map(|k| k.to_string()).unwrap_or_else(|| format!("'{label}'"));
+        let shown: String = label.chars().take(40).collect();
+        let found = DocumentKind::from_label(&label).map(|k| k.to_string()).unwrap_or_else(|| format!("'{shown}'"));
         return Err(Error::WrongKind { expected: kind, found });
     }
     let end = lines.iter().position(|l| l.starts_with("-----END ")).ok_or_else(|| bad("there is no END line: the file is truncated"))?;
@@ -99,6 +103,8 @@ mod tests {
         assert_eq!(code(&text.lines().take(2).collect::<Vec<_>>().join("\n")), "bad_armor");
         assert_eq!(code(&text.replace("eyJ4", "e!J4")), "bad_encoding");
         assert_eq!(code(&format!("\u{feff}{text}")), "byte_order_mark");
+        let one_line = text.replace('\n', "");
+        assert!(decode(K, one_line.as_bytes()).unwrap_err().to_string().contains("line breaks are missing"));
         assert_eq!(decode(K, &[0xff, 0xfe, 0x00]).unwrap_err().code(), "not_text");
         let huge = vec![b'A'; (MAX_FILE_BYTES + 1) as usize];
         assert_eq!(decode(K, &huge).unwrap_err().code(), "too_large");
