@@ -180,6 +180,8 @@ impl Session {
     pub fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("E2E_SCREENSHOTS").map(PathBuf::from) else { return };
         use base64::Engine;
+        // Let the webview paint what the DOM already shows.
+        self.async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 150)));", json!([]));
         let v = self.get("/screenshot").expect("screenshot");
         let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
