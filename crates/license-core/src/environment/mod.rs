@@ -9,6 +9,8 @@ pub mod backups;
 pub mod clock;
 pub mod config;
 pub mod durable;
+pub mod identity;
+pub mod usage;
 
 use crate::check::{check_license, CheckId, Expectations, Report, Status};
 use crate::error::Error;
