@@ -12,8 +12,6 @@ pub enum CommandError {
     NoEnvironment(String),
     #[error("no license file is chosen: choose a file, drop one on the window, or paste its text")]
     NoCandidate,
-    #[error("the OS keyring could not be used: {0}. On Linux, make sure a Secret Service (GNOME Keyring or KWallet) is running and unlocked")]
-    Keyring(String),
     #[error("{0}")]
     Invalid(String),
     #[error("the operation stopped unexpectedly: {0}")]
@@ -26,7 +24,6 @@ impl CommandError {
             CommandError::Core(e) => e.code(),
             CommandError::NoEnvironment(_) => "no_environment",
             CommandError::NoCandidate => "no_candidate",
-            CommandError::Keyring(_) => "keyring",
             CommandError::Invalid(_) => "invalid",
             CommandError::Internal(_) => "internal",
         }

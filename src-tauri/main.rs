@@ -5,7 +5,6 @@
 mod commands;
 mod dialogs;
 mod error;
-mod secrets;
 mod state;
 
 use license_core::environment::config;

@@ -3,9 +3,9 @@
 use super::blocking;
 use super::environment::absolute;
 use crate::error::{CommandError, CommandResult};
-use crate::secrets;
 use crate::state::AppState;
 use license_core::environment::{durable, Config};
+use license_core::secrets;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -102,14 +102,14 @@ pub async fn set_portal_token(token: String, state: State<'_, AppState>) -> Comm
     if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_control) {
         return Err(CommandError::Invalid("the token is empty or not a single line of text: paste it again".into()));
     }
-    blocking(move || secrets::store(&url, &token)).await
+    blocking(move || Ok(secrets::store(&url, &token)?)).await
 }
 
 #[tauri::command]
 pub async fn clear_portal_token(state: State<'_, AppState>) -> CommandResult<()> {
     let env = state.env()?;
     match env.config.portal_url.clone() {
-        Some(url) => blocking(move || secrets::clear(&url)).await,
+        Some(url) => blocking(move || Ok(secrets::clear(&url)?)).await,
         None => Ok(()),
     }
 }

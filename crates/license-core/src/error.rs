@@ -94,6 +94,21 @@ pub enum Error {
 
     #[error("another install or restore is running (lock {path}): wait for it to finish")]
     Busy { path: PathBuf },
+
+    #[error("the portal at {url} is unreachable ({reason}): check the portal URL, proxy and network; on an air-gapped machine save the file and upload it from a connected one")]
+    PortalUnreachable { url: String, reason: String },
+
+    #[error("the portal refused the request ({status} {kind}): {detail}")]
+    PortalRefused { status: u16, kind: String, detail: String },
+
+    #[error("the portal answered something unexpected ({reason}): check that the portal URL points at a License Manager portal")]
+    PortalProtocol { reason: String },
+
+    #[error("no portal token is stored for {url}: store one in Settings or with `licensectl portal login`")]
+    NoToken { url: String },
+
+    #[error("the OS keyring could not be used ({reason}): on Linux make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked; on a headless server pass the token in LICENSE_MANAGER_TOKEN")]
+    Keyring { reason: String },
 }
 
 impl Error {
@@ -131,6 +146,11 @@ impl Error {
             Error::NeedsConfirmation { .. } => "needs_confirmation",
             Error::ReadBackFailed { .. } => "read_back_failed",
             Error::Busy { .. } => "busy",
+            Error::PortalUnreachable { .. } => "portal_unreachable",
+            Error::PortalRefused { .. } => "portal_refused",
+            Error::PortalProtocol { .. } => "portal_protocol",
+            Error::NoToken { .. } => "no_token",
+            Error::Keyring { .. } => "keyring",
         }
     }
 }

@@ -26,4 +26,6 @@ pub mod demo;
 pub mod environment;
 
 pub use environment::{Environment, InstallOptions, Step};
+pub mod portal;
 pub mod qr;
+pub mod secrets;

@@ -3,6 +3,7 @@
 //! and exit codes.
 
 mod output;
+mod portal_cmds;
 mod vendor;
 
 use anyhow::{Context, Result};
@@ -30,6 +31,9 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Portal URL (default: portal_url from the configuration).
+    #[arg(long, global = true, value_name = "URL")]
+    portal: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,6 +104,15 @@ enum Command {
     },
     /// Create the demo environment (its own vendor key, an installed license, sample files).
     Demo { dir: PathBuf },
+    /// Talk to the portal: token, registration, license download.
+    #[command(subcommand)]
+    Portal(portal_cmds::PortalCommand),
+    /// License consumption audits: generate, upload, history.
+    #[command(subcommand)]
+    Audit(portal_cmds::AuditCommand),
+    /// License requests for air-gapped environments.
+    #[command(subcommand)]
+    Request(portal_cmds::RequestCommand),
     /// Vendor-side tools: make signing keys and issue licenses (for tests and demos).
     #[command(subcommand)]
     Vendor(vendor::VendorCommand),
@@ -126,11 +139,21 @@ fn environment(cli_config: Option<&Path>) -> Result<Environment> {
     Ok(Environment::open(&path)?)
 }
 
+/// The environment if one is configured; a configuration that exists but is broken
+/// is an error, never silently skipped.
+fn optional_environment(cli_config: Option<&Path>) -> Result<Option<Environment>> {
+    match config::locate(cli_config) {
+        Ok(path) => Ok(Some(Environment::open(&path)?)),
+        Err(Error::NoConfig { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn run(cli: Cli, out: &Out) -> Result<u8> {
     let cfg = cli.config.as_deref();
     match cli.command {
         Command::Serial { explain, facts } => {
-            let e = match (facts, environment(cfg).ok()) {
+            let e = match (facts, optional_environment(cfg)?) {
                 (Some(f), _) => HostFacts::read(&f)?.explain(&f.display().to_string())?,
                 (None, Some(env)) => env.serial()?,
                 (None, None) => license_core::serial::host_explanation()?,
@@ -140,7 +163,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         }
         Command::Verify { file, vendor_keys, serial, facts, environment_type } => {
             let bytes = license_core::environment::durable::read_document(&file)?;
-            let env = environment(cfg).ok();
+            let env = optional_environment(cfg)?;
             let mut ring: Vec<String> = env.as_ref().map(|e| e.config.vendor_keys.clone()).unwrap_or_default();
             ring.extend(vendor_keys);
             let ring = KeyRing::parse(&ring)?;
@@ -221,11 +244,14 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Vendor(cmd) => vendor::run(cmd, out),
+        Command::Portal(cmd) => portal_cmds::portal(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
+        Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
+        Command::Request(cmd) => portal_cmds::request(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
     }
 }
 
 /// Install or restore: try without confirmation; on warnings ask (or take `--yes`).
-fn apply(
+pub fn apply(
     out: &Out,
     env: &Environment,
     yes: bool,

@@ -35,6 +35,21 @@ impl Out {
         }
     }
 
+    /// JSON of `v`, or the text `render` makes.
+    pub fn value<T: serde::Serialize>(&self, v: &T, render: impl FnOnce() -> String) {
+        if self.json {
+            print_json(v);
+        } else {
+            print!("{}", render());
+        }
+    }
+
+    pub fn progress(&self, what: &str, done: usize, total: usize) {
+        if !self.json && total > 0 {
+            eprintln!("  {what} {done}/{total}");
+        }
+    }
+
     pub fn step(&self, s: Step) {
         if !self.json {
             let text = match s {

@@ -5,11 +5,13 @@
 //! license file is byte-for-byte the old license or the new one, and before it can
 //! be the new one a verified, fsynced backup of the old one exists.
 
+pub mod audits;
 pub mod backups;
 pub mod clock;
 pub mod config;
 pub mod durable;
 pub mod identity;
+pub mod requests;
 pub mod usage;
 
 use crate::check::{check_license, CheckId, Expectations, Report, Status};

@@ -1,0 +1,195 @@
+//! Audits (license consumption): generate the signed file from the usage source,
+//! keep it in the outbox until the portal has acknowledged it, and remember what
+//! was uploaded.
+//!
+//! No audit is lost: a generated audit is written to the outbox (durably) before
+//! anything else happens, and leaves it only after the portal answered. No audit is
+//! counted twice: uploads carry the body's SHA-256 as Idempotency-Key, so a retry
+//! gets the portal's first answer.
+
+use super::{durable, identity, usage, Environment};
+use crate::error::Error;
+use crate::payload::{Audit, Payload};
+use crate::portal::{PortalClient, PortalUpload, UploadResult};
+use crate::timestamp::{self, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+const OUTBOX: &str = "outbox";
+const HISTORY: &str = "upload-history.json";
+const LAST_PERIOD: &str = "last-audit.json";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GeneratedAudit {
+    pub audit: Audit,
+    pub text: String,
+    pub outbox_path: PathBuf,
+    pub usage: Vec<usage::UsageLine>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LocalUpload {
+    pub upload_id: String,
+    pub audit_id: Option<String>,
+    pub status: String,
+    pub reasons: Vec<String>,
+    pub received_at: String,
+    pub sha256: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LastPeriod {
+    #[serde(with = "timestamp")]
+    period_end: Timestamp,
+}
+
+/// One line of the merged history: what this machine uploaded and what the portal
+/// has, joined on the upload id.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryLine {
+    pub upload_id: String,
+    pub status: String,
+    pub received_at: String,
+    pub audit_id: Option<String>,
+    pub reasons: Vec<String>,
+    pub uploaded_from_here: bool,
+    /// None when the portal was not asked (unreachable or offline).
+    pub known_to_portal: Option<bool>,
+}
+
+impl Environment {
+    fn outbox_dir(&self) -> PathBuf {
+        self.config.state_dir().join(OUTBOX)
+    }
+
+    /// Builds, signs and stores (in the outbox) an audit of current consumption.
+    pub fn generate_audit(&self) -> Result<GeneratedAudit, Error> {
+        let state = self.config.state_dir();
+        let bytes = durable::read_optional(&self.config.license_file)?.ok_or(Error::NothingInstalled)?;
+        let license = crate::payload::open_license(&bytes, self.vendor_keys())?;
+        let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
+        let key = identity::load_or_create(&state)?;
+        let now = self.clock().effective_now();
+        let last: Option<LastPeriod> = std::fs::read(state.join(LAST_PERIOD)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let period_start = last.map(|l| l.period_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
+        let audit = Audit {
+            format: 1,
+            audit_id: Uuid::new_v4(),
+            activation_code: license.activation_code.clone(),
+            serial_number: self.serial()?.serial_number,
+            environment_type: self.config.environment_type,
+            license_id: license.license_id,
+            generated_at: now,
+            period_start,
+            period_end: now,
+            consumption: consumption.clone(),
+            environment_key: key.public().to_base64url(),
+        };
+        let text = audit.seal(&key);
+        let outbox_path = self.outbox_dir().join(format!("{}-{}.audit", now.format("%Y%m%dT%H%M%SZ"), audit.audit_id));
+        durable::replace(&outbox_path, text.as_bytes(), "outbox")?;
+        durable::replace(&state.join(LAST_PERIOD), &serde_json::to_vec(&LastPeriod { period_end: now }).expect("json"), "last-audit")?;
+        tracing::info!(audit_id = %audit.audit_id, "audit generated");
+        Ok(GeneratedAudit { usage: usage::compare(&consumption, &license.entitlements), audit, text, outbox_path })
+    }
+
+    /// Audits waiting for the portal's answer, oldest first.
+    pub fn outbox(&self) -> Result<Vec<PathBuf>, Error> {
+        let dir = self.outbox_dir();
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "audit")).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("list the outbox", &dir, e)),
+        };
+        files.sort();
+        Ok(files)
+    }
+
+    /// Uploads every audit in the outbox; each one leaves it only once the portal
+    /// answered. Returns the answers and the first failure, if any.
+    pub async fn flush_outbox(&self, client: &PortalClient, progress: &mut (dyn FnMut(usize, usize) + Send)) -> (Vec<UploadResult>, Option<Error>) {
+        let files = match self.outbox() {
+            Ok(f) => f,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut done = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            progress(i, files.len());
+            match self.upload_file(client, path).await {
+                Ok(r) => {
+                    if let Err(e) = std::fs::remove_file(path) {
+                        return (done, Some(Error::io("remove from the outbox", path, e)));
+                    }
+                    done.push(r);
+                }
+                Err(e) => return (done, Some(e)),
+            }
+        }
+        progress(files.len(), files.len());
+        (done, None)
+    }
+
+    /// Uploads one audit file (from the outbox or made on another machine) and
+    /// records the answer in the local history.
+    pub async fn upload_file(&self, client: &PortalClient, path: &Path) -> Result<UploadResult, Error> {
+        let bytes = durable::read_document(path)?;
+        let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
+        let r = client.upload_audit(&bytes).await?;
+        self.record_upload(LocalUpload {
+            upload_id: r.upload_id.clone(),
+            audit_id: Some(audit.audit_id.to_string()),
+            status: r.status.clone(),
+            reasons: r.reasons.clone(),
+            received_at: r.received_at.clone(),
+            sha256: super::backups::sha256_hex(&bytes),
+        })?;
+        Ok(r)
+    }
+
+    fn record_upload(&self, u: LocalUpload) -> Result<(), Error> {
+        let mut all = self.local_history();
+        if !all.iter().any(|x| x.upload_id == u.upload_id) {
+            all.push(u);
+        }
+        let path = self.config.state_dir().join(HISTORY);
+        durable::replace(&path, &serde_json::to_vec_pretty(&all).expect("json"), "history")
+    }
+
+    pub fn local_history(&self) -> Vec<LocalUpload> {
+        std::fs::read(self.config.state_dir().join(HISTORY)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// The local history merged with the portal's (when reachable), newest first.
+    pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
+        let local = self.local_history();
+        let mut lines: Vec<HistoryLine> = portal
+            .unwrap_or_default()
+            .iter()
+            .map(|p| HistoryLine {
+                upload_id: p.upload_id.clone(),
+                status: p.status.clone(),
+                received_at: p.received_at.clone(),
+                audit_id: p.audit_id.clone(),
+                reasons: p.reasons.clone(),
+                uploaded_from_here: local.iter().any(|l| l.upload_id == p.upload_id),
+                known_to_portal: Some(true),
+            })
+            .collect();
+        for l in local {
+            if !lines.iter().any(|x| x.upload_id == l.upload_id) {
+                lines.push(HistoryLine {
+                    upload_id: l.upload_id,
+                    status: l.status,
+                    received_at: l.received_at,
+                    audit_id: l.audit_id,
+                    reasons: l.reasons,
+                    uploaded_from_here: true,
+                    known_to_portal: portal.map(|_| false),
+                });
+            }
+        }
+        lines.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        lines
+    }
+}

@@ -1,0 +1,112 @@
+//! The portal's SQLite database. Migrations are numbered and applied in order;
+//! `PRAGMA user_version` records how far a database has come.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: subscriptions, slots, tokens, issued licenses, audits, license sends.
+    "CREATE TABLE subscriptions (
+        activation_code TEXT PRIMARY KEY,
+        customer TEXT NOT NULL,
+        entitlements TEXT NOT NULL,
+        contacts TEXT NOT NULL,
+        expires_at TEXT
+     );
+     CREATE TABLE slots (
+        id INTEGER PRIMARY KEY,
+        activation_code TEXT NOT NULL REFERENCES subscriptions(activation_code),
+        environment_type TEXT NOT NULL,
+        serial_number TEXT UNIQUE,
+        name TEXT,
+        environment_key TEXT
+     );
+     CREATE TABLE tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        activation_code TEXT NOT NULL REFERENCES subscriptions(activation_code),
+        permissions TEXT NOT NULL
+     );
+     CREATE TABLE licenses (
+        license_id TEXT PRIMARY KEY,
+        serial_number TEXT NOT NULL,
+        activation_code TEXT NOT NULL,
+        issued_at TEXT NOT NULL
+     );
+     CREATE TABLE audits (
+        upload_id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        activation_code TEXT,
+        serial_number TEXT,
+        audit_id TEXT,
+        status TEXT NOT NULL,
+        response TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        received_at TEXT NOT NULL
+     );
+     CREATE TABLE license_sends (
+        id INTEGER PRIMARY KEY,
+        serial_number TEXT NOT NULL,
+        contacts TEXT NOT NULL,
+        sent_at TEXT NOT NULL
+     );",
+];
+
+pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let mut c = Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut c)?;
+    Ok(c)
+}
+
+pub fn migrate(c: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = c.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new random token; only its hash is stored.
+pub fn create_token(c: &Connection, activation_code: &str, permissions: &[String]) -> rusqlite::Result<String> {
+    let mut raw = [0u8; 24];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+    let token = format!("lmp_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    c.execute(
+        "INSERT INTO tokens (token_sha256, activation_code, permissions) VALUES (?1, ?2, ?3)",
+        params![token_hash(&token), activation_code, permissions.join(",")],
+    )?;
+    Ok(token)
+}
+
+pub struct TokenGrant {
+    pub activation_code: String,
+    pub permissions: Vec<String>,
+}
+
+pub fn find_token(c: &Connection, token: &str) -> rusqlite::Result<Option<TokenGrant>> {
+    c.query_row("SELECT activation_code, permissions FROM tokens WHERE token_sha256 = ?1", [token_hash(token)], |r| {
+        let perms: String = r.get(1)?;
+        Ok(TokenGrant { activation_code: r.get(0)?, permissions: perms.split(',').map(str::to_string).collect() })
+    })
+    .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_idempotent() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrate(&mut c).unwrap();
+        super::migrate(&mut c).unwrap();
+        let v: usize = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, super::MIGRATIONS.len());
+    }
+}

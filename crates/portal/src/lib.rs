@@ -1,0 +1,26 @@
+//! The reference portal server (portal API v1, `shared/spec/portal-api.md`): what
+//! License Manager talks to in tests and in the demo. axum over SQLite.
+
+pub mod admin;
+pub mod api;
+pub mod db;
+pub mod faults;
+pub mod problem;
+
+use std::sync::{Arc, Mutex};
+
+/// The OpenAPI document of the API, also served at `/api/v1/openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
+
+pub use api::Portal;
+
+impl Portal {
+    pub fn new(db: rusqlite::Connection, vendor: license_core::KeyPair, faults: bool) -> Arc<Self> {
+        Arc::new(Portal { db: Mutex::new(db), vendor, faults: faults.then(faults::Faults::default) })
+    }
+}
+
+/// Serves until the listener fails or the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, portal: Arc<Portal>) -> std::io::Result<()> {
+    axum::serve(listener, api::router(portal)).await
+}

@@ -1,0 +1,126 @@
+//! `license-portal`: run the reference portal and administer it.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use license_core::payload::Entitlements;
+use license_core::{ActivationCode, EnvironmentType, KeyPair};
+use license_portal::admin::{self, NewSubscription, PERMISSIONS};
+use license_portal::{db, Portal};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "license-portal", version, about = "Reference portal server for License Manager (portal API v1)")]
+struct Cli {
+    /// The SQLite database (created and migrated on first use).
+    #[arg(long, global = true, default_value = "portal.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API. Plain HTTP, so only on a loopback address.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// The vendor's signing key (PKCS#8 PEM) for issuing licenses.
+        #[arg(long)]
+        vendor_key: PathBuf,
+        /// Enable POST /_faults (tests only).
+        #[arg(long)]
+        faults: bool,
+    },
+    /// Create a subscription with environment slots.
+    Subscription {
+        #[arg(long)]
+        activation_code: String,
+        #[arg(long)]
+        customer: String,
+        /// Slots as TYPE=COUNT, e.g. production=1 quality=1 development=2.
+        #[arg(long = "slots", value_delimiter = ',', default_value = "production=1,quality=1,development=1")]
+        slots: Vec<String>,
+        #[arg(long, default_value_t = 100)]
+        named_users: u64,
+        #[arg(long, default_value_t = 500)]
+        application_objects: u64,
+        #[arg(long, default_value = "standard")]
+        support_level: String,
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        contacts: Vec<String>,
+        /// RFC 3339 UTC; omitted: perpetual.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// Create a token for a subscription and print it (only its hash is stored).
+    Token {
+        #[arg(long)]
+        activation_code: String,
+        /// Any of read, register, download_license, upload_audit.
+        #[arg(long, value_delimiter = ',', default_value = "read,register,download_license,upload_audit")]
+        permissions: Vec<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_PORTAL_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => print!("{}", license_portal::OPENAPI),
+        Command::Serve { listen, vendor_key, faults } => {
+            if !listen.ip().is_loopback() {
+                bail!("the reference portal speaks plain HTTP, so it listens on loopback only (got {listen}); put a TLS proxy in front for anything else");
+            }
+            let vendor = KeyPair::read(&vendor_key)?;
+            let conn = db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            // The address line is for scripts that start the portal on port 0.
+            println!("listening on http://{}", listener.local_addr()?);
+            license_portal::serve(listener, Portal::new(conn, vendor, faults)).await?;
+        }
+        Command::Subscription { activation_code, customer, slots, named_users, application_objects, support_level, features, contacts, expires_at } => {
+            let code: ActivationCode = activation_code.parse()?;
+            if let Some(e) = &expires_at {
+                license_core::timestamp::parse(e).map_err(anyhow::Error::msg)?;
+            }
+            let mut parsed = Vec::new();
+            for s in &slots {
+                let (t, n) = s.split_once('=').with_context(|| format!("slot '{s}' is not TYPE=COUNT"))?;
+                parsed.push((t.parse::<EnvironmentType>().map_err(anyhow::Error::msg)?, n.parse::<u32>().with_context(|| format!("slot count '{n}'"))?));
+            }
+            let environments = parsed.iter().map(|(_, n)| u64::from(*n)).sum();
+            let mut conn = db::open(&cli.db)?;
+            admin::create_subscription(
+                &mut conn,
+                &NewSubscription {
+                    activation_code: code.clone(),
+                    customer,
+                    entitlements: Entitlements { named_users, application_objects, environments, support_level, features },
+                    contacts,
+                    expires_at,
+                    slots: parsed,
+                },
+            )?;
+            println!("subscription {code} created");
+        }
+        Command::Token { activation_code, permissions } => {
+            let code: ActivationCode = activation_code.parse()?;
+            for p in &permissions {
+                if !PERMISSIONS.contains(&p.as_str()) {
+                    bail!("unknown permission '{p}': use {}", PERMISSIONS.join(", "));
+                }
+            }
+            let conn = db::open(&cli.db)?;
+            println!("{}", db::create_token(&conn, &code.to_string(), &permissions)?);
+        }
+    }
+    Ok(())
+}
