@@ -20,6 +20,17 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "set_portal_token",
     "clear_portal_token",
+    "usage_preview",
+    "generate_audit",
+    "save_audit_copy",
+    "upload_outbox",
+    "upload_audit_file",
+    "audit_state",
+    "register_environment",
+    "fetch_license",
+    "send_license",
+    "save_license_request",
+    "fulfil_request",
 ];
 
 fn main() {

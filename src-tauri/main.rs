@@ -89,6 +89,17 @@ fn main() {
             commands::settings::save_settings,
             commands::settings::set_portal_token,
             commands::settings::clear_portal_token,
+            commands::portal::usage_preview,
+            commands::portal::generate_audit,
+            commands::portal::save_audit_copy,
+            commands::portal::upload_outbox,
+            commands::portal::upload_audit_file,
+            commands::portal::audit_state,
+            commands::portal::register_environment,
+            commands::portal::fetch_license,
+            commands::portal::send_license,
+            commands::portal::save_license_request,
+            commands::portal::fulfil_request,
         ])
         .run(tauri::generate_context!())
         .expect("error while running License Manager");

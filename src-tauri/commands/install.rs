@@ -18,7 +18,8 @@ pub struct CandidateView {
     pub report: Report,
 }
 
-fn view(state: &AppState, name: String, bytes: Vec<u8>) -> CommandResult<CandidateView> {
+/// Makes `bytes` the install candidate and returns its checks.
+pub fn from_bytes(state: &AppState, name: String, bytes: Vec<u8>) -> CommandResult<CandidateView> {
     let report = state.env()?.check(&bytes)?;
     *state.candidate.lock().expect("state lock") = Some(Candidate { name: name.clone(), bytes });
     Ok(CandidateView { name, report })
@@ -29,7 +30,7 @@ fn view(state: &AppState, name: String, bytes: Vec<u8>) -> CommandResult<Candida
 pub fn from_path(state: &AppState, path: &Path) -> CommandResult<CandidateView> {
     let bytes = durable::read_document(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    view(state, name, bytes)
+    from_bytes(state, name, bytes)
 }
 
 #[tauri::command]
@@ -45,7 +46,7 @@ pub async fn paste_license(text: String, state: State<'_, AppState>) -> CommandR
     if text.len() as u64 > license_core::MAX_FILE_BYTES {
         return Err(license_core::Error::TooLarge { what: "pasted text".into(), size: text.len() as u64, limit: license_core::MAX_FILE_BYTES }.into());
     }
-    view(&state, "pasted text".into(), text.into_bytes())
+    from_bytes(&state, "pasted text".into(), text.into_bytes())
 }
 
 /// The chosen file re-checked now (the installed license may have changed).
@@ -54,7 +55,7 @@ pub async fn current_candidate(state: State<'_, AppState>) -> CommandResult<Opti
     let c = state.candidate.lock().expect("state lock").as_ref().map(|c| (c.name.clone(), c.bytes.clone()));
     match c {
         None => Ok(None),
-        Some((name, bytes)) => view(&state, name, bytes).map(Some),
+        Some((name, bytes)) => from_bytes(&state, name, bytes).map(Some),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod backups;
 pub mod environment;
 pub mod install;
+pub mod portal;
 pub mod settings;
 
 use crate::error::{CommandError, CommandResult};

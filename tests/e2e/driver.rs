@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ pub struct Driver {
 
 impl Driver {
     /// Starts tauri-driver with `env` added to what the app will inherit.
-    pub fn start(env: &[(&str, &Path)], env_remove: &[&str]) -> Driver {
+    pub fn start(env: &[(&str, &std::ffi::OsStr)], env_remove: &[&str]) -> Driver {
         let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         assert!(std::env::var_os("DISPLAY").is_some(), "E2E tests need a display: run them under xvfb-run (see README)");
         let (port, native) = (free_port(), free_port());

@@ -22,11 +22,20 @@ struct App {
 
 impl App {
     fn open() -> App {
+        Self::open_with(|_| vec![])
+    }
+
+    /// `prepare` may change the demo environment before the app starts and returns
+    /// extra environment variables for the app.
+    fn open_with(prepare: impl FnOnce(&Path) -> Vec<(&'static str, String)>) -> App {
         let dir = tempfile::tempdir().unwrap();
         let config = license_core::demo::create(dir.path()).unwrap();
+        let extra = prepare(dir.path());
         let dialog = dir.path().join("dialog-answer");
         std::fs::write(&dialog, "").unwrap();
-        let driver = Driver::start(&[("LICENSE_MANAGER_TEST_DIALOG", &dialog)], &[]);
+        let mut env: Vec<(&str, &std::ffi::OsStr)> = vec![("LICENSE_MANAGER_TEST_DIALOG", dialog.as_os_str())];
+        env.extend(extra.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(v.as_str()))));
+        let driver = Driver::start(&env, &[]);
         let session = driver.session(&["--config", config.to_str().unwrap()]);
         session.wait_for("[data-testid=overview]");
         App { dir, dialog, session, _driver: driver }
@@ -264,7 +273,8 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
 fn without_configuration_the_app_offers_the_demo() {
     let home = tempfile::tempdir().unwrap();
     let demo = home.path().join("demo");
-    let driver = Driver::start(&[("HOME", home.path()), ("XDG_CONFIG_HOME", home.path()), ("XDG_DATA_HOME", home.path())], &["LICENSE_MANAGER_CONFIG"]);
+    let h = home.path().as_os_str();
+    let driver = Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
     let s = driver.session(&[]);
     s.wait_for("[data-testid=welcome]");
     assert!(s.wait_text("[data-testid=start-error]", |t| !t.is_empty()).contains("no configuration found"));
@@ -300,6 +310,75 @@ fn the_webview_gets_only_our_commands_and_a_strict_csp() {
         json!([]),
     );
     assert_eq!(r, json!(["undefined", false]));
+}
+
+#[test]
+fn request_online_then_audit_upload_through_the_real_portal() {
+    use license_core::{EnvironmentType, KeyPair};
+    use license_portal::admin::{create_subscription, NewSubscription};
+    let portal_state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let conn = license_portal::db::open(&dir.join("portal.db")).unwrap();
+        let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(&dir.join("vendor.key")).unwrap(), false);
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        let code = env.installed_activation_code().unwrap();
+        create_subscription(
+            &mut portal.db.lock().unwrap(),
+            &NewSubscription {
+                activation_code: code.clone(),
+                customer: "Demo Corp".into(),
+                entitlements: license_core::payload::Entitlements {
+                    named_users: 250,
+                    application_objects: 900,
+                    environments: 1,
+                    support_level: "premium".into(),
+                    features: vec![],
+                },
+                contacts: vec!["admin@demo.example".into()],
+                expires_at: Some("2099-01-01T00:00:00Z".into()),
+                slots: vec![(EnvironmentType::Production, 1)],
+            },
+        )
+        .unwrap();
+        let all: Vec<String> = ["read", "register", "download_license", "upload_audit"].iter().map(|s| s.to_string()).collect();
+        let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &all).unwrap();
+        let cfg = dir.join("environment.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &url);
+        std::fs::write(&cfg, text).unwrap();
+        *portal_state.borrow_mut() = Some(portal);
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    let s = &app.session;
+    let portal = portal_state.borrow().clone().unwrap();
+
+    // Online request: register, download, continue in the install wizard.
+    app.nav("request");
+    s.screenshot("request");
+    s.click("[data-testid=register]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("registered"));
+    s.click("[data-testid=download]");
+    s.wait_for("[data-testid=step-check]");
+    let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
+    assert!(s.text(&users).contains("250"));
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+
+    // Audit: preview, save a copy for another machine, upload, history.
+    app.nav("audit");
+    assert_eq!(s.wait_text("[data-metric=named_users] td", |t| !t.is_empty()), "87");
+    s.click("[data-testid=generate-audit]");
+    s.wait_text("[data-testid=outbox]", |t| t.starts_with("1 "));
+    let copy = app.path("carried.audit");
+    app.dialog_answers(&copy);
+    s.click("[data-testid=save-audit]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    assert!(std::fs::read_to_string(&copy).unwrap().starts_with("-----BEGIN LICENSE AUDIT-----"));
+    s.click("[data-testid=upload-now]");
+    s.wait_for("[data-testid=history] tr[data-status=verified]");
+    s.screenshot("audit");
+    let n: i64 = portal.db.lock().unwrap().query_row("SELECT COUNT(*) FROM audits WHERE status = 'verified'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+    assert!(s.wait_text("[data-testid=outbox]", |t| t.starts_with("0 ")).starts_with("0 "));
 }
 
 fn uuid_like() -> String {

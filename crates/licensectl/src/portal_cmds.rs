@@ -86,19 +86,20 @@ fn portal_url(env: Option<&Environment>, flag: Option<&str>) -> Result<String> {
 }
 
 pub fn client(env: Option<&Environment>, flag: Option<&str>) -> Result<PortalClient> {
-    let url = portal_url(env, flag)?;
-    let token = secrets::load(&url)?;
-    let opts =
-        ClientOptions { proxy: env.and_then(|e| e.config.proxy.clone()), ca_bundle: env.and_then(|e| e.config.ca_bundle.clone()), ..ClientOptions::default() };
-    Ok(PortalClient::new(&url, token, opts)?)
+    match env {
+        Some(env) => Ok(env.portal_client(flag)?),
+        None => {
+            let url = portal_url(None, flag)?;
+            Ok(PortalClient::new(&url, secrets::load(&url)?, ClientOptions::default())?)
+        }
+    }
 }
 
 fn installed_code(env: &Environment, flag: Option<&str>) -> Result<ActivationCode> {
-    if let Some(c) = flag {
-        return Ok(c.parse()?);
+    match flag {
+        Some(c) => Ok(c.parse()?),
+        None => Ok(env.installed_activation_code().context("give --activation-code")?),
     }
-    let bytes = durable::read_optional(&env.config.license_file)?.ok_or(Error::NothingInstalled).context("give --activation-code")?;
-    Ok(license_core::payload::open_license(&bytes, env.vendor_keys())?.activation_code)
 }
 
 pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<&str>, out: &Out) -> Result<u8> {

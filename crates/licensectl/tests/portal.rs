@@ -24,19 +24,8 @@ impl TestPortal {
     fn start(vendor_key: &Path) -> TestPortal {
         let dir = tempfile::tempdir().unwrap();
         let conn = db::open(&dir.path().join("portal.db")).unwrap();
-        let portal = Portal::new(conn, KeyPair::read(vendor_key).unwrap(), true);
-        let served = portal.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(l.local_addr().unwrap()).unwrap();
-                license_portal::serve(l, served).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
-        TestPortal { url: format!("http://{addr}"), portal, _dir: dir }
+        let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(vendor_key).unwrap(), true);
+        TestPortal { url, portal, _dir: dir }
     }
 
     fn subscription(&self, code: &str, slots: Vec<(EnvironmentType, u32)>) {

@@ -24,3 +24,21 @@ impl Portal {
 pub async fn serve(listener: tokio::net::TcpListener, portal: Arc<Portal>) -> std::io::Result<()> {
     axum::serve(listener, api::router(portal)).await
 }
+
+/// Starts a portal on an ephemeral loopback port in a background thread (tests and
+/// embedding); returns its base URL and the shared state for administration.
+pub fn spawn_background(db: rusqlite::Connection, vendor: license_core::KeyPair, faults: bool) -> (String, Arc<Portal>) {
+    let portal = Portal::new(db, vendor, faults);
+    let served = portal.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+            tx.send(l.local_addr().expect("address")).expect("report address");
+            serve(l, served).await.expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("portal started");
+    (format!("http://{addr}"), portal)
+}

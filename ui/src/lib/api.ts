@@ -2,7 +2,8 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  BackupEntry, CandidateView, CommandError, InstallOutcome, NewConfig, Overview, Report, Settings, Step,
+  AuditState, BackupEntry, CandidateView, CommandError, GeneratedAudit, InstallOutcome, NewConfig, Overview, Report,
+  SavedRequest, Settings, Step, UploadResult, UploadSummary, UsageLine,
 } from "./types";
 
 /** Every command error is `{code, message}`; anything else is wrapped as one. */
@@ -41,6 +42,21 @@ export const api = {
   saveSettings: (settings: Settings) => invoke<Settings>("save_settings", { settings }),
   setPortalToken: (token: string) => invoke<void>("set_portal_token", { token }),
   clearPortalToken: () => invoke<void>("clear_portal_token"),
+  usagePreview: () => invoke<UsageLine[]>("usage_preview"),
+  generateAudit: () => invoke<GeneratedAudit>("generate_audit"),
+  saveAuditCopy: () => invoke<string | null>("save_audit_copy"),
+  uploadOutbox: (onProgress: (p: { done: number; total: number }) => void) => {
+    const ch = new Channel<{ done: number; total: number }>();
+    ch.onmessage = onProgress;
+    return invoke<UploadSummary>("upload_outbox", { onProgress: ch });
+  },
+  uploadAuditFile: () => invoke<UploadResult | null>("upload_audit_file"),
+  auditState: () => invoke<AuditState>("audit_state"),
+  registerEnvironment: (activationCode: string) => invoke<string>("register_environment", { activationCode }),
+  fetchLicense: () => invoke<CandidateView>("fetch_license"),
+  sendLicense: () => invoke<string[]>("send_license"),
+  saveLicenseRequest: (activationCode: string) => invoke<SavedRequest>("save_license_request", { activationCode }),
+  fulfilRequest: () => invoke<string | null>("fulfil_request"),
   onCandidateDropped: (f: (r: { Ok?: CandidateView; Err?: CommandError }) => void): Promise<UnlistenFn> =>
     listen<{ Ok?: CandidateView; Err?: CommandError }>("candidate-dropped", (e) => f(e.payload)),
 };

@@ -72,6 +72,7 @@ export interface Overview {
   serial_error: CommandError | null;
   installed: InstalledLicense;
   last_backup: BackupEntry | null;
+  last_upload: LocalUpload | null;
   clock: { system_time: string; latest_seen: string; warning: string | null };
   warnings: string[];
 }
@@ -99,3 +100,16 @@ export interface NewConfig {
   backup_dir: string;
   vendor_key: string;
 }
+
+export interface LocalUpload { upload_id: string; audit_id: string | null; status: string; reasons: string[]; received_at: string; sha256: string }
+export interface UsageLine { metric: string; used: number; entitled: number; over: boolean }
+export interface Audit { audit_id: string; period_start: string; period_end: string; consumption: { named_users: number; application_objects: number; servers: number } }
+export interface GeneratedAudit { audit: Audit; outbox_path: string; usage: UsageLine[] }
+export interface UploadResult { upload_id: string; status: string; reasons: string[]; received_at: string }
+export interface UploadSummary { uploaded: UploadResult[]; remaining: number; error: CommandError | null }
+export interface HistoryLine {
+  upload_id: string; status: string; received_at: string; audit_id: string | null; reasons: string[];
+  uploaded_from_here: boolean; known_to_portal: boolean | null;
+}
+export interface AuditState { outbox: string[]; history: HistoryLine[]; portal_error: CommandError | null }
+export interface SavedRequest { path: string | null; qr_svg: string; request_id: string }

@@ -59,6 +59,25 @@ pub struct HistoryLine {
 }
 
 impl Environment {
+    /// A client for this environment's portal: its URL (or `url`), proxy, CA bundle,
+    /// and the token from `LICENSE_MANAGER_TOKEN` or the OS keyring.
+    pub fn portal_client(&self, url: Option<&str>) -> Result<PortalClient, Error> {
+        let url = url.map(str::to_string).or_else(|| self.config.portal_url.clone()).ok_or_else(|| Error::BadConfig {
+            path: self.config_path.clone(),
+            reason: "no portal_url is configured: set it in Settings or the configuration".into(),
+        })?;
+        let url = crate::portal::check_url(&url)?;
+        let token = crate::secrets::load(&url)?;
+        let opts = crate::portal::ClientOptions { proxy: self.config.proxy.clone(), ca_bundle: self.config.ca_bundle.clone(), ..Default::default() };
+        PortalClient::new(&url, token, opts)
+    }
+
+    /// The activation code of the installed license.
+    pub fn installed_activation_code(&self) -> Result<crate::ActivationCode, Error> {
+        let bytes = durable::read_optional(&self.config.license_file)?.ok_or(Error::NothingInstalled)?;
+        Ok(crate::payload::open_license(&bytes, self.vendor_keys())?.activation_code)
+    }
+
     fn outbox_dir(&self) -> PathBuf {
         self.config.state_dir().join(OUTBOX)
     }

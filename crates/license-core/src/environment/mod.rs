@@ -69,6 +69,7 @@ pub struct Overview {
     pub serial_error: Option<Error>,
     pub installed: InstalledLicense,
     pub last_backup: Option<BackupEntry>,
+    pub last_upload: Option<audits::LocalUpload>,
     pub clock: ClockReading,
     pub warnings: Vec<String>,
 }
@@ -191,6 +192,7 @@ impl Environment {
             serial_error,
             installed,
             last_backup: self.backups().list()?.into_iter().next(),
+            last_upload: self.local_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
             clock,
             warnings,
         })

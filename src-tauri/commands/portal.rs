@@ -1,0 +1,165 @@
+//! License verification (audits) and license requests: online through the portal,
+//! or as files carried to and from a connected machine.
+
+use super::blocking;
+use super::install::{from_bytes, save_bytes, CandidateView};
+use crate::dialogs;
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+use license_core::environment::audits::{GeneratedAudit, HistoryLine};
+use license_core::environment::usage::{self, UsageLine};
+use license_core::portal::{Registration, UploadResult};
+use license_core::Error;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+#[derive(Serialize, Clone)]
+pub struct UploadProgress {
+    done: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+pub struct UploadSummary {
+    uploaded: Vec<UploadResult>,
+    remaining: usize,
+    error: Option<CommandError>,
+}
+
+#[derive(Serialize)]
+pub struct AuditState {
+    outbox: Vec<String>,
+    history: Vec<HistoryLine>,
+    portal_error: Option<CommandError>,
+}
+
+/// Consumption next to entitlements, before anything is signed.
+#[tauri::command]
+pub async fn usage_preview(state: State<'_, AppState>) -> CommandResult<Vec<UsageLine>> {
+    let env = state.env()?;
+    blocking(move || {
+        let bytes = license_core::environment::durable::read_optional(&env.config.license_file)?.ok_or(Error::NothingInstalled)?;
+        let lic = license_core::payload::open_license(&bytes, env.vendor_keys())?;
+        Ok(usage::compare(&usage::read(env.config.usage.as_ref(), &env.config_path)?, &lic.entitlements))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn generate_audit(state: State<'_, AppState>) -> CommandResult<GeneratedAudit> {
+    let env = state.env()?;
+    blocking(move || Ok(env.generate_audit()?)).await
+}
+
+/// Saves the newest audit in the outbox where the administrator chooses, to carry
+/// it to a connected machine.
+#[tauri::command]
+pub async fn save_audit_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
+    let env = state.env()?;
+    let newest = env.outbox()?.pop().ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
+    let bytes = license_core::environment::durable::read_document(&newest)?;
+    let name = newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
+    save_bytes(&app, "Save the audit file", &name, bytes).await
+}
+
+#[tauri::command]
+pub async fn upload_outbox(on_progress: Channel<UploadProgress>, state: State<'_, AppState>) -> CommandResult<UploadSummary> {
+    let env = state.env()?;
+    let client = env.portal_client(None)?;
+    let (uploaded, error) = env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await;
+    Ok(UploadSummary { uploaded, remaining: env.outbox()?.len(), error: error.map(CommandError::from) })
+}
+
+/// Uploads an audit file produced on another machine.
+#[tauri::command]
+pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<UploadResult>> {
+    let env = state.env()?;
+    let Some(path) = dialogs::pick_file(&app, "Choose the audit file", &dialogs::AUDIT_FILES).await else { return Ok(None) };
+    let client = env.portal_client(None)?;
+    Ok(Some(env.upload_file(&client, &path).await?))
+}
+
+/// The outbox and the upload history, merged with the portal's when it answers.
+#[tauri::command]
+pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState> {
+    let env = state.env()?;
+    let portal = async {
+        let code = env.installed_activation_code()?;
+        env.portal_client(None)?.audit_history(&code.to_string()).await
+    }
+    .await;
+    let (portal, portal_error) = match portal {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(CommandError::from(e))),
+    };
+    Ok(AuditState {
+        outbox: env.outbox()?.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string())).collect(),
+        history: env.merge_history(portal.as_deref()),
+        portal_error,
+    })
+}
+
+/// Registers this environment's serial in a free slot of its type.
+#[tauri::command]
+pub async fn register_environment(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<String> {
+    let env = state.env()?;
+    let code = match activation_code.filter(|c| !c.trim().is_empty()) {
+        Some(c) => c.parse::<license_core::ActivationCode>()?,
+        None => env.installed_activation_code()?,
+    };
+    let reg = Registration {
+        serial_number: env.serial()?.serial_number.to_string(),
+        environment_type: env.config.environment_type.to_string(),
+        name: env.config.name.clone(),
+        environment_key: env.environment_key()?,
+    };
+    env.portal_client(None)?.register(&code.to_string(), &reg).await?;
+    Ok(code.to_string())
+}
+
+/// Downloads this environment's license and makes it the install candidate.
+#[tauri::command]
+pub async fn fetch_license(state: State<'_, AppState>) -> CommandResult<CandidateView> {
+    let env = state.env()?;
+    let serial = env.serial()?.serial_number.to_string();
+    let text = env.portal_client(None)?.download_license(&serial).await?;
+    from_bytes(&state, "license from the portal".into(), text.into_bytes())
+}
+
+#[tauri::command]
+pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
+    let env = state.env()?;
+    let serial = env.serial()?.serial_number.to_string();
+    Ok(env.portal_client(None)?.send_license(&serial).await?)
+}
+
+#[derive(Serialize)]
+pub struct SavedRequest {
+    path: Option<String>,
+    qr_svg: String,
+    request_id: String,
+}
+
+/// Writes a signed license request where the administrator chooses, with its QR code.
+#[tauri::command]
+pub async fn save_license_request(activation_code: Option<String>, app: AppHandle, state: State<'_, AppState>) -> CommandResult<SavedRequest> {
+    let env = state.env()?;
+    let code = activation_code.filter(|c| !c.trim().is_empty()).map(|c| c.parse()).transpose()?;
+    let r = blocking(move || Ok(env.license_request(code)?)).await?;
+    let name = format!("license-request-{}.lreq", r.request.serial_number.compact());
+    let path = save_bytes(&app, "Save the license request", &name, r.text.clone().into_bytes()).await?;
+    Ok(SavedRequest { path, qr_svg: license_core::qr::svg(&r.text), request_id: r.request.request_id.to_string() })
+}
+
+/// On a connected machine: a request file from an air-gapped environment becomes a
+/// license file through the portal, saved where the administrator chooses.
+#[tauri::command]
+pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
+    let env = state.env()?;
+    let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else { return Ok(None) };
+    let bytes = license_core::environment::durable::read_document(&path)?;
+    <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
+    let text = env.portal_client(None)?.license_from_request(&bytes).await?;
+    save_bytes(&app, "Save the license file", "license.lic", text.into_bytes()).await
+}
