@@ -1,0 +1,64 @@
+//! The portal over real HTTP on loopback: an audit upload round trip (a fresh,
+//! verified audit each time), and how long the client takes to report a portal
+//! that refuses connections.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use license_core::payload::Entitlements;
+use license_core::portal::{ClientOptions, PortalClient, Registration};
+use license_core::{Environment, EnvironmentType, InstallOptions, KeyPair};
+use license_portal::admin::{create_subscription, NewSubscription};
+use std::time::Duration;
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = Environment::open(&license_core::demo::create(dir.path()).unwrap()).unwrap();
+    let code = env.installed_activation_code().unwrap();
+    let conn = license_portal::db::open(&dir.path().join("portal.db")).unwrap();
+    let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(&dir.path().join("vendor.key")).unwrap(), false);
+    create_subscription(
+        &mut portal.db.lock().unwrap(),
+        &NewSubscription {
+            activation_code: code.clone(),
+            customer: "Bench".into(),
+            entitlements: Entitlements { named_users: 100, application_objects: 500, environments: 1, support_level: "standard".into(), features: vec![] },
+            contacts: vec![],
+            expires_at: None,
+            slots: vec![(EnvironmentType::Production, 1)],
+        },
+    )
+    .unwrap();
+    let perms: Vec<String> = license_portal::admin::PERMISSIONS.iter().map(|s| s.to_string()).collect();
+    let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &perms).unwrap();
+    let client = PortalClient::new(&url, Some(token), ClientOptions::default()).unwrap();
+    let reg = Registration {
+        serial_number: env.serial().unwrap().serial_number.to_string(),
+        environment_type: "production".into(),
+        name: "bench".into(),
+        environment_key: env.environment_key().unwrap(),
+    };
+    rt.block_on(client.register(&code.to_string(), &reg)).unwrap();
+    let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();
+    env.install(lic.as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
+
+    let mut g = c.benchmark_group("portal");
+    g.bench_function("audit_upload_round_trip", |b| {
+        b.iter_batched(
+            || env.generate_audit().unwrap().text,
+            |text| {
+                let r = rt.block_on(client.upload_audit(text.as_bytes())).unwrap();
+                assert_eq!(r.status, "verified", "{:?}", r.reasons);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = PortalClient::new(&format!("http://127.0.0.1:{port}"), Some("t".into()), ClientOptions::default()).unwrap();
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("unreachable_reported", |b| b.iter(|| assert!(rt.block_on(dead.health()).is_err())));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
