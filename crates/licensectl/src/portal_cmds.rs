@@ -210,7 +210,8 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&s
             out.value(&g, || {
                 let mut t = format!("audit {} for {} – {}\n", g.audit.audit_id, g.audit.period_start, g.audit.period_end);
                 for l in &g.usage {
-                    t += &format!("  {:<20} {:>6} of {:<6}{}\n", l.metric, l.used, l.entitled, if l.over { "  OVER ENTITLEMENT" } else { "" });
+                    let entitled = l.entitled.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+                    t += &format!("  {:<20} {:>6} of {:<6}{}\n", l.metric, l.used, entitled, if l.over { "  OVER ENTITLEMENT" } else { "" });
                 }
                 t += &format!("kept in the outbox: {}\n", g.outbox_path.display());
                 if let Some(p) = &copy {

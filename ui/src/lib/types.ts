@@ -102,7 +102,7 @@ export interface NewConfig {
 }
 
 export interface LocalUpload { upload_id: string; audit_id: string | null; status: string; reasons: string[]; received_at: string; sha256: string }
-export interface UsageLine { metric: string; used: number; entitled: number; over: boolean }
+export interface UsageLine { metric: string; used: number; entitled: number | null; over: boolean }
 export interface Audit { audit_id: string; period_start: string; period_end: string; consumption: { named_users: number; application_objects: number; servers: number } }
 export interface GeneratedAudit { audit: Audit; outbox_path: string; usage: UsageLine[] }
 export interface UploadResult { upload_id: string; status: string; reasons: string[]; received_at: string }

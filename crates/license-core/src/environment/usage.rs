@@ -29,18 +29,35 @@ pub fn read(source: Option<&UsageSource>, config_path: &std::path::Path) -> Resu
 pub struct UsageLine {
     pub metric: &'static str,
     pub used: u64,
-    pub entitled: u64,
+    /// None where the license has no matching entitlement (servers).
+    pub entitled: Option<u64>,
     pub over: bool,
 }
 
 /// Consumption side by side with entitlements, for the preview before uploading.
+/// Servers are reported but the license format has no server entitlement, so they
+/// are never "over".
 pub fn compare(c: &Consumption, e: &Entitlements) -> Vec<UsageLine> {
     [
-        ("named_users", c.named_users, e.named_users),
-        ("application_objects", c.application_objects, e.application_objects),
-        ("servers", c.servers, e.environments),
+        ("named_users", c.named_users, Some(e.named_users)),
+        ("application_objects", c.application_objects, Some(e.application_objects)),
+        ("servers", c.servers, None),
     ]
     .into_iter()
-    .map(|(metric, used, entitled)| UsageLine { metric, used, entitled, over: used > entitled })
+    .map(|(metric, used, entitled)| UsageLine { metric, used, entitled, over: entitled.is_some_and(|n| used > n) })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_entitled_metrics_can_be_over() {
+        let e = Entitlements { named_users: 10, application_objects: 5, environments: 1, support_level: "s".into(), features: vec![] };
+        let lines = compare(&Consumption { named_users: 11, application_objects: 5, servers: 40 }, &e);
+        let over: Vec<_> = lines.iter().filter(|l| l.over).map(|l| l.metric).collect();
+        assert_eq!(over, ["named_users"]);
+        assert_eq!(lines[2].entitled, None);
+    }
 }
