@@ -310,3 +310,109 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
     assert!(matches!(err, license_core::Error::PortalRefused { status: 413, .. }), "{err}");
     assert!(license_core::portal::check_url("http://portal.example.com").is_err(), "a token never goes over plain HTTP to another host");
 }
+
+/// A forward HTTP proxy on loopback that counts the requests it relays.
+fn start_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                // "POST http://127.0.0.1:PORT/path HTTP/1.1" -> origin form to the target.
+                let first = head.lines().next().unwrap().to_string();
+                let mut parts = first.split(' ');
+                let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
+                let rest = target.strip_prefix("http://").expect("absolute-form request");
+                let (host, path) = rest.split_at(rest.find('/').unwrap());
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let len: usize =
+                    head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).unwrap();
+                // Origin-form request line; one connection per request.
+                let headers: String =
+                    head.lines().skip(1).filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
+                let mut server = TcpStream::connect(host).unwrap();
+                server.write_all(format!("{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n").as_bytes()).unwrap();
+                server.write_all(&body).unwrap();
+                let mut answer = Vec::new();
+                server.read_to_end(&mut answer).unwrap();
+                let mut client = client;
+                let _ = client.write_all(&answer);
+            });
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn the_configured_proxy_carries_portal_traffic() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let (proxy, relayed) = start_proxy();
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    std::fs::write(&site.config, format!("proxy = \"{proxy}\"\n{text}")).unwrap();
+    let c = site.config.to_str().unwrap();
+    let home = site.dir.path();
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "generate"]);
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
+    assert!(relayed.load(std::sync::atomic::Ordering::SeqCst) >= 2, "requests did not go through the proxy");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
+}
+
+#[test]
+fn portal_login_keeps_the_token_in_the_os_keyring() {
+    // Needs a Secret Service: scripts/test runs the suite in a D-Bus session with GNOME Keyring.
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let c = site.config.to_str().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+            .args(["--config", c, "--portal", &portal.url])
+            .args(args)
+            .env_remove("LICENSE_MANAGER_TOKEN")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&["portal", "login"], &format!("{token}\n"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["portal", "subscription"], "");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("production"));
+    assert!(!std::fs::read_to_string(&site.config).unwrap().contains(&token), "the token is not written to the configuration");
+    assert!(run(&["portal", "logout"], "").status.success());
+    let o = run(&["portal", "subscription"], "");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no portal token is stored"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A wrong token is refused before it is kept.
+    let o = run(&["portal", "login"], "lmp_wrong\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("401"));
+}
