@@ -72,7 +72,7 @@ pub async fn install_candidate(confirmed: bool, on_progress: Channel<Step>, stat
 #[tauri::command]
 pub async fn save_license_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
-    let bytes = durable::read_optional(&env.config.license_file)?.ok_or(license_core::Error::NothingInstalled)?;
+    let bytes = env.installed_bytes()?.ok_or(license_core::Error::NothingInstalled)?;
     let name = format!("license-{}.lic", chrono::Utc::now().format("%Y%m%d"));
     save_bytes(&app, "Save a copy of the installed license", &name, bytes).await
 }

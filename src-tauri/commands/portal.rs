@@ -9,7 +9,6 @@ use crate::state::AppState;
 use license_core::environment::audits::{GeneratedAudit, HistoryLine};
 use license_core::environment::usage::{self, UsageLine};
 use license_core::portal::{Registration, UploadResult};
-use license_core::Error;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -39,8 +38,7 @@ pub struct AuditState {
 pub async fn usage_preview(state: State<'_, AppState>) -> CommandResult<Vec<UsageLine>> {
     let env = state.env()?;
     blocking(move || {
-        let bytes = license_core::environment::durable::read_optional(&env.config.license_file)?.ok_or(Error::NothingInstalled)?;
-        let lic = license_core::payload::open_license(&bytes, env.vendor_keys())?;
+        let lic = env.installed()?;
         Ok(usage::compare(&usage::read(env.config.usage.as_ref(), &env.config_path)?, &lic.entitlements))
     })
     .await

@@ -178,10 +178,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
                 None => env.as_ref().map(|e| e.config.environment_type),
             };
             let now = env.as_ref().map(|e| e.clock().effective_now()).unwrap_or_else(chrono::Utc::now);
-            let installed = env.as_ref().and_then(|e| {
-                let b = std::fs::read(&e.config.license_file).ok()?;
-                license_core::payload::open_license(&b, e.vendor_keys()).ok()
-            });
+            let installed = env.as_ref().and_then(|e| e.installed().ok());
             let report = check_license(&bytes, &ring, &Expectations { serial_number, environment_type, installed, now });
             out.report(&file, &report);
             Ok(if report.installable { EXIT_OK } else { EXIT_REFUSED })

@@ -74,8 +74,7 @@ impl Environment {
 
     /// The activation code of the installed license.
     pub fn installed_activation_code(&self) -> Result<crate::ActivationCode, Error> {
-        let bytes = durable::read_optional(&self.config.license_file)?.ok_or(Error::NothingInstalled)?;
-        Ok(crate::payload::open_license(&bytes, self.vendor_keys())?.activation_code)
+        Ok(self.installed()?.activation_code)
     }
 
     fn outbox_dir(&self) -> PathBuf {
@@ -85,8 +84,7 @@ impl Environment {
     /// Builds, signs and stores (in the outbox) an audit of current consumption.
     pub fn generate_audit(&self) -> Result<GeneratedAudit, Error> {
         let state = self.config.state_dir();
-        let bytes = durable::read_optional(&self.config.license_file)?.ok_or(Error::NothingInstalled)?;
-        let license = crate::payload::open_license(&bytes, self.vendor_keys())?;
+        let license = self.installed()?;
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
         let key = identity::load_or_create(&state)?;
         let now = self.clock().effective_now();

@@ -128,8 +128,15 @@ impl Environment {
         clock::observe(&self.config.state_dir(), chrono::Utc::now())
     }
 
-    fn installed_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
+    /// The installed license file's bytes, `None` when nothing is installed.
+    pub fn installed_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
         durable::read_optional(&self.config.license_file)
+    }
+
+    /// The installed license, parsed and verified against the trusted vendor keys.
+    pub fn installed(&self) -> Result<License, Error> {
+        let bytes = self.installed_bytes()?.ok_or(Error::NothingInstalled)?;
+        crate::payload::open_license(&bytes, &self.vendor_keys)
     }
 
     /// The installed license if it parses and verifies, for comparisons.

@@ -2,7 +2,7 @@
 //! air-gapped environment to a connected machine, where the portal turns it into a
 //! license file.
 
-use super::{durable, identity, Environment};
+use super::{identity, Environment};
 use crate::activation::ActivationCode;
 use crate::error::Error;
 use crate::payload::{Payload, Request};
@@ -20,13 +20,12 @@ impl Environment {
     pub fn license_request(&self, activation_code: Option<ActivationCode>) -> Result<LicenseRequest, Error> {
         let code = match activation_code {
             Some(c) => c,
-            None => {
-                let bytes = durable::read_optional(&self.config.license_file)?.ok_or_else(|| Error::InvalidActivationCode {
-                    input: String::new(),
-                    reason: "no license is installed to take it from: give the activation code".into(),
-                })?;
-                crate::payload::open_license(&bytes, self.vendor_keys())?.activation_code
-            }
+            None => self.installed_activation_code().map_err(|e| match e {
+                Error::NothingInstalled => {
+                    Error::InvalidActivationCode { input: String::new(), reason: "no license is installed to take it from: give the activation code".into() }
+                }
+                other => other,
+            })?,
         };
         let key = identity::load_or_create(&self.config.state_dir())?;
         let request = Request {
