@@ -161,6 +161,20 @@ mod tests {
     }
 
     #[test]
+    fn overview_tells_expired_from_not_yet_valid() {
+        use crate::payload::Payload;
+        let (d, env) = open();
+        std::fs::copy(d.path().join("samples/expired.lic"), &env.config.license_file).unwrap();
+        assert_eq!(env.overview().unwrap().installed.status, LicenseStatus::Expired);
+
+        let mut future = crate::payload::open_license(&std::fs::read(d.path().join("samples/renewal.lic")).unwrap(), env.vendor_keys()).unwrap();
+        future.not_before = chrono::Utc::now() + chrono::Duration::days(10);
+        let vendor = crate::KeyPair::read(&d.path().join("vendor.key")).unwrap();
+        std::fs::write(&env.config.license_file, future.seal(&vendor)).unwrap();
+        assert_eq!(env.overview().unwrap().installed.status, LicenseStatus::NotYetValid);
+    }
+
+    #[test]
     fn every_sample_gets_its_documented_verdict() {
         let (d, env) = open();
         for (name, expect) in super::SAMPLES {

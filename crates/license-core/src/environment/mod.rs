@@ -18,7 +18,7 @@ use crate::check::{check_license, CheckId, Expectations, Report, Status};
 use crate::error::Error;
 use crate::keys::KeyRing;
 use crate::payload::{EnvironmentType, License};
-use crate::serial::{self, HostFacts, SerialExplanation};
+use crate::serial::{self, HostFacts, SerialExplanation, SerialNumber};
 use crate::timestamp::Timestamp;
 use backups::{BackupEntry, Backups};
 use clock::ClockReading;
@@ -139,24 +139,25 @@ impl Environment {
         crate::payload::open_license(&bytes, &self.vendor_keys)
     }
 
-    /// The installed license if it parses and verifies, for comparisons.
-    fn installed_license(&self) -> Result<Option<License>, Error> {
-        Ok(self.installed_bytes()?.and_then(|b| crate::payload::open_license(&b, &self.vendor_keys).ok()))
+    /// What this environment expects of a license. `installed` is the file to compare
+    /// with (changed subscription, downgrade); one that does not verify is ignored.
+    fn expectations(&self, serial: Option<SerialNumber>, installed: Option<&[u8]>, now: Timestamp) -> Expectations {
+        Expectations {
+            serial_number: serial,
+            environment_type: Some(self.config.environment_type),
+            installed: installed.and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok()),
+            now,
+        }
     }
 
-    fn expectations(&self, now: Timestamp, compare_with_installed: bool) -> Result<Expectations, Error> {
-        Ok(Expectations {
-            serial_number: self.serial().ok().map(|e| e.serial_number),
-            environment_type: Some(self.config.environment_type),
-            installed: if compare_with_installed { self.installed_license()? } else { None },
-            now,
-        })
+    fn check_against(&self, file: &[u8], installed: Option<&[u8]>) -> Report {
+        let now = self.clock().effective_now();
+        check_license(file, &self.vendor_keys, &self.expectations(self.serial().ok().map(|e| e.serial_number), installed, now))
     }
 
     /// Runs every check of a candidate license file against this environment.
     pub fn check(&self, file: &[u8]) -> Result<Report, Error> {
-        let now = self.clock().effective_now();
-        Ok(check_license(file, &self.vendor_keys, &self.expectations(now, true)?))
+        Ok(self.check_against(file, self.installed_bytes()?.as_deref()))
     }
 
     pub fn overview(&self) -> Result<Overview, Error> {
@@ -175,7 +176,7 @@ impl Environment {
                 report: check_license(b"", &self.vendor_keys, &Expectations::default()),
             },
             Some(bytes) => {
-                let exp = Expectations { serial_number: serial.as_ref().map(|s| s.serial_number.clone()), ..self.expectations(now, false)? };
+                let exp = self.expectations(serial.as_ref().map(|s| s.serial_number.clone()), None, now);
                 installed_status(check_license(&bytes, &self.vendor_keys, &exp), now)
             }
         };
@@ -222,10 +223,6 @@ impl Environment {
     /// Backs up the installed license now. `None` when nothing is installed.
     pub fn backup_now(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
         let _lock = self.lock()?;
-        self.backup_locked(reason)
-    }
-
-    fn backup_locked(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
         match self.installed_bytes()? {
             None => Ok(None),
             Some(bytes) => self.backups().store(&bytes, reason, chrono::Utc::now()).map(Some),
@@ -250,7 +247,9 @@ impl Environment {
         }
 
         progress(Step::Checking);
-        let report = self.check(file)?;
+        // Read once: the same bytes are compared with and then backed up.
+        let old = self.installed_bytes()?;
+        let report = self.check_against(file, old.as_deref());
         if !report.installable {
             return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
         }
@@ -260,7 +259,6 @@ impl Environment {
         let license = report.license.clone().expect("installable reports carry the license");
 
         progress(Step::BackingUp);
-        let old = self.installed_bytes()?;
         let backup = match &old {
             Some(bytes) => Some(self.backups().store(bytes, reason, chrono::Utc::now())?),
             None => None,
@@ -298,7 +296,8 @@ fn installed_status(report: Report, now: Timestamp) -> InstalledLicense {
     } else if let Some(c) = failed(CheckId::EnvironmentType) {
         (LicenseStatus::WrongEnvironmentType, c.message.clone())
     } else if let Some(c) = failed(CheckId::Dates) {
-        let s = if c.message.starts_with("expired") { LicenseStatus::Expired } else { LicenseStatus::NotYetValid };
+        let not_yet = license.as_ref().is_some_and(|l| now < l.not_before);
+        let s = if not_yet { LicenseStatus::NotYetValid } else { LicenseStatus::Expired };
         (s, format!("the installed license {}", c.message))
     } else {
         match days_left {
