@@ -272,7 +272,6 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
 #[test]
 fn without_configuration_the_app_offers_the_demo() {
     let home = tempfile::tempdir().unwrap();
-    let demo = home.path().join("demo");
     let h = home.path().as_os_str();
     let driver = Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
     let s = driver.session(&[]);
@@ -281,7 +280,6 @@ fn without_configuration_the_app_offers_the_demo() {
     s.screenshot("welcome");
     s.click("[data-testid=open-demo]");
     s.wait_for("[data-testid=overview]");
-    let _ = demo;
     assert!(!s.wait_text("[data-testid=serial]", |t| !t.is_empty()).is_empty());
 }
 

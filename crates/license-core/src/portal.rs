@@ -111,8 +111,13 @@ pub fn check_url(url: &str) -> Result<String, Error> {
 }
 
 enum Attempt {
-    Done(reqwest::Response),
-    Retry { after: Option<Duration>, error: Error, connect: bool },
+    /// The answer's body, read in full.
+    Done(Vec<u8>),
+    Retry {
+        after: Option<Duration>,
+        error: Error,
+        connect: bool,
+    },
     Fail(Error),
 }
 
@@ -168,7 +173,12 @@ impl PortalClient {
         };
         let status = resp.status();
         if status.is_success() {
-            return Attempt::Done(resp);
+            // The body is part of the attempt: a connection that breaks while the
+            // answer arrives is retried like any other reset.
+            return match resp.bytes().await {
+                Ok(b) => Attempt::Done(b.to_vec()),
+                Err(e) => Attempt::Retry { after: None, error: Error::PortalUnreachable { url: self.base.clone(), reason: describe(&e) }, connect: false },
+            };
         }
         let retry_after =
             resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_secs);
@@ -180,22 +190,14 @@ impl PortalClient {
         }
     }
 
-    /// Sends with retries; the body is read inside the retry loop, so a connection
-    /// that breaks while the answer arrives is retried too.
+    /// Sends with bounded retries.
     async fn call(&self, method: Method, path: &str, body: Option<(&'static str, &[u8])>, auth: bool) -> Result<Vec<u8>, Error> {
         let start = Instant::now();
         let mut delay = self.opts.base_delay;
         let mut tries = 0;
         loop {
-            let outcome = match self.attempt(&method, path, body, auth).await {
-                Attempt::Done(resp) => match resp.bytes().await {
-                    Ok(b) => return Ok(b.to_vec()),
-                    Err(e) => Attempt::Retry { after: None, error: Error::PortalUnreachable { url: self.base.clone(), reason: describe(&e) }, connect: false },
-                },
-                other => other,
-            };
-            match outcome {
-                Attempt::Done(_) => unreachable!("handled above"),
+            match self.attempt(&method, path, body, auth).await {
+                Attempt::Done(body) => return Ok(body),
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Retry { after, error, connect } => {
                     tries += 1;

@@ -2,7 +2,6 @@
 //! `PRAGMA user_version` records how far a database has come.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 const MIGRATIONS: &[&str] = &[
     // 1: subscriptions, slots, tokens, issued licenses, audits, license sends.
@@ -71,7 +70,7 @@ pub fn migrate(c: &mut Connection) -> rusqlite::Result<()> {
 }
 
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    license_core::environment::backups::sha256_hex(token.as_bytes())
 }
 
 /// A new random token; only its hash is stored.
