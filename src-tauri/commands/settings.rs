@@ -5,7 +5,7 @@ use super::environment::absolute;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::{durable, Config};
-use license_core::secrets;
+use license_core::{secrets, PortalUrl};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -34,8 +34,11 @@ fn text(p: &Option<impl ToString>) -> String {
 pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
     let c = &env.config;
+    let token_stored = match &c.portal_url {
+        Some(url) => secrets::is_stored(url, Some(url)).unwrap_or(false),
+        None => false,
+    };
     let portal_url = text(&c.portal_url);
-    let token_stored = if portal_url.is_empty() { false } else { secrets::is_stored(&portal_url).unwrap_or(false) };
     Ok(Settings {
         name: c.name.clone(),
         environment_type: c.environment_type.to_string(),
@@ -58,12 +61,8 @@ fn optional(s: &str) -> Option<String> {
 #[tauri::command]
 pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
-    if let Some(url) = optional(&settings.portal_url) {
-        let loopback = url.starts_with("http://127.") || url.starts_with("http://localhost") || url.starts_with("http://[::1]");
-        if !(url.starts_with("https://") || loopback) {
-            return Err(CommandError::Invalid("the portal URL must start with https:// (plain http only to this machine)".into()));
-        }
-    }
+    // The one URL rule lives in core (PortalUrl); nothing here re-implements it.
+    let portal_url = optional(&settings.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?;
     let ca_bundle = match optional(&settings.ca_bundle) {
         Some(p) => {
             let p = absolute(&p, "CA bundle")?;
@@ -79,7 +78,7 @@ pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> Co
         environment_type: settings.environment_type.parse().map_err(CommandError::Invalid)?,
         license_file: absolute(&settings.license_file, "license file")?,
         backup_dir: absolute(&settings.backup_dir, "backup folder")?,
-        portal_url: optional(&settings.portal_url),
+        portal_url,
         proxy: optional(&settings.proxy),
         ca_bundle,
         vendor_keys: settings.vendor_keys.iter().filter_map(|k| optional(k)).collect(),
@@ -98,10 +97,7 @@ pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> Co
 pub async fn set_portal_token(token: String, state: State<'_, AppState>) -> CommandResult<()> {
     let env = state.env()?;
     let url = env.config.portal_url.clone().ok_or_else(|| CommandError::Invalid("set the portal URL first, then store its token".into()))?;
-    let token = token.trim().to_string();
-    if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_control) {
-        return Err(CommandError::Invalid("the token is empty or not a single line of text: paste it again".into()));
-    }
+    // Stored under the parsed, normalised URL: the same key every lookup uses.
     blocking(move || Ok(secrets::store(&url, &token)?)).await
 }
 

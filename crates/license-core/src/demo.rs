@@ -3,7 +3,7 @@
 //! and sample files that exercise every outcome of the install wizard.
 
 use crate::activation::ActivationCode;
-use crate::environment::config::{Config, UsageSource};
+use crate::environment::config::{Config, Usage, UsageSource};
 use crate::environment::durable;
 use crate::error::Error;
 use crate::keys::KeyPair;
@@ -48,9 +48,9 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         backup_dir: "backups".into(),
         state_dir: None,
         facts_file: Some("facts.txt".into()),
-        portal_url: Some("http://127.0.0.1:8787".into()),
+        portal_url: Some("http://127.0.0.1:8787".parse().expect("loopback URL")),
         vendor_keys: vec![vendor.public().to_base64url()],
-        usage: Some(UsageSource::File("usage.json".into())),
+        usage: Some(Usage::new(UsageSource::File("usage.json".into()))),
         proxy: None,
         ca_bundle: None,
     };
@@ -129,15 +129,11 @@ fn tamper(file: &str) -> String {
 }
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
-    durable::replace(path, bytes, "demo")?;
-    #[cfg(unix)]
     if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io("restrict", path, e))?;
+        durable::create_private(path, bytes)
+    } else {
+        durable::replace(path, bytes, "demo")
     }
-    #[cfg(not(unix))]
-    let _ = private;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -77,6 +77,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{path} is not a regular file (it is a folder, link, device or pipe): replace it with the file itself")]
+    NotAFile { path: PathBuf },
+
+    #[error("consumption could not be read from {origin}: {reason}; fix the [usage] source in the configuration")]
+    UsageUnavailable { origin: String, reason: String },
+
     #[error("no license is installed: install one first")]
     NothingInstalled,
 
@@ -103,6 +109,12 @@ pub enum Error {
 
     #[error("the portal answered something unexpected ({reason}): check that the portal URL points at a License Manager portal")]
     PortalProtocol { reason: String },
+
+    #[error("'{input}' cannot be the portal URL: {reason}")]
+    BadPortalUrl { input: String, reason: String },
+
+    #[error("this is not a portal token: {reason}; copy the token again from the portal")]
+    BadToken { reason: String },
 
     #[error("no portal token is stored for {url}: store one in Settings or with `licensectl portal login`")]
     NoToken { url: String },
@@ -140,6 +152,8 @@ impl Error {
             Error::BadConfig { .. } => "bad_config",
             Error::NoConfig { .. } => "no_config",
             Error::Io { .. } => "io",
+            Error::NotAFile { .. } => "not_a_file",
+            Error::UsageUnavailable { .. } => "usage_unavailable",
             Error::NothingInstalled => "nothing_installed",
             Error::NoSuchBackup { .. } => "no_such_backup",
             Error::Refused { .. } => "refused",
@@ -149,6 +163,8 @@ impl Error {
             Error::PortalUnreachable { .. } => "portal_unreachable",
             Error::PortalRefused { .. } => "portal_refused",
             Error::PortalProtocol { .. } => "portal_protocol",
+            Error::BadPortalUrl { .. } => "bad_portal_url",
+            Error::BadToken { .. } => "bad_token",
             Error::NoToken { .. } => "no_token",
             Error::Keyring { .. } => "keyring",
         }

@@ -22,10 +22,18 @@ pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned}
 pub use serial::SerialNumber;
 
 pub const MAX_FILE_BYTES: u64 = armor::MAX_FILE_BYTES;
+
+/// Lower-case hex SHA-256: backup names, idempotency keys, token hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 pub mod demo;
 pub mod environment;
 
 pub use environment::{Environment, InstallOptions, Step};
 pub mod portal;
+pub mod portal_url;
+pub use portal_url::PortalUrl;
 pub mod qr;
 pub mod secrets;

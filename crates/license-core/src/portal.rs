@@ -1,13 +1,20 @@
 //! The portal API v1 client (`shared/spec/portal-api.md`).
 //!
-//! Retries are bounded and safe: only idempotent requests and audit uploads (which
-//! carry an `Idempotency-Key`, so the portal returns its first answer again) are
-//! retried, on connection failures, timeouts, 5xx and 429, honouring Retry-After.
-//! An unreachable portal is reported within [`UNREACHABLE_WITHIN`].
+//! Rules that hold for every request (ARCHITECTURE.md, "Tokens"):
+//! - the address is a [`PortalUrl`]: https, or plain http only to loopback;
+//! - a loopback portal is never reached through a proxy (configured or from the
+//!   environment), so a token never crosses a proxy in clear;
+//! - redirects are followed only to the same scheme, host and port;
+//! - answers are read up to [`MAX_RESPONSE_BYTES`];
+//! - only requests that are safe to repeat are retried ([`Repeat`]), on connection
+//!   failures, timeouts, 5xx, 408 and 429 (honouring Retry-After), a bounded number
+//!   of times; an unreachable portal is reported within [`UNREACHABLE_WITHIN`].
 
-use crate::environment::backups::sha256_hex;
+use crate::environment::durable::Links;
 use crate::error::Error;
 use crate::payload::Consumption;
+use crate::portal_url::PortalUrl;
+use crate::sha256_hex;
 use reqwest::{header, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -40,16 +47,40 @@ impl Default for ClientOptions {
 }
 
 pub struct PortalClient {
-    base: String,
+    base: PortalUrl,
     token: Option<String>,
     http: reqwest::Client,
     opts: ClientOptions,
 }
 
+/// The portal's verdict on an uploaded audit; the same type on the server, the
+/// client and (generated) in the UI.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadStatus {
+    Verified,
+    Rejected,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Verified => "verified",
+            UploadStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for UploadStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UploadResult {
     pub upload_id: String,
-    pub status: String,
+    pub status: UploadStatus,
     pub reasons: Vec<String>,
     pub received_at: String,
 }
@@ -82,7 +113,7 @@ pub struct Registration {
 pub struct PortalUpload {
     pub upload_id: String,
     pub serial_number: Option<String>,
-    pub status: String,
+    pub status: UploadStatus,
     pub reasons: Vec<String>,
     pub received_at: String,
     pub audit_id: Option<String>,
@@ -99,14 +130,54 @@ struct ProblemJson {
     title: Option<String>,
 }
 
-/// Plain HTTP only to this machine: a token must never cross a network in clear.
-pub fn check_url(url: &str) -> Result<String, Error> {
-    let u = url.trim().trim_end_matches('/');
-    let loopback = ["http://127.", "http://localhost:", "http://localhost/", "http://[::1]"].iter().any(|p| u.starts_with(p)) || u == "http://localhost";
-    if u.starts_with("https://") || loopback {
-        Ok(u.to_string())
-    } else {
-        Err(Error::PortalProtocol { reason: format!("'{u}' is not an https:// URL (plain http is allowed only to this machine)") })
+/// Answers larger than this are refused: the largest document is 1 MiB, and a
+/// subscription's history is far smaller.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+/// Error answers are read only this far (their detail is shown to a person).
+const MAX_PROBLEM_BYTES: usize = 64 * 1024;
+const MAX_REDIRECTS: usize = 5;
+
+/// Whether a request may be sent again after a failure whose outcome is unknown
+/// (`shared/spec/portal-api.md`, "Retries").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// GET and DELETE, and POSTs the portal makes idempotent by themselves
+    /// (registration, license requests).
+    Safe,
+    /// A POST that carries an `Idempotency-Key`: the portal keeps its first answer.
+    WithKey,
+    /// Anything else: sent once, never repeated.
+    Never,
+}
+
+struct Call<'a> {
+    method: Method,
+    path: String,
+    body: Option<(&'static str, &'a [u8])>,
+    auth: bool,
+    idempotency_key: Option<String>,
+    repeat: Repeat,
+}
+
+impl<'a> Call<'a> {
+    fn get(path: String) -> Self {
+        Call { method: Method::GET, path, body: None, auth: true, idempotency_key: None, repeat: Repeat::Safe }
+    }
+    fn post(path: String, body: Option<(&'static str, &'a [u8])>, repeat: Repeat) -> Self {
+        Call { method: Method::POST, path, body, auth: true, idempotency_key: None, repeat }
+    }
+    fn with_key(mut self, key: String) -> Self {
+        self.idempotency_key = Some(key);
+        self.repeat = Repeat::WithKey;
+        self
+    }
+    /// The one retry rule.
+    fn may_repeat(&self) -> bool {
+        match self.repeat {
+            Repeat::Safe => true,
+            Repeat::WithKey => self.idempotency_key.is_some(),
+            Repeat::Never => false,
+        }
     }
 }
 
@@ -122,67 +193,88 @@ enum Attempt {
 }
 
 impl PortalClient {
-    pub fn new(base_url: &str, token: Option<String>, opts: ClientOptions) -> Result<Self, Error> {
-        let base = check_url(base_url)?;
+    pub fn new(base: &PortalUrl, token: Option<String>, opts: ClientOptions) -> Result<Self, Error> {
         let bad = |reason: String| Error::PortalProtocol { reason };
+        let origin = base.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if !origin.same_origin(attempt.url()) {
+                let to = format!("{}://{}", attempt.url().scheme(), attempt.url().host_str().unwrap_or(""));
+                attempt.error(format!("the portal redirected to {to}; only redirects within {origin} are followed"))
+            } else {
+                attempt.follow()
+            }
+        });
         let mut b = reqwest::Client::builder()
             .connect_timeout(UNREACHABLE_WITHIN - Duration::from_millis(500))
             .timeout(opts.request_timeout)
+            .redirect(redirects)
             .user_agent(concat!("license-manager/", env!("CARGO_PKG_VERSION")));
-        if let Some(p) = &opts.proxy {
+        if base.is_loopback() {
+            // Plain http is allowed only here; a proxy would see the token in clear.
+            b = b.no_proxy();
+        } else if let Some(p) = &opts.proxy {
             b = b.proxy(reqwest::Proxy::all(p).map_err(|e| bad(format!("proxy '{p}': {e}")))?);
         }
         if let Some(ca) = &opts.ca_bundle {
-            let pem = std::fs::read(ca).map_err(|e| Error::io("read the CA bundle", ca, e))?;
+            let pem = crate::environment::durable::read_capped(ca, crate::MAX_FILE_BYTES, Links::Follow)?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("CA bundle {}: {e}", ca.display())))? {
                 b = b.add_root_certificate(cert);
             }
         }
         let http = b.build().map_err(|e| bad(e.to_string()))?;
-        Ok(Self { base, token, http, opts })
+        Ok(Self { base: base.clone(), token, http, opts })
     }
 
-    pub fn base_url(&self) -> &str {
+    pub fn base_url(&self) -> &PortalUrl {
         &self.base
     }
 
     fn token(&self) -> Result<&str, Error> {
-        self.token.as_deref().ok_or_else(|| Error::NoToken { url: self.base.clone() })
+        self.token.as_deref().ok_or_else(|| Error::NoToken { url: self.base.to_string() })
     }
 
-    async fn attempt(&self, method: &Method, path: &str, body: Option<(&'static str, &[u8])>, auth: bool) -> Attempt {
-        let mut rb = self.http.request(method.clone(), format!("{}{path}", self.base));
-        if auth {
+    fn unreachable(&self, e: &reqwest::Error) -> Error {
+        Error::PortalUnreachable { url: self.base.to_string(), reason: describe(e) }
+    }
+
+    async fn attempt(&self, call: &Call<'_>) -> Attempt {
+        let mut rb = self.http.request(call.method.clone(), self.base.join(&call.path));
+        if call.auth {
             match self.token() {
                 Ok(t) => rb = rb.bearer_auth(t),
                 Err(e) => return Attempt::Fail(e),
             }
         }
-        if let Some((ctype, bytes)) = body {
+        if let Some(key) = &call.idempotency_key {
+            rb = rb.header("Idempotency-Key", key);
+        }
+        if let Some((ctype, bytes)) = call.body {
             rb = rb.header(header::CONTENT_TYPE, ctype).body(bytes.to_vec());
-            if path == "/api/v1/audits" {
-                rb = rb.header("Idempotency-Key", sha256_hex(bytes));
-            }
         }
         let resp = match rb.send().await {
             Ok(r) => r,
-            Err(e) => {
-                let error = Error::PortalUnreachable { url: self.base.clone(), reason: describe(&e) };
-                return Attempt::Retry { after: None, error, connect: e.is_connect() };
-            }
+            Err(e) if e.is_redirect() => return Attempt::Fail(Error::PortalProtocol { reason: describe(&e) }),
+            Err(e) => return Attempt::Retry { after: None, error: self.unreachable(&e), connect: e.is_connect() },
         };
         let status = resp.status();
         if status.is_success() {
             // The body is part of the attempt: a connection that breaks while the
             // answer arrives is retried like any other reset.
-            return match resp.bytes().await {
-                Ok(b) => Attempt::Done(b.to_vec()),
-                Err(e) => Attempt::Retry { after: None, error: Error::PortalUnreachable { url: self.base.clone(), reason: describe(&e) }, connect: false },
+            return match read_capped(resp, MAX_RESPONSE_BYTES).await {
+                Ok(Ok(b)) => Attempt::Done(b),
+                Ok(Err(too_large)) => Attempt::Fail(too_large),
+                Err(e) => Attempt::Retry { after: None, error: self.unreachable(&e), connect: false },
             };
         }
         let retry_after =
             resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        let error = problem(status, resp.text().await.unwrap_or_default());
+        let body = match read_capped(resp, MAX_PROBLEM_BYTES).await {
+            Ok(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        let error = problem(status, body);
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
             Attempt::Retry { after: retry_after, error, connect: false }
         } else {
@@ -190,13 +282,13 @@ impl PortalClient {
         }
     }
 
-    /// Sends with bounded retries.
-    async fn call(&self, method: Method, path: &str, body: Option<(&'static str, &[u8])>, auth: bool) -> Result<Vec<u8>, Error> {
+    /// Sends, and repeats with bounded backoff where [`Call::may_repeat`] allows.
+    async fn call(&self, call: Call<'_>) -> Result<Vec<u8>, Error> {
         let start = Instant::now();
         let mut delay = self.opts.base_delay;
         let mut tries = 0;
         loop {
-            match self.attempt(&method, path, body, auth).await {
+            match self.attempt(&call).await {
                 Attempt::Done(body) => return Ok(body),
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Retry { after, error, connect } => {
@@ -204,10 +296,10 @@ impl PortalClient {
                     let wait = after.unwrap_or(delay).min(self.opts.max_delay);
                     // A portal that cannot even be connected to is reported promptly.
                     let out_of_time = connect && start.elapsed() + wait >= UNREACHABLE_WITHIN - Duration::from_millis(200);
-                    if tries > self.opts.retries || out_of_time {
+                    if !call.may_repeat() || tries > self.opts.retries || out_of_time {
                         return Err(error);
                     }
-                    tracing::warn!(path, attempt = tries, wait_ms = wait.as_millis() as u64, error = %error, "portal request failed; retrying");
+                    tracing::warn!(path = %call.path, attempt = tries, wait_ms = wait.as_millis() as u64, error = %error, "portal request failed; retrying");
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(self.opts.max_delay);
                 }
@@ -224,46 +316,73 @@ impl PortalClient {
     }
 
     pub async fn health(&self) -> Result<(), Error> {
-        self.call(Method::GET, "/api/v1/health", None, false).await.map(drop)
+        let call = Call { auth: false, ..Call::get("/api/v1/health".into()) };
+        self.call(call).await.map(drop)
     }
 
     pub async fn subscription(&self, code: &str) -> Result<Subscription, Error> {
-        Self::json(&self.call(Method::GET, &format!("/api/v1/subscriptions/{code}"), None, true).await?)
+        Self::json(&self.call(Call::get(format!("/api/v1/subscriptions/{code}"))).await?)
     }
 
+    /// Idempotent by itself: the same serial again answers with the slot it holds.
     pub async fn register(&self, code: &str, r: &Registration) -> Result<(), Error> {
         let body = serde_json::to_vec(r).expect("json");
-        self.call(Method::POST, &format!("/api/v1/subscriptions/{code}/environments"), Some(("application/json", &body)), true).await.map(drop)
+        let call = Call::post(format!("/api/v1/subscriptions/{code}/environments"), Some(("application/json", &body)), Repeat::Safe);
+        self.call(call).await.map(drop)
     }
 
     pub async fn unregister(&self, code: &str, serial: &str) -> Result<(), Error> {
-        self.call(Method::DELETE, &format!("/api/v1/subscriptions/{code}/environments/{serial}"), None, true).await.map(drop)
+        let call = Call { method: Method::DELETE, ..Call::get(format!("/api/v1/subscriptions/{code}/environments/{serial}")) };
+        self.call(call).await.map(drop)
     }
 
     pub async fn download_license(&self, serial: &str) -> Result<String, Error> {
-        Self::text(self.call(Method::GET, &format!("/api/v1/environments/{serial}/license"), None, true).await?)
+        Self::text(self.call(Call::get(format!("/api/v1/environments/{serial}/license"))).await?)
     }
 
+    /// One key per administrator action: a retry after a lost answer is recognised
+    /// by the portal, so the contacts get one mail.
     pub async fn send_license(&self, serial: &str) -> Result<Vec<String>, Error> {
         #[derive(Deserialize)]
         struct Sent {
             sent_to: Vec<String>,
         }
-        let s: Sent = Self::json(&self.call(Method::POST, &format!("/api/v1/environments/{serial}/license/send"), None, true).await?)?;
+        let call = Call::post(format!("/api/v1/environments/{serial}/license/send"), None, Repeat::Never).with_key(uuid::Uuid::new_v4().to_string());
+        let s: Sent = Self::json(&self.call(call).await?)?;
         Ok(s.sent_to)
     }
 
+    /// Idempotent by itself: the same request file yields the same license.
     pub async fn license_from_request(&self, request_file: &[u8]) -> Result<String, Error> {
-        Self::text(self.call(Method::POST, "/api/v1/license-requests", Some(("application/x-license-request", request_file)), true).await?)
+        let call = Call::post("/api/v1/license-requests".into(), Some(("application/x-license-request", request_file)), Repeat::Safe);
+        Self::text(self.call(call).await?)
     }
 
     pub async fn upload_audit(&self, audit_file: &[u8]) -> Result<UploadResult, Error> {
-        Self::json(&self.call(Method::POST, "/api/v1/audits", Some(("application/x-license-audit", audit_file)), true).await?)
+        let call = Call::post("/api/v1/audits".into(), Some(("application/x-license-audit", audit_file)), Repeat::Never).with_key(sha256_hex(audit_file));
+        Self::json(&self.call(call).await?)
     }
 
     pub async fn audit_history(&self, code: &str) -> Result<Vec<PortalUpload>, Error> {
-        Self::json(&self.call(Method::GET, &format!("/api/v1/subscriptions/{code}/audits"), None, true).await?)
+        Self::json(&self.call(Call::get(format!("/api/v1/subscriptions/{code}/audits"))).await?)
     }
+}
+
+/// Reads an answer's body up to `limit` bytes. The outer error is the connection's;
+/// the inner one an answer that is too large.
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Result<Vec<u8>, Error>, reqwest::Error> {
+    let too_large = |size: u64| Error::PortalProtocol { reason: format!("the answer is larger than {limit} bytes ({size} or more)") };
+    if let Some(len) = resp.content_length().filter(|l| *l > limit as u64) {
+        return Ok(Err(too_large(len)));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if out.len() + chunk.len() > limit {
+            return Ok(Err(too_large((out.len() + chunk.len()) as u64)));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Ok(out))
 }
 
 fn describe(e: &reqwest::Error) -> String {

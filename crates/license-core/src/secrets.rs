@@ -1,38 +1,81 @@
 //! The portal token lives in the OS keyring (Secret Service, Keychain, Credential
-//! Manager) and nowhere else: never in the configuration, a log, or the webview.
-//! Headless machines without a keyring can pass it in `LICENSE_MANAGER_TOKEN`.
+//! Manager) and nowhere else: never in the configuration, a log, the webview or a
+//! child process. Entries are keyed by the normalised [`PortalUrl`], so a token is
+//! found under exactly the address it was stored for.
+//!
+//! Headless machines without a keyring can pass the token in `LICENSE_MANAGER_TOKEN`.
+//! That token belongs to one portal: `LICENSE_MANAGER_PORTAL` when set, else the
+//! configured `portal_url`. It is never sent anywhere else, so a `--portal` override
+//! pointing at another host gets no token from the environment.
 
 use crate::error::Error;
+use crate::portal_url::PortalUrl;
 
 const SERVICE: &str = "license-manager";
 pub const TOKEN_ENV: &str = "LICENSE_MANAGER_TOKEN";
+/// The portal that `LICENSE_MANAGER_TOKEN` belongs to (and the CLI's default portal).
+pub const PORTAL_ENV: &str = "LICENSE_MANAGER_PORTAL";
+const MAX_TOKEN_CHARS: usize = 4096;
 
-fn entry(portal_url: &str) -> Result<keyring::Entry, Error> {
-    keyring::Entry::new(SERVICE, portal_url).map_err(|e| Error::Keyring { reason: e.to_string() })
+fn entry(url: &PortalUrl) -> Result<keyring::Entry, Error> {
+    keyring::Entry::new(SERVICE, url.as_str()).map_err(|e| Error::Keyring { reason: e.to_string() })
 }
 
-pub fn store(portal_url: &str, token: &str) -> Result<(), Error> {
-    entry(portal_url)?.set_password(token).map_err(|e| Error::Keyring { reason: e.to_string() })
+/// What a token may look like, for the CLI and the app alike: one line of visible
+/// text, without spaces (it travels in an HTTP header).
+pub fn validate_token(input: &str) -> Result<String, Error> {
+    let t = input.trim();
+    let reason = if t.is_empty() {
+        "it is empty"
+    } else if t.chars().count() > MAX_TOKEN_CHARS {
+        "it is longer than any portal token"
+    } else if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        "it contains spaces, line breaks or control characters"
+    } else {
+        return Ok(t.to_string());
+    };
+    Err(Error::BadToken { reason: reason.into() })
 }
 
-pub fn clear(portal_url: &str) -> Result<(), Error> {
-    match entry(portal_url)?.delete_credential() {
+pub fn store(url: &PortalUrl, token: &str) -> Result<(), Error> {
+    let token = validate_token(token)?;
+    entry(url)?.set_password(&token).map_err(|e| Error::Keyring { reason: e.to_string() })
+}
+
+pub fn clear(url: &PortalUrl) -> Result<(), Error> {
+    match entry(url)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(Error::Keyring { reason: e.to_string() }),
     }
 }
 
-/// Whether a token is stored; the token itself is never returned to the UI.
-pub fn is_stored(portal_url: &str) -> Result<bool, Error> {
-    load(portal_url).map(|t| t.is_some())
+/// Whether a token is available for `url`; the token itself is never returned to the UI.
+pub fn is_stored(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<bool, Error> {
+    load(url, configured).map(|t| t.is_some())
 }
 
-/// The token for `portal_url`: the environment variable first, then the keyring.
-pub fn load(portal_url: &str) -> Result<Option<String>, Error> {
-    if let Some(t) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
-        return Ok(Some(t.trim().to_string()));
+/// The portal `LICENSE_MANAGER_TOKEN` belongs to: `LICENSE_MANAGER_PORTAL`, else `configured`.
+pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUrl>, Error> {
+    match std::env::var(PORTAL_ENV).ok().filter(|v| !v.trim().is_empty()) {
+        Some(v) => PortalUrl::parse(&v).map(Some),
+        None => Ok(configured.cloned()),
     }
-    match entry(portal_url)?.get_password() {
+}
+
+/// The token for `url`: `LICENSE_MANAGER_TOKEN` if it belongs to `url`, else the keyring's.
+/// `configured` is the environment's configured portal, if any.
+pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<String>, Error> {
+    if let Some(t) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
+        match env_token_owner(configured)? {
+            Some(owner) if &owner == url => return validate_token(&t).map(Some),
+            owner => tracing::warn!(
+                portal = %url,
+                token_portal = owner.as_ref().map(PortalUrl::as_str).unwrap_or("none"),
+                "LICENSE_MANAGER_TOKEN belongs to another portal; not using it here"
+            ),
+        }
+    }
+    match entry(url)?.get_password() {
         Ok(t) => Ok(Some(t)),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(Error::Keyring { reason: e.to_string() }),

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use license_core::environment::{config, Config, InstallOptions};
 use license_core::serial::HostFacts;
-use license_core::{check_license, Environment, EnvironmentType, Error, Expectations, KeyRing, SerialNumber};
+use license_core::{check_license, Environment, EnvironmentType, Error, Expectations, KeyRing, PortalUrl, SerialNumber};
 use output::Out;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,9 +31,9 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Portal URL (default: portal_url from the configuration).
+    /// Portal URL (default: $LICENSE_MANAGER_PORTAL, then portal_url from the configuration). https, or plain http only to this machine.
     #[arg(long, global = true, value_name = "URL")]
-    portal: Option<String>,
+    portal: Option<PortalUrl>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +71,12 @@ enum Command {
     Backup,
     /// List backups, newest first.
     Backups,
+    /// Show the clock check: the system time, the latest time this environment saw, and whether it is trusted.
+    Clock {
+        /// The system clock is right: forget a remembered time that is far ahead of it.
+        #[arg(long)]
+        accept: bool,
+    },
     /// Check a license file, back up the current license, and install it atomically.
     Install {
         file: PathBuf,
@@ -100,7 +106,7 @@ enum Command {
         #[arg(long = "vendor-key", value_name = "KEY")]
         vendor_keys: Vec<String>,
         #[arg(long)]
-        portal_url: Option<String>,
+        portal_url: Option<PortalUrl>,
     },
     /// Create the demo environment (its own vendor key, an installed license, sample files).
     Demo { dir: PathBuf },
@@ -199,6 +205,23 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             out.backups(&environment(cfg)?.backups().list()?);
             Ok(EXIT_OK)
         }
+        Command::Clock { accept } => {
+            let env = environment(cfg)?;
+            let r = if accept { env.accept_clock()? } else { env.clock() };
+            out.value(&r, || {
+                let mut t = format!(
+                    "system time   {}\nlatest seen   {}\njudged by     {}\n",
+                    license_core::timestamp::format(&r.system_time),
+                    license_core::timestamp::format(&r.latest_seen),
+                    license_core::timestamp::format(&r.effective_now())
+                );
+                if let Some(w) = &r.warning {
+                    t += &format!("warning: {w}\n");
+                }
+                t
+            });
+            Ok(EXIT_OK)
+        }
         Command::Install { file, yes } => {
             let env = environment(cfg)?;
             let bytes = license_core::environment::durable::read_document(&file)?;
@@ -241,9 +264,9 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Vendor(cmd) => vendor::run(cmd, out),
-        Command::Portal(cmd) => portal_cmds::portal(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
-        Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
-        Command::Request(cmd) => portal_cmds::request(cmd, optional_environment(cfg)?, cli.portal.as_deref(), out),
+        Command::Portal(cmd) => portal_cmds::portal(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
+        Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
+        Command::Request(cmd) => portal_cmds::request(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
     }
 }
 

@@ -184,5 +184,6 @@ impl Out {
             Some(b) => println!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),
             None => println!("installed license {}", o.license.license_id),
         }
+        println!("written to {}", o.written_path.display());
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use license_core::environment::{durable, InstallOptions};
 use license_core::portal::{ClientOptions, PortalClient, Registration};
-use license_core::{secrets, ActivationCode, Environment, Error};
+use license_core::{secrets, ActivationCode, Environment, Error, PortalUrl};
 use serde_json::json;
 use std::io::Read;
 use std::path::PathBuf;
@@ -79,19 +79,21 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-fn portal_url(env: Option<&Environment>, flag: Option<&str>) -> Result<String> {
-    let url = flag.map(str::to_string).or_else(|| env.and_then(|e| e.config.portal_url.clone()));
-    let url = url.context("no portal URL: set portal_url in the configuration or pass --portal URL")?;
-    Ok(license_core::portal::check_url(&url)?)
+/// The portal to talk to: `--portal`, else `LICENSE_MANAGER_PORTAL`, else the configuration's.
+fn portal_url(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<PortalUrl> {
+    let configured = env.and_then(|e| e.config.portal_url.as_ref());
+    let url = match flag {
+        Some(u) => Some(u.clone()),
+        None => secrets::env_token_owner(None)?.or_else(|| configured.cloned()),
+    };
+    url.context("no portal URL: set portal_url in the configuration, pass --portal URL, or set LICENSE_MANAGER_PORTAL")
 }
 
-pub fn client(env: Option<&Environment>, flag: Option<&str>) -> Result<PortalClient> {
+pub fn client(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<PortalClient> {
+    let url = portal_url(env, flag)?;
     match env {
-        Some(env) => Ok(env.portal_client(flag)?),
-        None => {
-            let url = portal_url(None, flag)?;
-            Ok(PortalClient::new(&url, secrets::load(&url)?, ClientOptions::default())?)
-        }
+        Some(env) => Ok(env.portal_client(Some(&url))?),
+        None => Ok(PortalClient::new(&url, secrets::load(&url, None)?, ClientOptions::default())?),
     }
 }
 
@@ -102,25 +104,25 @@ fn installed_code(env: &Environment, flag: Option<&str>) -> Result<ActivationCod
     }
 }
 
-pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<&str>, out: &Out) -> Result<u8> {
+pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<&PortalUrl>, out: &Out) -> Result<u8> {
     let rt = runtime()?;
     match cmd {
         PortalCommand::Login => {
             let url = portal_url(env.as_ref(), portal_flag)?;
-            let mut token = String::new();
-            std::io::stdin().read_to_string(&mut token)?;
-            let token = token.trim();
-            if token.is_empty() || token.contains(char::is_whitespace) {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            if input.trim().is_empty() {
                 bail!("no token on standard input: pipe it in, e.g. `licensectl portal login < token.txt`");
             }
+            let token = secrets::validate_token(&input)?;
             // Prove the token works before keeping it.
-            let c = PortalClient::new(&url, Some(token.to_string()), ClientOptions::default())?;
+            let c = PortalClient::new(&url, Some(token.clone()), ClientOptions::default())?;
             if let Some(env) = &env {
                 if let Ok(code) = installed_code(env, None) {
                     rt.block_on(c.subscription(&code.to_string()))?;
                 }
             }
-            secrets::store(&url, token)?;
+            secrets::store(&url, &token)?;
             out.line(&format!("token stored in the OS keyring for {url}"));
         }
         PortalCommand::Logout => {
@@ -184,7 +186,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
     Ok(crate::EXIT_OK)
 }
 
-pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&str>, out: &Out) -> Result<u8> {
+pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&PortalUrl>, out: &Out) -> Result<u8> {
     // A connected machine may upload files made elsewhere without an environment.
     if let (AuditCommand::Upload { files }, None) = (&cmd, &env) {
         if files.is_empty() {
@@ -252,7 +254,13 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&s
                     t += "(portal not reachable: showing this machine's uploads only)\n";
                 }
                 for l in &lines {
-                    t += &format!("{}  {:<9} {}{}\n", l.received_at, l.status, l.upload_id, if l.uploaded_from_here { "" } else { "  (from another machine)" });
+                    t += &format!(
+                        "{}  {:<9} {}{}\n",
+                        l.received_at,
+                        l.status.as_str(),
+                        l.upload_id,
+                        if l.uploaded_from_here { "" } else { "  (from another machine)" }
+                    );
                 }
                 t
             });
@@ -261,7 +269,7 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&s
     Ok(crate::EXIT_OK)
 }
 
-pub fn request(cmd: RequestCommand, env: Option<Environment>, portal_flag: Option<&str>, out: &Out) -> Result<u8> {
+pub fn request(cmd: RequestCommand, env: Option<Environment>, portal_flag: Option<&PortalUrl>, out: &Out) -> Result<u8> {
     match cmd {
         RequestCommand::Export { out: path, activation_code, qr } => {
             let env = env.context("no environment: pass --config")?;

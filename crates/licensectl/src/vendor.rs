@@ -66,12 +66,7 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
                 bail!("{} already exists: a signing key is never overwritten; choose another path", path.display());
             }
             let k = KeyPair::generate();
-            durable::replace(&path, k.to_pem().as_bytes(), "key")?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            }
+            durable::create_private(&path, k.to_pem().as_bytes())?;
             print_public(out, &k);
         }
         VendorCommand::Pubkey { key } => print_public(out, &KeyPair::read(&key)?),

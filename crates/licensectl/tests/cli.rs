@@ -180,6 +180,90 @@ fn environment_flows_install_backup_restore() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("licensectl backups"));
 }
 
+#[cfg(unix)]
+#[test]
+fn install_through_a_linked_license_file_replaces_the_target_and_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["demo", p(dir.path())]);
+    let cfg = dir.path().join("environment.toml");
+    let c = p(&cfg);
+    // The platform keeps its license elsewhere and links it, readable by its owner only.
+    let real_dir = dir.path().join("platform/conf");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    let real = real_dir.join("platform.lic");
+    let link = dir.path().join("license.lic");
+    std::fs::rename(&link, &real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let out: Value = serde_json::from_str(&ok(&["--config", c, "install", p(&dir.path().join("samples/renewal.lic")), "--json"])).unwrap();
+    assert_eq!(out["written_path"].as_str().unwrap(), p(&std::fs::canonicalize(&real).unwrap()), "the outcome names the real file");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert_eq!(std::fs::read(&real).unwrap(), std::fs::read(dir.path().join("samples/renewal.lic")).unwrap(), "the platform reads the new license");
+    assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o600, "mode kept");
+    let text =
+        ok(&["--config", c, "restore", serde_json::from_str::<Value>(&ok(&["--config", c, "backups", "--json"])).unwrap()[0]["id"].as_str().unwrap(), "--yes"]);
+    assert!(text.contains(&format!("written to {}", std::fs::canonicalize(&real).unwrap().display())), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn odd_files_in_the_backup_folder_are_listed_as_damaged_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["demo", p(dir.path())]);
+    let cfg = dir.path().join("environment.toml");
+    let c = p(&cfg);
+    ok(&["--config", c, "backup"]);
+    let backups = dir.path().join("backups");
+    let fifo = backups.join("20260101T000000Z-aaaaaaaaaaaa.lic");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::os::unix::fs::symlink("/dev/zero", backups.join("20260102T000000Z-bbbbbbbbbbbb.lic")).unwrap();
+    // Each of these used to block on the FIFO (or read /dev/zero until memory ran out).
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl")).args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("licensectl {args:?} hung on an odd file in the backup folder");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let list: Value = serde_json::from_str(&run(&["--config", c, "backups", "--json"])).unwrap();
+    let damaged: Vec<_> = list.as_array().unwrap().iter().filter(|b| b["intact"] == false).map(|b| b["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(damaged, ["20260102T000000Z-bbbbbbbbbbbb", "20260101T000000Z-aaaaaaaaaaaa"]);
+    run(&["--config", c, "status", "--json"]);
+    let o = licensectl(&["--config", c, "restore", "20260101T000000Z-aaaaaaaaaaaa", "--yes"]);
+    assert_eq!(o.status.code(), Some(2), "a damaged backup cannot be restored");
+}
+
+#[test]
+fn an_edited_clock_record_is_evident_and_never_expires_every_license() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["demo", p(dir.path())]);
+    let cfg = dir.path().join("environment.toml");
+    let c = p(&cfg);
+    let status: Value = serde_json::from_str(&ok(&["--config", c, "status", "--json"])).unwrap();
+    assert_eq!(status["installed"]["status"], "expiring");
+    // A record saying 2099 (a clock that once jumped, or an edit) no longer expires every license.
+    let record = dir.path().join(".license-manager/clock.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let year = &text[text.find("latest_seen").unwrap() + 14..][..4];
+    std::fs::write(&record, text.replace(&format!("\"{year}-"), "\"2099-")).unwrap();
+    let status: Value = serde_json::from_str(&ok(&["--config", c, "status", "--json"])).unwrap();
+    assert_eq!(status["installed"]["status"], "expiring", "judged by the system clock: {status}");
+    assert_eq!(status["clock"]["state"], "record_altered", "an edited record is evident");
+    let clock: Value = serde_json::from_str(&ok(&["--config", c, "clock", "--json"])).unwrap();
+    assert_eq!(clock["state"], "ok", "reported once, then a fresh record");
+    let clock: Value = serde_json::from_str(&ok(&["--config", c, "clock", "--accept", "--json"])).unwrap();
+    assert_eq!(clock["state"], "ok");
+}
+
 #[test]
 fn serial_explain_names_the_facts() {
     let dir = tempfile::tempdir().unwrap();

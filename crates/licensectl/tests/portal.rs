@@ -90,15 +90,23 @@ impl Site {
     }
 }
 
+/// licensectl as a headless server runs it: the token in `LICENSE_MANAGER_TOKEN`,
+/// bound (`LICENSE_MANAGER_PORTAL`) to the portal named by `--portal`.
 fn licensectl(home: &Path, token: &str, args: &[&str]) -> Output {
+    let portal = args.iter().position(|a| *a == "--portal").map(|i| args[i + 1]).unwrap_or("");
     Command::new(env!("CARGO_BIN_EXE_licensectl"))
         .args(args)
         .env_remove("LICENSE_MANAGER_CONFIG")
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home)
         .env("LICENSE_MANAGER_TOKEN", token)
+        .env("LICENSE_MANAGER_PORTAL", portal)
         .output()
         .unwrap()
+}
+
+fn client(url: &str, token: Option<String>) -> PortalClient {
+    PortalClient::new(&url.parse().unwrap(), token, ClientOptions::default()).unwrap()
 }
 
 fn ok(home: &Path, token: &str, args: &[&str]) -> String {
@@ -242,16 +250,47 @@ fn without_download_permission_the_license_is_sent_to_contacts() {
     let site = Site::new();
     let portal = TestPortal::start(&site.path("vendor.key"));
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&site.code, &["read", "register"]);
+    let token = portal.token(&site.code, &["read", "register", "send_license"]);
     let c = site.config.to_str().unwrap();
     let home = site.dir.path();
     ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
     let o = licensectl(home, &token, &["--config", c, "--portal", &portal.url, "portal", "fetch-license", "--install"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("portal send-license"));
+    // A read-only token may not have licenses issued and mailed.
+    let read_only = portal.token(&site.code, &["read"]);
+    let o = licensectl(home, &read_only, &["--config", c, "--portal", &portal.url, "portal", "send-license"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`send_license`"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 0, "nothing issued for a read-only token");
+    // Unsafe to repeat without a key: under 503s and a lost answer the contacts get one mail.
+    portal.faults(vec![Fault::Status { status: 503, retry_after: None }, Fault::Status { status: 503, retry_after: None }, Fault::DropAfterCommit]);
     let out = ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "send-license"]);
     assert!(out.contains("admin@demo.example"), "{out}");
-    assert_eq!(portal.count("SELECT COUNT(*) FROM license_sends"), 1);
+    assert_eq!(portal.portal.faults.as_ref().unwrap().pending(), 0);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM license_sends"), 1, "one send, whatever the retries");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1);
+}
+
+#[test]
+fn fulfilling_the_same_request_twice_returns_the_same_license() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let req = site.path("request.lreq");
+    ok(site.dir.path(), "", &["--config", site.config.to_str().unwrap(), "request", "export", "--out", req.to_str().unwrap()]);
+    let bytes = std::fs::read(&req).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = client(&portal.url, Some(token));
+    portal.faults(vec![Fault::DropAfterCommit]);
+    let first = rt.block_on(c.license_from_request(&bytes)).unwrap();
+    let second = rt.block_on(c.license_from_request(&bytes)).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1, "a lost answer and a second fulfilment issue nothing new");
+    // Fulfilling needs the right to register the serial, not only to download.
+    let downloader = portal.token(&site.code, &["read", "download_license"]);
+    let err = rt.block_on(client(&portal.url, Some(downloader)).license_from_request(&bytes)).unwrap_err();
+    assert!(err.to_string().contains("`register`"), "{err}");
 }
 
 #[test]
@@ -283,12 +322,11 @@ fn air_gapped_round_trip_request_install_audit_upload() {
     assert_eq!(out["status"], "verified", "{out}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = PortalClient::new(&portal.url, Some(token), ClientOptions::default()).unwrap();
-    let history = rt.block_on(client.audit_history(&site.code)).unwrap();
+    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code)).unwrap();
     let (audit_payload, _) = <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].audit_id.as_deref(), Some(audit_payload.audit_id.to_string().as_str()));
-    assert_eq!(history[0].status, "verified");
+    assert_eq!(history[0].status, license_core::portal::UploadStatus::Verified);
 }
 
 #[test]
@@ -296,88 +334,161 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
     // A port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = PortalClient::new(&format!("http://127.0.0.1:{port}"), Some("t".into()), ClientOptions::default()).unwrap();
     let t = Instant::now();
-    let err = rt.block_on(client.health()).unwrap_err();
+    let err = rt.block_on(client(&format!("http://127.0.0.1:{port}"), Some("t".into())).health()).unwrap_err();
     assert_eq!(err.code(), "portal_unreachable");
     assert!(t.elapsed() < license_core::portal::UNREACHABLE_WITHIN, "took {:?}", t.elapsed());
 
     let site = Site::new();
     let portal = TestPortal::start(&site.path("vendor.key"));
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let client = PortalClient::new(&portal.url, Some(portal.token(&site.code, ALL)), ClientOptions::default()).unwrap();
-    let err = rt.block_on(client.upload_audit(&vec![b'A'; 1100 * 1024])).unwrap_err();
+    let err = rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).upload_audit(&vec![b'A'; 1100 * 1024])).unwrap_err();
     assert!(matches!(err, license_core::Error::PortalRefused { status: 413, .. }), "{err}");
-    assert!(license_core::portal::check_url("http://portal.example.com").is_err(), "a token never goes over plain HTTP to another host");
 }
 
-/// A forward HTTP proxy on loopback that counts the requests it relays.
-fn start_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = count.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().unwrap());
+/// A listener on loopback that records every byte it is sent and answers each
+/// request with `answer(request head)`: a stand-in for a proxy or a hostile server.
+struct Capture {
+    url: String,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Capture {
+    fn start(answer: fn(&str) -> Vec<u8>) -> Capture {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                // "POST http://127.0.0.1:PORT/path HTTP/1.1" -> origin form to the target.
-                let first = head.lines().next().unwrap().to_string();
-                let mut parts = first.split(' ');
-                let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
-                let rest = target.strip_prefix("http://").expect("absolute-form request");
-                let (host, path) = rest.split_at(rest.find('/').unwrap());
-                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let len: usize =
-                    head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
-                let mut body = vec![0u8; len];
-                reader.read_exact(&mut body).unwrap();
-                // Origin-form request line; one connection per request.
-                let headers: String =
-                    head.lines().skip(1).filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
-                let mut server = TcpStream::connect(host).unwrap();
-                server.write_all(format!("{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n").as_bytes()).unwrap();
-                server.write_all(&body).unwrap();
-                let mut answer = Vec::new();
-                server.read_to_end(&mut answer).unwrap();
-                let mut client = client;
-                let _ = client.write_all(&answer);
-            });
-        }
-    });
-    (url, count)
+                while reader.read_line(&mut head).unwrap_or(0) > 0 && !head.ends_with("\r\n\r\n") {}
+                log.lock().unwrap().push(head.clone());
+                let mut stream = stream;
+                let _ = stream.write_all(&answer(&head));
+            }
+        });
+        Capture { url, seen }
+    }
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn bad_gateway(_: &str) -> Vec<u8> {
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
 }
 
 #[test]
-fn the_configured_proxy_carries_portal_traffic() {
+fn a_url_with_user_info_is_refused_and_nothing_is_sent() {
+    // `http://127.0.0.1@portal.attacker.example:8080` names the host attacker.example.
+    let proxy = Capture::start(bad_gateway);
+    let home = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+        .args(["--portal", "http://127.0.0.1@portal.attacker.example:8080", "portal", "subscription"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("LICENSE_MANAGER_TOKEN", "lmp_secret")
+        .env("HTTP_PROXY", &proxy.url)
+        .env("http_proxy", &proxy.url)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("user name or password"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(proxy.requests().is_empty(), "nothing may be sent: {:?}", proxy.requests());
+    // `init` takes the same check.
+    let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+        .args(["init", "--path", home.path().join("e.toml").to_str().unwrap(), "--name", "x", "--type", "production"])
+        .args(["--license-file", "/tmp/l.lic", "--backup-dir", "/tmp/b", "--portal-url", "http://localhost.evil.example"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!home.path().join("e.toml").exists());
+}
+
+#[test]
+fn loopback_portals_are_never_proxied() {
     let site = Site::new();
     let portal = TestPortal::start(&site.path("vendor.key"));
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&site.code, ALL);
-    let (proxy, relayed) = start_proxy();
+    let proxy = Capture::start(bad_gateway);
     let text = std::fs::read_to_string(&site.config).unwrap();
-    std::fs::write(&site.config, format!("proxy = \"{proxy}\"\n{text}")).unwrap();
+    std::fs::write(&site.config, format!("proxy = \"{}\"\n{text}", proxy.url)).unwrap();
     let c = site.config.to_str().unwrap();
-    let home = site.dir.path();
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "generate"]);
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
-    assert!(relayed.load(std::sync::atomic::Ordering::SeqCst) >= 2, "requests did not go through the proxy");
+    let with_proxy_env = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+            .args(["--config", c, "--portal", &portal.url])
+            .args(args)
+            .env("HOME", site.dir.path())
+            .env("LICENSE_MANAGER_TOKEN", &token)
+            .env("LICENSE_MANAGER_PORTAL", &portal.url)
+            .env("HTTP_PROXY", &proxy.url)
+            .env("http_proxy", &proxy.url)
+            .env("ALL_PROXY", &proxy.url)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    with_proxy_env(&["portal", "register"]);
+    with_proxy_env(&["audit", "generate"]);
+    with_proxy_env(&["audit", "upload"]);
+    assert!(proxy.requests().is_empty(), "a proxy saw loopback traffic (and the token in clear): {:?}", proxy.requests());
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
+}
+
+#[test]
+fn a_remote_portal_goes_through_the_configured_proxy_in_a_tunnel() {
+    let proxy = Capture::start(bad_gateway);
+    let opts = ClientOptions { proxy: Some(proxy.url.clone()), retries: 0, ..ClientOptions::default() };
+    let c = PortalClient::new(&"https://portal.example.test".parse().unwrap(), Some("lmp_secret".into()), opts).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(rt.block_on(c.subscription("X")).is_err());
+    let seen = proxy.requests();
+    assert!(seen.first().is_some_and(|h| h.starts_with("CONNECT portal.example.test:443")), "{seen:?}");
+    assert!(!seen.concat().contains("lmp_secret"), "the proxy sees only the tunnel, never the token");
+}
+
+#[test]
+fn redirects_to_another_host_and_oversized_answers_are_refused() {
+    let other = Capture::start(bad_gateway);
+    static OTHER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OTHER.set(other.url.replace("127.0.0.1", "localhost")).unwrap();
+    let redirector = Capture::start(|_| {
+        format!("HTTP/1.1 302 Found\r\nLocation: {}/api/v1/health\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", OTHER.get().unwrap()).into_bytes()
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(client(&redirector.url, Some("lmp_secret".into())).subscription("X")).unwrap_err();
+    assert_eq!(err.code(), "portal_protocol", "{err}");
+    assert!(err.to_string().contains("redirected"), "{err}");
+    assert!(other.requests().is_empty(), "the token followed a redirect to another host: {:?}", other.requests());
+
+    let huge = Capture::start(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n".to_vec());
+    let err = rt.block_on(client(&huge.url, Some("t".into())).download_license("X")).unwrap_err();
+    assert!(err.to_string().contains("larger than"), "{err}");
+}
+
+#[test]
+fn the_environment_token_goes_only_to_its_own_portal() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    // The configuration names the demo portal; `--portal` points elsewhere: the
+    // token from the environment belongs to the configured portal and is not sent.
+    let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+        .args(["--config", site.config.to_str().unwrap(), "--portal", &portal.url, "portal", "subscription"])
+        .env("HOME", site.dir.path())
+        .env("LICENSE_MANAGER_TOKEN", &token)
+        .env_remove("LICENSE_MANAGER_PORTAL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no portal token is stored") || err.contains("keyring"), "{err}");
+    assert!(!err.contains("401"), "the token must not have been sent: {err}");
 }
 
 #[test]
@@ -389,8 +500,11 @@ fn portal_login_keeps_the_token_in_the_os_keyring() {
     let token = portal.token(&site.code, ALL);
     let c = site.config.to_str().unwrap();
     let run = |args: &[&str], stdin: &str| {
+        // The token is stored under the normalised URL: a trailing slash on one side
+        // and none on the other must still find it.
+        let url = if args == ["portal", "login"] { format!("{}/", portal.url) } else { portal.url.clone() };
         let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl"))
-            .args(["--config", c, "--portal", &portal.url])
+            .args(["--config", c, "--portal", &url])
             .args(args)
             .env_remove("LICENSE_MANAGER_TOKEN")
             .stdin(std::process::Stdio::piped())

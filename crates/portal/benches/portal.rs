@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let perms: Vec<String> = license_portal::admin::PERMISSIONS.iter().map(|s| s.to_string()).collect();
     let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &perms).unwrap();
-    let client = PortalClient::new(&url, Some(token), ClientOptions::default()).unwrap();
+    let client = PortalClient::new(&url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
     let reg = Registration {
         serial_number: env.serial().unwrap().serial_number.to_string(),
         environment_type: "production".into(),
@@ -47,14 +47,14 @@ fn bench(c: &mut Criterion) {
             || env.generate_audit().unwrap().text,
             |text| {
                 let r = rt.block_on(client.upload_audit(text.as_bytes())).unwrap();
-                assert_eq!(r.status, "verified", "{:?}", r.reasons);
+                assert_eq!(r.status, license_core::portal::UploadStatus::Verified, "{:?}", r.reasons);
             },
             BatchSize::SmallInput,
         )
     });
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dead = PortalClient::new(&format!("http://127.0.0.1:{port}"), Some("t".into()), ClientOptions::default()).unwrap();
+    let dead = PortalClient::new(&format!("http://127.0.0.1:{port}").parse().unwrap(), Some("t".into()), ClientOptions::default()).unwrap();
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("unreachable_reported", |b| b.iter(|| assert!(rt.block_on(dead.health()).is_err())));
     g.finish();

@@ -4,26 +4,38 @@ use crate::db::{self, TokenGrant};
 use crate::faults::{Fault, Faults};
 use crate::problem::Problem;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Request as HttpRequest, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use license_core::payload::{Entitlements, SelfSigned};
+use license_core::portal::UploadStatus;
 use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use uuid::Uuid;
 
 pub const MAX_BODY: usize = 1024 * 1024;
+/// `license/send` mails the contacts: at most this many sends per serial per hour.
+pub const SENDS_PER_HOUR: i64 = 3;
 
 pub struct Portal {
     pub db: Mutex<Connection>,
     pub vendor: KeyPair,
     pub faults: Option<Faults>,
+}
+
+impl Portal {
+    /// The database. A handler that panicked while holding it must not take the
+    /// portal down: SQLite rolled its transaction back, so the connection is sound.
+    pub fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 type Shared = Arc<Portal>;
@@ -42,9 +54,33 @@ pub fn router(portal: Shared) -> Router {
         .route("/api/v1/license-requests", post(license_request))
         .route("/api/v1/audits", post(upload_audit));
     if portal.faults.is_some() {
-        r = r.route("/_faults", post(push_faults));
+        r = r.route_layer(middleware::from_fn_with_state(portal.clone(), apply_faults)).route("/_faults", post(push_faults));
     }
-    r.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(portal)
+    r.fallback(|| async { Problem::not_found("no such API path: see /api/v1/openapi.yaml") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::map_response(as_problem))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| Problem::internal("a handler panicked").into_response()))
+        .with_state(portal)
+}
+
+/// Every error answer is problem+json, including axum's own rejections (bad JSON,
+/// body too large, wrong method): clients parse one error shape.
+async fn as_problem(r: Response) -> Response {
+    let status = r.status();
+    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return r;
+    }
+    let text = axum::body::to_bytes(r.into_body(), 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let (kind, title) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Body too large"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad-request", "Bad request"),
+    };
+    let detail = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    Problem::new(status, kind, title, detail).into_response()
 }
 
 async fn push_faults(State(p): State<Shared>, Json(f): Json<Vec<Fault>>) -> StatusCode {
@@ -77,14 +113,15 @@ impl http_body::Body for FailingBody {
     }
 }
 
-/// Applies the next scripted fault, if any. `Some` means answer with that.
-async fn fault_before(p: &Portal) -> (Option<Response>, bool) {
-    let Some(faults) = &p.faults else { return (None, false) };
+/// Applies the next scripted fault to a POST (the requests whose answers can be
+/// lost after the portal acted on them).
+async fn apply_faults(State(p): State<Shared>, req: HttpRequest, next: Next) -> Response {
+    let Some(faults) = p.faults.as_ref().filter(|_| req.method() == Method::POST) else { return next.run(req).await };
     match faults.next() {
-        None => (None, false),
+        None => next.run(req).await,
         Some(Fault::Delay { ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-            (None, false)
+            next.run(req).await
         }
         Some(Fault::Status { status, retry_after }) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -92,20 +129,34 @@ async fn fault_before(p: &Portal) -> (Option<Response>, bool) {
             if let Some(s) = retry_after {
                 r.headers_mut().insert(header::RETRY_AFTER, s.into());
             }
-            (Some(r), false)
+            r
         }
-        Some(Fault::DropBeforeCommit) => (Some(dropped_connection()), false),
-        Some(Fault::DropAfterCommit) => (None, true),
+        Some(Fault::DropBeforeCommit) => dropped_connection(),
+        Some(Fault::DropAfterCommit) => {
+            next.run(req).await;
+            dropped_connection()
+        }
+        Some(Fault::PanicHoldingDb) => {
+            let _db = p.db();
+            panic!("fault injected: panic while holding the database");
+        }
     }
 }
 
-fn authorize(p: &Portal, headers: &HeaderMap, permission: &str) -> Result<TokenGrant, Problem> {
+/// The token's grant, which must hold every permission in `all`.
+fn authorize(p: &Portal, headers: &HeaderMap, all: &[&str]) -> Result<TokenGrant, Problem> {
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(Problem::unauthorized)?;
-    let grant = db::find_token(&p.db.lock().expect("db lock"), token.trim())?.ok_or_else(Problem::unauthorized)?;
-    if !grant.permissions.iter().any(|g| g == permission) {
-        return Err(Problem::forbidden(permission));
+    let grant = db::find_token(&p.db(), token.trim())?.ok_or_else(Problem::unauthorized)?;
+    if let Some(missing) = all.iter().find(|perm| !grant.permissions.iter().any(|g| g == *perm)) {
+        return Err(Problem::forbidden(missing));
     }
     Ok(grant)
+}
+
+/// A serial outside the token's subscription gets exactly the answer of a serial
+/// that is registered nowhere, so a token learns nothing about other subscriptions.
+fn not_registered_here(serial: &str) -> Problem {
+    Problem::not_found(format!("serial {serial} is not registered in this subscription: register it in a slot first"))
 }
 
 fn code_param(code: &str) -> Result<String, Problem> {
@@ -136,7 +187,7 @@ fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
         let contacts: String = r.get(2)?;
         Ok(Sub {
             customer: r.get(0)?,
-            entitlements: serde_json::from_str(&ent).expect("stored entitlements are valid"),
+            entitlements: serde_json::from_str(&ent).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
             contacts: serde_json::from_str(&contacts).unwrap_or_default(),
             expires_at: r.get(3)?,
         })
@@ -147,9 +198,9 @@ fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
 
 async fn subscription(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, "read")?;
+    let grant = authorize(&p, &headers, &["read"])?;
     same_subscription(&grant, &code)?;
-    let c = p.db.lock().expect("db lock");
+    let c = p.db();
     let sub = load_sub(&c, &code)?;
     let mut stmt = c.prepare("SELECT environment_type, serial_number, name FROM slots WHERE activation_code = ?1 ORDER BY id")?;
     let slots: Vec<Value> = stmt
@@ -211,11 +262,11 @@ fn register_serial(c: &Connection, code: &str, serial: &str, env_type: Environme
 
 async fn register(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>, Json(body): Json<Registration>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, "register")?;
+    let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&body.serial_number)?;
     PublicKey::from_base64url(&body.environment_key).map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
-    let c = p.db.lock().expect("db lock");
+    let c = p.db();
     load_sub(&c, &code)?;
     let created = register_serial(&c, &code, &serial, body.environment_type, body.name.trim(), body.environment_key.trim())?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -224,10 +275,10 @@ async fn register(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<
 
 async fn unregister(State(p): State<Shared>, headers: HeaderMap, Path((code, serial)): Path<(String, String)>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, "register")?;
+    let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&serial)?;
-    let n = p.db.lock().expect("db lock").execute(
+    let n = p.db().execute(
         "UPDATE slots SET serial_number = NULL, name = NULL, environment_key = NULL WHERE activation_code = ?1 AND serial_number = ?2",
         params![code, serial],
     )?;
@@ -268,124 +319,180 @@ fn license_response(file: String) -> Response {
     ([(header::CONTENT_TYPE, "application/x-license-file")], file).into_response()
 }
 
-fn subscription_of_serial(c: &Connection, serial: &str) -> Result<String, Problem> {
-    c.query_row("SELECT activation_code FROM slots WHERE serial_number = ?1", [serial], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| Problem::not_found(format!("serial {serial} is not registered: register it in a slot first")))
+/// Checks that `serial` is registered in the token's subscription.
+fn serial_in_subscription(c: &Connection, grant: &TokenGrant, serial: &str) -> Result<(), Problem> {
+    let found: Option<String> = c
+        .query_row("SELECT activation_code FROM slots WHERE serial_number = ?1 AND activation_code = ?2", [serial, &grant.activation_code], |r| r.get(0))
+        .optional()?;
+    found.map(drop).ok_or_else(|| not_registered_here(serial))
 }
 
 async fn download_license(State(p): State<Shared>, headers: HeaderMap, Path(serial): Path<String>) -> ApiResult {
     let serial = serial_param(&serial)?;
-    let grant = authorize(&p, &headers, "download_license")?;
-    let c = p.db.lock().expect("db lock");
-    same_subscription(&grant, &subscription_of_serial(&c, &serial)?)?;
+    let grant = authorize(&p, &headers, &["download_license"])?;
+    let c = p.db();
+    serial_in_subscription(&c, &grant, &serial)?;
     Ok(license_response(issue(&p, &c, &serial)?))
 }
 
-async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial): Path<String>) -> ApiResult {
-    let serial = serial_param(&serial)?;
-    let grant = authorize(&p, &headers, "read")?;
-    let c = p.db.lock().expect("db lock");
-    let code = subscription_of_serial(&c, &serial)?;
-    same_subscription(&grant, &code)?;
-    let sub = load_sub(&c, &code)?;
-    issue(&p, &c, &serial)?;
-    let contacts = serde_json::to_string(&sub.contacts).expect("json");
-    c.execute(
-        "INSERT INTO license_sends (serial_number, contacts, sent_at) VALUES (?1, ?2, ?3)",
-        params![serial, contacts, license_core::timestamp::format(&Utc::now())],
-    )?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"sent_to": sub.contacts}))).into_response())
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| k.trim().to_ascii_lowercase()).filter(|k| !k.is_empty() && k.len() <= 200)
 }
 
+/// Sends the license to the subscription's contacts. Needs `send_license` (or
+/// `download_license`, which may have the file anyway), an `Idempotency-Key` (the
+/// first answer is kept), and is rate limited per serial.
+async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial): Path<String>) -> ApiResult {
+    let serial = serial_param(&serial)?;
+    let grant = authorize(&p, &headers, &["read"])?;
+    if !grant.permissions.iter().any(|g| g == "send_license" || g == "download_license") {
+        return Err(Problem::forbidden("send_license"));
+    }
+    let key = idempotency_key(&headers)
+        .ok_or_else(|| Problem::bad_request("missing-idempotency-key", "send an Idempotency-Key header, the same for every retry of this request"))?;
+    let c = p.db();
+    serial_in_subscription(&c, &grant, &serial)?;
+    let first: Option<String> = c
+        .query_row("SELECT response FROM license_sends WHERE activation_code = ?1 AND idempotency_key = ?2", [&grant.activation_code, &key], |r| r.get(0))
+        .optional()?;
+    if let Some(first) = first {
+        return Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], first).into_response());
+    }
+    let hour_ago = license_core::timestamp::format(&(Utc::now() - chrono::Duration::hours(1)));
+    let recent: i64 = c.query_row("SELECT COUNT(*) FROM license_sends WHERE serial_number = ?1 AND sent_at > ?2", [&serial, &hour_ago], |r| r.get(0))?;
+    if recent >= SENDS_PER_HOUR {
+        let mut r = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-sends",
+            "Too many sends",
+            format!("the license for {serial} was sent {recent} times in the last hour; the contacts have it: ask them, or try again later"),
+        )
+        .into_response();
+        r.headers_mut().insert(header::RETRY_AFTER, 3600.into());
+        return Ok(r);
+    }
+    let sub = load_sub(&c, &grant.activation_code)?;
+    issue(&p, &c, &serial)?;
+    let response = json!({"sent_to": sub.contacts}).to_string();
+    c.execute(
+        "INSERT INTO license_sends (serial_number, contacts, sent_at, activation_code, idempotency_key, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            serial,
+            serde_json::to_string(&sub.contacts).expect("json"),
+            license_core::timestamp::format(&Utc::now()),
+            grant.activation_code,
+            key,
+            response
+        ],
+    )?;
+    Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], response).into_response())
+}
+
+/// Registers the request's serial and issues its license: needs both `register`
+/// and `download_license`. The same request file always yields the same license,
+/// so a retry after a lost answer issues nothing new.
 async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let grant = authorize(&p, &headers, "download_license")?;
+    let grant = authorize(&p, &headers, &["register", "download_license"])?;
     let (req, _key) = Request::open(&body).map_err(|e| Problem::bad_request("invalid-license-request", e.to_string()))?;
     let code = req.activation_code.to_string();
     same_subscription(&grant, &code)?;
     let serial = req.serial_number.to_string();
-    let c = p.db.lock().expect("db lock");
+    let body_sha = license_core::sha256_hex(&body);
+    let c = p.db();
+    let first: Option<String> =
+        c.query_row("SELECT license FROM license_requests WHERE activation_code = ?1 AND request_sha256 = ?2", [&code, &body_sha], |r| r.get(0)).optional()?;
+    if let Some(license) = first {
+        return Ok(license_response(license));
+    }
     load_sub(&c, &code)?;
     register_serial(&c, &code, &serial, req.environment_type, &req.hostname, &req.environment_key)?;
-    Ok(license_response(issue(&p, &c, &serial)?))
+    let license = issue(&p, &c, &serial)?;
+    c.execute(
+        "INSERT INTO license_requests (activation_code, request_sha256, request_id, license) VALUES (?1, ?2, ?3, ?4)",
+        params![code, body_sha, req.request_id.to_string(), license],
+    )?;
+    Ok(license_response(license))
 }
 
-/// Verification of an audit against what the portal knows; the reasons a rejected
-/// audit was rejected.
-fn verify_audit(c: &Connection, file: &[u8]) -> (Option<Audit>, Vec<String>) {
-    let (audit, key) = match Audit::open(file) {
-        Ok(a) => a,
-        Err(e) => return (None, vec![e.to_string()]),
-    };
+/// Verification of an audit against what the portal knows: the reasons a rejected
+/// audit was rejected. A database error is an error (500, retried by the client),
+/// never a rejection: a rejection is stored and answered forever.
+fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<String>, Problem> {
     let mut reasons = Vec::new();
     let serial = audit.serial_number.to_string();
-    let slot: Option<(String, Option<String>)> = c
-        .query_row("SELECT activation_code, environment_key FROM slots WHERE serial_number = ?1", [&serial], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .unwrap_or(None);
-    match slot {
-        None => reasons.push(format!("serial {serial} is not registered")),
-        Some((code, pinned)) => {
-            if code != audit.activation_code.to_string() {
-                reasons.push(format!("serial {serial} is not registered with activation code {}", audit.activation_code));
-            }
-            if pinned.as_deref() != Some(key.to_base64url().as_str()) {
-                reasons.push("the audit is not signed by the environment key pinned for this serial".into());
-            }
+    let pinned: Option<Option<String>> = c
+        .query_row("SELECT environment_key FROM slots WHERE serial_number = ?1 AND activation_code = ?2", [&serial, &audit.activation_code.to_string()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match pinned {
+        None => reasons.push(format!("serial {serial} is not registered in this subscription")),
+        Some(pinned) if pinned.as_deref() != Some(key.to_base64url().as_str()) => {
+            reasons.push("the audit is not signed by the environment key pinned for this serial".into())
         }
+        Some(_) => {}
     }
-    let issued_to: Option<String> =
-        c.query_row("SELECT serial_number FROM licenses WHERE license_id = ?1", [audit.license_id.to_string()], |r| r.get(0)).optional().unwrap_or(None);
+    let issued_to: Option<String> = c
+        .query_row(
+            "SELECT serial_number FROM licenses WHERE license_id = ?1 AND activation_code = ?2",
+            [audit.license_id.to_string(), audit.activation_code.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
     if issued_to.as_deref() != Some(serial.as_str()) {
         reasons.push(format!("license {} was not issued to serial {serial}", audit.license_id));
     }
     if audit.period_end > Utc::now() + chrono::Duration::minutes(5) {
         reasons.push("the audit period ends in the future".into());
     }
-    (Some(audit), reasons)
+    Ok(reasons)
 }
 
 async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let grant = authorize(&p, &headers, "upload_audit")?;
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
-    if key != license_core::environment::backups::sha256_hex(&body) {
+    let grant = authorize(&p, &headers, &["upload_audit"])?;
+    let key = idempotency_key(&headers).unwrap_or_default();
+    if key != license_core::sha256_hex(&body) {
         return Err(Problem::bad_request("bad-idempotency-key", "Idempotency-Key must be the hex SHA-256 of the request body"));
     }
-    let (early, drop_after) = fault_before(&p).await;
-    if let Some(r) = early {
-        return Ok(r);
+    let opened = Audit::open(&body);
+    // The subscription check comes before the idempotency lookup, and answers are
+    // kept per uploading subscription: another subscription's token can neither
+    // upload for this one nor read its answers by replaying a body.
+    if let Ok((a, _)) = &opened {
+        same_subscription(&grant, &a.activation_code.to_string())?;
     }
-    let stored = {
-        let c = p.db.lock().expect("db lock");
-        // The same key again returns the first answer, never a second record.
-        if let Some(first) = c.query_row("SELECT response FROM audits WHERE idempotency_key = ?1", [&key], |r| r.get::<_, String>(0)).optional()? {
-            first
-        } else {
-            let (audit, reasons) = verify_audit(&c, &body);
-            if let Some(a) = &audit {
-                same_subscription(&grant, &a.activation_code.to_string())?;
-            }
-            let status = if reasons.is_empty() { "verified" } else { "rejected" };
+    let c = p.db();
+    let first: Option<String> =
+        c.query_row("SELECT response FROM audits WHERE uploader = ?1 AND idempotency_key = ?2", [&grant.activation_code, &key], |r| r.get(0)).optional()?;
+    let stored = match first {
+        Some(first) => first,
+        None => {
+            let (audit, reasons) = match &opened {
+                Ok((a, k)) => (Some(a), verify_audit(&c, a, k)?),
+                Err(e) => (None, vec![e.to_string()]),
+            };
+            let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
             let upload_id = Uuid::new_v4().to_string();
             let received_at = license_core::timestamp::format(&Utc::now());
             let response = json!({"upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at}).to_string();
             let summary = json!({
-                "audit_id": audit.as_ref().map(|a| a.audit_id.to_string()),
-                "period_start": audit.as_ref().map(|a| license_core::timestamp::format(&a.period_start)),
-                "period_end": audit.as_ref().map(|a| license_core::timestamp::format(&a.period_end)),
-                "consumption": audit.as_ref().map(|a| a.consumption.clone()),
+                "audit_id": audit.map(|a| a.audit_id.to_string()),
+                "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),
+                "period_end": audit.map(|a| license_core::timestamp::format(&a.period_end)),
+                "consumption": audit.map(|a| a.consumption.clone()),
             })
             .to_string();
             c.execute(
-                "INSERT INTO audits (upload_id, idempotency_key, activation_code, serial_number, audit_id, status, response, summary, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO audits (upload_id, idempotency_key, uploader, activation_code, serial_number, audit_id, status, response, summary, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     upload_id,
                     key,
-                    audit.as_ref().map(|a| a.activation_code.to_string()),
-                    audit.as_ref().map(|a| a.serial_number.to_string()),
-                    audit.as_ref().map(|a| a.audit_id.to_string()),
-                    status,
+                    grant.activation_code,
+                    audit.map(|a| a.activation_code.to_string()),
+                    audit.map(|a| a.serial_number.to_string()),
+                    audit.map(|a| a.audit_id.to_string()),
+                    status.as_str(),
                     response,
                     summary,
                     received_at
@@ -394,17 +501,14 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
             response
         }
     };
-    if drop_after {
-        return Ok(dropped_connection());
-    }
     Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], stored).into_response())
 }
 
 async fn audit_history(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, "read")?;
+    let grant = authorize(&p, &headers, &["read"])?;
     same_subscription(&grant, &code)?;
-    let c = p.db.lock().expect("db lock");
+    let c = p.db();
     let mut stmt = c.prepare(
         "SELECT upload_id, serial_number, status, response, summary, received_at FROM audits WHERE activation_code = ?1 ORDER BY received_at DESC, rowid DESC",
     )?;

@@ -48,6 +48,36 @@ const MIGRATIONS: &[&str] = &[
         contacts TEXT NOT NULL,
         sent_at TEXT NOT NULL
      );",
+    // 2: answers are kept per uploading subscription (so another subscription's token
+    // cannot replay a body to read them); license sends are idempotent; the same
+    // license request file yields the same license.
+    "CREATE TABLE audits_v2 (
+        upload_id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        uploader TEXT NOT NULL,
+        activation_code TEXT,
+        serial_number TEXT,
+        audit_id TEXT,
+        status TEXT NOT NULL,
+        response TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (uploader, idempotency_key)
+     );
+     INSERT INTO audits_v2 SELECT upload_id, idempotency_key, COALESCE(activation_code, ''), activation_code, serial_number, audit_id, status, response, summary, received_at FROM audits;
+     DROP TABLE audits;
+     ALTER TABLE audits_v2 RENAME TO audits;
+     ALTER TABLE license_sends ADD COLUMN activation_code TEXT;
+     ALTER TABLE license_sends ADD COLUMN idempotency_key TEXT;
+     ALTER TABLE license_sends ADD COLUMN response TEXT;
+     CREATE UNIQUE INDEX license_sends_key ON license_sends (activation_code, idempotency_key);
+     CREATE TABLE license_requests (
+        activation_code TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        license TEXT NOT NULL,
+        PRIMARY KEY (activation_code, request_sha256)
+     );",
 ];
 
 pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
@@ -70,7 +100,7 @@ pub fn migrate(c: &mut Connection) -> rusqlite::Result<()> {
 }
 
 pub fn token_hash(token: &str) -> String {
-    license_core::environment::backups::sha256_hex(token.as_bytes())
+    license_core::sha256_hex(token.as_bytes())
 }
 
 /// A new random token; only its hash is stored.

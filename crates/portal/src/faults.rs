@@ -1,6 +1,7 @@
 //! Fault injection for tests (`license-portal serve --faults`): scripted failures
 //! for the next requests, so clients can be proven to retry without losing or
 //! double-counting anything. `POST /_faults` with a JSON list appends to the script.
+//! Faults apply to POST requests, in order.
 
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -17,6 +18,8 @@ pub enum Fault {
     DropBeforeCommit,
     /// Do the work and commit it, then drop the connection before the answer.
     DropAfterCommit,
+    /// Panic while holding the database lock (the portal must survive it).
+    PanicHoldingDb,
 }
 
 #[derive(Default)]

@@ -10,7 +10,8 @@
 use super::{durable, identity, usage, Environment};
 use crate::error::Error;
 use crate::payload::{Audit, Payload};
-use crate::portal::{PortalClient, PortalUpload, UploadResult};
+use crate::portal::{PortalClient, PortalUpload, UploadResult, UploadStatus};
+use crate::portal_url::PortalUrl;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub struct GeneratedAudit {
 pub struct LocalUpload {
     pub upload_id: String,
     pub audit_id: Option<String>,
-    pub status: String,
+    pub status: UploadStatus,
     pub reasons: Vec<String>,
     pub received_at: String,
     pub sha256: String,
@@ -49,7 +50,7 @@ struct LastPeriod {
 #[derive(Clone, Debug, Serialize)]
 pub struct HistoryLine {
     pub upload_id: String,
-    pub status: String,
+    pub status: UploadStatus,
     pub received_at: String,
     pub audit_id: Option<String>,
     pub reasons: Vec<String>,
@@ -61,13 +62,12 @@ pub struct HistoryLine {
 impl Environment {
     /// A client for this environment's portal: its URL (or `url`), proxy, CA bundle,
     /// and the token from `LICENSE_MANAGER_TOKEN` or the OS keyring.
-    pub fn portal_client(&self, url: Option<&str>) -> Result<PortalClient, Error> {
-        let url = url.map(str::to_string).or_else(|| self.config.portal_url.clone()).ok_or_else(|| Error::BadConfig {
+    pub fn portal_client(&self, url: Option<&PortalUrl>) -> Result<PortalClient, Error> {
+        let url = url.or(self.config.portal_url.as_ref()).ok_or_else(|| Error::BadConfig {
             path: self.config_path.clone(),
             reason: "no portal_url is configured: set it in Settings or the configuration".into(),
         })?;
-        let url = crate::portal::check_url(&url)?;
-        let token = crate::secrets::load(&url)?;
+        let token = crate::secrets::load(url, self.config.portal_url.as_ref())?;
         let opts = crate::portal::ClientOptions { proxy: self.config.proxy.clone(), ca_bundle: self.config.ca_bundle.clone(), ..Default::default() };
         PortalClient::new(&url, token, opts)
     }
@@ -156,10 +156,10 @@ impl Environment {
         self.record_upload(LocalUpload {
             upload_id: r.upload_id.clone(),
             audit_id: Some(audit.audit_id.to_string()),
-            status: r.status.clone(),
+            status: r.status,
             reasons: r.reasons.clone(),
             received_at: r.received_at.clone(),
-            sha256: super::backups::sha256_hex(&bytes),
+            sha256: crate::sha256_hex(&bytes),
         })?;
         Ok(r)
     }
@@ -174,7 +174,10 @@ impl Environment {
     }
 
     pub fn local_history(&self) -> Vec<LocalUpload> {
-        std::fs::read(self.config.state_dir().join(HISTORY)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        durable::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::MAX_FILE_BYTES, durable::Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     /// The local history merged with the portal's (when reachable), newest first.
@@ -185,7 +188,7 @@ impl Environment {
             .iter()
             .map(|p| HistoryLine {
                 upload_id: p.upload_id.clone(),
-                status: p.status.clone(),
+                status: p.status,
                 received_at: p.received_at.clone(),
                 audit_id: p.audit_id.clone(),
                 reasons: p.reasons.clone(),

@@ -3,13 +3,13 @@
 //! The folder is the source of truth; `manifest.json` only adds why a backup was
 //! taken, so a crash between the two loses no backup.
 
-use super::durable;
+use super::durable::{self, Links};
 use crate::error::Error;
 use crate::keys::KeyRing;
 use crate::payload::{License, Payload};
+use crate::sha256_hex;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,10 +38,6 @@ struct Manifest {
     reasons: BTreeMap<String, String>,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub struct Backups<'a> {
     pub dir: &'a Path,
     pub vendor_keys: &'a KeyRing,
@@ -49,7 +45,10 @@ pub struct Backups<'a> {
 
 impl Backups<'_> {
     fn manifest(&self) -> Manifest {
-        fs::read(self.dir.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        durable::read_capped(&self.dir.join(MANIFEST), crate::MAX_FILE_BYTES, Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     /// Stores `bytes` unless an intact backup of the same bytes exists, and returns
@@ -99,7 +98,7 @@ impl Backups<'_> {
     pub fn get(&self, id: &str) -> Result<BackupEntry, Error> {
         let valid_id = id.len() < 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let path = self.dir.join(format!("{id}.{EXT}"));
-        if !valid_id || !path.is_file() {
+        if !valid_id || fs::symlink_metadata(&path).is_err() {
             return Err(Error::NoSuchBackup { id: id.chars().take(64).collect() });
         }
         self.entry(id.to_string(), path, &self.manifest()).ok_or_else(|| Error::NoSuchBackup { id: id.into() })
@@ -108,7 +107,7 @@ impl Backups<'_> {
     /// The bytes of an intact backup.
     pub fn read(&self, id: &str) -> Result<Vec<u8>, Error> {
         let entry = self.get(id)?;
-        let bytes = durable::read_document(&entry.path)?;
+        let bytes = durable::read_capped(&entry.path, crate::MAX_FILE_BYTES, Links::Refuse)?;
         if !entry.intact || sha256_hex(&bytes) != entry.sha256 {
             return Err(Error::io(
                 "restore from",
@@ -122,7 +121,26 @@ impl Backups<'_> {
     fn entry(&self, id: String, path: PathBuf, manifest: &Manifest) -> Option<BackupEntry> {
         let (stamp, sha_prefix) = id.rsplit_once('-')?;
         let taken_at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
-        let bytes = fs::read(&path).ok()?;
+        // Only a regular file within the document limit is read; anything else (a
+        // pipe, a link to a device, a huge file) is listed as damaged, never waited on.
+        let bytes = match durable::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "damaged backup");
+                let reason = manifest.reasons.get(&id).cloned().unwrap_or_else(|| "backup".into());
+                return Some(BackupEntry {
+                    reason,
+                    intact: false,
+                    license_id: None,
+                    customer: None,
+                    expires_at: None,
+                    sha256: String::new(),
+                    taken_at,
+                    id,
+                    path,
+                });
+            }
+        };
         let sha = sha256_hex(&bytes);
         // Backups are shown even when their signature no longer verifies (say, a
         // retired vendor key): the bytes are what the administrator may need back.

@@ -1,20 +1,56 @@
-//! Clock check: the latest time ever seen is remembered, so a clock turned back
-//! is reported and cannot make an expired license look valid again.
+//! Clock check: the latest time ever seen is remembered, so a clock turned back is
+//! reported and cannot make an expired license look valid again.
+//!
+//! What the record is trusted for (ARCHITECTURE.md, "Clock"):
+//! - It carries a MAC keyed by the environment key, so an edited or corrupt record is
+//!   evident. This is tamper-evident, not tamper-proof: root on the same machine can
+//!   read the key and forge a record.
+//! - A remembered time at most [`TRUST_AHEAD_DAYS`] ahead of the system clock is
+//!   believed: licenses are judged by it and the clock is reported as behind.
+//! - A remembered time further ahead is *suspect*: reported, not believed, and kept
+//!   (as evidence) until the system clock reaches it or the administrator accepts the
+//!   current clock ([`accept`]). A clock that once jumped to 2099 therefore cannot
+//!   lock every license out, and a clock turned back by months is never silent.
+//! - A missing record (once the environment key exists) or one that fails its MAC is
+//!   reported once, then replaced by a fresh record from now.
 
-use super::durable;
+use super::{durable, identity};
+use crate::keys::KeyPair;
 use crate::timestamp::{self, Timestamp};
 use chrono::Duration;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::path::Path;
 
 const FILE: &str = "clock.json";
 /// Small corrections (NTP adjustments) are not worth a warning.
 const TOLERANCE_MINUTES: i64 = 10;
+/// How far ahead of the system clock a remembered time is still believed.
+pub const TRUST_AHEAD_DAYS: i64 = 7;
 
 #[derive(Serialize, Deserialize)]
-struct Seen {
+struct Record {
     #[serde(with = "timestamp")]
     latest_seen: Timestamp,
+    /// Hex HMAC-SHA256 of `clock/v1\n<latest_seen>`.
+    mac: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    /// The system clock is at or after every time seen.
+    Ok,
+    /// The system clock is behind a time seen before, within the trusted bound:
+    /// licenses are judged by the remembered time.
+    Behind,
+    /// The remembered time is far ahead of the system clock: not believed.
+    Suspect,
+    /// The record was missing although this environment had one: protection restarts now.
+    RecordMissing,
+    /// The record was edited or damaged: protection restarts now.
+    RecordAltered,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -23,14 +59,54 @@ pub struct ClockReading {
     pub system_time: Timestamp,
     #[serde(with = "timestamp")]
     pub latest_seen: Timestamp,
-    /// Set when the system clock is behind a time seen before.
+    pub state: ClockState,
     pub warning: Option<String>,
 }
 
 impl ClockReading {
-    /// The time licenses are judged by.
+    /// The time licenses are judged by: the remembered time only while it is believed.
     pub fn effective_now(&self) -> Timestamp {
-        self.system_time.max(self.latest_seen)
+        match self.state {
+            ClockState::Behind => self.system_time.max(self.latest_seen),
+            _ => self.system_time,
+        }
+    }
+}
+
+fn mac_key(key: &KeyPair) -> Hmac<Sha256> {
+    // Ed25519 signatures are deterministic: this is a secret only the key holder can derive.
+    let secret = key.sign(b"license-manager/clock-record-mac/v1").to_bytes();
+    Hmac::<Sha256>::new_from_slice(&secret).expect("any key length")
+}
+
+fn mac_of(key: &KeyPair, latest: &Timestamp) -> String {
+    let mut m = mac_key(key);
+    m.update(format!("clock/v1\n{}", timestamp::format(latest)).as_bytes());
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write(path: &Path, key: &KeyPair, latest: Timestamp) {
+    let body = serde_json::to_vec(&Record { latest_seen: latest, mac: mac_of(key, &latest) }).expect("serialises");
+    if let Err(e) = durable::replace(path, &body, "clock") {
+        tracing::warn!(error = %e, "could not record the clock reading");
+    }
+}
+
+enum Read {
+    Missing,
+    Altered,
+    Seen(Timestamp),
+}
+
+fn read(path: &Path, key: &KeyPair) -> Read {
+    let bytes = match durable::read_capped(path, 4096, durable::Links::Refuse) {
+        Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
+        Err(_) => return Read::Altered,
+        Ok(b) => b,
+    };
+    match serde_json::from_slice::<Record>(&bytes) {
+        Ok(r) if mac_of(key, &r.latest_seen) == r.mac => Read::Seen(r.latest_seen),
+        _ => Read::Altered,
     }
 }
 
@@ -38,41 +114,132 @@ impl ClockReading {
 /// not fatal (a read-only state folder still lets the overview work).
 pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
     let path = state_dir.join(FILE);
-    let seen = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Seen>(&b).ok()).map(|s| s.latest_seen);
-    let latest = seen.map_or(now, |s| s.max(now));
-    if seen.is_none_or(|s| now > s) {
-        let body = serde_json::to_vec(&Seen { latest_seen: now }).expect("serialises");
-        if let Err(e) = durable::replace(&path, &body, "clock") {
-            tracing::warn!(error = %e, "could not record the clock reading");
+    let had_key = identity::exists(state_dir);
+    let key = match identity::load_or_create(state_dir) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(error = %e, "no environment key: the clock cannot be remembered");
+            return ClockReading { system_time: now, latest_seen: now, state: ClockState::Ok, warning: None };
         }
+    };
+    let fmt = timestamp::format;
+    // Each branch: the state, the remembered time, what to record (None: keep the
+    // record as it is), and the warning.
+    let (state, latest, record, warning) = match read(&path, &key) {
+        Read::Missing if !had_key => (ClockState::Ok, now, Some(now), None),
+        Read::Missing => (
+            ClockState::RecordMissing,
+            now,
+            Some(now),
+            Some(format!("the clock record {} was missing: protection against a clock turned back starts again from now", path.display())),
+        ),
+        Read::Altered => (
+            ClockState::RecordAltered,
+            now,
+            Some(now),
+            Some(format!(
+                "the clock record {} was edited or damaged and is not trusted: protection against a clock turned back starts again from now",
+                path.display()
+            )),
+        ),
+        // Kept as evidence until the clock reaches it or the administrator accepts.
+        Read::Seen(seen) if seen - now > Duration::days(TRUST_AHEAD_DAYS) => (
+            ClockState::Suspect,
+            seen,
+            None,
+            Some(format!(
+                "this environment once saw the time {}, far ahead of the system clock ({}): if the system clock is right, accept it (the earlier time was a clock error); if not, correct the clock. Until then license dates are judged by the system clock",
+                fmt(&seen),
+                fmt(&now)
+            )),
+        ),
+        Read::Seen(seen) if seen - now > Duration::minutes(TOLERANCE_MINUTES) => (
+            ClockState::Behind,
+            seen,
+            None,
+            Some(format!(
+                "the system clock ({}) is behind a time this environment already saw ({}): correct the clock; license dates are judged by the later time",
+                fmt(&now),
+                fmt(&seen)
+            )),
+        ),
+        Read::Seen(seen) => (ClockState::Ok, seen.max(now), (now > seen).then_some(now), None),
+    };
+    if let Some(w) = &warning {
+        tracing::warn!(state = ?state, "{w}");
     }
-    let warning = seen.filter(|s| *s - now > Duration::minutes(TOLERANCE_MINUTES)).map(|s| {
-        format!(
-            "the system clock ({}) is behind a time this environment already saw ({}): correct the clock; license dates are judged by the later time",
-            timestamp::format(&now),
-            timestamp::format(&s)
-        )
-    });
-    ClockReading { system_time: now, latest_seen: latest, warning }
+    if let Some(t) = record {
+        write(&path, &key, t);
+    }
+    ClockReading { system_time: now, latest_seen: latest, state, warning }
+}
+
+/// The administrator says the system clock is right: the remembered time becomes now.
+pub fn accept(state_dir: &Path, now: Timestamp) -> Result<(), crate::Error> {
+    let key = identity::load_or_create(state_dir)?;
+    let path = state_dir.join(FILE);
+    let body = serde_json::to_vec(&Record { latest_seen: now, mac: mac_of(&key, &now) }).expect("serialises");
+    tracing::warn!(now = %timestamp::format(&now), "the administrator accepted the system clock");
+    durable::replace(&path, &body, "clock")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> Timestamp {
+        timestamp::parse(s).unwrap()
+    }
+
     #[test]
     fn a_clock_turned_back_is_reported_and_ignored_for_validity() {
         let d = tempfile::tempdir().unwrap();
-        let t1 = timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+        let t1 = at("2026-11-22T10:00:00Z");
         let r = observe(d.path(), t1);
         assert!(r.warning.is_none());
-        let back = timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let back = t1 - Duration::days(3);
         let r = observe(d.path(), back);
+        assert_eq!(r.state, ClockState::Behind);
         assert!(r.warning.as_deref().unwrap().contains("behind"));
         assert_eq!(r.effective_now(), t1);
         // A small step back is tolerated; moving forward updates the memory.
         assert!(observe(d.path(), t1 - Duration::minutes(2)).warning.is_none());
         let t2 = t1 + Duration::days(1);
         assert_eq!(observe(d.path(), t2).latest_seen, t2);
+    }
+
+    #[test]
+    fn a_time_far_ahead_is_suspect_not_believed_until_accepted() {
+        let d = tempfile::tempdir().unwrap();
+        observe(d.path(), at("2099-01-01T00:00:00Z"));
+        let now = at("2026-11-24T10:00:00Z");
+        let r = observe(d.path(), now);
+        assert_eq!(r.state, ClockState::Suspect);
+        assert_eq!(r.effective_now(), now, "a correct clock is not blamed into expiring every license");
+        assert!(r.warning.as_deref().unwrap().contains("2099-01-01"));
+        assert_eq!(observe(d.path(), now).state, ClockState::Suspect, "kept until accepted");
+        accept(d.path(), now).unwrap();
+        let r = observe(d.path(), now);
+        assert_eq!((r.state, r.warning), (ClockState::Ok, None));
+    }
+
+    #[test]
+    fn an_edited_or_missing_record_is_reported_once() {
+        let d = tempfile::tempdir().unwrap();
+        let t1 = at("2026-11-22T10:00:00Z");
+        observe(d.path(), t1);
+        let path = d.path().join(FILE);
+        // Moving the remembered time back by editing the record is evident.
+        let edited = std::fs::read_to_string(&path).unwrap().replace("2026-11-22", "2020-01-01");
+        std::fs::write(&path, edited).unwrap();
+        assert_eq!(observe(d.path(), t1).state, ClockState::RecordAltered);
+        assert_eq!(observe(d.path(), t1).state, ClockState::Ok, "reported once");
+        std::fs::write(&path, b"{not json").unwrap();
+        assert_eq!(observe(d.path(), t1).state, ClockState::RecordAltered);
+        std::fs::remove_file(&path).unwrap();
+        let r = observe(d.path(), t1);
+        assert_eq!(r.state, ClockState::RecordMissing);
+        assert!(r.warning.unwrap().contains("missing"));
+        assert_eq!(observe(d.path(), t1).state, ClockState::Ok);
     }
 }

@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::keys::KeyRing;
 use crate::payload::EnvironmentType;
+use crate::portal_url::PortalUrl;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -25,13 +26,14 @@ pub struct Config {
     /// Compute the serial from this facts file instead of the host (containers, tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts_file: Option<PathBuf>,
+    /// Checked when parsed ([`PortalUrl`]): https, or plain http only to loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub portal_url: Option<String>,
+    pub portal_url: Option<PortalUrl>,
     /// Trusted vendor public keys, base64url of the raw 32 bytes.
     #[serde(default)]
     pub vendor_keys: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<UsageSource>,
+    pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,11 +41,65 @@ pub struct Config {
 }
 
 /// Where consumption figures come from: a JSON file, or a command printing JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UsageSource {
     File(PathBuf),
     Command(Vec<String>),
+}
+
+/// The `[usage]` table: exactly one of `file` or `command`, and how long the
+/// command may run (`timeout_seconds`, default 30).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UsageTable", into = "UsageTable")]
+pub struct Usage {
+    pub source: UsageSource,
+    pub timeout_seconds: u64,
+}
+
+pub const USAGE_TIMEOUT_SECONDS: u64 = 30;
+
+impl Usage {
+    pub fn new(source: UsageSource) -> Self {
+        Self { source, timeout_seconds: USAGE_TIMEOUT_SECONDS }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout_seconds: Option<u64>,
+}
+
+impl TryFrom<UsageTable> for Usage {
+    type Error = String;
+    fn try_from(t: UsageTable) -> Result<Self, String> {
+        let source = match (t.file, t.command) {
+            (Some(f), None) => UsageSource::File(f),
+            (None, Some(c)) if !c.is_empty() => UsageSource::Command(c),
+            (None, Some(_)) => return Err("[usage] command is empty: give the program and its arguments".into()),
+            _ => return Err("[usage] needs exactly one of `file = \"usage.json\"` or `command = [...]`".into()),
+        };
+        let timeout_seconds = t.timeout_seconds.unwrap_or(USAGE_TIMEOUT_SECONDS);
+        if !(1..=3600).contains(&timeout_seconds) {
+            return Err(format!("[usage] timeout_seconds is {timeout_seconds}: give 1 to 3600"));
+        }
+        Ok(Usage { source, timeout_seconds })
+    }
+}
+
+impl From<Usage> for UsageTable {
+    fn from(u: Usage) -> Self {
+        let timeout_seconds = (u.timeout_seconds != USAGE_TIMEOUT_SECONDS).then_some(u.timeout_seconds);
+        match u.source {
+            UsageSource::File(f) => UsageTable { file: Some(f), command: None, timeout_seconds },
+            UsageSource::Command(c) => UsageTable { file: None, command: Some(c), timeout_seconds },
+        }
+    }
 }
 
 impl Config {
@@ -61,8 +117,8 @@ impl Config {
         c.state_dir = c.state_dir.as_deref().map(abs);
         c.facts_file = c.facts_file.as_deref().map(abs);
         c.ca_bundle = c.ca_bundle.as_deref().map(abs);
-        if let Some(UsageSource::File(p)) = &c.usage {
-            c.usage = Some(UsageSource::File(abs(p)));
+        if let Some(Usage { source: UsageSource::File(p), .. }) = &mut c.usage {
+            *p = abs(p);
         }
         if c.license_file.file_name().is_none() {
             return Err(bad("license_file must name a file".into()));
@@ -158,7 +214,8 @@ command = ["platform-usage", "--json"]
         assert_eq!(c.license_file, Path::new("/srv/env/license.lic"));
         assert_eq!(c.backup_dir, Path::new("/srv/env/backups"));
         assert_eq!(c.state_dir(), Path::new("/srv/env/.license-manager"));
-        assert_eq!(c.usage, Some(UsageSource::Command(vec!["platform-usage".into(), "--json".into()])));
+        assert_eq!(c.usage, Some(Usage::new(UsageSource::Command(vec!["platform-usage".into(), "--json".into()]))));
+        assert_eq!(Config::parse(&c.to_toml(), Path::new("/srv/env/environment.toml")).unwrap(), c, "round trip");
     }
 
     #[test]
@@ -172,5 +229,7 @@ command = ["platform-usage", "--json"]
         assert!(err.contains("backup_folder"), "{err}");
         let err = Config::parse(&GOOD.replace("vendor_keys = []", "vendor_keys = [\"xyz\"]"), p).unwrap_err().to_string();
         assert!(err.contains("vendor_keys"), "{err}");
+        let err = Config::parse(&format!("portal_url = \"http://127.0.0.1@portal.attacker.example:8080\"\n{GOOD}"), p).unwrap_err().to_string();
+        assert!(err.contains("user name"), "{err}");
     }
 }

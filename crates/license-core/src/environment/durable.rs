@@ -30,13 +30,20 @@ pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
 }
 
 /// Replaces `target` with `bytes` atomically and durably. `step` names the crash
-/// points (`<step>:temp-synced`, `<step>:renamed`).
+/// points (`<step>:temp-synced`, `<step>:renamed`). An existing target keeps its
+/// permission bits, and its owner where the process may set it (root); a link at
+/// `target` itself is replaced, so callers that must write *through* a link resolve
+/// it first ([`resolve_link`]).
 pub fn replace(target: &Path, bytes: &[u8], step: &str) -> Result<(), Error> {
     let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     ensure_dir(dir)?;
+    let existing = fs::symlink_metadata(target).ok().filter(|m| m.is_file());
     let tmp = temp_path(target);
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        let mut f = create_new(&tmp, existing.as_ref().map(mode_of)).map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        if let Some(m) = &existing {
+            keep_attributes(&f, m).map_err(|e| Error::io("keep the permissions of", target, e))?;
+        }
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| Error::io("flush to disk", &tmp, e))?;
         drop(f);
@@ -48,6 +55,83 @@ pub fn replace(target: &Path, bytes: &[u8], step: &str) -> Result<(), Error> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    result
+}
+
+/// Creates `path` for writing, failing if it exists, with `mode` from the start
+/// (Unix), so no other user can open it in between.
+fn create_new(path: &Path, mode: Option<u32>) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode.unwrap_or(0o666));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(path)
+}
+
+#[cfg(unix)]
+fn mode_of(m: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode() & 0o7777
+}
+#[cfg(not(unix))]
+fn mode_of(_: &fs::Metadata) -> u32 {
+    0
+}
+
+/// Gives the new file the old one's exact mode (the umask may have narrowed it)
+/// and, when the process may (root), its owner and group.
+fn keep_attributes(f: &File, old: &fs::Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        f.set_permissions(fs::Permissions::from_mode(mode_of(old)))?;
+        let mine = f.metadata()?;
+        if mine.uid() != old.uid() || mine.gid() != old.gid() {
+            match std::os::unix::fs::fchown(f, Some(old.uid()), Some(old.gid())) {
+                Ok(()) => {}
+                // Not root: the file stays ours, which is what a non-root install can do.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(uid = old.uid(), gid = old.gid(), "could not keep the file's owner (not running as root)")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (f, old);
+    Ok(())
+}
+
+/// Where writing `path` must really happen: the final target when `path` is a link
+/// (platforms often link their license file), else `path` itself. Replacing the
+/// link instead would leave the platform reading the old target.
+pub fn resolve_link(path: &Path) -> Result<PathBuf, Error> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).map_err(|e| Error::io("follow the link", path, e)),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Creates a private file (a signing key): mode 0600 from its first byte, durable,
+/// and never over an existing file (the final link fails if `path` exists, so two
+/// processes racing to create a key cannot replace each other's).
+pub fn create_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    ensure_dir(dir)?;
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut f = create_new(&tmp, Some(0o600)).map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io("write", &tmp, e))?;
+        drop(f);
+        fs::hard_link(&tmp, path).map_err(|e| Error::io("create", path, e))?;
+        sync_dir(dir)
+    })();
+    let _ = fs::remove_file(&tmp);
     result
 }
 
@@ -72,25 +156,59 @@ pub fn remove_stale_temps(dir: &Path) {
     }
 }
 
-/// Reads a file that may not exist.
+/// Whether a read may follow a link at the path itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    Follow,
+    /// Refuse a link: files in folders we own (backups, outbox) are never links.
+    Refuse,
+}
+
+/// Reads a regular file of at most `limit` bytes. A folder, device, pipe or socket
+/// (or a link, with [`Links::Refuse`]) is refused without blocking on it, and a file
+/// that grows past the limit while being read is refused too.
+pub fn read_capped(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, Error> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: opening a FIFO must not wait for a writer.
+        let nofollow = if links == Links::Refuse { libc::O_NOFOLLOW } else { 0 };
+        o.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    let f = match o.open(path) {
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::NotAFile { path: path.to_path_buf() }),
+        r => r.map_err(|e| Error::io("open", path, e))?,
+    };
+    let meta = f.metadata().map_err(|e| Error::io("inspect", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.to_path_buf() });
+    }
+    if meta.len() > limit {
+        return Err(Error::TooLarge { what: "file".into(), size: meta.len(), limit });
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&f, limit + 1), &mut out).map_err(|e| Error::io("read", path, e))?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge { what: "file".into(), size: out.len() as u64, limit });
+    }
+    Ok(out)
+}
+
+/// Reads a document that may not exist (following links), within the 1 MiB limit.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match fs::read(path) {
+    match read_capped(path, crate::MAX_FILE_BYTES, Links::Follow) {
         Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
 /// Reads a document file, refusing anything over the 1 MiB limit before reading it.
 pub fn read_document(path: &Path) -> Result<Vec<u8>, Error> {
-    let meta = fs::metadata(path).map_err(|e| Error::io("open", path, e))?;
-    if !meta.is_file() {
-        return Err(Error::io("read", path, std::io::Error::other("not a regular file")));
-    }
-    if meta.len() > crate::MAX_FILE_BYTES {
-        return Err(Error::TooLarge { what: "file".into(), size: meta.len(), limit: crate::MAX_FILE_BYTES });
-    }
-    fs::read(path).map_err(|e| Error::io("read", path, e))
+    read_capped(path, crate::MAX_FILE_BYTES, Links::Follow)
 }
 
 #[cfg(test)]
@@ -105,6 +223,41 @@ mod tests {
         replace(&t, b"two", "t").unwrap();
         assert_eq!(fs::read(&t).unwrap(), b"two");
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replace_keeps_the_mode_and_a_link_can_be_resolved_first() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real.lic");
+        fs::write(&real, b"old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = d.path().join("license.lic");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let target = resolve_link(&link).unwrap();
+        assert_eq!(target, fs::canonicalize(&real).unwrap());
+        replace(&target, b"new", "t").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(fs::read(&link).unwrap(), b"new");
+        assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn capped_reads_refuse_pipes_links_and_oversized_files_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert_eq!(read_capped(&fifo, 10, Links::Follow).unwrap_err().code(), "not_a_file");
+        let zero = d.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert_eq!(read_capped(&zero, 10, Links::Refuse).unwrap_err().code(), "not_a_file");
+        assert_eq!(read_capped(&zero, 10, Links::Follow).unwrap_err().code(), "not_a_file");
+        let big = d.path().join("big");
+        fs::write(&big, [b'x'; 11]).unwrap();
+        assert_eq!(read_capped(&big, 10, Links::Follow).unwrap_err().code(), "too_large");
+        assert_eq!(read_capped(&big, 11, Links::Refuse).unwrap(), [b'x'; 11]);
     }
 
     #[test]

@@ -5,9 +5,15 @@
 use super::durable;
 use crate::error::Error;
 use crate::keys::KeyPair;
+use std::fs::File;
 use std::path::Path;
 
 const FILE: &str = "environment.key";
+
+/// Whether this environment already has its key (it is made on first use).
+pub fn exists(state_dir: &Path) -> bool {
+    state_dir.join(FILE).exists()
+}
 
 pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     let path = state_dir.join(FILE);
@@ -16,27 +22,19 @@ pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
         return KeyPair::read(&path);
     }
     durable::ensure_dir(state_dir)?;
+    // Creation is serialised by its own lock (not the install lock, which a check
+    // during an install already holds); whoever comes second reads the first's key.
+    let lock_path = state_dir.join("environment.key.lock");
+    let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| Error::io("open the lock file", &lock_path, e))?;
+    lock.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+    if path.exists() {
+        check_private(&path)?;
+        return KeyPair::read(&path);
+    }
     let key = KeyPair::generate();
-    write_private(&path, key.to_pem().as_bytes())?;
+    durable::create_private(&path, key.to_pem().as_bytes())?;
     tracing::info!(kid = key.public().kid(), "created the environment key");
     Ok(key)
-}
-
-/// Writes a private file: created with mode 0600 before any byte is written.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let tmp = path.with_extension("key.new");
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("create", path, e))?;
-        durable::sync_dir(path.parent().unwrap_or(Path::new(".")))
-    }
-    #[cfg(not(unix))]
-    durable::replace(path, bytes, "key")
 }
 
 /// Refuses a key file that others can read: a leaked key lets anyone sign audits
@@ -58,6 +56,23 @@ fn check_private(path: &Path) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn racing_creators_end_with_one_key() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let keys: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || super::load_or_create(&dir).unwrap().public())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "every caller got the same key");
+        assert_eq!(super::load_or_create(&dir).unwrap().public(), keys[0]);
+    }
+
     #[test]
     fn created_once_private_and_reused() {
         let d = tempfile::tempdir().unwrap();

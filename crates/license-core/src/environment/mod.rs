@@ -96,6 +96,8 @@ pub struct InstallOutcome {
     pub license: License,
     pub backup: Option<BackupEntry>,
     pub report: Report,
+    /// The file really written: the link's target when the license path is a link.
+    pub written_path: PathBuf,
 }
 
 impl Environment {
@@ -220,6 +222,14 @@ impl Environment {
         }
     }
 
+    /// The administrator confirms the system clock is right (after a suspect clock
+    /// record): the remembered time becomes now.
+    pub fn accept_clock(&self) -> Result<ClockReading, Error> {
+        let _lock = self.lock()?;
+        clock::accept(&self.config.state_dir(), chrono::Utc::now())?;
+        Ok(self.clock())
+    }
+
     /// Backs up the installed license now. `None` when nothing is installed.
     pub fn backup_now(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
         let _lock = self.lock()?;
@@ -241,7 +251,9 @@ impl Environment {
     fn replace_license(&self, file: &[u8], opts: InstallOptions, reason: &str, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
         let _lock = self.lock()?;
         durable::crash_point("install:locked");
-        let target = &self.config.license_file;
+        // Platforms often link their license file: the link's target is replaced in
+        // its own folder, keeping its mode and owner, and the link stays.
+        let target = &durable::resolve_link(&self.config.license_file)?;
         if let Some(dir) = target.parent() {
             durable::remove_stale_temps(dir);
         }
@@ -269,7 +281,7 @@ impl Environment {
         durable::replace(target, file, "license")?;
 
         progress(Step::Verifying);
-        let back = durable::read_optional(target)?;
+        let back = durable::read_optional(&self.config.license_file)?;
         if back.as_deref() != Some(file) {
             if let (Some(old), Some(b)) = (&old, &backup) {
                 durable::replace(target, old, "license-rollback")?;
@@ -277,9 +289,9 @@ impl Environment {
             }
             return Err(Error::io("verify", target, std::io::Error::other("the written license did not read back identically")));
         }
-        tracing::info!(license_id = %license.license_id, backup = ?backup.as_ref().map(|b| &b.id), "license installed");
+        tracing::info!(license_id = %license.license_id, backup = ?backup.as_ref().map(|b| &b.id), path = %target.display(), "license installed");
         progress(Step::Done);
-        Ok(InstallOutcome { license, backup, report })
+        Ok(InstallOutcome { license, backup, report, written_path: target.clone() })
     }
 }
 

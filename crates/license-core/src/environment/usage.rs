@@ -2,27 +2,125 @@
 //! file, or a command that prints JSON (`{"named_users":…, "application_objects":…,
 //! "servers":…}`).
 
-use super::config::UsageSource;
+use super::config::{Usage, UsageSource};
+use super::durable::{self, Links};
 use crate::error::Error;
 use crate::payload::{Consumption, Entitlements};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-pub fn read(source: Option<&UsageSource>, config_path: &std::path::Path) -> Result<Consumption, Error> {
-    let bad = |reason: String| Error::BadConfig { path: config_path.to_path_buf(), reason };
-    let (bytes, origin) = match source {
-        None => return Err(bad("no [usage] source is configured: add `file = \"usage.json\"` or `command = [...]` under [usage]".into())),
-        Some(UsageSource::File(p)) => (std::fs::read(p).map_err(|e| Error::io("read the usage file", p, e))?, p.display().to_string()),
-        Some(UsageSource::Command(argv)) => {
-            let (cmd, args) = argv.split_first().ok_or_else(|| bad("usage command is empty".into()))?;
-            let out = std::process::Command::new(cmd).args(args).output().map_err(|e| Error::io("run the usage command", &PathBuf::from(cmd), e))?;
-            if !out.status.success() {
-                return Err(bad(format!("the usage command `{}` failed ({}): {}", argv.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim())));
-            }
-            (out.stdout, format!("`{}`", argv.join(" ")))
+/// Usage JSON is a few hundred bytes; more is not usage output.
+pub const MAX_USAGE_BYTES: u64 = 64 * 1024;
+/// How much of the command's stderr an error message quotes.
+const STDERR_EXCERPT_CHARS: usize = 300;
+/// The only variables the usage command inherits: nothing secret (no token, no
+/// proxy credentials), just what a program needs to run and print numbers.
+const INHERITED_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
+
+pub fn read(usage: Option<&Usage>, config_path: &Path) -> Result<Consumption, Error> {
+    let Some(usage) = usage else {
+        return Err(Error::BadConfig {
+            path: config_path.to_path_buf(),
+            reason: "no [usage] source is configured: add `file = \"usage.json\"` or `command = [...]` under [usage]".into(),
+        });
+    };
+    let (bytes, origin) = match &usage.source {
+        UsageSource::File(p) => (durable::read_capped(p, MAX_USAGE_BYTES, Links::Follow)?, p.display().to_string()),
+        UsageSource::Command(argv) => {
+            let origin = format!("`{}`", argv.join(" "));
+            let bytes = run(argv, Duration::from_secs(usage.timeout_seconds)).map_err(|reason| Error::UsageUnavailable { origin: origin.clone(), reason })?;
+            (bytes, origin)
         }
     };
-    serde_json::from_slice(&bytes).map_err(|e| bad(format!("usage from {origin} is not {{\"named_users\", \"application_objects\", \"servers\"}} JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| Error::UsageUnavailable {
+        origin,
+        reason: format!("it did not give {{\"named_users\", \"application_objects\", \"servers\"}} JSON ({e})"),
+    })
+}
+
+/// Runs the usage command with a clean environment, no input, a time limit and a
+/// cap on its output. The error is a reason for a person.
+fn run(argv: &[String], timeout: Duration) -> Result<Vec<u8>, String> {
+    let (cmd, args) = argv.split_first().ok_or("the command is empty")?;
+    let mut c = Command::new(cmd);
+    c.args(args).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for k in INHERITED_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    let mut child = c.spawn().map_err(|e| format!("it could not be started ({e}); check the program's path in [usage]"))?;
+    let deadline = Instant::now() + timeout;
+    let out = capture(child.stdout.take().expect("piped"), MAX_USAGE_BYTES + 1);
+    let err = capture(child.stderr.take().expect("piped"), MAX_USAGE_BYTES);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill(&mut child);
+                return Err(format!("it did not finish within {} s (timeout_seconds in [usage]); it was stopped", timeout.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("waiting for it failed ({e})")),
+        }
+    };
+    // A descendant that keeps the pipes open must not hold us past the deadline either.
+    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
+    let (Ok(stdout), Ok(stderr)) = (out.recv_timeout(left), err.recv_timeout(Duration::from_millis(200))) else {
+        kill(&mut child);
+        return Err("its output did not end when it exited (a process it started kept it open)".into());
+    };
+    // First: a command cut off for printing too much dies of the closed pipe.
+    if stdout.len() as u64 > MAX_USAGE_BYTES {
+        return Err(format!("it printed more than {MAX_USAGE_BYTES} bytes; usage is three numbers"));
+    }
+    if !status.success() {
+        return Err(format!("it failed ({status}){}", excerpt(&stderr)));
+    }
+    Ok(stdout)
+}
+
+/// Reads up to `limit` bytes on a thread; closing the pipe afterwards stops a
+/// command that would print forever.
+fn capture(pipe: impl Read + Send + 'static, limit: u64) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.take(limit).read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    // SAFETY: signals the process group the child leads (created by process_group(0)).
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The first line of stderr, shortened and without control characters.
+fn excerpt(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut short: String = line.chars().filter(|c| !c.is_control()).take(STDERR_EXCERPT_CHARS).collect();
+    if line.chars().count() > STDERR_EXCERPT_CHARS {
+        short.push('…');
+    }
+    if short.is_empty() {
+        String::new()
+    } else {
+        format!(": {short}")
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +149,46 @@ pub fn compare(c: &Consumption, e: &Entitlements) -> Vec<UsageLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn command(script: &str, timeout_seconds: u64) -> Usage {
+        Usage { source: UsageSource::Command(vec!["/bin/sh".into(), "-c".into(), script.into()]), timeout_seconds }
+    }
+
+    fn read_with(usage: &Usage) -> Result<Consumption, Error> {
+        read(Some(usage), Path::new("/e/environment.toml"))
+    }
+
+    #[test]
+    fn the_command_gets_no_secrets() {
+        std::env::set_var("LICENSE_MANAGER_TOKEN", "lmp_secret_do_not_pass");
+        let u = command(r#"if env | grep -q lmp_secret; then echo leaked >&2; exit 1; fi; echo '{"named_users":1,"application_objects":2,"servers":3}'"#, 5);
+        let c = read_with(&u).unwrap();
+        assert_eq!((c.named_users, c.application_objects, c.servers), (1, 2, 3));
+    }
+
+    #[test]
+    fn a_hanging_command_is_stopped_at_its_time_limit() {
+        let started = Instant::now();
+        let e = read_with(&command("sleep 25", 1)).unwrap_err();
+        assert_eq!(e.code(), "usage_unavailable");
+        assert!(e.to_string().contains("did not finish within 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped, not waited for");
+    }
+
+    #[test]
+    fn endless_output_is_cut_and_stderr_is_quoted_briefly() {
+        let e = read_with(&command("yes", 5)).unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+        let e = read_with(&command("printf 'first line\n%0500d\n' 0 >&2; head -c 200000 /dev/zero | tr '\\0' x >&2; exit 3", 5)).unwrap_err().to_string();
+        assert!(e.contains("first line"), "{e}");
+        assert!(e.len() < 800, "a short excerpt, not the whole stderr: {} chars", e.len());
+    }
+
+    #[test]
+    fn a_usage_file_that_is_a_device_is_refused() {
+        let u = Usage::new(UsageSource::File("/dev/zero".into()));
+        assert_eq!(read_with(&u).unwrap_err().code(), "not_a_file");
+    }
 
     #[test]
     fn only_entitled_metrics_can_be_over() {
