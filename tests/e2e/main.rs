@@ -241,7 +241,9 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
 
     // The token goes to the OS keyring only. A unique portal URL keeps runs apart.
     let portal = format!("http://127.0.0.1:{}", 20000 + std::process::id() % 10000);
-    s.type_into("[data-field=portal_url]", &portal);
+    // Typed with a trailing slash: the token must still be stored under the one
+    // normalised address every lookup uses (it was stored under the raw text).
+    s.type_into("[data-field=portal_url]", &format!("{portal}/"));
     s.click("[data-testid=save-settings]");
     s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
     let token = format!("secret-token-{}", uuid_like());
