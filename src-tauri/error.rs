@@ -1,7 +1,7 @@
 //! The error every command returns. It crosses IPC as `{code, message}`; the
 //! message says what is wrong and what to do, and the UI shows it in place.
 
-use serde::ser::SerializeStruct;
+use license_core::{ErrorCode, ErrorView};
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,23 +19,38 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             CommandError::Core(e) => e.code(),
-            CommandError::NoEnvironment(_) => "no_environment",
-            CommandError::NoCandidate => "no_candidate",
-            CommandError::Invalid(_) => "invalid",
-            CommandError::Internal(_) => "internal",
+            CommandError::NoEnvironment(_) => ErrorCode::NoEnvironment,
+            CommandError::NoCandidate => ErrorCode::NoCandidate,
+            CommandError::Invalid(_) => ErrorCode::Invalid,
+            CommandError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
 
+impl From<&CommandError> for ErrorView {
+    fn from(e: &CommandError) -> Self {
+        ErrorView { code: e.code(), message: e.to_string() }
+    }
+}
+
+/// Crosses IPC as an [`ErrorView`]: a typed code the UI branches on, and the message.
 impl Serialize for CommandError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("CommandError", 2)?;
-        st.serialize_field("code", self.code())?;
-        st.serialize_field("message", &self.to_string())?;
-        st.end()
+        ErrorView::from(self).serialize(s)
+    }
+}
+
+impl ts_rs::TS for CommandError {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(cfg: &ts_rs::Config) -> String {
+        ErrorView::name(cfg)
+    }
+    fn inline(cfg: &ts_rs::Config) -> String {
+        ErrorView::inline(cfg)
     }
 }
 

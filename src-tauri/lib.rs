@@ -2,7 +2,9 @@
 //! Domain logic lives in `license-core`; see ARCHITECTURE.md. A library so tests can
 //! drive the command layer without a window (`tests/corpus.rs`).
 
+pub mod bindings;
 pub mod commands;
+include!("command_names.rs");
 mod dialogs;
 pub mod error;
 pub mod state;
@@ -11,6 +13,51 @@ use license_core::environment::config;
 use state::AppState;
 use std::path::PathBuf;
 use tauri::{Emitter, Manager, WindowEvent};
+
+/// The handler table and its names from one list, so `ipc_contract` can prove the
+/// table matches `command_names.rs`, the capability and the UI.
+macro_rules! app_commands {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        /// The commands in the handler table, by name.
+        pub const HANDLED: &[&str] = &[$(stringify!($name)),*];
+
+        fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$module::$name),*]
+        }
+    };
+}
+
+app_commands! {
+    environment::overview,
+    environment::open_demo,
+    environment::create_config,
+    environment::serial_qr,
+    install::choose_license_file,
+    install::paste_license,
+    install::current_candidate,
+    install::install_candidate,
+    install::save_license_copy,
+    backups::backup_now,
+    backups::list_backups,
+    backups::check_backup,
+    backups::restore_backup,
+    backups::export_backup,
+    settings::get_settings,
+    settings::save_settings,
+    settings::set_portal_token,
+    settings::clear_portal_token,
+    portal::usage_preview,
+    portal::generate_audit,
+    portal::save_audit_copy,
+    portal::upload_outbox,
+    portal::upload_audit_file,
+    portal::audit_state,
+    portal::register_environment,
+    portal::fetch_license,
+    portal::send_license,
+    portal::save_license_request,
+    portal::fulfil_request,
+}
 
 /// Command-line options: `--config FILE` opens that environment, `--demo [DIR]`
 /// creates and opens the demo environment.
@@ -66,42 +113,59 @@ pub fn run() {
             if let WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
                 if let Some(path) = paths.first() {
                     let state = window.state::<AppState>();
-                    let result = commands::install::from_path(&state, path);
-                    let _ = window.emit("candidate-dropped", result.map_err(|e| serde_json::to_value(&e).unwrap_or_default()));
+                    let dropped = commands::install::CandidateDropped::from(commands::install::from_path(&state, path));
+                    let _ = window.emit(commands::install::CANDIDATE_DROPPED, dropped);
                 }
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::environment::overview,
-            commands::environment::open_demo,
-            commands::environment::create_config,
-            commands::environment::serial_qr,
-            commands::install::choose_license_file,
-            commands::install::paste_license,
-            commands::install::current_candidate,
-            commands::install::install_candidate,
-            commands::install::save_license_copy,
-            commands::backups::backup_now,
-            commands::backups::list_backups,
-            commands::backups::check_backup,
-            commands::backups::restore_backup,
-            commands::backups::export_backup,
-            commands::settings::get_settings,
-            commands::settings::save_settings,
-            commands::settings::set_portal_token,
-            commands::settings::clear_portal_token,
-            commands::portal::usage_preview,
-            commands::portal::generate_audit,
-            commands::portal::save_audit_copy,
-            commands::portal::upload_outbox,
-            commands::portal::upload_audit_file,
-            commands::portal::audit_state,
-            commands::portal::register_environment,
-            commands::portal::fetch_license,
-            commands::portal::send_license,
-            commands::portal::save_license_request,
-            commands::portal::fulfil_request,
-        ])
+        .invoke_handler(handler())
         .run(tauri::generate_context!())
         .expect("error while running License Manager");
+}
+
+/// The IPC contract is kept by the compiler where it can be (generated types) and
+/// by these tests where it cannot: one list of commands everywhere.
+#[cfg(test)]
+mod ipc_contract {
+    use std::collections::BTreeSet;
+
+    fn set<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+        names.into_iter().map(str::to_string).collect()
+    }
+
+    fn read(rel: &str) -> String {
+        std::fs::read_to_string(format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn the_handler_table_is_the_command_list() {
+        assert_eq!(set(super::HANDLED.iter().copied()), set(super::COMMANDS.iter().copied()));
+        assert_eq!(super::HANDLED.len(), super::COMMANDS.len(), "a command is listed twice");
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_command_list() {
+        let conf: serde_json::Value = serde_json::from_str(&read("tauri.conf.json")).unwrap();
+        let caps = conf["app"]["security"]["capabilities"].as_array().unwrap();
+        assert_eq!(caps.len(), 1, "one capability, for the main window");
+        let granted: Vec<&str> = caps[0]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let ours: BTreeSet<String> = granted.iter().filter_map(|p| p.strip_prefix("allow-")).map(|p| p.replace('-', "_")).collect();
+        assert_eq!(ours, set(super::COMMANDS.iter().copied()));
+        let others: Vec<_> = granted.iter().filter(|p| !p.starts_with("allow-")).collect();
+        assert_eq!(others, [&"core:event:allow-listen", &"core:event:allow-unlisten"], "no plugin permission besides events");
+    }
+
+    #[test]
+    fn the_ui_calls_exactly_the_command_list() {
+        let api = read("ui/src/lib/api.ts");
+        let called: BTreeSet<String> = api
+            .split("invoke")
+            .skip(1)
+            .filter_map(|rest| {
+                let rest = rest.trim_start_matches(|c| c != '(').strip_prefix("(\"")?;
+                Some(rest[..rest.find('"')?].to_string())
+            })
+            .collect();
+        assert_eq!(called, set(super::COMMANDS.iter().copied()));
+    }
 }

@@ -33,10 +33,10 @@ pub async fn open_demo(app: AppHandle, state: State<'_, AppState>) -> CommandRes
     blocking(move || Ok(env.overview()?)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ts_rs::TS)]
 pub struct NewConfig {
     name: String,
-    environment_type: String,
+    environment_type: EnvironmentType,
     license_file: String,
     backup_dir: String,
     vendor_key: String,
@@ -48,7 +48,7 @@ pub async fn create_config(input: NewConfig, state: State<'_, AppState>) -> Comm
     let path = config::candidates(None).into_iter().next().ok_or_else(|| CommandError::Invalid("no configuration folder is known for this user".into()))?;
     let c = Config {
         name: input.name.trim().to_string(),
-        environment_type: input.environment_type.parse::<EnvironmentType>().map_err(CommandError::Invalid)?,
+        environment_type: input.environment_type,
         license_file: absolute(&input.license_file, "license file")?,
         backup_dir: absolute(&input.backup_dir, "backup folder")?,
         state_dir: None,

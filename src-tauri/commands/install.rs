@@ -12,10 +12,29 @@ use std::path::Path;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ts_rs::TS)]
 pub struct CandidateView {
     pub name: String,
     pub report: Report,
+}
+
+/// The event the window sends when a file was dropped on it.
+pub const CANDIDATE_DROPPED: &str = "candidate-dropped";
+
+/// The payload of [`CANDIDATE_DROPPED`]: the new candidate, or why the file was refused.
+#[derive(Serialize, Clone, ts_rs::TS)]
+pub struct CandidateDropped {
+    candidate: Option<CandidateView>,
+    error: Option<license_core::ErrorView>,
+}
+
+impl From<CommandResult<CandidateView>> for CandidateDropped {
+    fn from(r: CommandResult<CandidateView>) -> Self {
+        match r {
+            Ok(c) => CandidateDropped { candidate: Some(c), error: None },
+            Err(e) => CandidateDropped { candidate: None, error: Some(license_core::ErrorView::from(&e)) },
+        }
+    }
 }
 
 /// Makes `bytes` the install candidate and returns its checks.

@@ -13,20 +13,20 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ts_rs::TS)]
 pub struct UploadProgress {
     done: usize,
     total: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct UploadSummary {
     uploaded: Vec<UploadResult>,
     remaining: usize,
     error: Option<CommandError>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct AuditState {
     outbox: Vec<String>,
     history: Vec<HistoryLine>,
@@ -132,7 +132,7 @@ pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<Strin
     Ok(env.portal_client(None)?.send_license(&serial).await?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct SavedRequest {
     path: Option<String>,
     qr_svg: String,

@@ -5,14 +5,14 @@ use super::environment::absolute;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::{durable, Config};
-use license_core::{secrets, PortalUrl};
+use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
     name: String,
-    environment_type: String,
+    environment_type: EnvironmentType,
     license_file: String,
     backup_dir: String,
     portal_url: String,
@@ -41,7 +41,7 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings>
     let portal_url = text(&c.portal_url);
     Ok(Settings {
         name: c.name.clone(),
-        environment_type: c.environment_type.to_string(),
+        environment_type: c.environment_type,
         license_file: c.license_file.display().to_string(),
         backup_dir: c.backup_dir.display().to_string(),
         portal_url,
@@ -75,7 +75,7 @@ pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> Co
     };
     let new = Config {
         name: settings.name.trim().to_string(),
-        environment_type: settings.environment_type.parse().map_err(CommandError::Invalid)?,
+        environment_type: settings.environment_type,
         license_file: absolute(&settings.license_file, "license file")?,
         backup_dir: absolute(&settings.backup_dir, "backup folder")?,
         portal_url,

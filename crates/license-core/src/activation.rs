@@ -1,75 +1,22 @@
 //! Activation codes: 24 Crockford symbols plus a Luhn mod 32 check symbol,
 //! printed as five groups of five.
 
-use crate::crockford;
+use crate::crockford::{CheckedCode, CodeKind};
 use crate::error::Error;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-use std::str::FromStr;
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ActivationCode(String); // 25 normalised symbols, no hyphens
+/// The subscription: 24 symbols plus a check symbol, five groups of five.
+pub type ActivationCode = CheckedCode<Activation>;
 
-const LEN: usize = 25;
+pub enum Activation {}
 
-impl ActivationCode {
-    /// A new code with a correct check symbol, from 24 payload symbols.
-    pub fn from_payload(payload: &str) -> Result<Self, Error> {
-        let payload = crockford::normalize(payload).map_err(|c| invalid(payload, format!("'{c}' is not a Crockford base32 symbol")))?;
-        if payload.len() != LEN - 1 {
-            return Err(invalid(&payload, format!("a payload has {} symbols, not {}", LEN - 1, payload.len())));
-        }
-        let check = crockford::luhn_check_symbol(&payload);
-        Ok(Self(format!("{payload}{check}")))
+impl CodeKind for Activation {
+    const LEN: usize = 25;
+    const TYPE_NAME: &'static str = "ActivationCode";
+    fn invalid(input: &str, reason: String) -> Error {
+        Error::InvalidActivationCode { input: input.chars().take(64).collect(), reason }
     }
-
-    /// Symbols without hyphens, e.g. for URLs.
-    pub fn compact(&self) -> &str {
-        &self.0
-    }
-}
-
-fn invalid(input: &str, reason: String) -> Error {
-    Error::InvalidActivationCode { input: input.chars().take(64).collect(), reason }
-}
-
-impl FromStr for ActivationCode {
-    type Err = Error;
-    fn from_str(input: &str) -> Result<Self, Error> {
-        let s = crockford::normalize(input.trim()).map_err(|c| invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
-        if s.len() != LEN {
-            return Err(invalid(input, format!("it has {} symbols; an activation code has {LEN}", s.len())));
-        }
-        let (payload, check) = s.split_at(LEN - 1);
-        if crockford::luhn_check_symbol(payload).to_string() != check {
-            return Err(invalid(input, "its check character does not match: a symbol was mistyped".into()));
-        }
-        Ok(Self(s))
-    }
-}
-
-impl fmt::Display for ActivationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crockford::grouped(&self.0))
-    }
-}
-
-impl fmt::Debug for ActivationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActivationCode({self})")
-    }
-}
-
-impl Serialize for ActivationCode {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ActivationCode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+    fn article_name() -> &'static str {
+        "an activation code"
     }
 }
 

@@ -10,6 +10,7 @@ use crate::serial::SerialNumber;
 use crate::timestamp::{self, Timestamp};
 use serde::Serialize;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckId {
@@ -49,6 +50,7 @@ impl CheckId {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// `Warn` means installable after the administrator confirms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +61,7 @@ pub enum Status {
     Skipped,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
     pub id: CheckId,
@@ -66,8 +69,7 @@ pub struct Check {
     pub status: Status,
     pub message: String,
     /// The error class for failures from parsing (`bad_signature`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
+    pub code: Option<crate::error::ErrorCode>,
 }
 
 /// What the local environment expects of a license.
@@ -81,6 +83,7 @@ pub struct Expectations {
     pub now: Timestamp,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub checks: Vec<Check>,
@@ -223,6 +226,7 @@ fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// One entitlement or identity field that an install changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {

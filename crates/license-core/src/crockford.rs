@@ -1,5 +1,13 @@
 //! Crockford base32 symbols and the "Luhn mod 32" check character shared by
-//! activation codes and serial numbers (`shared/spec/formats.md`, "Check characters").
+//! activation codes and serial numbers (`shared/spec/formats.md`, "Check characters"),
+//! and [`CheckedCode`], the one type behind both.
+
+use crate::error::Error;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::str::FromStr;
 
 /// The 32 symbols; a symbol's code point is its position here.
 pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -48,6 +56,120 @@ pub fn luhn_check_symbol(payload: &str) -> char {
 /// Groups of five joined by `-`.
 pub fn grouped(symbols: &str) -> String {
     symbols.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("-")
+}
+
+/// What tells one kind of checked code from another: its length and its name.
+pub trait CodeKind: 'static {
+    /// Symbols, the check symbol included.
+    const LEN: usize;
+    /// For `Debug`: `ActivationCode`, `SerialNumber`.
+    const TYPE_NAME: &'static str;
+    /// The error for an input that is not such a code.
+    fn invalid(input: &str, reason: String) -> Error;
+    /// "an activation code", "a serial number".
+    fn article_name() -> &'static str;
+}
+
+/// Symbols plus a Luhn mod 32 check symbol, kept normalised (no hyphens), printed in
+/// groups of five, read forgivingly (case, I/L→1, O→0, hyphens and spaces). The
+/// activation code and the serial number are this one type with different kinds.
+pub struct CheckedCode<K: CodeKind>(String, PhantomData<fn() -> K>);
+
+impl<K: CodeKind> CheckedCode<K> {
+    /// A code with a correct check symbol, from `K::LEN - 1` payload symbols.
+    pub fn from_payload(payload: &str) -> Result<Self, Error> {
+        let p = normalize(payload).map_err(|c| K::invalid(payload, format!("'{c}' is not a Crockford base32 symbol")))?;
+        if p.len() != K::LEN - 1 {
+            return Err(K::invalid(&p, format!("a payload has {} symbols, not {}", K::LEN - 1, p.len())));
+        }
+        let check = luhn_check_symbol(&p);
+        Ok(Self(format!("{p}{check}"), PhantomData))
+    }
+
+    /// Symbols without hyphens, e.g. for URLs.
+    pub fn compact(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<K: CodeKind> FromStr for CheckedCode<K> {
+    type Err = Error;
+    fn from_str(input: &str) -> Result<Self, Error> {
+        let s = normalize(input.trim()).map_err(|c| K::invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
+        if s.len() != K::LEN {
+            return Err(K::invalid(input, format!("it has {} symbols; {} has {}", s.len(), K::article_name(), K::LEN)));
+        }
+        let (payload, check) = s.split_at(K::LEN - 1);
+        if luhn_check_symbol(payload).to_string() != check {
+            return Err(K::invalid(input, "its check character does not match: a symbol was mistyped".into()));
+        }
+        Ok(Self(s, PhantomData))
+    }
+}
+
+impl<K: CodeKind> fmt::Display for CheckedCode<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&grouped(&self.0))
+    }
+}
+
+impl<K: CodeKind> fmt::Debug for CheckedCode<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({self})", K::TYPE_NAME)
+    }
+}
+
+// By hand: derives would demand the same traits of the marker type `K`.
+impl<K: CodeKind> Clone for CheckedCode<K> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+impl<K: CodeKind> PartialEq for CheckedCode<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<K: CodeKind> Eq for CheckedCode<K> {}
+impl<K: CodeKind> Hash for CheckedCode<K> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.hash(h)
+    }
+}
+impl<K: CodeKind> PartialOrd for CheckedCode<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<K: CodeKind> Ord for CheckedCode<K> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl<K: CodeKind> Serialize for CheckedCode<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de, K: CodeKind> Deserialize<'de> for CheckedCode<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// In TypeScript a code is its printed text.
+#[cfg(feature = "ts")]
+impl<K: CodeKind> ts_rs::TS for CheckedCode<K> {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! do about it; `code()` is a stable identifier for programs (CLI `--json`, IPC).
 
 use crate::document::DocumentKind;
-use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
@@ -128,55 +127,168 @@ impl Error {
         Error::Io { action, path: path.to_path_buf(), source }
     }
 
-    /// A stable, machine-readable identifier of the error's class.
-    pub fn code(&self) -> &'static str {
+    /// A stable, machine-readable identifier of the error's class. Portal refusals
+    /// are told apart by what the administrator can do next.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::TooLarge { .. } => "too_large",
-            Error::NotText { .. } => "not_text",
-            Error::ByteOrderMark => "byte_order_mark",
-            Error::BadArmor { .. } => "bad_armor",
-            Error::WrongKind { .. } => "wrong_kind",
-            Error::MultipleBlocks { .. } => "multiple_blocks",
-            Error::BadEncoding { .. } => "bad_encoding",
-            Error::BadEnvelope { .. } => "bad_envelope",
-            Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
-            Error::UnknownKey { .. } => "unknown_key",
-            Error::BadSignature { .. } => "bad_signature",
-            Error::BadPayload { .. } => "bad_payload",
-            Error::UnsupportedFormat { .. } => "unsupported_format",
-            Error::InvalidActivationCode { .. } => "invalid_activation_code",
-            Error::InvalidSerialNumber { .. } => "invalid_serial_number",
-            Error::NoSerialFacts { .. } => "no_serial_facts",
-            Error::BadFacts { .. } => "bad_facts",
-            Error::BadKey { .. } => "bad_key",
-            Error::BadConfig { .. } => "bad_config",
-            Error::NoConfig { .. } => "no_config",
-            Error::Io { .. } => "io",
-            Error::NotAFile { .. } => "not_a_file",
-            Error::UsageUnavailable { .. } => "usage_unavailable",
-            Error::NothingInstalled => "nothing_installed",
-            Error::NoSuchBackup { .. } => "no_such_backup",
-            Error::Refused { .. } => "refused",
-            Error::NeedsConfirmation { .. } => "needs_confirmation",
-            Error::ReadBackFailed { .. } => "read_back_failed",
-            Error::Busy { .. } => "busy",
-            Error::PortalUnreachable { .. } => "portal_unreachable",
-            Error::PortalRefused { .. } => "portal_refused",
-            Error::PortalProtocol { .. } => "portal_protocol",
-            Error::BadPortalUrl { .. } => "bad_portal_url",
-            Error::BadToken { .. } => "bad_token",
-            Error::NoToken { .. } => "no_token",
-            Error::Keyring { .. } => "keyring",
+            Error::TooLarge { .. } => ErrorCode::TooLarge,
+            Error::NotText { .. } => ErrorCode::NotText,
+            Error::ByteOrderMark => ErrorCode::ByteOrderMark,
+            Error::BadArmor { .. } => ErrorCode::BadArmor,
+            Error::WrongKind { .. } => ErrorCode::WrongKind,
+            Error::MultipleBlocks { .. } => ErrorCode::MultipleBlocks,
+            Error::BadEncoding { .. } => ErrorCode::BadEncoding,
+            Error::BadEnvelope { .. } => ErrorCode::BadEnvelope,
+            Error::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
+            Error::UnknownKey { .. } => ErrorCode::UnknownKey,
+            Error::BadSignature { .. } => ErrorCode::BadSignature,
+            Error::BadPayload { .. } => ErrorCode::BadPayload,
+            Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
+            Error::InvalidActivationCode { .. } => ErrorCode::InvalidActivationCode,
+            Error::InvalidSerialNumber { .. } => ErrorCode::InvalidSerialNumber,
+            Error::NoSerialFacts { .. } => ErrorCode::NoSerialFacts,
+            Error::BadFacts { .. } => ErrorCode::BadFacts,
+            Error::BadKey { .. } => ErrorCode::BadKey,
+            Error::BadConfig { .. } => ErrorCode::BadConfig,
+            Error::NoConfig { .. } => ErrorCode::NoConfig,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::NotAFile { .. } => ErrorCode::NotAFile,
+            Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
+            Error::NothingInstalled => ErrorCode::NothingInstalled,
+            Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
+            Error::Refused { .. } => ErrorCode::Refused,
+            Error::NeedsConfirmation { .. } => ErrorCode::NeedsConfirmation,
+            Error::ReadBackFailed { .. } => ErrorCode::ReadBackFailed,
+            Error::Busy { .. } => ErrorCode::Busy,
+            Error::PortalUnreachable { .. } => ErrorCode::PortalUnreachable,
+            Error::PortalRefused { status, kind, .. } => match (*status, kind.as_str()) {
+                (401, _) => ErrorCode::PortalUnauthorized,
+                (403, _) => ErrorCode::PortalForbidden,
+                (404, _) => ErrorCode::PortalNotFound,
+                (409, "no-free-slot") => ErrorCode::PortalNoFreeSlot,
+                (409, _) => ErrorCode::PortalConflict,
+                (429, _) => ErrorCode::PortalRateLimited,
+                _ => ErrorCode::PortalRefused,
+            },
+            Error::PortalProtocol { .. } => ErrorCode::PortalProtocol,
+            Error::BadPortalUrl { .. } => ErrorCode::BadPortalUrl,
+            Error::BadToken { .. } => ErrorCode::BadToken,
+            Error::NoToken { .. } => ErrorCode::NoToken,
+            Error::Keyring { .. } => ErrorCode::Keyring,
         }
     }
 }
 
-/// Across IPC and in `--json` output an error is `{code, message}`.
+/// Declares [`ErrorCode`] with each variant's wire name written once.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal),* $(,)?) => {
+        /// Every error code that crosses the app's IPC and `licensectl --json`: the
+        /// UI and scripts branch on these, never on message text. The last four are
+        /// the desktop app's own.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub enum ErrorCode {
+            $(#[serde(rename = $code)] $variant),*
+        }
+
+        impl ErrorCode {
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    TooLarge = "too_large",
+    NotText = "not_text",
+    ByteOrderMark = "byte_order_mark",
+    BadArmor = "bad_armor",
+    WrongKind = "wrong_kind",
+    MultipleBlocks = "multiple_blocks",
+    BadEncoding = "bad_encoding",
+    BadEnvelope = "bad_envelope",
+    UnsupportedAlgorithm = "unsupported_algorithm",
+    UnknownKey = "unknown_key",
+    BadSignature = "bad_signature",
+    BadPayload = "bad_payload",
+    UnsupportedFormat = "unsupported_format",
+    InvalidActivationCode = "invalid_activation_code",
+    InvalidSerialNumber = "invalid_serial_number",
+    NoSerialFacts = "no_serial_facts",
+    BadFacts = "bad_facts",
+    BadKey = "bad_key",
+    BadConfig = "bad_config",
+    NoConfig = "no_config",
+    Io = "io",
+    NotAFile = "not_a_file",
+    UsageUnavailable = "usage_unavailable",
+    NothingInstalled = "nothing_installed",
+    NoSuchBackup = "no_such_backup",
+    Refused = "refused",
+    NeedsConfirmation = "needs_confirmation",
+    ReadBackFailed = "read_back_failed",
+    Busy = "busy",
+    PortalUnreachable = "portal_unreachable",
+    PortalRefused = "portal_refused",
+    PortalUnauthorized = "portal_unauthorized",
+    PortalForbidden = "portal_forbidden",
+    PortalNotFound = "portal_not_found",
+    PortalNoFreeSlot = "portal_no_free_slot",
+    PortalConflict = "portal_conflict",
+    PortalRateLimited = "portal_rate_limited",
+    PortalProtocol = "portal_protocol",
+    BadPortalUrl = "bad_portal_url",
+    BadToken = "bad_token",
+    NoToken = "no_token",
+    Keyring = "keyring",
+    NoEnvironment = "no_environment",
+    NoCandidate = "no_candidate",
+    Invalid = "invalid",
+    Internal = "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// An error as it crosses IPC and `--json`: its code and its message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ErrorView {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<&Error> for ErrorView {
+    fn from(e: &Error) -> Self {
+        ErrorView { code: e.code(), message: e.to_string() }
+    }
+}
+
+/// Across IPC and in `--json` output an error is an [`ErrorView`].
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Error", 2)?;
-        st.serialize_field("code", self.code())?;
-        st.serialize_field("message", &self.to_string())?;
-        st.end()
+        ErrorView::from(self).serialize(s)
+    }
+}
+
+#[cfg(feature = "ts")]
+impl ts_rs::TS for Error {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(cfg: &ts_rs::Config) -> String {
+        ErrorView::name(cfg)
+    }
+    fn inline(cfg: &ts_rs::Config) -> String {
+        ErrorView::inline(cfg)
     }
 }

@@ -13,6 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvironmentType {
@@ -50,6 +51,7 @@ impl FromStr for EnvironmentType {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlements {
     pub named_users: u64,
@@ -59,6 +61,7 @@ pub struct Entitlements {
     pub features: Vec<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct License {
     pub format: u64,
@@ -68,14 +71,18 @@ pub struct License {
     pub environment_type: EnvironmentType,
     pub customer: String,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub issued_at: Timestamp,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub not_before: Timestamp,
     #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<Timestamp>,
     pub entitlements: Entitlements,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consumption {
     pub named_users: u64,
@@ -83,6 +90,7 @@ pub struct Consumption {
     pub servers: u64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audit {
     pub format: u64,
@@ -92,15 +100,19 @@ pub struct Audit {
     pub environment_type: EnvironmentType,
     pub license_id: Uuid,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub generated_at: Timestamp,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub period_start: Timestamp,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub period_end: Timestamp,
     pub consumption: Consumption,
     pub environment_key: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub format: u64,
@@ -110,6 +122,7 @@ pub struct Request {
     pub environment_type: EnvironmentType,
     pub hostname: String,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub requested_at: Timestamp,
     pub environment_key: String,
 }

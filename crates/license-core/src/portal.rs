@@ -53,6 +53,7 @@ pub struct PortalClient {
     opts: ClientOptions,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// The portal's verdict on an uploaded audit; the same type on the server, the
 /// client and (generated) in the UI.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -77,6 +78,7 @@ impl std::fmt::Display for UploadStatus {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UploadResult {
     pub upload_id: String,
@@ -85,6 +87,7 @@ pub struct UploadResult {
     pub received_at: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Slot {
     pub environment_type: String,
@@ -92,6 +95,7 @@ pub struct Slot {
     pub name: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Subscription {
     pub activation_code: String,
@@ -109,6 +113,7 @@ pub struct Registration {
     pub environment_key: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PortalUpload {
     pub upload_id: String,

@@ -100,6 +100,18 @@ impl<'de> serde::Deserialize<'de> for PortalUrl {
     }
 }
 
+#[cfg(feature = "ts")]
+impl ts_rs::TS for PortalUrl {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::PortalUrl;

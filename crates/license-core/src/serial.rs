@@ -3,67 +3,30 @@
 //! changes must not change the serial.
 
 use crate::crockford;
+use crate::crockford::{CheckedCode, CodeKind};
 use crate::error::Error;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 const DOMAIN: &[u8] = b"serial-number/v1";
 const SYMBOLS: usize = 19; // 95 bits
-const LEN: usize = SYMBOLS + 1;
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SerialNumber(String); // 20 normalised symbols, no hyphens
+/// The environment: 19 symbols (95 bits of the facts' digest) plus a check symbol,
+/// four groups of five.
+pub type SerialNumber = CheckedCode<Serial>;
 
-impl SerialNumber {
-    pub fn compact(&self) -> &str {
-        &self.0
+pub enum Serial {}
+
+impl CodeKind for Serial {
+    const LEN: usize = SYMBOLS + 1;
+    const TYPE_NAME: &'static str = "SerialNumber";
+    fn invalid(input: &str, reason: String) -> Error {
+        Error::InvalidSerialNumber { input: input.chars().take(64).collect(), reason }
     }
-}
-
-fn invalid(input: &str, reason: String) -> Error {
-    Error::InvalidSerialNumber { input: input.chars().take(64).collect(), reason }
-}
-
-impl FromStr for SerialNumber {
-    type Err = Error;
-    fn from_str(input: &str) -> Result<Self, Error> {
-        let s = crockford::normalize(input.trim()).map_err(|c| invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
-        if s.len() != LEN {
-            return Err(invalid(input, format!("it has {} symbols; a serial number has {LEN}", s.len())));
-        }
-        let (payload, check) = s.split_at(SYMBOLS);
-        if crockford::luhn_check_symbol(payload).to_string() != check {
-            return Err(invalid(input, "its check character does not match: a symbol was mistyped".into()));
-        }
-        Ok(Self(s))
-    }
-}
-
-impl fmt::Display for SerialNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crockford::grouped(&self.0))
-    }
-}
-
-impl fmt::Debug for SerialNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SerialNumber({self})")
-    }
-}
-
-impl Serialize for SerialNumber {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SerialNumber {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    fn article_name() -> &'static str {
+        "a serial number"
     }
 }
 
@@ -71,6 +34,7 @@ impl<'de> Deserialize<'de> for SerialNumber {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HostFacts(pub BTreeMap<String, String>);
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// Why a fact was used or left out; `licensectl serial --explain` prints these.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FactNote {
@@ -80,6 +44,7 @@ pub struct FactNote {
     pub reason: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// The serial number with the facts that produced it.
 #[derive(Clone, Debug, Serialize)]
 pub struct SerialExplanation {
@@ -192,8 +157,7 @@ pub fn serial_from_facts_text(facts: &str) -> SerialNumber {
     let digest = h.finalize();
     let bits = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes")) >> (128 - 95);
     let payload: String = (0..SYMBOLS).map(|i| crockford::symbol(((bits >> (5 * (SYMBOLS - 1 - i))) & 31) as u32)).collect();
-    let check = crockford::luhn_check_symbol(&payload);
-    SerialNumber(format!("{payload}{check}"))
+    SerialNumber::from_payload(&payload).expect("digest symbols are Crockford symbols")
 }
 
 /// Reads this host's facts from the operating system.

@@ -2,17 +2,18 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AuditState, BackupEntry, CandidateView, CommandError, GeneratedAudit, InstallOutcome, NewConfig, Overview, Report,
-  SavedRequest, Settings, Step, UploadResult, UploadSummary, UsageLine,
+  AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, ErrorCode, GeneratedAudit, InstallOutcome, NewConfig,
+  Overview, Report, SavedRequest, Settings, Step, UploadProgress, UploadResult, UploadSummary, UsageLine,
 } from "./types";
 
-/** Every command error is `{code, message}`; anything else is wrapped as one. */
+/** Every command error is `{code, message}`; anything else (a failure inside Tauri
+ *  itself) is wrapped as an `internal` one. */
 export function asError(e: unknown): CommandError {
-  if (e && typeof e === "object" && "message" in e) {
-    const o = e as { code?: string; message: unknown };
-    return { code: o.code ?? "error", message: String(o.message) };
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const o = e as { code: ErrorCode; message: unknown };
+    return { code: o.code, message: String(o.message) };
   }
-  return { code: "error", message: String(e) };
+  return { code: "internal", message: String(e) };
 }
 
 function progress(onStep: (s: Step) => void): Channel<Step> {
@@ -45,8 +46,8 @@ export const api = {
   usagePreview: () => invoke<UsageLine[]>("usage_preview"),
   generateAudit: () => invoke<GeneratedAudit>("generate_audit"),
   saveAuditCopy: () => invoke<string | null>("save_audit_copy"),
-  uploadOutbox: (onProgress: (p: { done: number; total: number }) => void) => {
-    const ch = new Channel<{ done: number; total: number }>();
+  uploadOutbox: (onProgress: (p: UploadProgress) => void) => {
+    const ch = new Channel<UploadProgress>();
     ch.onmessage = onProgress;
     return invoke<UploadSummary>("upload_outbox", { onProgress: ch });
   },
@@ -57,8 +58,8 @@ export const api = {
   sendLicense: () => invoke<string[]>("send_license"),
   saveLicenseRequest: (activationCode: string) => invoke<SavedRequest>("save_license_request", { activationCode }),
   fulfilRequest: () => invoke<string | null>("fulfil_request"),
-  onCandidateDropped: (f: (r: { Ok?: CandidateView; Err?: CommandError }) => void): Promise<UnlistenFn> =>
-    listen<{ Ok?: CandidateView; Err?: CommandError }>("candidate-dropped", (e) => f(e.payload)),
+  onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> =>
+    listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
 };
 
 export const STEP_LABELS: Record<Step, string> = {

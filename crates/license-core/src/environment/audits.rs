@@ -21,6 +21,7 @@ const OUTBOX: &str = "outbox";
 const HISTORY: &str = "upload-history.json";
 const LAST_PERIOD: &str = "last-audit.json";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct GeneratedAudit {
     pub audit: Audit,
@@ -29,6 +30,7 @@ pub struct GeneratedAudit {
     pub usage: Vec<usage::UsageLine>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct LocalUpload {
     pub upload_id: String,
@@ -45,6 +47,7 @@ struct LastPeriod {
     period_end: Timestamp,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// One line of the merged history: what this machine uploaded and what the portal
 /// has, joined on the upload id.
 #[derive(Clone, Debug, Serialize)]

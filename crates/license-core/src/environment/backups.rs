@@ -17,16 +17,19 @@ use std::path::{Path, PathBuf};
 const MANIFEST: &str = "manifest.json";
 const EXT: &str = "lic";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BackupEntry {
     pub id: String,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub taken_at: Timestamp,
     pub reason: String,
     pub sha256: String,
     pub license_id: Option<String>,
     pub customer: Option<String>,
     #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<Timestamp>,
     /// False when the bytes no longer match the name: the backup was damaged.
     pub intact: bool,

@@ -37,6 +37,7 @@ struct Record {
     mac: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
@@ -53,11 +54,14 @@ pub enum ClockState {
     RecordAltered,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct ClockReading {
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub system_time: Timestamp,
     #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub latest_seen: Timestamp,
     pub state: ClockState,
     pub warning: Option<String>,

@@ -36,6 +36,7 @@ pub struct Environment {
     vendor_keys: KeyRing,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseStatus {
@@ -50,6 +51,7 @@ pub enum LicenseStatus {
     Invalid,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct InstalledLicense {
     pub status: LicenseStatus,
@@ -59,6 +61,7 @@ pub struct InstalledLicense {
     pub report: Report,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Serialize)]
 pub struct Overview {
     pub name: String,
@@ -74,6 +77,7 @@ pub struct Overview {
     pub warnings: Vec<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// The phases of an install or restore, reported as they start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,6 +95,7 @@ pub struct InstallOptions {
     pub confirmed: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct InstallOutcome {
     pub license: License,

@@ -9,6 +9,7 @@ use crate::payload::{Payload, Request};
 use serde::Serialize;
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct LicenseRequest {
     pub request: Request,

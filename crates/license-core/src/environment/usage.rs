@@ -123,6 +123,7 @@ fn excerpt(stderr: &[u8]) -> String {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
 pub struct UsageLine {
     pub metric: &'static str,

@@ -1,0 +1,54 @@
+//! The TypeScript declarations of every type that crosses IPC, generated from the
+//! Rust types with ts-rs into `ui/src/lib/bindings.ts` (checked in). The test below
+//! fails when that file is stale; `scripts/bindings` rewrites it.
+
+use crate::commands::{environment, install, portal, settings};
+use license_core::environment::{audits, backups, clock, requests, usage};
+use license_core::{check, payload, serial};
+use ts_rs::TS;
+
+pub const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/bindings.ts");
+
+const HEADER: &str = "// Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:\n// change the Rust type and run scripts/bindings.\n\n";
+
+/// Declares each type, in this order, as `export type …`.
+macro_rules! declarations {
+    ($cfg:expr; $($t:ty),* $(,)?) => {{
+        let mut out = String::from(HEADER);
+        $(out.push_str(&format!("export {}\n\n", <$t as TS>::decl($cfg)));)*
+        out.trim_end().to_string() + "\n"
+    }};
+}
+
+/// The whole generated file.
+pub fn typescript() -> String {
+    // Our integers are counts and sizes far below 2^53: plain numbers.
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    declarations!(&cfg;
+        license_core::ErrorCode, license_core::ErrorView,
+        payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption, payload::Audit, payload::Request,
+        check::CheckId, check::Status, check::Check, check::Report, check::Difference,
+        serial::FactNote, serial::SerialExplanation,
+        license_core::environment::LicenseStatus, license_core::environment::InstalledLicense, license_core::environment::Overview,
+        license_core::environment::Step, license_core::environment::InstallOutcome,
+        backups::BackupEntry, clock::ClockState, clock::ClockReading,
+        audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine, requests::LicenseRequest,
+        license_core::portal::UploadStatus, license_core::portal::UploadResult, license_core::portal::PortalUpload,
+        license_core::portal::Subscription, license_core::portal::Slot,
+        install::CandidateView, install::CandidateDropped, portal::UploadProgress, portal::UploadSummary, portal::AuditState,
+        portal::SavedRequest, settings::Settings, environment::NewConfig,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_typescript_is_current() {
+        let fresh = super::typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(super::PATH, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(super::PATH).unwrap_or_default();
+        assert!(committed == fresh, "ui/src/lib/bindings.ts is stale: a Rust type that crosses IPC changed; run scripts/bindings and commit the result");
+    }
+}

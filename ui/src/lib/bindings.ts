@@ -1,0 +1,108 @@
+// Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
+// change the Rust type and run scripts/bindings.
+
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "invalid" | "internal";
+
+export type ErrorView = { code: ErrorCode, message: string, };
+
+export type EnvironmentType = "development" | "quality" | "production" | "lifetime";
+
+export type Entitlements = { named_users: number, application_objects: number, environments: number, support_level: string, features: Array<string>, };
+
+export type License = { format: number, license_id: string, activation_code: string, serial_number: string, environment_type: EnvironmentType, customer: string, issued_at: string, not_before: string, expires_at: string | null, entitlements: Entitlements, };
+
+export type Consumption = { named_users: number, application_objects: number, servers: number, };
+
+export type Audit = { format: number, audit_id: string, activation_code: string, serial_number: string, environment_type: EnvironmentType, license_id: string, generated_at: string, period_start: string, period_end: string, consumption: Consumption, environment_key: string, };
+
+export type Request = { format: number, request_id: string, activation_code: string, serial_number: string, environment_type: EnvironmentType, hostname: string, requested_at: string, environment_key: string, };
+
+export type CheckId = "format" | "signature" | "contents" | "dates" | "serial_number" | "activation_code" | "environment_type" | "downgrade";
+
+export type Status = "pass" | "warn" | "fail" | "skipped";
+
+export type Check = { id: CheckId, label: string, status: Status, message: string, 
+/**
+ * The error class for failures from parsing (`bad_signature`, ...).
+ */
+code: ErrorCode | null, };
+
+export type Report = { checks: Array<Check>, license: License | null, kid: string | null, installable: boolean, needs_confirmation: boolean, differences: Array<Difference>, };
+
+export type Difference = { field: string, old: string | null, new: string, };
+
+export type FactNote = { key: string, value: string | null, used: boolean, reason: string, };
+
+export type SerialExplanation = { serial_number: string, facts_text: string, notes: Array<FactNote>, source: string, };
+
+export type LicenseStatus = "none" | "valid" | "expiring" | "expired" | "not_yet_valid" | "serial_mismatch" | "invalid_signature" | "wrong_environment_type" | "invalid";
+
+export type InstalledLicense = { status: LicenseStatus, status_text: string, days_left: number | null, license: License | null, report: Report, };
+
+export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, warnings: Array<string>, };
+
+export type Step = "checking" | "backing_up" | "writing" | "verifying" | "done";
+
+export type InstallOutcome = { license: License, backup: BackupEntry | null, report: Report, 
+/**
+ * The file really written: the link's target when the license path is a link.
+ */
+written_path: string, };
+
+export type BackupEntry = { id: string, taken_at: string, reason: string, sha256: string, license_id: string | null, customer: string | null, expires_at: string | null, 
+/**
+ * False when the bytes no longer match the name: the backup was damaged.
+ */
+intact: boolean, path: string, };
+
+export type ClockState = "ok" | "behind" | "suspect" | "record_missing" | "record_altered";
+
+export type ClockReading = { system_time: string, latest_seen: string, state: ClockState, warning: string | null, };
+
+export type GeneratedAudit = { audit: Audit, text: string, outbox_path: string, usage: Array<UsageLine>, };
+
+export type LocalUpload = { upload_id: string, audit_id: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, };
+
+export type HistoryLine = { upload_id: string, status: UploadStatus, received_at: string, audit_id: string | null, reasons: Array<string>, uploaded_from_here: boolean, 
+/**
+ * None when the portal was not asked (unreachable or offline).
+ */
+known_to_portal: boolean | null, };
+
+export type UsageLine = { metric: string, used: number, 
+/**
+ * None where the license has no matching entitlement (servers).
+ */
+entitled: number | null, over: boolean, };
+
+export type LicenseRequest = { request: Request, text: string, };
+
+export type UploadStatus = "verified" | "rejected";
+
+export type UploadResult = { upload_id: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
+
+export type PortalUpload = { upload_id: string, serial_number: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, audit_id: string | null, period_start: string | null, period_end: string | null, consumption: Consumption | null, };
+
+export type Subscription = { activation_code: string, customer: string, entitlements: Entitlements, expires_at: string | null, slots: Array<Slot>, };
+
+export type Slot = { environment_type: string, serial_number: string | null, name: string | null, };
+
+export type CandidateView = { name: string, report: Report, };
+
+export type CandidateDropped = { candidate: CandidateView | null, error: ErrorView | null, };
+
+export type UploadProgress = { done: number, total: number, };
+
+export type UploadSummary = { uploaded: Array<UploadResult>, remaining: number, error: ErrorView | null, };
+
+export type AuditState = { outbox: Array<string>, history: Array<HistoryLine>, portal_error: ErrorView | null, };
+
+export type SavedRequest = { path: string | null, qr_svg: string, request_id: string, };
+
+export type Settings = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, portal_url: string, proxy: string, ca_bundle: string, vendor_keys: Array<string>, 
+/**
+ * Read-only: whether the keyring holds a token for this portal.
+ */
+token_stored: boolean, config_path: string, };
+
+export type NewConfig = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, vendor_key: string, };
