@@ -43,15 +43,6 @@ impl Serialize for CommandError {
     }
 }
 
-impl ts_rs::TS for CommandError {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(cfg: &ts_rs::Config) -> String {
-        ErrorView::name(cfg)
-    }
-    fn inline(cfg: &ts_rs::Config) -> String {
-        ErrorView::inline(cfg)
-    }
-}
+license_core::ts_as!([] CommandError => ErrorView);
 
 pub type CommandResult<T> = Result<T, CommandError>;

@@ -59,24 +59,16 @@ app_commands! {
     portal::fulfil_request,
 }
 
-/// Command-line options: `--config FILE` opens that environment, `--demo [DIR]`
-/// creates and opens the demo environment.
+/// License Manager: keep this environment's platform license right.
+#[derive(clap::Parser)]
+#[command(name = "license-manager", version)]
 struct Args {
+    /// Open the environment configured in FILE.
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Create and open the demo environment (in DIR, or the app's data folder).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
     demo: Option<Option<PathBuf>>,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args { config: None, demo: None };
-    let mut it = std::env::args().skip(1).peekable();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => args.config = it.next().map(PathBuf::from),
-            "--demo" => args.demo = Some(it.next_if(|v| !v.starts_with("--")).map(PathBuf::from)),
-            _ => {}
-        }
-    }
-    args
 }
 
 /// Runs the app (the binary's `main`).
@@ -85,7 +77,8 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let args = parse_args();
+    // Unknown or malformed options are refused before a window opens.
+    let args = <Args as clap::Parser>::parse();
 
     tauri::Builder::default()
         .manage(AppState::default())
@@ -111,10 +104,13 @@ pub fn run() {
             // A file dropped on the window becomes the install candidate; the
             // webview is told the outcome, never given the path to read.
             if let WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                if let Some(path) = paths.first() {
-                    let state = window.state::<AppState>();
-                    let dropped = commands::install::CandidateDropped::from(commands::install::from_path(&state, path));
-                    let _ = window.emit(commands::install::CANDIDATE_DROPPED, dropped);
+                if let Some(path) = paths.first().cloned() {
+                    // Read and checked off the main thread, like every command's work.
+                    let app = window.app_handle().clone();
+                    tauri::async_runtime::spawn(async move {
+                        let checked = commands::with_state(&app, move |state| commands::install::from_path(state, &path)).await;
+                        let _ = app.emit(commands::install::CANDIDATE_DROPPED, commands::install::CandidateDropped::from(checked));
+                    });
                 }
             }
         })

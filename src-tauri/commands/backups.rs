@@ -1,7 +1,7 @@
 //! Backups page: list, back up now, check and restore, export a copy.
 
-use super::blocking;
 use super::install::save_bytes;
+use super::{blocking, with_env};
 use crate::error::CommandResult;
 use crate::state::AppState;
 use license_core::environment::backups::BackupEntry;
@@ -42,6 +42,7 @@ pub async fn restore_backup(id: String, confirmed: bool, on_progress: Channel<St
 #[tauri::command]
 pub async fn export_backup(id: String, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
-    let bytes = env.backups().read(&id)?;
-    save_bytes(&app, "Export backup", &format!("{id}.lic"), bytes).await
+    let name = format!("{id}.lic");
+    let bytes = with_env(&env, move |env| Ok(env.backups().read(&id)?)).await?;
+    save_bytes(&app, "Export backup", &name, bytes).await
 }

@@ -46,40 +46,24 @@ pub struct NewConfig {
 #[tauri::command]
 pub async fn create_config(input: NewConfig, state: State<'_, AppState>) -> CommandResult<Overview> {
     let path = config::candidates(None).into_iter().next().ok_or_else(|| CommandError::Invalid("no configuration folder is known for this user".into()))?;
-    let c = Config {
-        name: input.name.trim().to_string(),
-        environment_type: input.environment_type,
-        license_file: absolute(&input.license_file, "license file")?,
-        backup_dir: absolute(&input.backup_dir, "backup folder")?,
-        state_dir: None,
-        facts_file: None,
-        portal_url: None,
-        vendor_keys: [input.vendor_key.trim()].into_iter().filter(|k| !k.is_empty()).map(str::to_string).collect(),
-        usage: None,
-        proxy: None,
-        ca_bundle: None,
-    };
-    let text = c.to_toml();
-    Config::parse(&text, &path)?;
     let p = path.clone();
-    blocking(move || Ok(license_core::environment::durable::replace(&p, text.as_bytes(), "config")?)).await?;
+    blocking(move || {
+        let dir = p.parent().expect("a configuration file has a folder");
+        license_core::environment::durable::ensure_dir(dir)?;
+        Config::new(input.name.trim(), input.environment_type, typed_path(&input.license_file), typed_path(&input.backup_dir))
+            .vendor_keys(vec![input.vendor_key])
+            .write(&p)?;
+        Ok(())
+    })
+    .await?;
     let env = state.open(&path)?;
     blocking(move || Ok(env.overview()?)).await
 }
 
-/// Paths typed in the UI: absolute, and in a folder that exists.
-pub fn absolute(text: &str, what: &str) -> CommandResult<PathBuf> {
-    let p = PathBuf::from(text.trim());
-    if !p.is_absolute() {
-        return Err(CommandError::Invalid(format!("the {what} path must be absolute, e.g. /var/lib/license-manager/…")));
-    }
-    if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(CommandError::Invalid(format!("the {what} path must not contain '..'")));
-    }
-    match p.parent() {
-        Some(dir) if dir.is_dir() => Ok(p),
-        _ => Err(CommandError::Invalid(format!("the folder for the {what} does not exist: create it first"))),
-    }
+/// A path typed in the UI; `ConfigBuilder::check` judges it (a relative path means
+/// "beside the configuration file", as in the file itself).
+pub fn typed_path(text: &str) -> PathBuf {
+    PathBuf::from(text.trim())
 }
 
 /// The serial number as a QR code (SVG), so it can be carried off an air-gapped machine.

@@ -1,7 +1,7 @@
 //! The install wizard: choose a file (dialog, drop or paste), see every check and
 //! the old→new differences, install with progress.
 
-use super::blocking;
+use super::{blocking, with_env, with_state};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Candidate};
@@ -53,29 +53,29 @@ pub fn from_path(state: &AppState, path: &Path) -> CommandResult<CandidateView> 
 }
 
 #[tauri::command]
-pub async fn choose_license_file(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<CandidateView>> {
+pub async fn choose_license_file(app: AppHandle) -> CommandResult<Option<CandidateView>> {
     match dialogs::pick_file(&app, "Choose the new license file", &dialogs::LICENSE_FILES).await {
         None => Ok(None),
-        Some(path) => from_path(&state, &path).map(Some),
+        Some(path) => with_state(&app, move |state| from_path(state, &path)).await.map(Some),
     }
 }
 
 #[tauri::command]
-pub async fn paste_license(text: String, state: State<'_, AppState>) -> CommandResult<CandidateView> {
+pub async fn paste_license(text: String, app: AppHandle) -> CommandResult<CandidateView> {
     if text.len() as u64 > license_core::MAX_FILE_BYTES {
         return Err(license_core::Error::TooLarge { what: "pasted text".into(), size: text.len() as u64, limit: license_core::MAX_FILE_BYTES }.into());
     }
-    from_bytes(&state, "pasted text".into(), text.into_bytes())
+    with_state(&app, move |state| from_bytes(state, "pasted text".into(), text.into_bytes())).await
 }
 
 /// The chosen file re-checked now (the installed license may have changed).
 #[tauri::command]
-pub async fn current_candidate(state: State<'_, AppState>) -> CommandResult<Option<CandidateView>> {
-    let c = state.candidate.lock().expect("state lock").as_ref().map(|c| (c.name.clone(), c.bytes.clone()));
-    match c {
-        None => Ok(None),
-        Some((name, bytes)) => from_bytes(&state, name, bytes).map(Some),
-    }
+pub async fn current_candidate(app: AppHandle) -> CommandResult<Option<CandidateView>> {
+    with_state(&app, |state| {
+        let c = state.candidate.lock().expect("state lock").as_ref().map(|c| (c.name.clone(), c.bytes.clone()));
+        c.map(|(name, bytes)| from_bytes(state, name, bytes)).transpose()
+    })
+    .await
 }
 
 #[tauri::command]
@@ -91,7 +91,7 @@ pub async fn install_candidate(confirmed: bool, on_progress: Channel<Step>, stat
 #[tauri::command]
 pub async fn save_license_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
-    let bytes = env.installed_bytes()?.ok_or(license_core::Error::NothingInstalled)?;
+    let bytes = with_env(&env, |env| Ok(env.installed_bytes()?.ok_or(license_core::Error::NothingInstalled)?)).await?;
     let name = format!("license-{}.lic", chrono::Utc::now().format("%Y%m%d"));
     save_bytes(&app, "Save a copy of the installed license", &name, bytes).await
 }

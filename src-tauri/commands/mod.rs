@@ -9,8 +9,25 @@ pub mod portal;
 pub mod settings;
 
 use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+use license_core::Environment;
+use std::sync::Arc;
+use tauri::{AppHandle, Manager};
 
-/// Runs blocking core work off the async runtime's threads.
+/// Runs blocking core work (files, signatures, the keyring) off the async runtime's
+/// threads: every command's file or crypto work goes through here.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> CommandResult<T> + Send + 'static) -> CommandResult<T> {
     tauri::async_runtime::spawn_blocking(f).await.map_err(|e| CommandError::Internal(e.to_string()))?
+}
+
+/// [`blocking`] with the open environment.
+pub async fn with_env<T: Send + 'static>(env: &Arc<Environment>, f: impl FnOnce(&Environment) -> CommandResult<T> + Send + 'static) -> CommandResult<T> {
+    let env = env.clone();
+    blocking(move || f(&env)).await
+}
+
+/// [`blocking`] with the app's state (the candidate lives there).
+pub async fn with_state<T: Send + 'static>(app: &AppHandle, f: impl FnOnce(&AppState) -> CommandResult<T> + Send + 'static) -> CommandResult<T> {
+    let app = app.clone();
+    blocking(move || f(&app.state::<AppState>())).await
 }

@@ -1,15 +1,17 @@
 //! License verification (audits) and license requests: online through the portal,
 //! or as files carried to and from a connected machine.
 
-use super::blocking;
 use super::install::{from_bytes, save_bytes, CandidateView};
+use super::{blocking, with_env, with_state};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::audits::{GeneratedAudit, HistoryLine};
 use license_core::environment::usage::{self, UsageLine};
-use license_core::portal::{Registration, UploadResult};
+use license_core::portal::{PortalClient, Registration, UploadResult};
+use license_core::{Environment, SerialNumber};
 use serde::Serialize;
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
@@ -55,18 +57,22 @@ pub async fn generate_audit(state: State<'_, AppState>) -> CommandResult<Generat
 #[tauri::command]
 pub async fn save_audit_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
-    let newest = env.outbox()?.pop().ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
-    let bytes = license_core::environment::durable::read_document(&newest)?;
-    let name = newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
+    let (name, bytes) = with_env(&env, |env| {
+        let newest = env.outbox()?.pop().ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
+        let name = newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
+        Ok((name, license_core::environment::durable::read_document(&newest)?))
+    })
+    .await?;
     save_bytes(&app, "Save the audit file", &name, bytes).await
 }
 
 #[tauri::command]
 pub async fn upload_outbox(on_progress: Channel<UploadProgress>, state: State<'_, AppState>) -> CommandResult<UploadSummary> {
     let env = state.env()?;
-    let client = env.portal_client(None)?;
+    let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
     let (uploaded, error) = env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await;
-    Ok(UploadSummary { uploaded, remaining: env.outbox()?.len(), error: error.map(CommandError::from) })
+    let remaining = with_env(&env, |env| Ok(env.outbox()?.len())).await?;
+    Ok(UploadSummary { uploaded, remaining, error: error.map(CommandError::from) })
 }
 
 /// Uploads an audit file produced on another machine.
@@ -74,7 +80,7 @@ pub async fn upload_outbox(on_progress: Channel<UploadProgress>, state: State<'_
 pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<UploadResult>> {
     let env = state.env()?;
     let Some(path) = dialogs::pick_file(&app, "Choose the audit file", &dialogs::AUDIT_FILES).await else { return Ok(None) };
-    let client = env.portal_client(None)?;
+    let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
     Ok(Some(env.upload_file(&client, &path).await?))
 }
 
@@ -82,54 +88,63 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
 #[tauri::command]
 pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState> {
     let env = state.env()?;
-    let portal = async {
-        let code = env.installed_activation_code()?;
-        env.portal_client(None)?.audit_history(&code.to_string()).await
-    }
-    .await;
+    let asked = with_env(&env, |env| Ok((env.installed_activation_code()?, env.portal_client(None)?))).await;
+    let portal = match asked {
+        Ok((code, client)) => client.audit_history(&code).await.map_err(CommandError::from),
+        Err(e) => Err(e),
+    };
     let (portal, portal_error) = match portal {
         Ok(p) => (Some(p), None),
-        Err(e) => (None, Some(CommandError::from(e))),
+        Err(e) => (None, Some(e)),
     };
-    Ok(AuditState {
-        outbox: env.outbox()?.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string())).collect(),
-        history: env.merge_history(portal.as_deref()),
-        portal_error,
+    with_env(&env, move |env| {
+        Ok(AuditState {
+            outbox: env.outbox()?.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string())).collect(),
+            history: env.merge_history(portal.as_deref()),
+            portal_error,
+        })
     })
+    .await
 }
 
 /// Registers this environment's serial in a free slot of its type.
 #[tauri::command]
 pub async fn register_environment(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<String> {
     let env = state.env()?;
-    let code = match activation_code.filter(|c| !c.trim().is_empty()) {
-        Some(c) => c.parse::<license_core::ActivationCode>()?,
-        None => env.installed_activation_code()?,
-    };
-    let reg = Registration {
-        serial_number: env.serial()?.serial_number.to_string(),
-        environment_type: env.config.environment_type.to_string(),
-        name: env.config.name.clone(),
-        environment_key: env.environment_key()?,
-    };
-    env.portal_client(None)?.register(&code.to_string(), &reg).await?;
+    let (code, reg, client) = with_env(&env, move |env| {
+        let code = match activation_code.filter(|c| !c.trim().is_empty()) {
+            Some(c) => c.parse::<license_core::ActivationCode>()?,
+            None => env.installed_activation_code()?,
+        };
+        let reg = Registration {
+            serial_number: env.serial()?.serial_number,
+            environment_type: env.config.environment_type,
+            name: env.config.name.clone(),
+            environment_key: env.environment_key()?,
+        };
+        Ok((code, reg, env.portal_client(None)?))
+    })
+    .await?;
+    client.register(&code, &reg).await?;
     Ok(code.to_string())
 }
 
 /// Downloads this environment's license and makes it the install candidate.
 #[tauri::command]
-pub async fn fetch_license(state: State<'_, AppState>) -> CommandResult<CandidateView> {
-    let env = state.env()?;
-    let serial = env.serial()?.serial_number.to_string();
-    let text = env.portal_client(None)?.download_license(&serial).await?;
-    from_bytes(&state, "license from the portal".into(), text.into_bytes())
+pub async fn fetch_license(app: AppHandle, state: State<'_, AppState>) -> CommandResult<CandidateView> {
+    let (serial, client) = serial_and_client(&state.env()?).await?;
+    let text = client.download_license(&serial).await?;
+    with_state(&app, move |state| from_bytes(state, "license from the portal".into(), text.into_bytes())).await
 }
 
 #[tauri::command]
 pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
-    let env = state.env()?;
-    let serial = env.serial()?.serial_number.to_string();
-    Ok(env.portal_client(None)?.send_license(&serial).await?)
+    let (serial, client) = serial_and_client(&state.env()?).await?;
+    Ok(client.send_license(&serial).await?)
+}
+
+async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumber, PortalClient)> {
+    with_env(env, |env| Ok((env.serial()?.serial_number, env.portal_client(None)?))).await
 }
 
 #[derive(Serialize, ts_rs::TS)]
@@ -156,8 +171,12 @@ pub async fn save_license_request(activation_code: Option<String>, app: AppHandl
 pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
     let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else { return Ok(None) };
-    let bytes = license_core::environment::durable::read_document(&path)?;
-    <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
-    let text = env.portal_client(None)?.license_from_request(&bytes).await?;
+    let (bytes, client) = with_env(&env, move |env| {
+        let bytes = license_core::environment::durable::read_document(&path)?;
+        <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
+        Ok((bytes, env.portal_client(None)?))
+    })
+    .await?;
+    let text = client.license_from_request(&bytes).await?;
     save_bytes(&app, "Save the license file", "license.lic", text.into_bytes()).await
 }

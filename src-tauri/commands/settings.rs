@@ -1,10 +1,10 @@
 //! Settings page: the environment configuration and the portal token.
 
 use super::blocking;
-use super::environment::absolute;
+use super::environment::typed_path;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use license_core::environment::{durable, Config};
+
 use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -61,35 +61,27 @@ fn optional(s: &str) -> Option<String> {
 #[tauri::command]
 pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
-    // The one URL rule lives in core (PortalUrl); nothing here re-implements it.
+    // Every rule (the one URL check included) is core's: ConfigBuilder::check.
     let portal_url = optional(&settings.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?;
-    let ca_bundle = match optional(&settings.ca_bundle) {
-        Some(p) => {
-            let p = absolute(&p, "CA bundle")?;
-            if !p.is_file() {
-                return Err(CommandError::Invalid(format!("the CA bundle {} does not exist", p.display())));
-            }
-            Some(p)
-        }
-        None => None,
-    };
-    let new = Config {
-        name: settings.name.trim().to_string(),
-        environment_type: settings.environment_type,
-        license_file: absolute(&settings.license_file, "license file")?,
-        backup_dir: absolute(&settings.backup_dir, "backup folder")?,
-        portal_url,
-        proxy: optional(&settings.proxy),
-        ca_bundle,
-        vendor_keys: settings.vendor_keys.iter().filter_map(|k| optional(k)).collect(),
-        ..env.config.clone()
-    };
-    let text = new.to_toml();
-    let path = env.config_path.clone();
-    Config::parse(&text, &path)?;
-    let p = path.clone();
-    blocking(move || Ok(durable::replace(&p, text.as_bytes(), "config")?)).await?;
-    state.open(&path)?;
+    let config_path = env.config_path.clone();
+    let p = config_path.clone();
+    let current = env.config.clone();
+    blocking(move || {
+        current
+            .edit()
+            .name(settings.name.trim())
+            .environment_type(settings.environment_type)
+            .license_file(typed_path(&settings.license_file))
+            .backup_dir(typed_path(&settings.backup_dir))
+            .portal_url(portal_url)
+            .proxy(optional(&settings.proxy))
+            .ca_bundle(optional(&settings.ca_bundle).map(|c| typed_path(&c)))
+            .vendor_keys(settings.vendor_keys)
+            .write(&p)?;
+        Ok(())
+    })
+    .await?;
+    state.open(&config_path)?;
     get_settings(state).await
 }
 

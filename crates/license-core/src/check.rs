@@ -134,34 +134,53 @@ impl Builder {
     }
 }
 
+/// Runs every check in order. The first three (format, signature, contents) gate
+/// the rest: a file that fails one of them is not read any further.
 pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> Report {
     let mut b = Builder(Vec::new());
+    let installed = exp.installed.as_ref();
+    let (lic, kid) = match open_checked(&mut b, file, vendor_keys) {
+        Ok(opened) => opened,
+        Err(kid) => return b.finish(None, kid, installed),
+    };
+    check_dates(&mut b, &lic, exp.now);
+    check_serial_number(&mut b, &lic, exp.serial_number.as_ref());
+    check_activation_code(&mut b, &lic, installed);
+    check_environment_type(&mut b, &lic, exp.environment_type);
+    check_downgrade(&mut b, &lic, installed);
+    b.finish(Some(lic), kid, installed)
+}
+
+/// Format, signature and contents: the license and its key id, or (in `Err`) the
+/// key id as far as it was read.
+fn open_checked(b: &mut Builder, file: &[u8], vendor_keys: &KeyRing) -> Result<(License, Option<String>), Option<String>> {
     let env = match Envelope::parse(DocumentKind::License, file) {
         Ok(env) => env,
         Err(e) => {
             b.fail_with(CheckId::Format, &e);
-            return b.finish(None, None, exp.installed.as_ref());
+            return Err(None);
         }
     };
     b.push(CheckId::Format, Status::Pass, "one LICENSE FILE block with a well-formed envelope");
     let kid = Some(env.kid.clone());
     if let Err(e) = env.verify(vendor_keys, "vendor") {
         b.fail_with(CheckId::Signature, &e);
-        return b.finish(None, kid, exp.installed.as_ref());
+        return Err(kid);
     }
     b.push(CheckId::Signature, Status::Pass, format!("signed by trusted vendor key {}", env.kid));
     let lic = match License::from_json(env.payload()) {
         Ok(l) => l,
         Err(e) => {
             b.fail_with(CheckId::Contents, &e);
-            return b.finish(None, kid, exp.installed.as_ref());
+            return Err(kid);
         }
     };
     b.push(CheckId::Contents, Status::Pass, format!("license {} for {}", lic.license_id, lic.customer));
+    Ok((lic, kid))
+}
 
-    check_dates(&mut b, &lic, exp.now);
-
-    match &exp.serial_number {
+fn check_serial_number(b: &mut Builder, lic: &License, local: Option<&SerialNumber>) {
+    match local {
         None => b.push(CheckId::SerialNumber, Status::Skipped, "this environment's serial number is unknown"),
         Some(local) if *local == lic.serial_number => b.push(CheckId::SerialNumber, Status::Pass, format!("matches this environment ({local})")),
         Some(local) => b.push(
@@ -170,8 +189,10 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
             format!("the license is for serial number {}, but this environment's is {local}: request a license for {local}", lic.serial_number),
         ),
     }
+}
 
-    match &exp.installed {
+fn check_activation_code(b: &mut Builder, lic: &License, installed: Option<&License>) {
+    match installed {
         None => b.push(CheckId::ActivationCode, Status::Pass, format!("{} (no license installed to compare with)", lic.activation_code)),
         Some(old) if old.activation_code == lic.activation_code => {
             b.push(CheckId::ActivationCode, Status::Pass, format!("same subscription ({})", lic.activation_code))
@@ -182,8 +203,10 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
             format!("changes the subscription from {} to {}: confirm this environment moves to the new subscription", old.activation_code, lic.activation_code),
         ),
     }
+}
 
-    match exp.environment_type {
+fn check_environment_type(b: &mut Builder, lic: &License, local: Option<EnvironmentType>) {
+    match local {
         None => b.push(CheckId::EnvironmentType, Status::Skipped, "this environment's type is not configured"),
         Some(t) if t == lic.environment_type => b.push(CheckId::EnvironmentType, Status::Pass, format!("{t}")),
         Some(t) => b.push(
@@ -192,8 +215,10 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
             format!("the license is for a {} environment, but this is a {t} environment: request a {t} license", lic.environment_type),
         ),
     }
+}
 
-    match &exp.installed {
+fn check_downgrade(b: &mut Builder, lic: &License, installed: Option<&License>) {
+    match installed {
         None => b.push(CheckId::Downgrade, Status::Pass, "no license installed"),
         Some(old) if old.license_id == lic.license_id => b.push(CheckId::Downgrade, Status::Pass, "this license is already installed"),
         Some(old) if lic.issued_at < old.issued_at => b.push(
@@ -209,9 +234,6 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
             b.push(CheckId::Downgrade, Status::Pass, format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at)))
         }
     }
-
-    let installed = exp.installed.clone();
-    b.finish(Some(lic), kid, installed.as_ref())
 }
 
 fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {

@@ -159,18 +159,9 @@ impl<'de, K: CodeKind> Deserialize<'de> for CheckedCode<K> {
     }
 }
 
-/// In TypeScript a code is its printed text.
+// In TypeScript a code is its printed text.
 #[cfg(feature = "ts")]
-impl<K: CodeKind> ts_rs::TS for CheckedCode<K> {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-    fn inline(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-}
+crate::ts_as!([K: CodeKind] CheckedCode<K> => String);
 
 #[cfg(test)]
 mod tests {

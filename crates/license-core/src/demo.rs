@@ -41,22 +41,15 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
     let serial = HostFacts::parse(&facts, "demo")?.serial_number()?;
     let other_serial = HostFacts::parse(&format!("platform_uuid={}\n", Uuid::new_v4()), "demo")?.serial_number()?;
 
-    let config = Config {
-        name: "Demo production".into(),
-        environment_type: EnvironmentType::Production,
-        license_file: "license.lic".into(),
-        backup_dir: "backups".into(),
-        state_dir: None,
-        facts_file: Some("facts.txt".into()),
-        portal_url: Some("http://127.0.0.1:8787".parse().expect("loopback URL")),
-        vendor_keys: vec![vendor.public().to_base64url()],
-        usage: Some(Usage::new(UsageSource::File("usage.json".into()))),
-        proxy: None,
-        ca_bundle: None,
-    };
     let config_path = dir.join(crate::environment::config::FILE_NAME);
-    write(&config_path, config.to_toml().as_bytes(), false)?;
     write(&dir.join("usage.json"), br#"{"named_users": 87, "application_objects": 412, "servers": 3}"#, false)?;
+    // Relative paths: the demo folder can be moved whole.
+    Config::new("Demo production", EnvironmentType::Production, "license.lic", "backups")
+        .facts_file(Some("facts.txt".into()))
+        .portal_url(Some("http://127.0.0.1:8787".parse().expect("loopback URL")))
+        .vendor_keys(vec![vendor.public().to_base64url()])
+        .usage(Some(Usage::new(UsageSource::File("usage.json".into()))))
+        .write(&config_path)?;
 
     let now = Utc::now();
     let code = random_code();

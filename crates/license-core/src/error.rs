@@ -65,6 +65,12 @@ pub enum Error {
     #[error("the configuration {path} is invalid: {reason}")]
     BadConfig { path: PathBuf, reason: String },
 
+    #[error("'{input}' is not an environment type: use development, quality, production or lifetime")]
+    InvalidEnvironmentType { input: String },
+
+    #[error("the {setting} setting is not valid: {reason}")]
+    InvalidSetting { setting: &'static str, reason: String },
+
     #[error("no configuration found (looked in {searched}): create one with `licensectl init` or open the demo environment")]
     NoConfig { searched: String },
 
@@ -150,6 +156,8 @@ impl Error {
             Error::BadFacts { .. } => ErrorCode::BadFacts,
             Error::BadKey { .. } => ErrorCode::BadKey,
             Error::BadConfig { .. } => ErrorCode::BadConfig,
+            Error::InvalidEnvironmentType { .. } => ErrorCode::InvalidEnvironmentType,
+            Error::InvalidSetting { .. } => ErrorCode::InvalidSetting,
             Error::NoConfig { .. } => ErrorCode::NoConfig,
             Error::Io { .. } => ErrorCode::Io,
             Error::NotAFile { .. } => ErrorCode::NotAFile,
@@ -219,6 +227,8 @@ error_codes! {
     BadFacts = "bad_facts",
     BadKey = "bad_key",
     BadConfig = "bad_config",
+    InvalidEnvironmentType = "invalid_environment_type",
+    InvalidSetting = "invalid_setting",
     NoConfig = "no_config",
     Io = "io",
     NotAFile = "not_a_file",
@@ -282,13 +292,4 @@ impl Serialize for Error {
 }
 
 #[cfg(feature = "ts")]
-impl ts_rs::TS for Error {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(cfg: &ts_rs::Config) -> String {
-        ErrorView::name(cfg)
-    }
-    fn inline(cfg: &ts_rs::Config) -> String {
-        ErrorView::inline(cfg)
-    }
-}
+crate::ts_as!([] Error => ErrorView);

@@ -1,6 +1,26 @@
 //! License Manager core: everything the desktop app and `licensectl` share, with no
 //! GUI dependency. See ARCHITECTURE.md for the map.
 
+/// Implements `ts_rs::TS` for a type that crosses IPC in another type's shape:
+/// `ts_as!([generics] Type => Shape)`, e.g. a code that serialises as its text
+/// (`=> String`) or an error that serialises as an `ErrorView`.
+#[cfg(feature = "ts")]
+#[macro_export]
+macro_rules! ts_as {
+    ([$($g:tt)*] $t:ty => $shape:ty) => {
+        impl<$($g)*> ts_rs::TS for $t {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+            fn name(cfg: &ts_rs::Config) -> String {
+                <$shape as ts_rs::TS>::name(cfg)
+            }
+            fn inline(cfg: &ts_rs::Config) -> String {
+                <$shape as ts_rs::TS>::inline(cfg)
+            }
+        }
+    };
+}
+
 pub mod activation;
 mod armor;
 pub mod check;

@@ -42,12 +42,12 @@ impl fmt::Display for EnvironmentType {
 }
 
 impl FromStr for EnvironmentType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("'{s}' is not an environment type: use development, quality, production or lifetime"))
+            .ok_or_else(|| Error::InvalidEnvironmentType { input: s.chars().take(64).collect() })
     }
 }
 

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::payload::Consumption;
 use crate::portal_url::PortalUrl;
 use crate::sha256_hex;
+use crate::{ActivationCode, SerialNumber};
 use reqwest::{header, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -107,8 +108,8 @@ pub struct Subscription {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Registration {
-    pub serial_number: String,
-    pub environment_type: String,
+    pub serial_number: SerialNumber,
+    pub environment_type: crate::EnvironmentType,
     pub name: String,
     pub environment_key: String,
 }
@@ -325,29 +326,29 @@ impl PortalClient {
         self.call(call).await.map(drop)
     }
 
-    pub async fn subscription(&self, code: &str) -> Result<Subscription, Error> {
+    pub async fn subscription(&self, code: &ActivationCode) -> Result<Subscription, Error> {
         Self::json(&self.call(Call::get(format!("/api/v1/subscriptions/{code}"))).await?)
     }
 
     /// Idempotent by itself: the same serial again answers with the slot it holds.
-    pub async fn register(&self, code: &str, r: &Registration) -> Result<(), Error> {
+    pub async fn register(&self, code: &ActivationCode, r: &Registration) -> Result<(), Error> {
         let body = serde_json::to_vec(r).expect("json");
         let call = Call::post(format!("/api/v1/subscriptions/{code}/environments"), Some(("application/json", &body)), Repeat::Safe);
         self.call(call).await.map(drop)
     }
 
-    pub async fn unregister(&self, code: &str, serial: &str) -> Result<(), Error> {
+    pub async fn unregister(&self, code: &ActivationCode, serial: &SerialNumber) -> Result<(), Error> {
         let call = Call { method: Method::DELETE, ..Call::get(format!("/api/v1/subscriptions/{code}/environments/{serial}")) };
         self.call(call).await.map(drop)
     }
 
-    pub async fn download_license(&self, serial: &str) -> Result<String, Error> {
+    pub async fn download_license(&self, serial: &SerialNumber) -> Result<String, Error> {
         Self::text(self.call(Call::get(format!("/api/v1/environments/{serial}/license"))).await?)
     }
 
     /// One key per administrator action: a retry after a lost answer is recognised
     /// by the portal, so the contacts get one mail.
-    pub async fn send_license(&self, serial: &str) -> Result<Vec<String>, Error> {
+    pub async fn send_license(&self, serial: &SerialNumber) -> Result<Vec<String>, Error> {
         #[derive(Deserialize)]
         struct Sent {
             sent_to: Vec<String>,
@@ -368,7 +369,7 @@ impl PortalClient {
         Self::json(&self.call(call).await?)
     }
 
-    pub async fn audit_history(&self, code: &str) -> Result<Vec<PortalUpload>, Error> {
+    pub async fn audit_history(&self, code: &ActivationCode) -> Result<Vec<PortalUpload>, Error> {
         Self::json(&self.call(Call::get(format!("/api/v1/subscriptions/{code}/audits"))).await?)
     }
 }

@@ -101,16 +101,7 @@ impl<'de> serde::Deserialize<'de> for PortalUrl {
 }
 
 #[cfg(feature = "ts")]
-impl ts_rs::TS for PortalUrl {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-    fn inline(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-}
+crate::ts_as!([] PortalUrl => String);
 
 #[cfg(test)]
 mod tests {

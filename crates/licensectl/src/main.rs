@@ -98,7 +98,7 @@ enum Command {
         #[arg(long)]
         name: String,
         #[arg(long = "type", value_name = "TYPE")]
-        environment_type: String,
+        environment_type: EnvironmentType,
         #[arg(long, value_name = "FILE")]
         license_file: PathBuf,
         #[arg(long, value_name = "DIR")]
@@ -239,22 +239,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             if path.exists() {
                 anyhow::bail!("{} already exists: edit it, or choose another path with --path", path.display());
             }
-            let c = Config {
-                name,
-                environment_type: environment_type.parse().map_err(anyhow::Error::msg)?,
-                license_file,
-                backup_dir,
-                state_dir: None,
-                facts_file: None,
-                portal_url,
-                vendor_keys,
-                usage: None,
-                proxy: None,
-                ca_bundle: None,
-            };
-            let text = c.to_toml();
-            Config::parse(&text, &path)?; // validates keys and paths before writing
-            license_core::environment::durable::replace(&path, text.as_bytes(), "config")?;
+            Config::new(name, environment_type, license_file, backup_dir).portal_url(portal_url).vendor_keys(vendor_keys).write(&path)?;
             out.line(&format!("wrote {}", path.display()));
             Ok(EXIT_OK)
         }

@@ -119,7 +119,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
             let c = PortalClient::new(&url, Some(token.clone()), ClientOptions::default())?;
             if let Some(env) = &env {
                 if let Ok(code) = installed_code(env, None) {
-                    rt.block_on(c.subscription(&code.to_string()))?;
+                    rt.block_on(c.subscription(&code))?;
                 }
             }
             secrets::store(&url, &token)?;
@@ -133,7 +133,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
         PortalCommand::Subscription => {
             let env = env.context("no environment: pass --config")?;
             let code = installed_code(&env, None)?;
-            let s = rt.block_on(client(Some(&env), portal_flag)?.subscription(&code.to_string()))?;
+            let s = rt.block_on(client(Some(&env), portal_flag)?.subscription(&code))?;
             out.value(&s, || {
                 let mut t = format!("{} — {}\n", s.activation_code, s.customer);
                 for slot in &s.slots {
@@ -150,17 +150,17 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
             let env = env.context("no environment: pass --config")?;
             let code = installed_code(&env, activation_code.as_deref())?;
             let reg = Registration {
-                serial_number: env.serial()?.serial_number.to_string(),
-                environment_type: env.config.environment_type.to_string(),
+                serial_number: env.serial()?.serial_number,
+                environment_type: env.config.environment_type,
                 name: name.unwrap_or_else(|| env.config.name.clone()),
                 environment_key: env.environment_key()?,
             };
-            rt.block_on(client(Some(&env), portal_flag)?.register(&code.to_string(), &reg))?;
+            rt.block_on(client(Some(&env), portal_flag)?.register(&code, &reg))?;
             out.line(&format!("serial {} registered in a {} slot of {code}", reg.serial_number, reg.environment_type));
         }
         PortalCommand::FetchLicense { out: path, install, yes } => {
             let env = env.context("no environment: pass --config")?;
-            let serial = env.serial()?.serial_number.to_string();
+            let serial = env.serial()?.serial_number;
             let text = match rt.block_on(client(Some(&env), portal_flag)?.download_license(&serial)) {
                 Err(e @ Error::PortalRefused { status: 403, .. }) => {
                     return Err(anyhow::Error::from(e)
@@ -178,7 +178,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
         }
         PortalCommand::SendLicense => {
             let env = env.context("no environment: pass --config")?;
-            let serial = env.serial()?.serial_number.to_string();
+            let serial = env.serial()?.serial_number;
             let to = rt.block_on(client(Some(&env), portal_flag)?.send_license(&serial))?;
             out.value(&json!({"sent_to": to}), || format!("the license was sent to {}\n", to.join(", ")));
         }
@@ -244,9 +244,8 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
         }
         AuditCommand::History => {
             let rt = runtime()?;
-            let portal = client(Some(&env), portal_flag)
-                .ok()
-                .and_then(|c| installed_code(&env, None).ok().and_then(|code| rt.block_on(c.audit_history(&code.to_string())).ok()));
+            let portal =
+                client(Some(&env), portal_flag).ok().and_then(|c| installed_code(&env, None).ok().and_then(|code| rt.block_on(c.audit_history(&code)).ok()));
             let lines = env.merge_history(portal.as_deref());
             out.value(&lines, || {
                 let mut t = String::new();

@@ -322,7 +322,7 @@ fn air_gapped_round_trip_request_install_audit_upload() {
     assert_eq!(out["status"], "verified", "{out}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code)).unwrap();
+    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code.parse().unwrap())).unwrap();
     let (audit_payload, _) = <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].audit_id.as_deref(), Some(audit_payload.audit_id.to_string().as_str()));
@@ -445,7 +445,7 @@ fn a_remote_portal_goes_through_the_configured_proxy_in_a_tunnel() {
     let opts = ClientOptions { proxy: Some(proxy.url.clone()), retries: 0, ..ClientOptions::default() };
     let c = PortalClient::new(&"https://portal.example.test".parse().unwrap(), Some("lmp_secret".into()), opts).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    assert!(rt.block_on(c.subscription("X")).is_err());
+    assert!(rt.block_on(c.subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap())).is_err());
     let seen = proxy.requests();
     assert!(seen.first().is_some_and(|h| h.starts_with("CONNECT portal.example.test:443")), "{seen:?}");
     assert!(!seen.concat().contains("lmp_secret"), "the proxy sees only the tunnel, never the token");
@@ -460,13 +460,18 @@ fn redirects_to_another_host_and_oversized_answers_are_refused() {
         format!("HTTP/1.1 302 Found\r\nLocation: {}/api/v1/health\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", OTHER.get().unwrap()).into_bytes()
     });
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let err = rt.block_on(client(&redirector.url, Some("lmp_secret".into())).subscription("X")).unwrap_err();
+    let err = rt
+        .block_on(
+            client(&redirector.url, Some("lmp_secret".into())).subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap()),
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "portal_protocol", "{err}");
     assert!(err.to_string().contains("redirected"), "{err}");
     assert!(other.requests().is_empty(), "the token followed a redirect to another host: {:?}", other.requests());
 
     let huge = Capture::start(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n".to_vec());
-    let err = rt.block_on(client(&huge.url, Some("t".into())).download_license("X")).unwrap_err();
+    let err =
+        rt.block_on(client(&huge.url, Some("t".into())).download_license(&license_core::serial::serial_from_facts_text("platform_uuid=x\n"))).unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
 }
 

@@ -32,12 +32,12 @@ fn bench(c: &mut Criterion) {
     let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &perms).unwrap();
     let client = PortalClient::new(&url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
     let reg = Registration {
-        serial_number: env.serial().unwrap().serial_number.to_string(),
-        environment_type: "production".into(),
+        serial_number: env.serial().unwrap().serial_number,
+        environment_type: EnvironmentType::Production,
         name: "bench".into(),
         environment_key: env.environment_key().unwrap(),
     };
-    rt.block_on(client.register(&code.to_string(), &reg)).unwrap();
+    rt.block_on(client.register(&code, &reg)).unwrap();
     let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();
     env.install(lic.as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
 

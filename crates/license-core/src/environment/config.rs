@@ -126,6 +126,30 @@ impl Config {
         Ok(c)
     }
 
+    /// The one way to make a new configuration (the demo, `licensectl init`, the
+    /// app's first run): set what differs from the defaults, then [`ConfigBuilder::write`]
+    /// checks every rule once and writes it.
+    pub fn new(name: impl Into<String>, environment_type: EnvironmentType, license_file: impl Into<PathBuf>, backup_dir: impl Into<PathBuf>) -> ConfigBuilder {
+        ConfigBuilder(Config {
+            name: name.into(),
+            environment_type,
+            license_file: license_file.into(),
+            backup_dir: backup_dir.into(),
+            state_dir: None,
+            facts_file: None,
+            portal_url: None,
+            vendor_keys: Vec::new(),
+            usage: None,
+            proxy: None,
+            ca_bundle: None,
+        })
+    }
+
+    /// Changes to this configuration (the app's Settings), checked like a new one.
+    pub fn edit(self) -> ConfigBuilder {
+        ConfigBuilder(self)
+    }
+
     pub fn read(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the configuration", path, e))?;
         Self::parse(&text, path)
@@ -141,6 +165,107 @@ impl Config {
 
     pub fn state_dir(&self) -> PathBuf {
         self.state_dir.clone().unwrap_or_else(|| self.license_file.parent().unwrap_or(Path::new(".")).join(".license-manager"))
+    }
+}
+
+/// A configuration being made or changed; nothing is checked or written until
+/// [`ConfigBuilder::write`].
+#[must_use]
+pub struct ConfigBuilder(Config);
+
+impl ConfigBuilder {
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.0.name = name.into();
+        self
+    }
+    pub fn environment_type(mut self, t: EnvironmentType) -> Self {
+        self.0.environment_type = t;
+        self
+    }
+    pub fn license_file(mut self, p: impl Into<PathBuf>) -> Self {
+        self.0.license_file = p.into();
+        self
+    }
+    pub fn backup_dir(mut self, p: impl Into<PathBuf>) -> Self {
+        self.0.backup_dir = p.into();
+        self
+    }
+    pub fn facts_file(mut self, p: Option<PathBuf>) -> Self {
+        self.0.facts_file = p;
+        self
+    }
+    pub fn portal_url(mut self, url: Option<PortalUrl>) -> Self {
+        self.0.portal_url = url;
+        self
+    }
+    pub fn vendor_keys(mut self, keys: Vec<String>) -> Self {
+        self.0.vendor_keys = keys.into_iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+        self
+    }
+    pub fn usage(mut self, usage: Option<Usage>) -> Self {
+        self.0.usage = usage;
+        self
+    }
+    pub fn proxy(mut self, proxy: Option<String>) -> Self {
+        self.0.proxy = proxy.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+        self
+    }
+    pub fn ca_bundle(mut self, p: Option<PathBuf>) -> Self {
+        self.0.ca_bundle = p;
+        self
+    }
+
+    /// Checks every rule for a configuration kept at `path`: a name; paths absolute
+    /// or relative to the configuration's folder, without `..`, in folders that
+    /// exist; the files it names exist; the vendor keys and the proxy parse (the
+    /// portal URL already did, as a [`PortalUrl`]).
+    pub fn check(&self, path: &Path) -> Result<(), Error> {
+        let c = &self.0;
+        let bad = |setting: &'static str, reason: String| Error::InvalidSetting { setting, reason };
+        if c.name.trim().is_empty() {
+            return Err(bad("name", "it is empty: give the environment a name administrators recognise".into()));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let place = |setting: &'static str, p: &Path| -> Result<PathBuf, Error> {
+            if p.as_os_str().is_empty() {
+                return Err(bad(setting, "it is empty".into()));
+            }
+            if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Err(bad(setting, format!("{} contains '..': give the path without it", p.display())));
+            }
+            Ok(if p.is_absolute() { p.to_path_buf() } else { base.join(p) })
+        };
+        let license = place("license file", &c.license_file)?;
+        if license.file_name().is_none() || license.is_dir() {
+            return Err(bad("license file", format!("{} is a folder: name the license file itself", license.display())));
+        }
+        for (setting, p) in [("license file", &license), ("backup folder", &place("backup folder", &c.backup_dir)?)] {
+            if !p.parent().is_some_and(Path::is_dir) {
+                return Err(bad(setting, format!("the folder of {} does not exist: create it first", p.display())));
+            }
+        }
+        for (setting, p) in [("facts file", &c.facts_file), ("CA bundle", &c.ca_bundle)] {
+            if let Some(p) = p {
+                let p = place(setting, p)?;
+                if !p.is_file() {
+                    return Err(bad(setting, format!("{} does not exist or is not a file", p.display())));
+                }
+            }
+        }
+        KeyRing::parse(&c.vendor_keys).map_err(|e| bad("vendor keys", e.to_string()))?;
+        if let Some(p) = &c.proxy {
+            reqwest::Proxy::all(p).map_err(|e| bad("proxy", format!("'{p}' is not a proxy URL ({e})")))?;
+        }
+        Ok(())
+    }
+
+    /// Checks, then writes the configuration to `path` atomically; returns it as read back.
+    pub fn write(self, path: &Path) -> Result<Config, Error> {
+        self.check(path)?;
+        let text = self.0.to_toml();
+        let parsed = Config::parse(&text, path)?;
+        super::durable::replace(path, text.as_bytes(), "config")?;
+        Ok(parsed)
     }
 }
 
