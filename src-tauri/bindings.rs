@@ -3,7 +3,8 @@
 //! fails when that file is stale; `scripts/bindings` rewrites it.
 
 use crate::commands::{environment, install, portal, settings};
-use license_core::environment::{audits, backups, clock, requests, usage};
+use license_core::environment::{self as environment_core, audits, backups, clock, requests, usage};
+use license_core::portal as portal_core;
 use license_core::{check, payload, serial};
 use ts_rs::TS;
 
@@ -26,17 +27,20 @@ pub fn typescript() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     declarations!(&cfg;
         license_core::ErrorCode, license_core::ErrorView,
-        payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption, payload::Audit, payload::Request,
+        payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption,
+        payload::Audit, payload::Request,
         check::CheckId, check::Status, check::Check, check::Report, check::Difference,
         serial::FactNote, serial::SerialExplanation,
-        license_core::environment::LicenseStatus, license_core::environment::InstalledLicense, license_core::environment::Overview,
-        license_core::environment::Step, license_core::environment::InstallOutcome,
+        environment_core::LicenseStatus, environment_core::InstalledLicense, environment_core::Overview,
+        environment_core::Step, environment_core::InstallOutcome,
         backups::BackupEntry, clock::ClockState, clock::ClockReading,
-        audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine, requests::LicenseRequest,
-        license_core::portal::UploadStatus, license_core::portal::UploadResult, license_core::portal::PortalUpload,
-        license_core::portal::Subscription, license_core::portal::Slot,
-        install::CandidateView, install::CandidateDropped, portal::UploadProgress, portal::UploadSummary, portal::AuditState,
-        portal::SavedRequest, settings::Settings, environment::NewConfig,
+        audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine,
+        requests::LicenseRequest,
+        portal_core::UploadStatus, portal_core::UploadResult, portal_core::PortalUpload,
+        portal_core::Subscription, portal_core::Slot,
+        install::CandidateView, install::CandidateDropped,
+        portal::UploadProgress, portal::UploadSummary, portal::AuditState, portal::SavedRequest,
+        settings::Settings, environment::NewConfig,
     )
 }
 

@@ -57,7 +57,11 @@ pub async fn save_file(app: &AppHandle, title: &str, default_name: &str) -> Opti
 type DialogFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<PathBuf>> + Send>>;
 
 #[cfg(not(feature = "test-dialogs"))]
-async fn run(app: &AppHandle, show: impl FnOnce(rfd::AsyncFileDialog) -> DialogFuture + Send + 'static, dialog: rfd::AsyncFileDialog) -> Option<PathBuf> {
+async fn run(
+    app: &AppHandle,
+    show: impl FnOnce(rfd::AsyncFileDialog) -> DialogFuture + Send + 'static,
+    dialog: rfd::AsyncFileDialog,
+) -> Option<PathBuf> {
     let (tx, rx) = std::sync::mpsc::channel();
     let window = app.get_webview_window("main");
     app.run_on_main_thread(move || {

@@ -74,7 +74,9 @@ struct Args {
 /// Runs the app (the binary's `main`).
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     // Unknown or malformed options are refused before a window opens.
@@ -90,9 +92,13 @@ pub fn run() {
             };
             *state.demo_dir.lock().expect("state lock") = Some(demo_dir.clone());
             let opened = if args.demo.is_some() {
-                license_core::demo::create(&demo_dir).map_err(|e| e.to_string()).and_then(|p| state.open(&p).map_err(|e| e.to_string()))
+                license_core::demo::create(&demo_dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| state.open(&p).map_err(|e| e.to_string()))
             } else {
-                config::locate(args.config.as_deref()).map_err(|e| e.to_string()).and_then(|p| state.open(&p).map_err(|e| e.to_string()))
+                config::locate(args.config.as_deref())
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| state.open(&p).map_err(|e| e.to_string()))
             };
             if let Err(e) = opened {
                 tracing::warn!(error = %e, "no environment opened at start");
@@ -108,8 +114,12 @@ pub fn run() {
                     // Read and checked off the main thread, like every command's work.
                     let app = window.app_handle().clone();
                     tauri::async_runtime::spawn(async move {
-                        let checked = commands::with_state(&app, move |state| commands::install::from_path(state, &path)).await;
-                        let _ = app.emit(commands::install::CANDIDATE_DROPPED, commands::install::CandidateDropped::from(checked));
+                        let checked =
+                            commands::with_state(&app, move |state| commands::install::from_path(state, &path)).await;
+                        let _ = app.emit(
+                            commands::install::CANDIDATE_DROPPED,
+                            commands::install::CandidateDropped::from(checked),
+                        );
                     });
                 }
             }
@@ -144,11 +154,17 @@ mod ipc_contract {
         let conf: serde_json::Value = serde_json::from_str(&read("tauri.conf.json")).unwrap();
         let caps = conf["app"]["security"]["capabilities"].as_array().unwrap();
         assert_eq!(caps.len(), 1, "one capability, for the main window");
-        let granted: Vec<&str> = caps[0]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-        let ours: BTreeSet<String> = granted.iter().filter_map(|p| p.strip_prefix("allow-")).map(|p| p.replace('-', "_")).collect();
+        let granted: Vec<&str> =
+            caps[0]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let ours: BTreeSet<String> =
+            granted.iter().filter_map(|p| p.strip_prefix("allow-")).map(|p| p.replace('-', "_")).collect();
         assert_eq!(ours, set(super::COMMANDS.iter().copied()));
         let others: Vec<_> = granted.iter().filter(|p| !p.starts_with("allow-")).collect();
-        assert_eq!(others, [&"core:event:allow-listen", &"core:event:allow-unlisten"], "no plugin permission besides events");
+        assert_eq!(
+            others,
+            [&"core:event:allow-listen", &"core:event:allow-unlisten"],
+            "no plugin permission besides events"
+        );
     }
 
     #[test]

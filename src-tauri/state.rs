@@ -25,7 +25,13 @@ impl AppState {
     pub fn env(&self) -> CommandResult<Arc<Environment>> {
         match &*self.env.lock().expect("state lock") {
             Some(e) => Ok(e.clone()),
-            None => Err(CommandError::NoEnvironment(self.env_error.lock().expect("state lock").clone().unwrap_or_else(|| "open an environment first".into()))),
+            None => Err(CommandError::NoEnvironment(
+                self.env_error
+                    .lock()
+                    .expect("state lock")
+                    .clone()
+                    .unwrap_or_else(|| "open an environment first".into()),
+            )),
         }
     }
 

@@ -7,7 +7,6 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use license_core::payload::Entitlements;
 use license_core::{ActivationCode, EnvironmentType, KeyPair, License, Payload};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -89,13 +88,20 @@ fn corpus_has_at_least_forty_cases_and_every_file() {
 #[test]
 fn corpus_through_the_cli() {
     let (dir, cfg) = environment();
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(if cfg!(debug_assertions) { "debug" } else { "release" }).join("licensectl");
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(if cfg!(debug_assertions) { "debug" } else { "release" })
+        .join("licensectl");
     assert!(bin.is_file(), "build licensectl first (cargo build -p licensectl)");
     let mut failures = Vec::new();
     for case in cases() {
         let file = materialise(&case, dir.path());
-        let out = std::process::Command::new(&bin).args(["--config", cfg.to_str().unwrap(), "--json", "verify", file.to_str().unwrap()]).output().unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}: no JSON: {}", case.file, String::from_utf8_lossy(&out.stderr)));
+        let out = std::process::Command::new(&bin)
+            .args(["--config", cfg.to_str().unwrap(), "--json", "verify", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}: no JSON: {}", case.file, String::from_utf8_lossy(&out.stderr)));
         let got = match v.get("error") {
             Some(e) => ("error".to_string(), None, e["code"].as_str().map(str::to_string)),
             None => classify(&v["report"]),
@@ -106,7 +112,13 @@ fn corpus_through_the_cli() {
             _ => out.status.code() == Some(2),
         };
         if got != expected(&case) || !exit_ok {
-            failures.push(format!("{}: expected {:?}, got {:?} (exit {:?})", case.file, expected(&case), got, out.status.code()));
+            failures.push(format!(
+                "{}: expected {:?}, got {:?} (exit {:?})",
+                case.file,
+                expected(&case),
+                got,
+                out.status.code()
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -175,22 +187,10 @@ fn regenerate() {
     .unwrap();
     let ts = |s: &str| license_core::timestamp::parse(s).unwrap();
     let base = License {
-        format: 1,
-        license_id: uuid::Uuid::new_v4(),
         activation_code: ActivationCode::from_payload("CORPVSTESTCQDE0123456789").unwrap(),
-        serial_number: serial.clone(),
-        environment_type: EnvironmentType::Production,
         customer: "Corpus Corp".into(),
-        issued_at: ts("2026-01-01T00:00:00Z"),
-        not_before: ts("2026-01-01T00:00:00Z"),
         expires_at: Some(ts("2099-01-01T00:00:00Z")),
-        entitlements: Entitlements {
-            named_users: 100,
-            application_objects: 500,
-            environments: 3,
-            support_level: "standard".into(),
-            features: vec!["sso".into()],
-        },
+        ..License::sample(&serial)
     };
     std::fs::write(dir.join("installed.lic"), base.seal(&vendor)).unwrap();
     let variant = |f: &dyn Fn(&mut License)| {
@@ -206,20 +206,36 @@ fn regenerate() {
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
     };
-    let signed = |payload: &[u8]| armor("LICENSE FILE", &serde_json::to_vec(&sign_raw(&vendor, "license", payload)).unwrap()).into_bytes();
+    let signed = |payload: &[u8]| {
+        armor("LICENSE FILE", &serde_json::to_vec(&sign_raw(&vendor, "license", payload)).unwrap()).into_bytes()
+    };
     let env_key = KeyPair::generate();
-    let audit_file = armor("LICENSE AUDIT", &serde_json::to_vec(&sign_raw(&env_key, "audit", b"{\"format\":1}")).unwrap());
-    let request_file = armor("LICENSE REQUEST", &serde_json::to_vec(&sign_raw(&env_key, "request", b"{\"format\":1}")).unwrap());
+    let audit_file =
+        armor("LICENSE AUDIT", &serde_json::to_vec(&sign_raw(&env_key, "audit", b"{\"format\":1}")).unwrap());
+    let request_file =
+        armor("LICENSE REQUEST", &serde_json::to_vec(&sign_raw(&env_key, "request", b"{\"format\":1}")).unwrap());
     let body_lines: Vec<String> = valid.lines().filter(|l| !l.starts_with("-----")).map(str::to_string).collect();
 
     let mut files: Vec<(&str, Vec<u8>, &str, Option<&str>, Option<&str>, &str)> = Vec::new();
-    let mut add = |name: &'static str, bytes: Vec<u8>, outcome: &'static str, check: Option<&'static str>, code: Option<&'static str>, why: &'static str| {
+    let mut add = |name: &'static str,
+                   bytes: Vec<u8>,
+                   outcome: &'static str,
+                   check: Option<&'static str>,
+                   code: Option<&'static str>,
+                   why: &'static str| {
         files.push((name, bytes, outcome, check, code, why));
     };
     let s = |t: String| t.into_bytes();
     add("valid.lic", s(valid.clone()), "installable", None, None, "a good license");
     add("valid-crlf.lic", s(valid.replace('\n', "\r\n")), "installable", None, None, "CRLF line endings are accepted");
-    add("valid-surrounding-blank-lines.lic", s(format!("\n\n  \n{valid}\n\n")), "installable", None, None, "blank lines around the block are ignored");
+    add(
+        "valid-surrounding-blank-lines.lic",
+        s(format!("\n\n  \n{valid}\n\n")),
+        "installable",
+        None,
+        None,
+        "blank lines around the block are ignored",
+    );
     add(
         "valid-unknown-member.lic",
         signed(&payload_json(&|v| v["future_member"] = json!({"x": 1}))),
@@ -228,11 +244,29 @@ fn regenerate() {
         None,
         "unknown payload members are ignored",
     );
-    add("valid-perpetual.lic", variant(&|l| l.expires_at = None).seal(&vendor).into_bytes(), "installable", None, None, "expires_at null is perpetual");
-    add("truncated-no-end.lic", s(valid.lines().take(4).collect::<Vec<_>>().join("\n")), "refused", Some("format"), Some("bad_armor"), "no END line");
+    add(
+        "valid-perpetual.lic",
+        variant(&|l| l.expires_at = None).seal(&vendor).into_bytes(),
+        "installable",
+        None,
+        None,
+        "expires_at null is perpetual",
+    );
+    add(
+        "truncated-no-end.lic",
+        s(valid.lines().take(4).collect::<Vec<_>>().join("\n")),
+        "refused",
+        Some("format"),
+        Some("bad_armor"),
+        "no END line",
+    );
     add(
         "truncated-mid-line.lic",
-        s(format!("-----BEGIN LICENSE FILE-----\n{}\n{}\n-----END LICENSE FILE-----\n", &body_lines[0][..40], body_lines[1])),
+        s(format!(
+            "-----BEGIN LICENSE FILE-----\n{}\n{}\n-----END LICENSE FILE-----\n",
+            &body_lines[0][..40],
+            body_lines[1]
+        )),
         "refused",
         Some("format"),
         Some("bad_armor"),
@@ -254,13 +288,48 @@ fn regenerate() {
         Some("bad_encoding"),
         "padding removed",
     );
-    add("no-armor.lic", serde_json::to_vec(&envelope_of(&valid)).unwrap(), "refused", Some("format"), Some("bad_armor"), "bare envelope JSON");
-    add("wrong-label.lic", s(valid.replace("LICENSE FILE", "CERTIFICATE")), "refused", Some("format"), Some("wrong_kind"), "another PEM label");
+    add(
+        "no-armor.lic",
+        serde_json::to_vec(&envelope_of(&valid)).unwrap(),
+        "refused",
+        Some("format"),
+        Some("bad_armor"),
+        "bare envelope JSON",
+    );
+    add(
+        "wrong-label.lic",
+        s(valid.replace("LICENSE FILE", "CERTIFICATE")),
+        "refused",
+        Some("format"),
+        Some("wrong_kind"),
+        "another PEM label",
+    );
     add("audit-file.lic", s(audit_file), "refused", Some("format"), Some("wrong_kind"), "an audit, not a license");
     add("request-file.lic", s(request_file), "refused", Some("format"), Some("wrong_kind"), "a request, not a license");
-    add("two-blocks.lic", s(format!("{valid}{valid}")), "refused", Some("format"), Some("multiple_blocks"), "two blocks");
-    add("text-before.lic", s(format!("Here is your license:\n{valid}")), "refused", Some("format"), Some("bad_armor"), "mail text before the block");
-    add("text-after.lic", s(format!("{valid}Regards,\nThe vendor\n")), "refused", Some("format"), Some("bad_armor"), "mail text after the block");
+    add(
+        "two-blocks.lic",
+        s(format!("{valid}{valid}")),
+        "refused",
+        Some("format"),
+        Some("multiple_blocks"),
+        "two blocks",
+    );
+    add(
+        "text-before.lic",
+        s(format!("Here is your license:\n{valid}")),
+        "refused",
+        Some("format"),
+        Some("bad_armor"),
+        "mail text before the block",
+    );
+    add(
+        "text-after.lic",
+        s(format!("{valid}Regards,\nThe vendor\n")),
+        "refused",
+        Some("format"),
+        Some("bad_armor"),
+        "mail text after the block",
+    );
     add(
         "mismatched-end.lic",
         s(valid.replace("-----END LICENSE FILE-----", "-----END LICENSE AUDIT-----")),
@@ -270,9 +339,30 @@ fn regenerate() {
         "END does not match BEGIN",
     );
     add("empty.lic", Vec::new(), "refused", Some("format"), Some("bad_armor"), "an empty file");
-    add("whitespace-only.lic", s(" \n\t\n\r\n".into()), "refused", Some("format"), Some("bad_armor"), "only whitespace");
-    add("huge.lic", Vec::new(), "error", None, Some("too_large"), "over 1 MiB: refused before reading (made at test time)");
-    add("binary.lic", (0..=255u8).cycle().take(4096).collect(), "refused", Some("format"), Some("not_text"), "binary data");
+    add(
+        "whitespace-only.lic",
+        s(" \n\t\n\r\n".into()),
+        "refused",
+        Some("format"),
+        Some("bad_armor"),
+        "only whitespace",
+    );
+    add(
+        "huge.lic",
+        Vec::new(),
+        "error",
+        None,
+        Some("too_large"),
+        "over 1 MiB: refused before reading (made at test time)",
+    );
+    add(
+        "binary.lic",
+        (0..=255u8).cycle().take(4096).collect(),
+        "refused",
+        Some("format"),
+        Some("not_text"),
+        "binary data",
+    );
     add(
         "bom.lic",
         [b"\xEF\xBB\xBF".to_vec(), valid.clone().into_bytes()].concat(),
@@ -302,8 +392,22 @@ fn regenerate() {
         Some("bad_armor"),
         "re-wrapped at 76 columns",
     );
-    add("envelope-not-json.lic", s(armor("LICENSE FILE", b"not json at all")), "refused", Some("format"), Some("bad_envelope"), "the envelope is not JSON");
-    add("envelope-array.lic", s(armor("LICENSE FILE", b"[1,2,3]")), "refused", Some("format"), Some("bad_envelope"), "the envelope is not an object");
+    add(
+        "envelope-not-json.lic",
+        s(armor("LICENSE FILE", b"not json at all")),
+        "refused",
+        Some("format"),
+        Some("bad_envelope"),
+        "the envelope is not JSON",
+    );
+    add(
+        "envelope-array.lic",
+        s(armor("LICENSE FILE", b"[1,2,3]")),
+        "refused",
+        Some("format"),
+        Some("bad_envelope"),
+        "the envelope is not an object",
+    );
     add(
         "envelope-extra-member.lic",
         s(with_envelope(&valid, |e| e["x"] = json!(1))),
@@ -324,7 +428,10 @@ fn regenerate() {
         "envelope-duplicate-member.lic",
         {
             let e = envelope_of(&valid);
-            let text = format!("{{\"alg\":\"ed25519\",\"alg\":\"ed25519\",\"kid\":{},\"payload\":{},\"sig\":{}}}", e["kid"], e["payload"], e["sig"]);
+            let text = format!(
+                "{{\"alg\":\"ed25519\",\"alg\":\"ed25519\",\"kid\":{},\"payload\":{},\"sig\":{}}}",
+                e["kid"], e["payload"], e["sig"]
+            );
             s(armor("LICENSE FILE", text.as_bytes()))
         },
         "refused",
@@ -332,8 +439,22 @@ fn regenerate() {
         Some("bad_envelope"),
         "alg twice",
     );
-    add("alg-rsa.lic", s(with_envelope(&valid, |e| e["alg"] = json!("RS256"))), "refused", Some("format"), Some("unsupported_algorithm"), "another algorithm");
-    add("alg-none.lic", s(with_envelope(&valid, |e| e["alg"] = json!("none"))), "refused", Some("format"), Some("unsupported_algorithm"), "alg none");
+    add(
+        "alg-rsa.lic",
+        s(with_envelope(&valid, |e| e["alg"] = json!("RS256"))),
+        "refused",
+        Some("format"),
+        Some("unsupported_algorithm"),
+        "another algorithm",
+    );
+    add(
+        "alg-none.lic",
+        s(with_envelope(&valid, |e| e["alg"] = json!("none"))),
+        "refused",
+        Some("format"),
+        Some("unsupported_algorithm"),
+        "alg none",
+    );
     add(
         "kid-uppercase.lic",
         s(with_envelope(&valid, |e| e["kid"] = json!(e["kid"].as_str().unwrap().to_uppercase()))),
@@ -388,7 +509,10 @@ fn regenerate() {
     );
     add(
         "signed-as-audit.lic",
-        s(armor("LICENSE FILE", &serde_json::to_vec(&sign_raw(&vendor, "audit", &variant(&|_| {}).to_json())).unwrap())),
+        s(armor(
+            "LICENSE FILE",
+            &serde_json::to_vec(&sign_raw(&vendor, "audit", &variant(&|_| {}).to_json())).unwrap(),
+        )),
         "refused",
         Some("signature"),
         Some("bad_signature"),
@@ -399,8 +523,8 @@ fn regenerate() {
         s(with_envelope(&valid, |e| {
             let mut sig = URL_SAFE_NO_PAD.decode(e["sig"].as_str().unwrap()).unwrap();
             const L: [u8; 32] = [
-                0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                0x10,
+                0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
             ];
             let mut carry = 0u16;
             for i in 0..32 {
@@ -437,8 +561,22 @@ fn regenerate() {
         Some("bad_payload"),
         "a duplicate inside entitlements",
     );
-    add("payload-array.lic", signed(b"[1,2,3]"), "refused", Some("contents"), Some("bad_payload"), "payload is not an object");
-    add("format-2.lic", signed(&payload_json(&|v| v["format"] = json!(2))), "refused", Some("contents"), Some("unsupported_format"), "a future format");
+    add(
+        "payload-array.lic",
+        signed(b"[1,2,3]"),
+        "refused",
+        Some("contents"),
+        Some("bad_payload"),
+        "payload is not an object",
+    );
+    add(
+        "format-2.lic",
+        signed(&payload_json(&|v| v["format"] = json!(2))),
+        "refused",
+        Some("contents"),
+        Some("unsupported_format"),
+        "a future format",
+    );
     add(
         "missing-expires.lic",
         signed(&payload_json(&|v| drop(v.as_object_mut().unwrap().remove("expires_at")))),
@@ -487,7 +625,14 @@ fn regenerate() {
         Some("bad_payload"),
         "expires before not_before",
     );
-    add("empty-customer.lic", signed(&payload_json(&|v| v["customer"] = json!("  "))), "refused", Some("contents"), Some("bad_payload"), "no customer");
+    add(
+        "empty-customer.lic",
+        signed(&payload_json(&|v| v["customer"] = json!("  "))),
+        "refused",
+        Some("contents"),
+        Some("bad_payload"),
+        "no customer",
+    );
     add(
         "negative-users.lic",
         signed(&payload_json(&|v| v["entitlements"]["named_users"] = json!(-5))),
@@ -539,7 +684,9 @@ fn regenerate() {
     );
     add(
         "other-activation-code.lic",
-        variant(&|l| l.activation_code = ActivationCode::from_payload("0THERSVBSCR1PT10N0000000").unwrap()).seal(&vendor).into_bytes(),
+        variant(&|l| l.activation_code = ActivationCode::from_payload("0THERSVBSCR1PT10N0000000").unwrap())
+            .seal(&vendor)
+            .into_bytes(),
         "confirm",
         Some("activation_code"),
         None,
@@ -559,7 +706,13 @@ fn regenerate() {
         if name != "huge.lic" {
             std::fs::write(dir.join(name), bytes).unwrap();
         }
-        cases.push(Case { file: name.into(), outcome: outcome.into(), check: check.map(str::to_string), code: code.map(str::to_string), why: why.into() });
+        cases.push(Case {
+            file: name.into(),
+            outcome: outcome.into(),
+            check: check.map(str::to_string),
+            code: code.map(str::to_string),
+            why: why.into(),
+        });
     }
     std::fs::write(dir.join("cases.json"), serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
 }

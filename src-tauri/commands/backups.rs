@@ -34,7 +34,12 @@ pub async fn check_backup(id: String, state: State<'_, AppState>) -> CommandResu
 }
 
 #[tauri::command]
-pub async fn restore_backup(id: String, confirmed: bool, on_progress: Channel<Step>, state: State<'_, AppState>) -> CommandResult<InstallOutcome> {
+pub async fn restore_backup(
+    id: String,
+    confirmed: bool,
+    on_progress: Channel<Step>,
+    state: State<'_, AppState>,
+) -> CommandResult<InstallOutcome> {
     let env = state.env()?;
     blocking(move || Ok(env.restore(&id, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?)).await
 }

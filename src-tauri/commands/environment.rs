@@ -45,14 +45,22 @@ pub struct NewConfig {
 /// Writes a first configuration in the user's configuration folder and opens it.
 #[tauri::command]
 pub async fn create_config(input: NewConfig, state: State<'_, AppState>) -> CommandResult<Overview> {
-    let path = config::candidates(None).into_iter().next().ok_or_else(|| CommandError::Invalid("no configuration folder is known for this user".into()))?;
+    let path = config::candidates(None)
+        .into_iter()
+        .next()
+        .ok_or_else(|| CommandError::Invalid("no configuration folder is known for this user".into()))?;
     let p = path.clone();
     blocking(move || {
         let dir = p.parent().expect("a configuration file has a folder");
         license_core::environment::durable::ensure_dir(dir)?;
-        Config::new(input.name.trim(), input.environment_type, typed_path(&input.license_file), typed_path(&input.backup_dir))
-            .vendor_keys(vec![input.vendor_key])
-            .write(&p)?;
+        Config::new(
+            input.name.trim(),
+            input.environment_type,
+            typed_path(&input.license_file),
+            typed_path(&input.backup_dir),
+        )
+        .vendor_keys(vec![input.vendor_key])
+        .write(&p)?;
         Ok(())
     })
     .await?;

@@ -63,7 +63,12 @@ pub async fn choose_license_file(app: AppHandle) -> CommandResult<Option<Candida
 #[tauri::command]
 pub async fn paste_license(text: String, app: AppHandle) -> CommandResult<CandidateView> {
     if text.len() as u64 > license_core::MAX_FILE_BYTES {
-        return Err(license_core::Error::TooLarge { what: "pasted text".into(), size: text.len() as u64, limit: license_core::MAX_FILE_BYTES }.into());
+        return Err(license_core::Error::TooLarge {
+            what: "pasted text".into(),
+            size: text.len() as u64,
+            limit: license_core::MAX_FILE_BYTES,
+        }
+        .into());
     }
     with_state(&app, move |state| from_bytes(state, "pasted text".into(), text.into_bytes())).await
 }
@@ -79,10 +84,22 @@ pub async fn current_candidate(app: AppHandle) -> CommandResult<Option<Candidate
 }
 
 #[tauri::command]
-pub async fn install_candidate(confirmed: bool, on_progress: Channel<Step>, state: State<'_, AppState>) -> CommandResult<InstallOutcome> {
+pub async fn install_candidate(
+    confirmed: bool,
+    on_progress: Channel<Step>,
+    state: State<'_, AppState>,
+) -> CommandResult<InstallOutcome> {
     let env = state.env()?;
-    let bytes = state.candidate.lock().expect("state lock").as_ref().map(|c| c.bytes.clone()).ok_or(CommandError::NoCandidate)?;
-    let outcome = blocking(move || Ok(env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?)).await?;
+    let bytes = state
+        .candidate
+        .lock()
+        .expect("state lock")
+        .as_ref()
+        .map(|c| c.bytes.clone())
+        .ok_or(CommandError::NoCandidate)?;
+    let outcome =
+        blocking(move || Ok(env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?))
+            .await?;
     *state.candidate.lock().expect("state lock") = None;
     Ok(outcome)
 }

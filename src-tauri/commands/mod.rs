@@ -21,13 +21,19 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> CommandResult<T> + 
 }
 
 /// [`blocking`] with the open environment.
-pub async fn with_env<T: Send + 'static>(env: &Arc<Environment>, f: impl FnOnce(&Environment) -> CommandResult<T> + Send + 'static) -> CommandResult<T> {
+pub async fn with_env<T: Send + 'static>(
+    env: &Arc<Environment>,
+    f: impl FnOnce(&Environment) -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
     let env = env.clone();
     blocking(move || f(&env)).await
 }
 
 /// [`blocking`] with the app's state (the candidate lives there).
-pub async fn with_state<T: Send + 'static>(app: &AppHandle, f: impl FnOnce(&AppState) -> CommandResult<T> + Send + 'static) -> CommandResult<T> {
+pub async fn with_state<T: Send + 'static>(
+    app: &AppHandle,
+    f: impl FnOnce(&AppState) -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
     let app = app.clone();
     blocking(move || f(&app.state::<AppState>())).await
 }

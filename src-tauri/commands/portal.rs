@@ -58,8 +58,12 @@ pub async fn generate_audit(state: State<'_, AppState>) -> CommandResult<Generat
 pub async fn save_audit_copy(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
     let (name, bytes) = with_env(&env, |env| {
-        let newest = env.outbox()?.pop().ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
-        let name = newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
+        let newest = env
+            .outbox()?
+            .pop()
+            .ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
+        let name =
+            newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
         Ok((name, license_core::environment::durable::read_document(&newest)?))
     })
     .await?;
@@ -67,10 +71,14 @@ pub async fn save_audit_copy(app: AppHandle, state: State<'_, AppState>) -> Comm
 }
 
 #[tauri::command]
-pub async fn upload_outbox(on_progress: Channel<UploadProgress>, state: State<'_, AppState>) -> CommandResult<UploadSummary> {
+pub async fn upload_outbox(
+    on_progress: Channel<UploadProgress>,
+    state: State<'_, AppState>,
+) -> CommandResult<UploadSummary> {
     let env = state.env()?;
     let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-    let (uploaded, error) = env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await;
+    let (uploaded, error) =
+        env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await;
     let remaining = with_env(&env, |env| Ok(env.outbox()?.len())).await?;
     Ok(UploadSummary { uploaded, remaining, error: error.map(CommandError::from) })
 }
@@ -79,7 +87,9 @@ pub async fn upload_outbox(on_progress: Channel<UploadProgress>, state: State<'_
 #[tauri::command]
 pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<UploadResult>> {
     let env = state.env()?;
-    let Some(path) = dialogs::pick_file(&app, "Choose the audit file", &dialogs::AUDIT_FILES).await else { return Ok(None) };
+    let Some(path) = dialogs::pick_file(&app, "Choose the audit file", &dialogs::AUDIT_FILES).await else {
+        return Ok(None);
+    };
     let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
     Ok(Some(env.upload_file(&client, &path).await?))
 }
@@ -99,7 +109,11 @@ pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState
     };
     with_env(&env, move |env| {
         Ok(AuditState {
-            outbox: env.outbox()?.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string())).collect(),
+            outbox: env
+                .outbox()?
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+                .collect(),
             history: env.merge_history(portal.as_deref()),
             portal_error,
         })
@@ -109,7 +123,10 @@ pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState
 
 /// Registers this environment's serial in a free slot of its type.
 #[tauri::command]
-pub async fn register_environment(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<String> {
+pub async fn register_environment(
+    activation_code: Option<String>,
+    state: State<'_, AppState>,
+) -> CommandResult<String> {
     let env = state.env()?;
     let (code, reg, client) = with_env(&env, move |env| {
         let code = match activation_code.filter(|c| !c.trim().is_empty()) {
@@ -156,7 +173,11 @@ pub struct SavedRequest {
 
 /// Writes a signed license request where the administrator chooses, with its QR code.
 #[tauri::command]
-pub async fn save_license_request(activation_code: Option<String>, app: AppHandle, state: State<'_, AppState>) -> CommandResult<SavedRequest> {
+pub async fn save_license_request(
+    activation_code: Option<String>,
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<SavedRequest> {
     let env = state.env()?;
     let code = activation_code.filter(|c| !c.trim().is_empty()).map(|c| c.parse()).transpose()?;
     let r = blocking(move || Ok(env.license_request(code)?)).await?;
@@ -170,7 +191,9 @@ pub async fn save_license_request(activation_code: Option<String>, app: AppHandl
 #[tauri::command]
 pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
     let env = state.env()?;
-    let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else { return Ok(None) };
+    let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else {
+        return Ok(None);
+    };
     let (bytes, client) = with_env(&env, move |env| {
         let bytes = license_core::environment::durable::read_document(&path)?;
         <license_core::Request as license_core::SelfSigned>::open(&bytes)?;

@@ -88,7 +88,11 @@ pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> Co
 #[tauri::command]
 pub async fn set_portal_token(token: String, state: State<'_, AppState>) -> CommandResult<()> {
     let env = state.env()?;
-    let url = env.config.portal_url.clone().ok_or_else(|| CommandError::Invalid("set the portal URL first, then store its token".into()))?;
+    let url = env
+        .config
+        .portal_url
+        .clone()
+        .ok_or_else(|| CommandError::Invalid("set the portal URL first, then store its token".into()))?;
     // Stored under the parsed, normalised URL: the same key every lookup uses.
     blocking(move || Ok(secrets::store(&url, &token)?)).await
 }

@@ -29,18 +29,25 @@ impl Driver {
     /// Starts tauri-driver with `env` added to what the app will inherit.
     pub fn start(env: &[(&str, &std::ffi::OsStr)], env_remove: &[&str]) -> Driver {
         let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        assert!(std::env::var_os("DISPLAY").is_some(), "E2E tests need a display: run them under xvfb-run (see README)");
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "E2E tests need a display: run them under xvfb-run (see README)"
+        );
         let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let mut cmd = Command::new(&driver);
-        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
         for k in env_remove {
             cmd.env_remove(k);
         }
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`"));
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`")
+        });
         let base = format!("http://127.0.0.1:{port}");
         let t = Instant::now();
         while ureq::get(&format!("{base}/status")).call().is_err() {
@@ -53,7 +60,8 @@ impl Driver {
     pub fn session(&self, app_args: &[&str]) -> Session {
         let app = env!("CARGO_BIN_EXE_license-manager");
         let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": app, "args": app_args}}}});
-        let r: Value = ureq::post(&format!("{}/session", self.base)).send_json(caps).expect("new session").into_json().unwrap();
+        let r: Value =
+            ureq::post(&format!("{}/session", self.base)).send_json(caps).expect("new session").into_json().unwrap();
         let id = r["value"]["sessionId"].as_str().expect("session id").to_string();
         let s = Session { url: format!("{}/session/{id}", self.base) };
         s.wait_for("main");
@@ -140,7 +148,10 @@ impl Session {
     }
 
     pub fn text(&self, e: &Element) -> String {
-        self.get(&format!("/element/{}/text", e.0)).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        self.get(&format!("/element/{}/text", e.0))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     pub fn attr(&self, e: &Element, name: &str) -> Option<String> {
@@ -165,15 +176,18 @@ impl Session {
     pub fn type_into(&self, css: &str, text: &str) {
         let e = self.wait_for(css);
         let _ = self.post(&format!("/element/{}/clear", e.0), json!({}));
-        self.post(&format!("/element/{}/value", e.0), json!({"text": text})).unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
+            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
     }
 
     pub fn script(&self, body: &str, args: Value) -> Value {
-        self.post("/execute/sync", json!({"script": body, "args": args})).unwrap_or_else(|e| panic!("script failed: {e}"))
+        self.post("/execute/sync", json!({"script": body, "args": args}))
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
     pub fn async_script(&self, body: &str, args: Value) -> Value {
-        self.post("/execute/async", json!({"script": body, "args": args})).unwrap_or_else(|e| panic!("async script failed: {e}"))
+        self.post("/execute/async", json!({"script": body, "args": args}))
+            .unwrap_or_else(|e| panic!("async script failed: {e}"))
     }
 
     /// Saves a PNG screenshot into $E2E_SCREENSHOTS (the README's pictures).

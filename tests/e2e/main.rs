@@ -60,7 +60,10 @@ impl App {
 
     fn backups(&self) -> Vec<Vec<u8>> {
         let Ok(rd) = std::fs::read_dir(self.path("backups")) else { return vec![] };
-        rd.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "lic")).map(|e| std::fs::read(e.path()).unwrap()).collect()
+        rd.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "lic"))
+            .map(|e| std::fs::read(e.path()).unwrap())
+            .collect()
     }
 
     fn nav(&self, page: &str) {
@@ -119,7 +122,16 @@ fn install_wizard_installs_backs_up_and_restores_previous() {
     app.dialog_answers(&app.path("samples/renewal.lic"));
     s.click("[data-testid=choose-file]");
     s.wait_for("[data-testid=step-check]");
-    for id in ["format", "signature", "contents", "dates", "serial_number", "activation_code", "environment_type", "downgrade"] {
+    for id in [
+        "format",
+        "signature",
+        "contents",
+        "dates",
+        "serial_number",
+        "activation_code",
+        "environment_type",
+        "downgrade",
+    ] {
         assert_eq!(app.check_status(id), "pass", "check {id}");
     }
     let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
@@ -275,7 +287,8 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
 fn without_configuration_the_app_offers_the_demo() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path().as_os_str();
-    let driver = Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
+    let driver =
+        Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
     let s = driver.session(&[]);
     s.wait_for("[data-testid=welcome]");
     assert!(s.wait_text("[data-testid=start-error]", |t| !t.is_empty()).contains("no configuration found"));
@@ -314,42 +327,23 @@ fn the_webview_gets_only_our_commands_and_a_strict_csp() {
 
 #[test]
 fn request_online_then_audit_upload_through_the_real_portal() {
-    use license_core::{EnvironmentType, KeyPair};
-    use license_portal::admin::{create_subscription, NewSubscription};
+    use license_core::EnvironmentType;
+    use license_test_support::{TestPortal, ALL};
     let portal_state = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
-        let conn = license_portal::db::open(&dir.join("portal.db")).unwrap();
-        let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(&dir.join("vendor.key")).unwrap(), false);
+        let portal = TestPortal::start(&dir.join("vendor.key"));
         let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
         let code = env.installed_activation_code().unwrap();
-        create_subscription(
-            &mut portal.db.lock().unwrap(),
-            &NewSubscription {
-                activation_code: code.clone(),
-                customer: "Demo Corp".into(),
-                entitlements: license_core::payload::Entitlements {
-                    named_users: 250,
-                    application_objects: 900,
-                    environments: 1,
-                    support_level: "premium".into(),
-                    features: vec![],
-                },
-                contacts: vec!["admin@demo.example".into()],
-                expires_at: Some("2099-01-01T00:00:00Z".into()),
-                slots: vec![(EnvironmentType::Production, 1)],
-            },
-        )
-        .unwrap();
-        let all: Vec<String> = ["read", "register", "download_license", "upload_audit"].iter().map(|s| s.to_string()).collect();
-        let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &all).unwrap();
+        portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+        let token = portal.token(&code, ALL);
         let cfg = dir.join("environment.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &url);
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();
         *portal_state.borrow_mut() = Some(portal);
         vec![("LICENSE_MANAGER_TOKEN", token)]
     });
     let s = &app.session;
-    let portal = portal_state.borrow().clone().unwrap();
+    let portal = portal_state.borrow_mut().take().unwrap();
 
     // Online request: register, download, continue in the install wizard.
     app.nav("request");
@@ -376,7 +370,7 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     s.click("[data-testid=upload-now]");
     s.wait_for("[data-testid=history] tr[data-status=verified]");
     s.screenshot("audit");
-    let n: i64 = portal.db.lock().unwrap().query_row("SELECT COUNT(*) FROM audits WHERE status = 'verified'", [], |r| r.get(0)).unwrap();
+    let n: i64 = portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'");
     assert_eq!(n, 1);
     assert!(s.wait_text("[data-testid=outbox]", |t| t.starts_with("0 ")).starts_with("0 "));
 }

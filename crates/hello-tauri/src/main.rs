@@ -7,5 +7,8 @@ fn ready() {
 }
 
 fn main() {
-    tauri::Builder::default().invoke_handler(tauri::generate_handler![ready]).run(tauri::generate_context!()).expect("error while running hello-tauri");
+    tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![ready])
+        .run(tauri::generate_context!())
+        .expect("error while running hello-tauri");
 }

@@ -16,7 +16,8 @@ fn bench(c: &mut Criterion) {
     let file_path = dir.path().join("samples/renewal.lic");
     let file = std::fs::read(&file_path).unwrap();
     let ring = env.vendor_keys().clone();
-    let installed = license_core::payload::open_license(&std::fs::read(&env.config.license_file).unwrap(), &ring).unwrap();
+    let installed =
+        license_core::payload::open_license(&std::fs::read(&env.config.license_file).unwrap(), &ring).unwrap();
     let exp = Expectations {
         serial_number: Some(env.serial().unwrap().serial_number),
         environment_type: Some(env.config.environment_type),
@@ -33,8 +34,12 @@ fn bench(c: &mut Criterion) {
     let key = VerifyingKey::from_bytes(&key_bytes).unwrap();
 
     let mut g = c.benchmark_group("license");
-    g.bench_function("raw_ed25519_verify_strict", |b| b.iter(|| key.verify_strict(black_box(message.as_bytes()), black_box(&sig)).unwrap()));
-    g.bench_function("envelope_parse", |b| b.iter(|| Envelope::parse(DocumentKind::License, black_box(&file)).unwrap()));
+    g.bench_function("raw_ed25519_verify_strict", |b| {
+        b.iter(|| key.verify_strict(black_box(message.as_bytes()), black_box(&sig)).unwrap())
+    });
+    g.bench_function("envelope_parse", |b| {
+        b.iter(|| Envelope::parse(DocumentKind::License, black_box(&file)).unwrap())
+    });
     let parsed = Envelope::parse(DocumentKind::License, &file).unwrap();
     g.bench_function("signature_verify", |b| b.iter(|| black_box(&parsed).verify(&ring, "vendor").unwrap()));
     g.bench_function("full_check", |b| {

@@ -47,7 +47,11 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
     }
     let begin_count = lines.iter().filter(|l| l.starts_with("-----BEGIN ")).count();
     let Some(label) = armor_label(lines[0], "BEGIN") else {
-        return Err(if begin_count > 0 { bad("there is text before the BEGIN line") } else { bad("there is no BEGIN line") });
+        return Err(if begin_count > 0 {
+            bad("there is text before the BEGIN line")
+        } else {
+            bad("there is no BEGIN line")
+        });
     };
     if begin_count > 1 {
         return Err(Error::MultipleBlocks { kind });
@@ -57,7 +61,10 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
         let found = DocumentKind::from_label(&label).map(|k| k.to_string()).unwrap_or_else(|| format!("'{shown}'"));
         return Err(Error::WrongKind { expected: kind, found });
     }
-    let end = lines.iter().position(|l| l.starts_with("-----END ")).ok_or_else(|| bad("there is no END line: the file is truncated"))?;
+    let end = lines
+        .iter()
+        .position(|l| l.starts_with("-----END "))
+        .ok_or_else(|| bad("there is no END line: the file is truncated"))?;
     if armor_label(lines[end], "END").as_deref() != Some(kind.label()) {
         return Err(bad("the END line does not match the BEGIN line"));
     }
@@ -121,7 +128,8 @@ mod tests {
     fn rewrapped_body_is_rejected() {
         let text = encode(K, &[1u8; 120]);
         let joined: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        let rewrapped = format!("-----BEGIN LICENSE FILE-----\n{}\n{}\n-----END LICENSE FILE-----\n", &joined[..70], &joined[70..]);
+        let rewrapped =
+            format!("-----BEGIN LICENSE FILE-----\n{}\n{}\n-----END LICENSE FILE-----\n", &joined[..70], &joined[70..]);
         assert!(decode(K, rewrapped.as_bytes()).unwrap_err().to_string().contains("64 columns"));
     }
 }

@@ -113,7 +113,13 @@ impl Builder {
         self.0.push(Check { id, label: id.label(), status, message: message.into(), code: None });
     }
     fn fail_with(&mut self, id: CheckId, err: &Error) {
-        self.0.push(Check { id, label: id.label(), status: Status::Fail, message: err.to_string(), code: Some(err.code()) });
+        self.0.push(Check {
+            id,
+            label: id.label(),
+            status: Status::Fail,
+            message: err.to_string(),
+            code: Some(err.code()),
+        });
     }
     fn skip_rest(&mut self) {
         for id in CheckId::ALL {
@@ -130,7 +136,14 @@ impl Builder {
             (Some(new), old) => differences(old, new),
             _ => Vec::new(),
         };
-        Report { installable: !failed && license.is_some(), needs_confirmation: !failed && warned, checks: self.0, license, kid, differences }
+        Report {
+            installable: !failed && license.is_some(),
+            needs_confirmation: !failed && warned,
+            checks: self.0,
+            license,
+            kid,
+            differences,
+        }
     }
 }
 
@@ -153,7 +166,11 @@ pub fn check_license(file: &[u8], vendor_keys: &KeyRing, exp: &Expectations) -> 
 
 /// Format, signature and contents: the license and its key id, or (in `Err`) the
 /// key id as far as it was read.
-fn open_checked(b: &mut Builder, file: &[u8], vendor_keys: &KeyRing) -> Result<(License, Option<String>), Option<String>> {
+fn open_checked(
+    b: &mut Builder,
+    file: &[u8],
+    vendor_keys: &KeyRing,
+) -> Result<(License, Option<String>), Option<String>> {
     let env = match Envelope::parse(DocumentKind::License, file) {
         Ok(env) => env,
         Err(e) => {
@@ -182,25 +199,37 @@ fn open_checked(b: &mut Builder, file: &[u8], vendor_keys: &KeyRing) -> Result<(
 fn check_serial_number(b: &mut Builder, lic: &License, local: Option<&SerialNumber>) {
     match local {
         None => b.push(CheckId::SerialNumber, Status::Skipped, "this environment's serial number is unknown"),
-        Some(local) if *local == lic.serial_number => b.push(CheckId::SerialNumber, Status::Pass, format!("matches this environment ({local})")),
+        Some(local) if *local == lic.serial_number => {
+            b.push(CheckId::SerialNumber, Status::Pass, format!("matches this environment ({local})"))
+        }
         Some(local) => b.push(
             CheckId::SerialNumber,
             Status::Fail,
-            format!("the license is for serial number {}, but this environment's is {local}: request a license for {local}", lic.serial_number),
+            format!(
+                "the license is for serial number {}, but this environment's is {local}: request a license for {local}",
+                lic.serial_number
+            ),
         ),
     }
 }
 
 fn check_activation_code(b: &mut Builder, lic: &License, installed: Option<&License>) {
     match installed {
-        None => b.push(CheckId::ActivationCode, Status::Pass, format!("{} (no license installed to compare with)", lic.activation_code)),
+        None => b.push(
+            CheckId::ActivationCode,
+            Status::Pass,
+            format!("{} (no license installed to compare with)", lic.activation_code),
+        ),
         Some(old) if old.activation_code == lic.activation_code => {
             b.push(CheckId::ActivationCode, Status::Pass, format!("same subscription ({})", lic.activation_code))
         }
         Some(old) => b.push(
             CheckId::ActivationCode,
             Status::Warn,
-            format!("changes the subscription from {} to {}: confirm this environment moves to the new subscription", old.activation_code, lic.activation_code),
+            format!(
+                "changes the subscription from {} to {}: confirm this environment moves to the new subscription",
+                old.activation_code, lic.activation_code
+            ),
         ),
     }
 }
@@ -212,7 +241,10 @@ fn check_environment_type(b: &mut Builder, lic: &License, local: Option<Environm
         Some(t) => b.push(
             CheckId::EnvironmentType,
             Status::Fail,
-            format!("the license is for a {} environment, but this is a {t} environment: request a {t} license", lic.environment_type),
+            format!(
+                "the license is for a {} environment, but this is a {t} environment: request a {t} license",
+                lic.environment_type
+            ),
         ),
     }
 }
@@ -220,7 +252,9 @@ fn check_environment_type(b: &mut Builder, lic: &License, local: Option<Environm
 fn check_downgrade(b: &mut Builder, lic: &License, installed: Option<&License>) {
     match installed {
         None => b.push(CheckId::Downgrade, Status::Pass, "no license installed"),
-        Some(old) if old.license_id == lic.license_id => b.push(CheckId::Downgrade, Status::Pass, "this license is already installed"),
+        Some(old) if old.license_id == lic.license_id => {
+            b.push(CheckId::Downgrade, Status::Pass, "this license is already installed")
+        }
         Some(old) if lic.issued_at < old.issued_at => b.push(
             CheckId::Downgrade,
             Status::Warn,
@@ -230,21 +264,35 @@ fn check_downgrade(b: &mut Builder, lic: &License, installed: Option<&License>) 
                 timestamp::format(&old.issued_at)
             ),
         ),
-        Some(old) => {
-            b.push(CheckId::Downgrade, Status::Pass, format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at)))
-        }
+        Some(old) => b.push(
+            CheckId::Downgrade,
+            Status::Pass,
+            format!("issued {} (installed: {})", timestamp::format(&lic.issued_at), timestamp::format(&old.issued_at)),
+        ),
     }
 }
 
 fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
     if now < lic.not_before {
-        b.push(CheckId::Dates, Status::Fail, format!("not valid until {}: install it on or after that date", timestamp::format(&lic.not_before)));
+        b.push(
+            CheckId::Dates,
+            Status::Fail,
+            format!("not valid until {}: install it on or after that date", timestamp::format(&lic.not_before)),
+        );
         return;
     }
     match lic.expires_at {
         None => b.push(CheckId::Dates, Status::Pass, "perpetual (no expiry)"),
-        Some(exp) if exp <= now => b.push(CheckId::Dates, Status::Fail, format!("expired on {}: request a renewed license", timestamp::format(&exp))),
-        Some(exp) => b.push(CheckId::Dates, Status::Pass, format!("valid until {} ({} days left)", timestamp::format(&exp), (exp - now).num_days())),
+        Some(exp) if exp <= now => b.push(
+            CheckId::Dates,
+            Status::Fail,
+            format!("expired on {}: request a renewed license", timestamp::format(&exp)),
+        ),
+        Some(exp) => b.push(
+            CheckId::Dates,
+            Status::Pass,
+            format!("valid until {} ({} days left)", timestamp::format(&exp), (exp - now).num_days()),
+        ),
     }
 }
 

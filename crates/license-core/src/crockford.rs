@@ -78,7 +78,8 @@ pub struct CheckedCode<K: CodeKind>(String, PhantomData<fn() -> K>);
 impl<K: CodeKind> CheckedCode<K> {
     /// A code with a correct check symbol, from `K::LEN - 1` payload symbols.
     pub fn from_payload(payload: &str) -> Result<Self, Error> {
-        let p = normalize(payload).map_err(|c| K::invalid(payload, format!("'{c}' is not a Crockford base32 symbol")))?;
+        let p =
+            normalize(payload).map_err(|c| K::invalid(payload, format!("'{c}' is not a Crockford base32 symbol")))?;
         if p.len() != K::LEN - 1 {
             return Err(K::invalid(&p, format!("a payload has {} symbols, not {}", K::LEN - 1, p.len())));
         }
@@ -95,7 +96,8 @@ impl<K: CodeKind> CheckedCode<K> {
 impl<K: CodeKind> FromStr for CheckedCode<K> {
     type Err = Error;
     fn from_str(input: &str) -> Result<Self, Error> {
-        let s = normalize(input.trim()).map_err(|c| K::invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
+        let s = normalize(input.trim())
+            .map_err(|c| K::invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
         if s.len() != K::LEN {
             return Err(K::invalid(input, format!("it has {} symbols; {} has {}", s.len(), K::article_name(), K::LEN)));
         }

@@ -25,7 +25,8 @@ pub const SAMPLES: &[(&str, &str)] = &[
 ];
 
 fn random_code() -> ActivationCode {
-    let payload: String = (0..24).map(|_| crate::crockford::symbol(rand_core::RngCore::next_u32(&mut rand_core::OsRng))).collect();
+    let payload: String =
+        (0..24).map(|_| crate::crockford::symbol(rand_core::RngCore::next_u32(&mut rand_core::OsRng))).collect();
     ActivationCode::from_payload(&payload).expect("24 symbols")
 }
 
@@ -114,7 +115,8 @@ fn tamper(file: &str) -> String {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine;
     let body: String = file.lines().filter(|l| !l.starts_with("-----")).collect();
-    let mut env: serde_json::Value = serde_json::from_slice(&STANDARD.decode(body).expect("own armor")).expect("own envelope");
+    let mut env: serde_json::Value =
+        serde_json::from_slice(&STANDARD.decode(body).expect("own armor")).expect("own envelope");
     let payload = URL_SAFE_NO_PAD.decode(env["payload"].as_str().expect("payload")).expect("own payload");
     let edited = String::from_utf8(payload).expect("json").replace("\"named_users\":10,", "\"named_users\":10000,");
     env["payload"] = URL_SAFE_NO_PAD.encode(edited).into();
@@ -156,7 +158,11 @@ mod tests {
         std::fs::copy(d.path().join("samples/expired.lic"), &env.config.license_file).unwrap();
         assert_eq!(env.overview().unwrap().installed.status, LicenseStatus::Expired);
 
-        let mut future = crate::payload::open_license(&std::fs::read(d.path().join("samples/renewal.lic")).unwrap(), env.vendor_keys()).unwrap();
+        let mut future = crate::payload::open_license(
+            &std::fs::read(d.path().join("samples/renewal.lic")).unwrap(),
+            env.vendor_keys(),
+        )
+        .unwrap();
         future.not_before = chrono::Utc::now() + chrono::Duration::days(10);
         let vendor = crate::KeyPair::read(&d.path().join("vendor.key")).unwrap();
         std::fs::write(&env.config.license_file, future.seal(&vendor)).unwrap();
@@ -222,7 +228,11 @@ mod tests {
         std::fs::write(&b.path, b"garbage").unwrap();
         let listed = env.backups().list().unwrap();
         assert!(!listed[0].intact);
-        assert!(env.restore(&b.id, InstallOptions { confirmed: true }, &mut |_| {}).unwrap_err().to_string().contains("damaged"));
+        assert!(env
+            .restore(&b.id, InstallOptions { confirmed: true }, &mut |_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("damaged"));
         assert_eq!(env.backups().get("../etc/passwd").unwrap_err().code(), "no_such_backup");
     }
 }

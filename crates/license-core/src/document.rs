@@ -97,9 +97,14 @@ impl Envelope {
         if env.kid.len() != 16 || !env.kid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(bad("kid is not 16 lower-case hex characters".into()));
         }
-        let payload = URL_SAFE_NO_PAD.decode(&env.payload).map_err(|_| Error::BadEncoding { part: "payload", encoding: "base64url without padding" })?;
-        let sig = URL_SAFE_NO_PAD.decode(&env.sig).map_err(|_| Error::BadEncoding { part: "signature", encoding: "base64url without padding" })?;
-        let sig: [u8; 64] = sig.try_into().map_err(|v: Vec<u8>| bad(format!("the signature is {} bytes, not 64", v.len())))?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(&env.payload)
+            .map_err(|_| Error::BadEncoding { part: "payload", encoding: "base64url without padding" })?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(&env.sig)
+            .map_err(|_| Error::BadEncoding { part: "signature", encoding: "base64url without padding" })?;
+        let sig: [u8; 64] =
+            sig.try_into().map_err(|v: Vec<u8>| bad(format!("the signature is {} bytes, not 64", v.len())))?;
         Ok(Self { kind, kid: env.kid, payload_text: env.payload, payload, sig: Signature::from_bytes(&sig) })
     }
 
@@ -131,7 +136,12 @@ impl Envelope {
 pub fn seal(kind: DocumentKind, payload: &[u8], key: &KeyPair) -> String {
     let payload_text = URL_SAFE_NO_PAD.encode(payload);
     let sig = key.sign(&signed_message(kind, &payload_text));
-    let env = EnvelopeJson { alg: "ed25519".into(), kid: key.public().kid().to_string(), payload: payload_text, sig: URL_SAFE_NO_PAD.encode(sig.to_bytes()) };
+    let env = EnvelopeJson {
+        alg: "ed25519".into(),
+        kid: key.public().kid().to_string(),
+        payload: payload_text,
+        sig: URL_SAFE_NO_PAD.encode(sig.to_bytes()),
+    };
     armor::encode(kind, &serde_json::to_vec(&env).expect("envelope serialises"))
 }
 
@@ -225,8 +235,10 @@ mod tests {
         let mut j = envelope_json(&file, DocumentKind::License);
         let mut sig = URL_SAFE_NO_PAD.decode(j["sig"].as_str().unwrap()).unwrap();
         // S + L (the group order) is the same point but non-canonical: strict rejects.
-        const L: [u8; 32] =
-            [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
         let mut carry = 0u16;
         for i in 0..32 {
             let v = sig[32 + i] as u16 + L[i] as u16 + carry;

@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("{what} is {size} bytes, over the {limit}-byte limit: this is not a {what}; choose the file you were sent")]
+    #[error(
+        "{what} is {size} bytes, over the {limit}-byte limit: this is not a {what}; choose the file you were sent"
+    )]
     TooLarge { what: String, size: u64, limit: u64 },
 
-    #[error("the file is not UTF-8 text: choose the {kind} file itself, not an archive or a document that contains it")]
+    #[error(
+        "the file is not UTF-8 text: choose the {kind} file itself, not an archive or a document that contains it"
+    )]
     NotText { kind: DocumentKind },
 
     #[error("the file starts with a byte-order mark: save it as UTF-8 without BOM, or use the original file")]
@@ -71,7 +75,9 @@ pub enum Error {
     #[error("the {setting} setting is not valid: {reason}")]
     InvalidSetting { setting: &'static str, reason: String },
 
-    #[error("no configuration found (looked in {searched}): create one with `licensectl init` or open the demo environment")]
+    #[error(
+        "no configuration found (looked in {searched}): create one with `licensectl init` or open the demo environment"
+    )]
     NoConfig { searched: String },
 
     #[error("could not {action} {path}: {source}")]

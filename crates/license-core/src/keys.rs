@@ -28,7 +28,8 @@ pub struct PublicKey {
 impl PublicKey {
     /// Rejects keys that are not valid curve points and small-order (weak) keys.
     pub fn from_bytes(raw: &[u8; 32]) -> Result<Self, Error> {
-        let key = VerifyingKey::from_bytes(raw).map_err(|_| Error::BadKey { reason: "not a valid Ed25519 public key".into() })?;
+        let key = VerifyingKey::from_bytes(raw)
+            .map_err(|_| Error::BadKey { reason: "not a valid Ed25519 public key".into() })?;
         if key.is_weak() {
             return Err(Error::BadKey { reason: "a small-order Ed25519 key, which can never be trusted".into() });
         }
@@ -36,8 +37,12 @@ impl PublicKey {
     }
 
     pub fn from_base64url(text: &str) -> Result<Self, Error> {
-        let raw = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| Error::BadKey { reason: format!("'{}' is not base64url without padding", text.trim()) })?;
-        let raw: [u8; 32] = raw.try_into().map_err(|v: Vec<u8>| Error::BadKey { reason: format!("an Ed25519 public key is 32 bytes, not {}", v.len()) })?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| Error::BadKey { reason: format!("'{}' is not base64url without padding", text.trim()) })?;
+        let raw: [u8; 32] = raw.try_into().map_err(|v: Vec<u8>| Error::BadKey {
+            reason: format!("an Ed25519 public key is 32 bytes, not {}", v.len()),
+        })?;
         Self::from_bytes(&raw)
     }
 
@@ -104,12 +109,16 @@ impl KeyPair {
     }
 
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        SigningKey::from_pkcs8_pem(pem).map(Self).map_err(|_| Error::BadKey { reason: "not a PKCS#8 PEM Ed25519 private key".into() })
+        SigningKey::from_pkcs8_pem(pem)
+            .map(Self)
+            .map_err(|_| Error::BadKey { reason: "not a PKCS#8 PEM Ed25519 private key".into() })
     }
 
     pub fn read(path: &Path) -> Result<Self, Error> {
         let pem = std::fs::read_to_string(path).map_err(|e| Error::io("read the private key", path, e))?;
-        Self::from_pem(&pem).map_err(|_| Error::BadKey { reason: format!("{} is not a PKCS#8 PEM Ed25519 private key", path.display()) })
+        Self::from_pem(&pem).map_err(|_| Error::BadKey {
+            reason: format!("{} is not a PKCS#8 PEM Ed25519 private key", path.display()),
+        })
     }
 }
 

@@ -239,18 +239,10 @@ impl SelfSigned for Request {
     }
 }
 
-/// Parses and verifies a license file against the trusted vendor keys.
-pub fn open_license(file: &[u8], vendor_keys: &KeyRing) -> Result<License, Error> {
-    let env = Envelope::parse(DocumentKind::License, file)?;
-    env.verify(vendor_keys, "vendor")?;
-    License::from_json(env.payload())
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub fn sample_license(serial: &SerialNumber) -> License {
+#[cfg(any(test, feature = "test-support"))]
+impl License {
+    /// A production license for `serial`, valid 2026–2027: tests change what they need.
+    pub fn sample(serial: &SerialNumber) -> License {
         License {
             format: 1,
             license_id: Uuid::new_v4(),
@@ -269,6 +261,22 @@ pub(crate) mod tests {
                 features: vec!["sso".into()],
             },
         }
+    }
+}
+
+/// Parses and verifies a license file against the trusted vendor keys.
+pub fn open_license(file: &[u8], vendor_keys: &KeyRing) -> Result<License, Error> {
+    let env = Envelope::parse(DocumentKind::License, file)?;
+    env.verify(vendor_keys, "vendor")?;
+    License::from_json(env.payload())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample_license(serial: &SerialNumber) -> License {
+        License::sample(serial)
     }
 
     fn serial() -> SerialNumber {

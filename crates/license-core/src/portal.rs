@@ -225,7 +225,9 @@ impl PortalClient {
         }
         if let Some(ca) = &opts.ca_bundle {
             let pem = crate::environment::durable::read_capped(ca, crate::MAX_FILE_BYTES, Links::Follow)?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("CA bundle {}: {e}", ca.display())))? {
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| bad(format!("CA bundle {}: {e}", ca.display())))?
+            {
                 b = b.add_root_certificate(cert);
             }
         }
@@ -274,14 +276,19 @@ impl PortalClient {
                 Err(e) => Attempt::Retry { after: None, error: self.unreachable(&e), connect: false },
             };
         }
-        let retry_after =
-            resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let body = match read_capped(resp, MAX_PROBLEM_BYTES).await {
             Ok(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
             _ => String::new(),
         };
         let error = problem(status, body);
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT
+        {
             Attempt::Retry { after: retry_after, error, connect: false }
         } else {
             Attempt::Fail(error)
@@ -301,7 +308,8 @@ impl PortalClient {
                     tries += 1;
                     let wait = after.unwrap_or(delay).min(self.opts.max_delay);
                     // A portal that cannot even be connected to is reported promptly.
-                    let out_of_time = connect && start.elapsed() + wait >= UNREACHABLE_WITHIN - Duration::from_millis(200);
+                    let out_of_time =
+                        connect && start.elapsed() + wait >= UNREACHABLE_WITHIN - Duration::from_millis(200);
                     if !call.may_repeat() || tries > self.opts.retries || out_of_time {
                         return Err(error);
                     }
@@ -333,12 +341,17 @@ impl PortalClient {
     /// Idempotent by itself: the same serial again answers with the slot it holds.
     pub async fn register(&self, code: &ActivationCode, r: &Registration) -> Result<(), Error> {
         let body = serde_json::to_vec(r).expect("json");
-        let call = Call::post(format!("/api/v1/subscriptions/{code}/environments"), Some(("application/json", &body)), Repeat::Safe);
+        let call = Call::post(
+            format!("/api/v1/subscriptions/{code}/environments"),
+            Some(("application/json", &body)),
+            Repeat::Safe,
+        );
         self.call(call).await.map(drop)
     }
 
     pub async fn unregister(&self, code: &ActivationCode, serial: &SerialNumber) -> Result<(), Error> {
-        let call = Call { method: Method::DELETE, ..Call::get(format!("/api/v1/subscriptions/{code}/environments/{serial}")) };
+        let call =
+            Call { method: Method::DELETE, ..Call::get(format!("/api/v1/subscriptions/{code}/environments/{serial}")) };
         self.call(call).await.map(drop)
     }
 
@@ -353,19 +366,26 @@ impl PortalClient {
         struct Sent {
             sent_to: Vec<String>,
         }
-        let call = Call::post(format!("/api/v1/environments/{serial}/license/send"), None, Repeat::Never).with_key(uuid::Uuid::new_v4().to_string());
+        let call = Call::post(format!("/api/v1/environments/{serial}/license/send"), None, Repeat::Never)
+            .with_key(uuid::Uuid::new_v4().to_string());
         let s: Sent = Self::json(&self.call(call).await?)?;
         Ok(s.sent_to)
     }
 
     /// Idempotent by itself: the same request file yields the same license.
     pub async fn license_from_request(&self, request_file: &[u8]) -> Result<String, Error> {
-        let call = Call::post("/api/v1/license-requests".into(), Some(("application/x-license-request", request_file)), Repeat::Safe);
+        let call = Call::post(
+            "/api/v1/license-requests".into(),
+            Some(("application/x-license-request", request_file)),
+            Repeat::Safe,
+        );
         Self::text(self.call(call).await?)
     }
 
     pub async fn upload_audit(&self, audit_file: &[u8]) -> Result<UploadResult, Error> {
-        let call = Call::post("/api/v1/audits".into(), Some(("application/x-license-audit", audit_file)), Repeat::Never).with_key(sha256_hex(audit_file));
+        let call =
+            Call::post("/api/v1/audits".into(), Some(("application/x-license-audit", audit_file)), Repeat::Never)
+                .with_key(sha256_hex(audit_file));
         Self::json(&self.call(call).await?)
     }
 
@@ -377,7 +397,9 @@ impl PortalClient {
 /// Reads an answer's body up to `limit` bytes. The outer error is the connection's;
 /// the inner one an answer that is too large.
 async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Result<Vec<u8>, Error>, reqwest::Error> {
-    let too_large = |size: u64| Error::PortalProtocol { reason: format!("the answer is larger than {limit} bytes ({size} or more)") };
+    let too_large = |size: u64| Error::PortalProtocol {
+        reason: format!("the answer is larger than {limit} bytes ({size} or more)"),
+    };
     if let Some(len) = resp.content_length().filter(|l| *l > limit as u64) {
         return Ok(Err(too_large(len)));
     }
@@ -405,8 +427,15 @@ fn describe(e: &reqwest::Error) -> String {
 /// A non-success answer as a specific error: problem+json when the portal sends it.
 fn problem(status: StatusCode, body: String) -> Error {
     let p: Option<ProblemJson> = serde_json::from_str(&body).ok();
-    let kind = p.as_ref().and_then(|p| p.kind.as_deref()).map(|k| k.rsplit('/').next().unwrap_or(k).to_string()).unwrap_or_else(|| status.as_str().into());
-    let detail = p.as_ref().and_then(|p| p.detail.clone().or(p.title.clone())).unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into());
+    let kind = p
+        .as_ref()
+        .and_then(|p| p.kind.as_deref())
+        .map(|k| k.rsplit('/').next().unwrap_or(k).to_string())
+        .unwrap_or_else(|| status.as_str().into());
+    let detail = p
+        .as_ref()
+        .and_then(|p| p.detail.clone().or(p.title.clone()))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into());
     let detail = match status {
         StatusCode::UNAUTHORIZED => format!("{detail}; store a valid portal token"),
         StatusCode::PAYLOAD_TOO_LARGE => format!("{detail}; the file is larger than the portal accepts"),

@@ -26,10 +26,13 @@ pub struct PortalUrl {
 impl PortalUrl {
     pub fn parse(input: &str) -> Result<Self, Error> {
         let input = input.trim();
-        let bad = |reason: &str| Error::BadPortalUrl { input: input.chars().take(200).collect(), reason: reason.to_string() };
+        let bad =
+            |reason: &str| Error::BadPortalUrl { input: input.chars().take(200).collect(), reason: reason.to_string() };
         let url = Url::parse(input).map_err(|e| bad(&format!("it is not a URL ({e})")))?;
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad("it contains a user name or password before '@'; the part after '@' would be the real host"));
+            return Err(bad(
+                "it contains a user name or password before '@'; the part after '@' would be the real host",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("it has a query or fragment; give only the portal's address"));
@@ -38,7 +41,11 @@ impl PortalUrl {
         match url.scheme() {
             "https" => {}
             "http" if is_loopback_host(host) => {}
-            "http" => return Err(bad("plain http:// is allowed only to this machine (127.0.0.1, [::1] or localhost); use https://")),
+            "http" => {
+                return Err(bad(
+                    "plain http:// is allowed only to this machine (127.0.0.1, [::1] or localhost); use https://",
+                ))
+            }
             _ => return Err(bad("only https:// portals are supported")),
         }
         let text = url.as_str().trim_end_matches('/').to_string();
@@ -61,7 +68,9 @@ impl PortalUrl {
 
     /// Same scheme, host and port: where a redirect may go with the token.
     pub fn same_origin(&self, other: &Url) -> bool {
-        self.url.scheme() == other.scheme() && self.url.host_str() == other.host_str() && self.url.port_or_known_default() == other.port_or_known_default()
+        self.url.scheme() == other.scheme()
+            && self.url.host_str() == other.host_str()
+            && self.url.port_or_known_default() == other.port_or_known_default()
     }
 }
 

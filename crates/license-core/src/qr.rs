@@ -7,7 +7,11 @@ use qrcode::{EcLevel, QrCode};
 /// styles, so the app's strict CSP allows it.
 pub fn svg(text: &str) -> String {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).expect("short text fits a QR code");
-    code.render::<svg::Color>().min_dimensions(160, 160).dark_color(svg::Color("#000000")).light_color(svg::Color("#ffffff")).build()
+    code.render::<svg::Color>()
+        .min_dimensions(160, 160)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build()
 }
 
 #[cfg(test)]

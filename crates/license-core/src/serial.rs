@@ -72,11 +72,17 @@ impl HostFacts {
                 continue;
             }
             let Some((k, v)) = line.split_once('=') else {
-                return Err(Error::BadFacts { origin: origin.into(), reason: format!("line {} has no '=': write key=value", n + 1) });
+                return Err(Error::BadFacts {
+                    origin: origin.into(),
+                    reason: format!("line {} has no '=': write key=value", n + 1),
+                });
             };
             let (k, v) = (k.trim(), v.trim());
             if k.is_empty() || v.contains('\n') {
-                return Err(Error::BadFacts { origin: origin.into(), reason: format!("line {} has an empty key", n + 1) });
+                return Err(Error::BadFacts {
+                    origin: origin.into(),
+                    reason: format!("line {} has an empty key", n + 1),
+                });
             }
             if map.insert(k.to_string(), v.to_string()).is_some() {
                 return Err(Error::BadFacts { origin: origin.into(), reason: format!("key '{k}' appears twice") });
@@ -105,7 +111,12 @@ impl HostFacts {
             };
             match verdict {
                 Ok(value) => {
-                    notes.push(FactNote { key: k.clone(), value: Some(value.clone()), used: true, reason: "used".into() });
+                    notes.push(FactNote {
+                        key: k.clone(),
+                        value: Some(value.clone()),
+                        used: true,
+                        reason: "used".into(),
+                    });
                     used.insert(k.clone(), value);
                 }
                 Err(reason) => notes.push(FactNote { key: k.clone(), value: Some(v.clone()), used: false, reason }),
@@ -117,10 +128,18 @@ impl HostFacts {
     pub fn explain(&self, source: &str) -> Result<SerialExplanation, Error> {
         let (used, notes) = self.usable();
         if used.is_empty() {
-            return Err(Error::NoSerialFacts { origin: source.into(), notes: notes.iter().map(|n| format!("{}: {}", n.key, n.reason)).collect() });
+            return Err(Error::NoSerialFacts {
+                origin: source.into(),
+                notes: notes.iter().map(|n| format!("{}: {}", n.key, n.reason)).collect(),
+            });
         }
         let facts_text: String = used.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        Ok(SerialExplanation { serial_number: serial_from_facts_text(&facts_text), facts_text, notes, source: source.into() })
+        Ok(SerialExplanation {
+            serial_number: serial_from_facts_text(&facts_text),
+            facts_text,
+            notes,
+            source: source.into(),
+        })
     }
 
     pub fn serial_number(&self) -> Result<SerialNumber, Error> {
@@ -156,7 +175,8 @@ pub fn serial_from_facts_text(facts: &str) -> SerialNumber {
     h.update(facts.as_bytes());
     let digest = h.finalize();
     let bits = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes")) >> (128 - 95);
-    let payload: String = (0..SYMBOLS).map(|i| crockford::symbol(((bits >> (5 * (SYMBOLS - 1 - i))) & 31) as u32)).collect();
+    let payload: String =
+        (0..SYMBOLS).map(|i| crockford::symbol(((bits >> (5 * (SYMBOLS - 1 - i))) & 31) as u32)).collect();
     SerialNumber::from_payload(&payload).expect("digest symbols are Crockford symbols")
 }
 
@@ -181,7 +201,10 @@ mod platform {
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         // product_uuid is readable by root only on most distributions; an
         // unprivileged run falls back to machine-id, which the spec allows.
-        vec![("platform_uuid", std::fs::read_to_string("/sys/class/dmi/id/product_uuid").ok()), ("machine_id", std::fs::read_to_string("/etc/machine-id").ok())]
+        vec![
+            ("platform_uuid", std::fs::read_to_string("/sys/class/dmi/id/product_uuid").ok()),
+            ("machine_id", std::fs::read_to_string("/etc/machine-id").ok()),
+        ]
     }
 }
 
@@ -194,8 +217,8 @@ mod platform {
     }
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         let uuid = run("powershell", &["-NoProfile", "-Command", "(Get-CimInstance Win32_ComputerSystemProduct).UUID"]);
-        let guid =
-            run("reg", &["query", r"HKLM\SOFTWARE\Microsoft\Cryptography", "/v", "MachineGuid"]).and_then(|o| o.split_whitespace().last().map(str::to_string));
+        let guid = run("reg", &["query", r"HKLM\SOFTWARE\Microsoft\Cryptography", "/v", "MachineGuid"])
+            .and_then(|o| o.split_whitespace().last().map(str::to_string));
         vec![("platform_uuid", uuid), ("machine_id", guid)]
     }
 }
@@ -206,7 +229,10 @@ mod platform {
     pub fn read() -> Vec<(&'static str, Option<String>)> {
         let out = std::process::Command::new("ioreg").args(["-rd1", "-c", "IOPlatformExpertDevice"]).output().ok();
         let uuid = out.and_then(|o| {
-            String::from_utf8_lossy(&o.stdout).lines().find(|l| l.contains("IOPlatformUUID")).and_then(|l| l.split('"').nth(3).map(str::to_string))
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find(|l| l.contains("IOPlatformUUID"))
+                .and_then(|l| l.split('"').nth(3).map(str::to_string))
         });
         vec![("platform_uuid", uuid)]
     }
@@ -241,7 +267,8 @@ mod tests {
         for byte in d.iter() {
             bits.push_str(&format!("{byte:08b}"));
         }
-        let payload: String = (0..19).map(|i| crockford::symbol(u32::from_str_radix(&bits[i * 5..i * 5 + 5], 2).unwrap())).collect();
+        let payload: String =
+            (0..19).map(|i| crockford::symbol(u32::from_str_radix(&bits[i * 5..i * 5 + 5], 2).unwrap())).collect();
         assert_eq!(&e.serial_number.compact()[..19], payload);
         assert_eq!(e.serial_number.to_string().len(), 23);
         assert_eq!(e.serial_number.to_string().parse::<SerialNumber>().unwrap(), e.serial_number);
@@ -266,7 +293,8 @@ mod tests {
 
     #[test]
     fn no_usable_fact_is_a_clear_error() {
-        let err = facts("platform_uuid=00000000-0000-0000-0000-000000000000\n").serial_number().unwrap_err().to_string();
+        let err =
+            facts("platform_uuid=00000000-0000-0000-0000-000000000000\n").serial_number().unwrap_err().to_string();
         assert!(err.contains("placeholder"), "{err}");
         assert!(err.contains("facts file"), "{err}");
     }
@@ -278,7 +306,10 @@ mod tests {
         let err = HostFacts::parse("a=1\na=2\n", "f.txt").unwrap_err().to_string();
         assert!(err.contains("twice"), "{err}");
         // CRLF facts files read the same.
-        assert_eq!(HostFacts::parse("machine_id=x\r\n", "f").unwrap(), HostFacts::parse("machine_id=x\n", "f").unwrap());
+        assert_eq!(
+            HostFacts::parse("machine_id=x\r\n", "f").unwrap(),
+            HostFacts::parse("machine_id=x\n", "f").unwrap()
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use license_core::environment::{config, Config, InstallOptions};
 use license_core::serial::HostFacts;
-use license_core::{check_license, Environment, EnvironmentType, Error, Expectations, KeyRing, PortalUrl, SerialNumber};
+use license_core::{
+    check_license, Environment, EnvironmentType, Error, Expectations, KeyRing, PortalUrl, SerialNumber,
+};
 use output::Out;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,15 +25,21 @@ pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_NEEDS_CONFIRMATION: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "licensectl", version, about = "Keep this environment's platform license right: verify, install, back up, restore.")]
+#[command(
+    name = "licensectl",
+    version,
+    about = "Keep this environment's platform license right: verify, install, back up, restore."
+)]
 struct Cli {
-    /// Environment configuration (default: $LICENSE_MANAGER_CONFIG, then the user's and the system's configuration folder).
+    /// Environment configuration (default: $LICENSE_MANAGER_CONFIG, then the user's
+    /// and the system's configuration folder).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Portal URL (default: $LICENSE_MANAGER_PORTAL, then portal_url from the configuration). https, or plain http only to this machine.
+    /// Portal URL (default: $LICENSE_MANAGER_PORTAL, then portal_url from the
+    /// configuration). https, or plain http only to this machine.
     #[arg(long, global = true, value_name = "URL")]
     portal: Option<PortalUrl>,
     #[command(subcommand)]
@@ -126,7 +134,9 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -185,7 +195,8 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             };
             let now = env.as_ref().map(|e| e.clock().effective_now()).unwrap_or_else(chrono::Utc::now);
             let installed = env.as_ref().and_then(|e| e.installed().ok());
-            let report = check_license(&bytes, &ring, &Expectations { serial_number, environment_type, installed, now });
+            let report =
+                check_license(&bytes, &ring, &Expectations { serial_number, environment_type, installed, now });
             out.report(&file, &report);
             Ok(if report.installable { EXIT_OK } else { EXIT_REFUSED })
         }
@@ -234,18 +245,28 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Init { path, name, environment_type, license_file, backup_dir, vendor_keys, portal_url } => {
             let path = match path {
                 Some(p) => p,
-                None => config::candidates(None).into_iter().next().context("no configuration folder is known for this user")?,
+                None => config::candidates(None)
+                    .into_iter()
+                    .next()
+                    .context("no configuration folder is known for this user")?,
             };
             if path.exists() {
                 anyhow::bail!("{} already exists: edit it, or choose another path with --path", path.display());
             }
-            Config::new(name, environment_type, license_file, backup_dir).portal_url(portal_url).vendor_keys(vendor_keys).write(&path)?;
+            Config::new(name, environment_type, license_file, backup_dir)
+                .portal_url(portal_url)
+                .vendor_keys(vendor_keys)
+                .write(&path)?;
             out.line(&format!("wrote {}", path.display()));
             Ok(EXIT_OK)
         }
         Command::Demo { dir } => {
             let path = license_core::demo::create(&dir)?;
-            out.line(&format!("demo environment created: {}\nsample licenses to try are in {}", path.display(), dir.join("samples").display()));
+            out.line(&format!(
+                "demo environment created: {}\nsample licenses to try are in {}",
+                path.display(),
+                dir.join("samples").display()
+            ));
             Ok(EXIT_OK)
         }
         Command::Vendor(cmd) => vendor::run(cmd, out),

@@ -27,7 +27,11 @@ impl Out {
     }
 
     pub fn error(&self, e: &anyhow::Error) {
-        let code = e.chain().find_map(|c| c.downcast_ref::<license_core::Error>()).map(|c| c.code().as_str()).unwrap_or("error");
+        let code = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<license_core::Error>())
+            .map(|c| c.code().as_str())
+            .unwrap_or("error");
         if self.json {
             print_json(&json!({ "error": { "code": code, "message": format!("{e:#}") } }));
         } else {

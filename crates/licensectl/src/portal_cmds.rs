@@ -140,7 +140,10 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                     t += &format!(
                         "  {:<12} {}\n",
                         slot.environment_type,
-                        slot.serial_number.as_deref().map(|x| format!("{x} ({})", slot.name.as_deref().unwrap_or(""))).unwrap_or("free".into())
+                        slot.serial_number
+                            .as_deref()
+                            .map(|x| format!("{x} ({})", slot.name.as_deref().unwrap_or("")))
+                            .unwrap_or("free".into())
                     );
                 }
                 t
@@ -173,7 +176,9 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                 out.line(&format!("license saved to {}", p.display()));
             }
             if install {
-                return crate::apply(out, &env, yes, |env, opts: InstallOptions| env.install(text.as_bytes(), opts, &mut |s| out.step(s)));
+                return crate::apply(out, &env, yes, |env, opts: InstallOptions| {
+                    env.install(text.as_bytes(), opts, &mut |s| out.step(s))
+                });
             }
         }
         PortalCommand::SendLicense => {
@@ -210,10 +215,17 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
                 durable::replace(p, g.text.as_bytes(), "audit-copy")?;
             }
             out.value(&g, || {
-                let mut t = format!("audit {} for {} – {}\n", g.audit.audit_id, g.audit.period_start, g.audit.period_end);
+                let mut t =
+                    format!("audit {} for {} – {}\n", g.audit.audit_id, g.audit.period_start, g.audit.period_end);
                 for l in &g.usage {
                     let entitled = l.entitled.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-                    t += &format!("  {:<20} {:>6} of {:<6}{}\n", l.metric, l.used, entitled, if l.over { "  OVER ENTITLEMENT" } else { "" });
+                    t += &format!(
+                        "  {:<20} {:>6} of {:<6}{}\n",
+                        l.metric,
+                        l.used,
+                        entitled,
+                        if l.over { "  OVER ENTITLEMENT" } else { "" }
+                    );
                 }
                 t += &format!("kept in the outbox: {}\n", g.outbox_path.display());
                 if let Some(p) = &copy {
@@ -229,7 +241,8 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
                 let (done, failed) = rt.block_on(env.flush_outbox(&c, &mut |i, n| out.progress("uploading", i, n)));
                 out.value(&done, || done.iter().map(|r| format!("{} {}\n", r.upload_id, r.status)).collect());
                 if let Some(e) = failed {
-                    return Err(anyhow::Error::from(e).context(format!("{} audit(s) stay in the outbox for the next upload", env.outbox()?.len())));
+                    return Err(anyhow::Error::from(e)
+                        .context(format!("{} audit(s) stay in the outbox for the next upload", env.outbox()?.len())));
                 }
             } else {
                 for f in files {
@@ -244,8 +257,9 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
         }
         AuditCommand::History => {
             let rt = runtime()?;
-            let portal =
-                client(Some(&env), portal_flag).ok().and_then(|c| installed_code(&env, None).ok().and_then(|code| rt.block_on(c.audit_history(&code)).ok()));
+            let portal = client(Some(&env), portal_flag).ok().and_then(|c| {
+                installed_code(&env, None).ok().and_then(|code| rt.block_on(c.audit_history(&code)).ok())
+            });
             let lines = env.merge_history(portal.as_deref());
             out.value(&lines, || {
                 let mut t = String::new();
@@ -268,7 +282,12 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
     Ok(crate::EXIT_OK)
 }
 
-pub fn request(cmd: RequestCommand, env: Option<Environment>, portal_flag: Option<&PortalUrl>, out: &Out) -> Result<u8> {
+pub fn request(
+    cmd: RequestCommand,
+    env: Option<Environment>,
+    portal_flag: Option<&PortalUrl>,
+    out: &Out,
+) -> Result<u8> {
     match cmd {
         RequestCommand::Export { out: path, activation_code, qr } => {
             let env = env.context("no environment: pass --config")?;
@@ -291,7 +310,10 @@ pub fn request(cmd: RequestCommand, env: Option<Environment>, portal_flag: Optio
             let rt = runtime()?;
             let text = rt.block_on(client(env.as_ref(), portal_flag)?.license_from_request(&bytes))?;
             durable::replace(&path, text.as_bytes(), "fulfil")?;
-            out.line(&format!("license written to {}: carry it back and install it with `licensectl install`", path.display()));
+            out.line(&format!(
+                "license written to {}: carry it back and install it with `licensectl install`",
+                path.display()
+            ));
         }
     }
     Ok(crate::EXIT_OK)

@@ -89,8 +89,10 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
         } => {
             let k = KeyPair::read(&key)?;
             let mut p: Map<String, Value> = match payload {
-                Some(f) => serde_json::from_slice(&std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?)
-                    .with_context(|| format!("{} is not a JSON object", f.display()))?,
+                Some(f) => {
+                    serde_json::from_slice(&std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?)
+                        .with_context(|| format!("{} is not a JSON object", f.display()))?
+                }
                 None => Map::new(),
             };
             let now = license_core::timestamp::format(&chrono::Utc::now());
@@ -124,7 +126,12 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
             // Parsing through the core validates exactly as a reader will.
             let license = License::from_json(&serde_json::to_vec(&p)?)?;
             durable::replace(&path, license.seal(&k).as_bytes(), "issue")?;
-            out.line(&format!("wrote license {} for serial {} to {}", license.license_id, license.serial_number, path.display()));
+            out.line(&format!(
+                "wrote license {} for serial {} to {}",
+                license.license_id,
+                license.serial_number,
+                path.display()
+            ));
         }
     }
     Ok(crate::EXIT_OK)
@@ -133,7 +140,10 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
 fn print_public(out: &Out, k: &KeyPair) {
     let p = k.public();
     if out.json {
-        println!("{}", serde_json::to_string_pretty(&json!({"public_key": p.to_base64url(), "kid": p.kid()})).expect("json"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"public_key": p.to_base64url(), "kid": p.kid()})).expect("json")
+        );
     } else {
         println!("public key: {}\nkey id:     {}", p.to_base64url(), p.kid());
     }

@@ -2,18 +2,21 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use license_test_support::Cli;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+fn cli() -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_licensectl"))
+}
+
 fn licensectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_licensectl")).args(args).env_remove("LICENSE_MANAGER_CONFIG").output().unwrap()
+    cli().run(args)
 }
 
 fn ok(args: &[&str]) -> String {
-    let o = licensectl(args);
-    assert!(o.status.success(), "licensectl {args:?} failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
+    cli().ok(args)
 }
 
 fn p(path: &Path) -> &str {
@@ -86,12 +89,25 @@ fn issue_then_verify_round_trips() {
     let v = vendor();
     let lic = v._dir.path().join("a.lic");
     issue(&v, &lic, &["--features", "sso,ha"]);
-    let out = ok(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts), "--environment-type", "production", "--json"]);
+    let out = ok(&[
+        "verify",
+        p(&lic),
+        "--vendor-key",
+        &v.public,
+        "--facts",
+        p(&v.facts),
+        "--environment-type",
+        "production",
+        "--json",
+    ]);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["report"]["installable"], true);
     assert_eq!(r["report"]["license"]["entitlements"]["features"], serde_json::json!(["sso", "ha"]));
-    let text = ok(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts), "--environment-type", "production"]);
-    for label in ["File format", "Vendor signature", "Validity dates", "Serial number", "Activation code", "Environment type"] {
+    let text =
+        ok(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts), "--environment-type", "production"]);
+    for label in
+        ["File format", "Vendor signature", "Validity dates", "Serial number", "Activation code", "Environment type"]
+    {
         assert!(text.contains(&format!("[PASS] {label}")), "{label} missing in\n{text}");
     }
 }
@@ -110,7 +126,8 @@ fn hand_edited_payload_byte_fails_with_a_signature_message() {
     env["payload"] = URL_SAFE_NO_PAD.encode(&payload).into();
     let b64 = STANDARD.encode(serde_json::to_vec(&env).unwrap());
     let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    std::fs::write(&lic, format!("-----BEGIN LICENSE FILE-----\n{}\n-----END LICENSE FILE-----\n", lines.join("\n"))).unwrap();
+    std::fs::write(&lic, format!("-----BEGIN LICENSE FILE-----\n{}\n-----END LICENSE FILE-----\n", lines.join("\n")))
+        .unwrap();
 
     let o = licensectl(&["verify", p(&lic), "--vendor-key", &v.public, "--facts", p(&v.facts)]);
     assert_eq!(o.status.code(), Some(1));
@@ -123,7 +140,16 @@ fn verify_refusals_name_the_check_and_the_fix() {
     let v = vendor();
     let lic = v._dir.path().join("a.lic");
     issue(&v, &lic, &[]);
-    let o = licensectl(&["verify", p(&lic), "--vendor-key", &v.public, "--serial", &ok(&["serial", "--facts", p(&v.facts)]), "--environment-type", "quality"]);
+    let o = licensectl(&[
+        "verify",
+        p(&lic),
+        "--vendor-key",
+        &v.public,
+        "--serial",
+        &ok(&["serial", "--facts", p(&v.facts)]),
+        "--environment-type",
+        "quality",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("[FAIL] Environment type") && out.contains("request a quality license"), "{out}");
@@ -197,13 +223,28 @@ fn install_through_a_linked_license_file_replaces_the_target_and_keeps_its_mode(
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
 
-    let out: Value = serde_json::from_str(&ok(&["--config", c, "install", p(&dir.path().join("samples/renewal.lic")), "--json"])).unwrap();
-    assert_eq!(out["written_path"].as_str().unwrap(), p(&std::fs::canonicalize(&real).unwrap()), "the outcome names the real file");
+    let out: Value =
+        serde_json::from_str(&ok(&["--config", c, "install", p(&dir.path().join("samples/renewal.lic")), "--json"]))
+            .unwrap();
+    assert_eq!(
+        out["written_path"].as_str().unwrap(),
+        p(&std::fs::canonicalize(&real).unwrap()),
+        "the outcome names the real file"
+    );
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
-    assert_eq!(std::fs::read(&real).unwrap(), std::fs::read(dir.path().join("samples/renewal.lic")).unwrap(), "the platform reads the new license");
+    assert_eq!(
+        std::fs::read(&real).unwrap(),
+        std::fs::read(dir.path().join("samples/renewal.lic")).unwrap(),
+        "the platform reads the new license"
+    );
     assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o600, "mode kept");
-    let text =
-        ok(&["--config", c, "restore", serde_json::from_str::<Value>(&ok(&["--config", c, "backups", "--json"])).unwrap()[0]["id"].as_str().unwrap(), "--yes"]);
+    let text = ok(&[
+        "--config",
+        c,
+        "restore",
+        serde_json::from_str::<Value>(&ok(&["--config", c, "backups", "--json"])).unwrap()[0]["id"].as_str().unwrap(),
+        "--yes",
+    ]);
     assert!(text.contains(&format!("written to {}", std::fs::canonicalize(&real).unwrap().display())), "{text}");
 }
 
@@ -221,7 +262,11 @@ fn odd_files_in_the_backup_folder_are_listed_as_damaged_without_hanging() {
     std::os::unix::fs::symlink("/dev/zero", backups.join("20260102T000000Z-bbbbbbbbbbbb.lic")).unwrap();
     // Each of these used to block on the FIFO (or read /dev/zero until memory ran out).
     let run = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl")).args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let started = std::time::Instant::now();
         while child.try_wait().unwrap().is_none() {
             if started.elapsed() > std::time::Duration::from_secs(20) {
@@ -235,7 +280,13 @@ fn odd_files_in_the_backup_folder_are_listed_as_damaged_without_hanging() {
         String::from_utf8(o.stdout).unwrap()
     };
     let list: Value = serde_json::from_str(&run(&["--config", c, "backups", "--json"])).unwrap();
-    let damaged: Vec<_> = list.as_array().unwrap().iter().filter(|b| b["intact"] == false).map(|b| b["id"].as_str().unwrap().to_string()).collect();
+    let damaged: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["intact"] == false)
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(damaged, ["20260102T000000Z-bbbbbbbbbbbb", "20260101T000000Z-aaaaaaaaaaaa"]);
     run(&["--config", c, "status", "--json"]);
     let o = licensectl(&["--config", c, "restore", "20260101T000000Z-aaaaaaaaaaaa", "--yes"]);

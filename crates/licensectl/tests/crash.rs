@@ -38,9 +38,20 @@ impl Env {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        let st = Command::new(env!("CARGO_BIN_EXE_licensectl")).arg("demo").arg(&root).stdout(Stdio::null()).status().unwrap();
+        let st = Command::new(env!("CARGO_BIN_EXE_licensectl"))
+            .arg("demo")
+            .arg(&root)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
         assert!(st.success());
-        Env { config: root.join("environment.toml"), license: root.join("license.lic"), backups: root.join("backups"), root, _dir: dir }
+        Env {
+            config: root.join("environment.toml"),
+            license: root.join("license.lic"),
+            backups: root.join("backups"),
+            root,
+            _dir: dir,
+        }
     }
 
     fn command(&self, args: &[&str], crash_at: Option<&str>) -> Command {
@@ -55,7 +66,10 @@ impl Env {
 
     fn backups_holding(&self, bytes: &[u8]) -> usize {
         let Ok(rd) = std::fs::read_dir(&self.backups) else { return 0 };
-        rd.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "lic")).filter(|e| std::fs::read(e.path()).is_ok_and(|b| b == bytes)).count()
+        rd.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "lic"))
+            .filter(|e| std::fs::read(e.path()).is_ok_and(|b| b == bytes))
+            .count()
     }
 }
 
@@ -86,9 +100,20 @@ impl Scenario {
         let env = Env::new();
         let old = std::fs::read(&env.license).unwrap();
         assert!(env.command(&["backup"], None).status().unwrap().success());
-        let id = std::fs::read_dir(&env.backups).unwrap().flatten().find_map(|e| e.file_name().to_str()?.strip_suffix(".lic").map(str::to_string)).unwrap();
+        let id = std::fs::read_dir(&env.backups)
+            .unwrap()
+            .flatten()
+            .find_map(|e| e.file_name().to_str()?.strip_suffix(".lic").map(str::to_string))
+            .unwrap();
         let before = std::fs::read(env.root.join("samples/renewal.lic")).unwrap();
-        Scenario { name: "restore", env, args: vec!["restore".into(), id.clone(), "--yes".into()], before, after: old, keep_backup: Some(id) }
+        Scenario {
+            name: "restore",
+            env,
+            args: vec!["restore".into(), id.clone(), "--yes".into()],
+            before,
+            after: old,
+            keep_backup: Some(id),
+        }
     }
 
     fn args(&self) -> Vec<&str> {
@@ -108,7 +133,12 @@ impl Scenario {
     fn run_to_completion(&self) {
         let st = self.env.command(&self.args(), None).status().unwrap();
         assert!(st.success(), "{}: the run after a crash failed ({st})", self.name);
-        assert_eq!(std::fs::read(&self.env.license).unwrap(), self.after, "{}: the run after a crash did not install", self.name);
+        assert_eq!(
+            std::fs::read(&self.env.license).unwrap(),
+            self.after,
+            "{}: the run after a crash did not install",
+            self.name
+        );
     }
 }
 
@@ -137,7 +167,11 @@ impl Tally {
             }
             other => {
                 self.lost_or_corrupt += 1;
-                return Some(format!("{}: license file is neither old nor new ({} bytes)", s.name, other.map_or(0, |b| b.len())));
+                return Some(format!(
+                    "{}: license file is neither old nor new ({} bytes)",
+                    s.name,
+                    other.map_or(0, |b| b.len())
+                ));
             }
         }
         None
@@ -168,7 +202,11 @@ fn every_step_and_random_kills_never_lose_the_license() {
             // The clock file is rewritten only when time moved on; make sure it is.
             let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
             let st = s.env.command(&s.args(), Some(step)).status().unwrap();
-            assert!(!st.success() && st.code().is_none(), "{} at {step}: the crash point did not abort the process ({st})", s.name);
+            assert!(
+                !st.success() && st.code().is_none(),
+                "{} at {step}: the crash point did not abort the process ({st})",
+                s.name
+            );
             violations.extend(tally.observe(s));
             s.run_to_completion();
             violations.extend(tally.observe(s));
@@ -214,10 +252,17 @@ fn every_step_and_random_kills_never_lose_the_license() {
         tally.old_kept, tally.new_in_place, tally.lost_or_corrupt, tally.new_without_backup
     );
     assert!(violations.is_empty(), "{violations:#?}");
-    assert!(killed_mid_run > runs / 10, "too few kills landed mid-run ({killed_mid_run}); the harness is not exercising anything");
+    assert!(
+        killed_mid_run > runs / 10,
+        "too few kills landed mid-run ({killed_mid_run}); the harness is not exercising anything"
+    );
     for s in &scenarios {
         // An interrupted write may leave one temporary file; the next install removes it.
-        let temps = std::fs::read_dir(&s.env.root).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).count();
+        let temps = std::fs::read_dir(&s.env.root)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .count();
         assert!(temps <= 1, "{}: {temps} temporary files pile up beside the license", s.name);
     }
 }

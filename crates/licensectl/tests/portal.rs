@@ -2,79 +2,21 @@
 //! registration and download, audits under a fault matrix (exactly once, none
 //! lost), and the full air-gapped round trip.
 
-use license_core::payload::Entitlements;
 use license_core::portal::{ClientOptions, PortalClient};
-use license_core::{EnvironmentType, KeyPair};
-use license_portal::admin::{create_subscription, NewSubscription};
+use license_core::{ActivationCode, EnvironmentType};
 use license_portal::faults::Fault;
-use license_portal::{db, Portal};
+use license_test_support::{Cli, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct TestPortal {
-    url: String,
-    portal: Arc<Portal>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestPortal {
-    fn start(vendor_key: &Path) -> TestPortal {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = db::open(&dir.path().join("portal.db")).unwrap();
-        let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(vendor_key).unwrap(), true);
-        TestPortal { url, portal, _dir: dir }
-    }
-
-    fn subscription(&self, code: &str, slots: Vec<(EnvironmentType, u32)>) {
-        let mut c = self.portal.db.lock().unwrap();
-        create_subscription(
-            &mut c,
-            &NewSubscription {
-                activation_code: code.parse().unwrap(),
-                customer: "Demo Corp".into(),
-                entitlements: Entitlements {
-                    named_users: 200,
-                    application_objects: 800,
-                    environments: 3,
-                    support_level: "premium".into(),
-                    features: vec!["sso".into()],
-                },
-                contacts: vec!["admin@demo.example".into()],
-                expires_at: Some("2099-01-01T00:00:00Z".into()),
-                slots,
-            },
-        )
-        .unwrap();
-    }
-
-    fn token(&self, code: &str, perms: &[&str]) -> String {
-        db::create_token(
-            &self.portal.db.lock().unwrap(),
-            &code.parse::<license_core::ActivationCode>().unwrap().to_string(),
-            &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        )
-        .unwrap()
-    }
-
-    fn faults(&self, f: Vec<Fault>) {
-        self.portal.faults.as_ref().unwrap().push(f);
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.portal.db.lock().unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
-    }
-}
-
-const ALL: &[&str] = &["read", "register", "download_license", "upload_audit"];
-
 /// A demo environment whose subscription exists on the portal.
 struct Site {
     dir: tempfile::TempDir,
     config: PathBuf,
-    code: String,
+    code: ActivationCode,
 }
 
 impl Site {
@@ -82,8 +24,10 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         let config = license_core::demo::create(dir.path()).unwrap();
         let env = license_core::Environment::open(&config).unwrap();
-        let lic = license_core::payload::open_license(&std::fs::read(&env.config.license_file).unwrap(), env.vendor_keys()).unwrap();
-        Site { code: lic.activation_code.to_string(), config, dir }
+        let lic =
+            license_core::payload::open_license(&std::fs::read(&env.config.license_file).unwrap(), env.vendor_keys())
+                .unwrap();
+        Site { code: lic.activation_code, config, dir }
     }
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
@@ -92,27 +36,21 @@ impl Site {
 
 /// licensectl as a headless server runs it: the token in `LICENSE_MANAGER_TOKEN`,
 /// bound (`LICENSE_MANAGER_PORTAL`) to the portal named by `--portal`.
-fn licensectl(home: &Path, token: &str, args: &[&str]) -> Output {
+fn admin(home: &Path, token: &str, args: &[&str]) -> Cli {
     let portal = args.iter().position(|a| *a == "--portal").map(|i| args[i + 1]).unwrap_or("");
-    Command::new(env!("CARGO_BIN_EXE_licensectl"))
-        .args(args)
-        .env_remove("LICENSE_MANAGER_CONFIG")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home)
-        .env("LICENSE_MANAGER_TOKEN", token)
-        .env("LICENSE_MANAGER_PORTAL", portal)
-        .output()
-        .unwrap()
+    Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home).token(token, portal)
+}
+
+fn licensectl(home: &Path, token: &str, args: &[&str]) -> Output {
+    admin(home, token, args).run(args)
+}
+
+fn ok(home: &Path, token: &str, args: &[&str]) -> String {
+    admin(home, token, args).ok(args)
 }
 
 fn client(url: &str, token: Option<String>) -> PortalClient {
     PortalClient::new(&url.parse().unwrap(), token, ClientOptions::default()).unwrap()
-}
-
-fn ok(home: &Path, token: &str, args: &[&str]) -> String {
-    let o = licensectl(home, token, args);
-    assert!(o.status.success(), "licensectl {args:?}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
 }
 
 #[test]
@@ -132,12 +70,26 @@ fn online_register_fetch_install_then_audit_upload_and_history() {
     let o = licensectl(
         other.dir.path(),
         &token,
-        &["--config", other.config.to_str().unwrap(), "--portal", &portal.url, "portal", "register", "--activation-code", &site.code],
+        &[
+            "--config",
+            other.config.to_str().unwrap(),
+            "--portal",
+            &portal.url,
+            "portal",
+            "register",
+            "--activation-code",
+            &site.code.to_string(),
+        ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no free production slot"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no free production slot"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
-    let out = ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "fetch-license", "--install", "--yes"]);
+    let out =
+        ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "fetch-license", "--install", "--yes"]);
     assert!(out.contains("named_users") && out.contains("100 → 200"), "{out}");
     assert_ne!(std::fs::read(site.path("license.lic")).unwrap(), before);
     let status: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "status", "--json"])).unwrap();
@@ -149,7 +101,12 @@ fn online_register_fetch_install_then_audit_upload_and_history() {
     ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
     let outbox: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "outbox", "--json"])).unwrap();
     assert_eq!(outbox.as_array().unwrap().len(), 0, "uploaded audits leave the outbox");
-    let hist: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "history", "--json"])).unwrap();
+    let hist: Value = serde_json::from_str(&ok(
+        home,
+        &token,
+        &["--config", c, "--portal", &portal.url, "audit", "history", "--json"],
+    ))
+    .unwrap();
     let hist = hist.as_array().unwrap();
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0]["status"], "verified", "{hist:?}");
@@ -169,7 +126,10 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
     ok(&home, &token, &["--config", &c, "--portal", &portal.url, "portal", "fetch-license", "--install", "--yes"]);
 
     let matrix: Vec<(&str, Vec<Fault>)> = vec![
-        ("two 503s", vec![Fault::Status { status: 503, retry_after: None }, Fault::Status { status: 503, retry_after: None }]),
+        (
+            "two 503s",
+            vec![Fault::Status { status: 503, retry_after: None }, Fault::Status { status: 503, retry_after: None }],
+        ),
         ("429 with Retry-After", vec![Fault::Status { status: 429, retry_after: Some(1) }]),
         ("reset before commit", vec![Fault::DropBeforeCommit]),
         ("reset after commit (answer lost)", vec![Fault::DropAfterCommit]),
@@ -179,7 +139,8 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
     ];
     let mut generated = Vec::new();
     for (name, faults) in &matrix {
-        let g: Value = serde_json::from_str(&ok(&home, &token, &["--config", &c, "audit", "generate", "--json"])).unwrap();
+        let g: Value =
+            serde_json::from_str(&ok(&home, &token, &["--config", &c, "audit", "generate", "--json"])).unwrap();
         generated.push(g["audit"]["audit_id"].as_str().unwrap().to_string());
         portal.faults(faults.clone());
         let t = Instant::now();
@@ -188,7 +149,7 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
         if name.contains("Retry-After") {
             assert!(t.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
         }
-        assert_eq!(portal.portal.faults.as_ref().unwrap().pending(), 0, "{name}: not every fault was hit");
+        assert_eq!(portal.pending_faults(), 0, "{name}: not every fault was hit");
     }
 
     // A portal that keeps failing: the upload gives up, the audit stays queued...
@@ -197,8 +158,13 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
     portal.faults((0..6).map(|_| Fault::Status { status: 500, retry_after: None }).collect());
     let o = licensectl(&home, &token, &["--config", &c, "--portal", &portal.url, "audit", "upload"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("stay in the outbox"), "{}", String::from_utf8_lossy(&o.stderr));
-    let outbox: Value = serde_json::from_str(&ok(&home, &token, &["--config", &c, "audit", "outbox", "--json"])).unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("stay in the outbox"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let outbox: Value =
+        serde_json::from_str(&ok(&home, &token, &["--config", &c, "audit", "outbox", "--json"])).unwrap();
     assert_eq!(outbox.as_array().unwrap().len(), 1);
     // ...and the next upload delivers it.
     ok(&home, &token, &["--config", &c, "--portal", &portal.url, "audit", "upload"]);
@@ -210,11 +176,18 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
             .db
             .lock()
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM audits WHERE audit_id = ?1 AND status = 'verified'", [id], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM audits WHERE audit_id = ?1 AND status = 'verified'", [id], |r| {
+                r.get::<_, i64>(0)
+            })
             .unwrap();
         assert_eq!(n, 1, "audit {id} recorded {n} times");
     }
-    let hist: Value = serde_json::from_str(&ok(&home, &token, &["--config", &c, "--portal", &portal.url, "audit", "history", "--json"])).unwrap();
+    let hist: Value = serde_json::from_str(&ok(
+        &home,
+        &token,
+        &["--config", &c, "--portal", &portal.url, "audit", "history", "--json"],
+    ))
+    .unwrap();
     assert_eq!(hist.as_array().unwrap().len(), generated.len());
 }
 
@@ -229,18 +202,30 @@ fn refused_uploads_keep_the_audit_and_say_why() {
 
     let o = licensectl(home, "lmp_not-a-token", &["--config", c, "--portal", &portal.url, "audit", "upload"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("401") && String::from_utf8_lossy(&o.stderr).contains("valid portal token"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("401")
+            && String::from_utf8_lossy(&o.stderr).contains("valid portal token")
+    );
 
     let read_only = portal.token(&site.code, &["read"]);
     let o = licensectl(home, &read_only, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("lacks the `upload_audit` permission"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("lacks the `upload_audit` permission"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let outbox: Value = serde_json::from_str(&ok(home, "", &["--config", c, "audit", "outbox", "--json"])).unwrap();
     assert_eq!(outbox.as_array().unwrap().len(), 1, "a refused upload keeps the audit");
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 0);
 
     // The environment is not registered: the portal records the audit as rejected, with reasons.
     let uploader = portal.token(&site.code, ALL);
-    let out: Value = serde_json::from_str(&ok(home, &uploader, &["--config", c, "--portal", &portal.url, "audit", "upload", "--json"])).unwrap();
+    let out: Value = serde_json::from_str(&ok(
+        home,
+        &uploader,
+        &["--config", c, "--portal", &portal.url, "audit", "upload", "--json"],
+    ))
+    .unwrap();
     assert_eq!(out[0]["status"], "rejected");
     assert!(out[0]["reasons"].to_string().contains("not registered"), "{out}");
 }
@@ -263,10 +248,14 @@ fn without_download_permission_the_license_is_sent_to_contacts() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("`send_license`"), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 0, "nothing issued for a read-only token");
     // Unsafe to repeat without a key: under 503s and a lost answer the contacts get one mail.
-    portal.faults(vec![Fault::Status { status: 503, retry_after: None }, Fault::Status { status: 503, retry_after: None }, Fault::DropAfterCommit]);
+    portal.faults(vec![
+        Fault::Status { status: 503, retry_after: None },
+        Fault::Status { status: 503, retry_after: None },
+        Fault::DropAfterCommit,
+    ]);
     let out = ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "send-license"]);
     assert!(out.contains("admin@demo.example"), "{out}");
-    assert_eq!(portal.portal.faults.as_ref().unwrap().pending(), 0);
+    assert_eq!(portal.pending_faults(), 0);
     assert_eq!(portal.count("SELECT COUNT(*) FROM license_sends"), 1, "one send, whatever the retries");
     assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1);
 }
@@ -278,7 +267,11 @@ fn fulfilling_the_same_request_twice_returns_the_same_license() {
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&site.code, ALL);
     let req = site.path("request.lreq");
-    ok(site.dir.path(), "", &["--config", site.config.to_str().unwrap(), "request", "export", "--out", req.to_str().unwrap()]);
+    ok(
+        site.dir.path(),
+        "",
+        &["--config", site.config.to_str().unwrap(), "request", "export", "--out", req.to_str().unwrap()],
+    );
     let bytes = std::fs::read(&req).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let c = client(&portal.url, Some(token));
@@ -286,7 +279,11 @@ fn fulfilling_the_same_request_twice_returns_the_same_license() {
     let first = rt.block_on(c.license_from_request(&bytes)).unwrap();
     let second = rt.block_on(c.license_from_request(&bytes)).unwrap();
     assert_eq!(first, second);
-    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1, "a lost answer and a second fulfilment issue nothing new");
+    assert_eq!(
+        portal.count("SELECT COUNT(*) FROM licenses"),
+        1,
+        "a lost answer and a second fulfilment issue nothing new"
+    );
     // Fulfilling needs the right to register the serial, not only to download.
     let downloader = portal.token(&site.code, &["read", "download_license"]);
     let err = rt.block_on(client(&portal.url, Some(downloader)).license_from_request(&bytes)).unwrap_err();
@@ -305,11 +302,19 @@ fn air_gapped_round_trip_request_install_audit_upload() {
 
     let req = site.path("request.lreq");
     let qr = site.path("request.svg");
-    ok(offline, "", &["--config", c, "request", "export", "--out", req.to_str().unwrap(), "--qr", qr.to_str().unwrap()]);
+    ok(
+        offline,
+        "",
+        &["--config", c, "request", "export", "--out", req.to_str().unwrap(), "--qr", qr.to_str().unwrap()],
+    );
     assert!(std::fs::read_to_string(&qr).unwrap().contains("<svg"));
 
     let lic = connected.path().join("license.lic");
-    ok(connected.path(), &token, &["--portal", &portal.url, "request", "fulfil", req.to_str().unwrap(), "--out", lic.to_str().unwrap()]);
+    ok(
+        connected.path(),
+        &token,
+        &["--portal", &portal.url, "request", "fulfil", req.to_str().unwrap(), "--out", lic.to_str().unwrap()],
+    );
     ok(offline, "", &["--config", c, "install", lic.to_str().unwrap(), "--yes"]);
     assert_eq!(std::fs::read(site.path("license.lic")).unwrap(), std::fs::read(&lic).unwrap());
 
@@ -317,13 +322,18 @@ fn air_gapped_round_trip_request_install_audit_upload() {
     ok(offline, "", &["--config", c, "audit", "generate", "--out", audit.to_str().unwrap()]);
     let carried = connected.path().join("consumption.audit");
     std::fs::copy(&audit, &carried).unwrap();
-    let out: Value =
-        serde_json::from_str(&ok(connected.path(), &token, &["--portal", &portal.url, "audit", "upload", carried.to_str().unwrap(), "--json"])).unwrap();
+    let out: Value = serde_json::from_str(&ok(
+        connected.path(),
+        &token,
+        &["--portal", &portal.url, "audit", "upload", carried.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
     assert_eq!(out["status"], "verified", "{out}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code.parse().unwrap())).unwrap();
-    let (audit_payload, _) = <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
+    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code)).unwrap();
+    let (audit_payload, _) =
+        <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].audit_id.as_deref(), Some(audit_payload.audit_id.to_string().as_str()));
     assert_eq!(history[0].status, license_core::portal::UploadStatus::Verified);
@@ -342,7 +352,9 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
     let site = Site::new();
     let portal = TestPortal::start(&site.path("vendor.key"));
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let err = rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).upload_audit(&vec![b'A'; 1100 * 1024])).unwrap_err();
+    let err = rt
+        .block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).upload_audit(&vec![b'A'; 1100 * 1024]))
+        .unwrap_err();
     assert!(matches!(err, license_core::Error::PortalRefused { status: 413, .. }), "{err}");
 }
 
@@ -396,12 +408,23 @@ fn a_url_with_user_info_is_refused_and_nothing_is_sent() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("user name or password"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("user name or password"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(proxy.requests().is_empty(), "nothing may be sent: {:?}", proxy.requests());
     // `init` takes the same check.
     let o = Command::new(env!("CARGO_BIN_EXE_licensectl"))
         .args(["init", "--path", home.path().join("e.toml").to_str().unwrap(), "--name", "x", "--type", "production"])
-        .args(["--license-file", "/tmp/l.lic", "--backup-dir", "/tmp/b", "--portal-url", "http://localhost.evil.example"])
+        .args([
+            "--license-file",
+            "/tmp/l.lic",
+            "--backup-dir",
+            "/tmp/b",
+            "--portal-url",
+            "http://localhost.evil.example",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -435,7 +458,11 @@ fn loopback_portals_are_never_proxied() {
     with_proxy_env(&["portal", "register"]);
     with_proxy_env(&["audit", "generate"]);
     with_proxy_env(&["audit", "upload"]);
-    assert!(proxy.requests().is_empty(), "a proxy saw loopback traffic (and the token in clear): {:?}", proxy.requests());
+    assert!(
+        proxy.requests().is_empty(),
+        "a proxy saw loopback traffic (and the token in clear): {:?}",
+        proxy.requests()
+    );
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
 }
 
@@ -443,9 +470,12 @@ fn loopback_portals_are_never_proxied() {
 fn a_remote_portal_goes_through_the_configured_proxy_in_a_tunnel() {
     let proxy = Capture::start(bad_gateway);
     let opts = ClientOptions { proxy: Some(proxy.url.clone()), retries: 0, ..ClientOptions::default() };
-    let c = PortalClient::new(&"https://portal.example.test".parse().unwrap(), Some("lmp_secret".into()), opts).unwrap();
+    let c =
+        PortalClient::new(&"https://portal.example.test".parse().unwrap(), Some("lmp_secret".into()), opts).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    assert!(rt.block_on(c.subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap())).is_err());
+    assert!(rt
+        .block_on(c.subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap()))
+        .is_err());
     let seen = proxy.requests();
     assert!(seen.first().is_some_and(|h| h.starts_with("CONNECT portal.example.test:443")), "{seen:?}");
     assert!(!seen.concat().contains("lmp_secret"), "the proxy sees only the tunnel, never the token");
@@ -457,21 +487,31 @@ fn redirects_to_another_host_and_oversized_answers_are_refused() {
     static OTHER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     OTHER.set(other.url.replace("127.0.0.1", "localhost")).unwrap();
     let redirector = Capture::start(|_| {
-        format!("HTTP/1.1 302 Found\r\nLocation: {}/api/v1/health\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", OTHER.get().unwrap()).into_bytes()
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: {}/api/v1/health\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            OTHER.get().unwrap()
+        )
+        .into_bytes()
     });
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt
         .block_on(
-            client(&redirector.url, Some("lmp_secret".into())).subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap()),
+            client(&redirector.url, Some("lmp_secret".into()))
+                .subscription(&license_core::ActivationCode::from_payload("ABCDEFGHJKMNPQRSTVWXYZ01").unwrap()),
         )
         .unwrap_err();
     assert_eq!(err.code(), "portal_protocol", "{err}");
     assert!(err.to_string().contains("redirected"), "{err}");
     assert!(other.requests().is_empty(), "the token followed a redirect to another host: {:?}", other.requests());
 
-    let huge = Capture::start(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n".to_vec());
-    let err =
-        rt.block_on(client(&huge.url, Some("t".into())).download_license(&license_core::serial::serial_from_facts_text("platform_uuid=x\n"))).unwrap_err();
+    let huge =
+        Capture::start(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n".to_vec());
+    let err = rt
+        .block_on(
+            client(&huge.url, Some("t".into()))
+                .download_license(&license_core::serial::serial_from_facts_text("platform_uuid=x\n")),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
 }
 
@@ -526,10 +566,17 @@ fn portal_login_keeps_the_token_in_the_os_keyring() {
     let o = run(&["portal", "subscription"], "");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("production"));
-    assert!(!std::fs::read_to_string(&site.config).unwrap().contains(&token), "the token is not written to the configuration");
+    assert!(
+        !std::fs::read_to_string(&site.config).unwrap().contains(&token),
+        "the token is not written to the configuration"
+    );
     assert!(run(&["portal", "logout"], "").status.success());
     let o = run(&["portal", "subscription"], "");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no portal token is stored"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no portal token is stored"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // A wrong token is refused before it is kept.
     let o = run(&["portal", "login"], "lmp_wrong\n");
     assert_eq!(o.status.code(), Some(2));

@@ -3,10 +3,9 @@
 //! that refuses connections.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use license_core::payload::Entitlements;
 use license_core::portal::{ClientOptions, PortalClient, Registration};
-use license_core::{Environment, EnvironmentType, InstallOptions, KeyPair};
-use license_portal::admin::{create_subscription, NewSubscription};
+use license_core::{Environment, EnvironmentType, InstallOptions};
+use license_test_support::{TestPortal, ALL};
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
@@ -14,22 +13,10 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let env = Environment::open(&license_core::demo::create(dir.path()).unwrap()).unwrap();
     let code = env.installed_activation_code().unwrap();
-    let conn = license_portal::db::open(&dir.path().join("portal.db")).unwrap();
-    let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(&dir.path().join("vendor.key")).unwrap(), false);
-    create_subscription(
-        &mut portal.db.lock().unwrap(),
-        &NewSubscription {
-            activation_code: code.clone(),
-            customer: "Bench".into(),
-            entitlements: Entitlements { named_users: 100, application_objects: 500, environments: 1, support_level: "standard".into(), features: vec![] },
-            contacts: vec![],
-            expires_at: None,
-            slots: vec![(EnvironmentType::Production, 1)],
-        },
-    )
-    .unwrap();
-    let perms: Vec<String> = license_portal::admin::PERMISSIONS.iter().map(|s| s.to_string()).collect();
-    let token = license_portal::db::create_token(&portal.db.lock().unwrap(), &code.to_string(), &perms).unwrap();
+    let portal = TestPortal::start(&dir.path().join("vendor.key"));
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let url = portal.url.clone();
     let client = PortalClient::new(&url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
     let reg = Registration {
         serial_number: env.serial().unwrap().serial_number,
@@ -54,7 +41,12 @@ fn bench(c: &mut Criterion) {
     });
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dead = PortalClient::new(&format!("http://127.0.0.1:{port}").parse().unwrap(), Some("t".into()), ClientOptions::default()).unwrap();
+    let dead = PortalClient::new(
+        &format!("http://127.0.0.1:{port}").parse().unwrap(),
+        Some("t".into()),
+        ClientOptions::default(),
+    )
+    .unwrap();
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("unreachable_reported", |b| b.iter(|| assert!(rt.block_on(dead.health()).is_err())));
     g.finish();

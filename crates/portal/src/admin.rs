@@ -28,7 +28,10 @@ pub fn create_subscription(c: &mut Connection, s: &NewSubscription) -> rusqlite:
     )?;
     for (t, n) in &s.slots {
         for _ in 0..*n {
-            tx.execute("INSERT INTO slots (activation_code, environment_type) VALUES (?1, ?2)", params![s.activation_code.to_string(), t.as_str()])?;
+            tx.execute(
+                "INSERT INTO slots (activation_code, environment_type) VALUES (?1, ?2)",
+                params![s.activation_code.to_string(), t.as_str()],
+            )?;
         }
     }
     tx.commit()

@@ -13,7 +13,9 @@ use axum::{Json, Router};
 use chrono::Utc;
 use license_core::payload::{Entitlements, SelfSigned};
 use license_core::portal::UploadStatus;
-use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber};
+use license_core::{
+    ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -54,12 +56,16 @@ pub fn router(portal: Shared) -> Router {
         .route("/api/v1/license-requests", post(license_request))
         .route("/api/v1/audits", post(upload_audit));
     if portal.faults.is_some() {
-        r = r.route_layer(middleware::from_fn_with_state(portal.clone(), apply_faults)).route("/_faults", post(push_faults));
+        r = r
+            .route_layer(middleware::from_fn_with_state(portal.clone(), apply_faults))
+            .route("/_faults", post(push_faults));
     }
     r.fallback(|| async { Problem::not_found("no such API path: see /api/v1/openapi.yaml") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::map_response(as_problem))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| Problem::internal("a handler panicked").into_response()))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            Problem::internal("a handler panicked").into_response()
+        }))
         .with_state(portal)
 }
 
@@ -67,11 +73,15 @@ pub fn router(portal: Shared) -> Router {
 /// body too large, wrong method): clients parse one error shape.
 async fn as_problem(r: Response) -> Response {
     let status = r.status();
-    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let is_problem =
+        r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return r;
     }
-    let text = axum::body::to_bytes(r.into_body(), 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = axum::body::to_bytes(r.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let (kind, title) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Body too large"),
         StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
@@ -79,7 +89,11 @@ async fn as_problem(r: Response) -> Response {
         s if s.is_server_error() => ("internal", "Internal error"),
         _ => ("bad-request", "Bad request"),
     };
-    let detail = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    let detail = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.trim().to_string()
+    };
     Problem::new(status, kind, title, detail).into_response()
 }
 
@@ -145,7 +159,11 @@ async fn apply_faults(State(p): State<Shared>, req: HttpRequest, next: Next) -> 
 
 /// The token's grant, which must hold every permission in `all`.
 fn authorize(p: &Portal, headers: &HeaderMap, all: &[&str]) -> Result<TokenGrant, Problem> {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(Problem::unauthorized)?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(Problem::unauthorized)?;
     let grant = db::find_token(&p.db(), token.trim())?.ok_or_else(Problem::unauthorized)?;
     if let Some(missing) = all.iter().find(|perm| !grant.permissions.iter().any(|g| g == *perm)) {
         return Err(Problem::forbidden(missing));
@@ -160,16 +178,26 @@ fn not_registered_here(serial: &str) -> Problem {
 }
 
 fn code_param(code: &str) -> Result<String, Problem> {
-    code.parse::<ActivationCode>().map(|c| c.to_string()).map_err(|e| Problem::bad_request("invalid-activation-code", e.to_string()))
+    code.parse::<ActivationCode>()
+        .map(|c| c.to_string())
+        .map_err(|e| Problem::bad_request("invalid-activation-code", e.to_string()))
 }
 
 fn serial_param(serial: &str) -> Result<String, Problem> {
-    serial.parse::<SerialNumber>().map(|s| s.to_string()).map_err(|e| Problem::bad_request("invalid-serial-number", e.to_string()))
+    serial
+        .parse::<SerialNumber>()
+        .map(|s| s.to_string())
+        .map_err(|e| Problem::bad_request("invalid-serial-number", e.to_string()))
 }
 
 fn same_subscription(grant: &TokenGrant, code: &str) -> Result<(), Problem> {
     if grant.activation_code != code {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "other-subscription", "Other subscription", "this token belongs to another subscription"));
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "other-subscription",
+            "Other subscription",
+            "this token belongs to another subscription",
+        ));
     }
     Ok(())
 }
@@ -182,16 +210,22 @@ struct Sub {
 }
 
 fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
-    c.query_row("SELECT customer, entitlements, contacts, expires_at FROM subscriptions WHERE activation_code = ?1", [code], |r| {
-        let ent: String = r.get(1)?;
-        let contacts: String = r.get(2)?;
-        Ok(Sub {
-            customer: r.get(0)?,
-            entitlements: serde_json::from_str(&ent).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
-            contacts: serde_json::from_str(&contacts).unwrap_or_default(),
-            expires_at: r.get(3)?,
-        })
-    })
+    c.query_row(
+        "SELECT customer, entitlements, contacts, expires_at FROM subscriptions WHERE activation_code = ?1",
+        [code],
+        |r| {
+            let ent: String = r.get(1)?;
+            let contacts: String = r.get(2)?;
+            Ok(Sub {
+                customer: r.get(0)?,
+                entitlements: serde_json::from_str(&ent).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                })?,
+                contacts: serde_json::from_str(&contacts).unwrap_or_default(),
+                expires_at: r.get(3)?,
+            })
+        },
+    )
     .optional()?
     .ok_or_else(|| Problem::not_found(format!("no subscription {code}")))
 }
@@ -202,7 +236,8 @@ async fn subscription(State(p): State<Shared>, headers: HeaderMap, Path(code): P
     same_subscription(&grant, &code)?;
     let c = p.db();
     let sub = load_sub(&c, &code)?;
-    let mut stmt = c.prepare("SELECT environment_type, serial_number, name FROM slots WHERE activation_code = ?1 ORDER BY id")?;
+    let mut stmt =
+        c.prepare("SELECT environment_type, serial_number, name FROM slots WHERE activation_code = ?1 ORDER BY id")?;
     let slots: Vec<Value> = stmt
         .query_map([&code], |r| {
             Ok(json!({"environment_type": r.get::<_, String>(0)?, "serial_number": r.get::<_, Option<String>>(1)?, "name": r.get::<_, Option<String>>(2)?}))
@@ -222,11 +257,20 @@ struct Registration {
 
 /// Puts `serial` in a free slot of `env_type`, pinning `key`; idempotent for the
 /// same serial and key.
-fn register_serial(c: &Connection, code: &str, serial: &str, env_type: EnvironmentType, name: &str, key: &str) -> Result<bool, Problem> {
+fn register_serial(
+    c: &Connection,
+    code: &str,
+    serial: &str,
+    env_type: EnvironmentType,
+    name: &str,
+    key: &str,
+) -> Result<bool, Problem> {
     let existing: Option<(String, String, Option<String>)> = c
-        .query_row("SELECT activation_code, environment_type, environment_key FROM slots WHERE serial_number = ?1", [serial], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT activation_code, environment_type, environment_key FROM slots WHERE serial_number = ?1",
+            [serial],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     if let Some((other_code, t, pinned)) = existing {
         if other_code != code {
@@ -242,7 +286,10 @@ fn register_serial(c: &Connection, code: &str, serial: &str, env_type: Environme
             ));
         }
         if t != env_type.as_str() {
-            return Err(Problem::conflict("environment-type-mismatch", format!("serial {serial} is registered as {t}")));
+            return Err(Problem::conflict(
+                "environment-type-mismatch",
+                format!("serial {serial} is registered as {t}"),
+            ));
         }
         return Ok(false);
     }
@@ -260,20 +307,32 @@ fn register_serial(c: &Connection, code: &str, serial: &str, env_type: Environme
     Ok(true)
 }
 
-async fn register(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>, Json(body): Json<Registration>) -> ApiResult {
+async fn register(
+    State(p): State<Shared>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Json(body): Json<Registration>,
+) -> ApiResult {
     let code = code_param(&code)?;
     let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&body.serial_number)?;
-    PublicKey::from_base64url(&body.environment_key).map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
+    PublicKey::from_base64url(&body.environment_key)
+        .map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
     let c = p.db();
     load_sub(&c, &code)?;
-    let created = register_serial(&c, &code, &serial, body.environment_type, body.name.trim(), body.environment_key.trim())?;
+    let created =
+        register_serial(&c, &code, &serial, body.environment_type, body.name.trim(), body.environment_key.trim())?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({"serial_number": serial, "environment_type": body.environment_type, "name": body.name}))).into_response())
+    Ok((status, Json(json!({"serial_number": serial, "environment_type": body.environment_type, "name": body.name})))
+        .into_response())
 }
 
-async fn unregister(State(p): State<Shared>, headers: HeaderMap, Path((code, serial)): Path<(String, String)>) -> ApiResult {
+async fn unregister(
+    State(p): State<Shared>,
+    headers: HeaderMap,
+    Path((code, serial)): Path<(String, String)>,
+) -> ApiResult {
     let code = code_param(&code)?;
     let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
@@ -291,7 +350,9 @@ async fn unregister(State(p): State<Shared>, headers: HeaderMap, Path((code, ser
 /// Issues and records a license for a registered serial.
 fn issue(p: &Portal, c: &Connection, serial: &str) -> Result<String, Problem> {
     let (code, env_type): (String, String) = c
-        .query_row("SELECT activation_code, environment_type FROM slots WHERE serial_number = ?1", [serial], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT activation_code, environment_type FROM slots WHERE serial_number = ?1", [serial], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?
         .ok_or_else(|| Problem::not_found(format!("serial {serial} is not registered: register it in a slot first")))?;
     let sub = load_sub(c, &code)?;
@@ -305,7 +366,12 @@ fn issue(p: &Portal, c: &Connection, serial: &str) -> Result<String, Problem> {
         customer: sub.customer,
         issued_at: now,
         not_before: now - chrono::Duration::minutes(5),
-        expires_at: sub.expires_at.as_deref().map(license_core::timestamp::parse).transpose().map_err(Problem::internal)?,
+        expires_at: sub
+            .expires_at
+            .as_deref()
+            .map(license_core::timestamp::parse)
+            .transpose()
+            .map_err(Problem::internal)?,
         entitlements: sub.entitlements,
     };
     c.execute(
@@ -322,7 +388,11 @@ fn license_response(file: String) -> Response {
 /// Checks that `serial` is registered in the token's subscription.
 fn serial_in_subscription(c: &Connection, grant: &TokenGrant, serial: &str) -> Result<(), Problem> {
     let found: Option<String> = c
-        .query_row("SELECT activation_code FROM slots WHERE serial_number = ?1 AND activation_code = ?2", [serial, &grant.activation_code], |r| r.get(0))
+        .query_row(
+            "SELECT activation_code FROM slots WHERE serial_number = ?1 AND activation_code = ?2",
+            [serial, &grant.activation_code],
+            |r| r.get(0),
+        )
         .optional()?;
     found.map(drop).ok_or_else(|| not_registered_here(serial))
 }
@@ -336,7 +406,11 @@ async fn download_license(State(p): State<Shared>, headers: HeaderMap, Path(seri
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Option<String> {
-    headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| k.trim().to_ascii_lowercase()).filter(|k| !k.is_empty() && k.len() <= 200)
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.trim().to_ascii_lowercase())
+        .filter(|k| !k.is_empty() && k.len() <= 200)
 }
 
 /// Sends the license to the subscription's contacts. Needs `send_license` (or
@@ -348,18 +422,30 @@ async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial):
     if !grant.permissions.iter().any(|g| g == "send_license" || g == "download_license") {
         return Err(Problem::forbidden("send_license"));
     }
-    let key = idempotency_key(&headers)
-        .ok_or_else(|| Problem::bad_request("missing-idempotency-key", "send an Idempotency-Key header, the same for every retry of this request"))?;
+    let key = idempotency_key(&headers).ok_or_else(|| {
+        Problem::bad_request(
+            "missing-idempotency-key",
+            "send an Idempotency-Key header, the same for every retry of this request",
+        )
+    })?;
     let c = p.db();
     serial_in_subscription(&c, &grant, &serial)?;
     let first: Option<String> = c
-        .query_row("SELECT response FROM license_sends WHERE activation_code = ?1 AND idempotency_key = ?2", [&grant.activation_code, &key], |r| r.get(0))
+        .query_row(
+            "SELECT response FROM license_sends WHERE activation_code = ?1 AND idempotency_key = ?2",
+            [&grant.activation_code, &key],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(first) = first {
         return Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], first).into_response());
     }
     let hour_ago = license_core::timestamp::format(&(Utc::now() - chrono::Duration::hours(1)));
-    let recent: i64 = c.query_row("SELECT COUNT(*) FROM license_sends WHERE serial_number = ?1 AND sent_at > ?2", [&serial, &hour_ago], |r| r.get(0))?;
+    let recent: i64 = c.query_row(
+        "SELECT COUNT(*) FROM license_sends WHERE serial_number = ?1 AND sent_at > ?2",
+        [&serial, &hour_ago],
+        |r| r.get(0),
+    )?;
     if recent >= SENDS_PER_HOUR {
         let mut r = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -393,14 +479,20 @@ async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial):
 /// so a retry after a lost answer issues nothing new.
 async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let grant = authorize(&p, &headers, &["register", "download_license"])?;
-    let (req, _key) = Request::open(&body).map_err(|e| Problem::bad_request("invalid-license-request", e.to_string()))?;
+    let (req, _key) =
+        Request::open(&body).map_err(|e| Problem::bad_request("invalid-license-request", e.to_string()))?;
     let code = req.activation_code.to_string();
     same_subscription(&grant, &code)?;
     let serial = req.serial_number.to_string();
     let body_sha = license_core::sha256_hex(&body);
     let c = p.db();
-    let first: Option<String> =
-        c.query_row("SELECT license FROM license_requests WHERE activation_code = ?1 AND request_sha256 = ?2", [&code, &body_sha], |r| r.get(0)).optional()?;
+    let first: Option<String> = c
+        .query_row(
+            "SELECT license FROM license_requests WHERE activation_code = ?1 AND request_sha256 = ?2",
+            [&code, &body_sha],
+            |r| r.get(0),
+        )
+        .optional()?;
     if let Some(license) = first {
         return Ok(license_response(license));
     }
@@ -421,9 +513,11 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<St
     let mut reasons = Vec::new();
     let serial = audit.serial_number.to_string();
     let pinned: Option<Option<String>> = c
-        .query_row("SELECT environment_key FROM slots WHERE serial_number = ?1 AND activation_code = ?2", [&serial, &audit.activation_code.to_string()], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT environment_key FROM slots WHERE serial_number = ?1 AND activation_code = ?2",
+            [&serial, &audit.activation_code.to_string()],
+            |r| r.get(0),
+        )
         .optional()?;
     match pinned {
         None => reasons.push(format!("serial {serial} is not registered in this subscription")),
@@ -452,7 +546,10 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
     let grant = authorize(&p, &headers, &["upload_audit"])?;
     let key = idempotency_key(&headers).unwrap_or_default();
     if key != license_core::sha256_hex(&body) {
-        return Err(Problem::bad_request("bad-idempotency-key", "Idempotency-Key must be the hex SHA-256 of the request body"));
+        return Err(Problem::bad_request(
+            "bad-idempotency-key",
+            "Idempotency-Key must be the hex SHA-256 of the request body",
+        ));
     }
     let opened = Audit::open(&body);
     // The subscription check comes before the idempotency lookup, and answers are
@@ -462,8 +559,13 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
         same_subscription(&grant, &a.activation_code.to_string())?;
     }
     let c = p.db();
-    let first: Option<String> =
-        c.query_row("SELECT response FROM audits WHERE uploader = ?1 AND idempotency_key = ?2", [&grant.activation_code, &key], |r| r.get(0)).optional()?;
+    let first: Option<String> = c
+        .query_row(
+            "SELECT response FROM audits WHERE uploader = ?1 AND idempotency_key = ?2",
+            [&grant.activation_code, &key],
+            |r| r.get(0),
+        )
+        .optional()?;
     let stored = match first {
         Some(first) => first,
         None => {
@@ -474,7 +576,9 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
             let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
             let upload_id = Uuid::new_v4().to_string();
             let received_at = license_core::timestamp::format(&Utc::now());
-            let response = json!({"upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at}).to_string();
+            let response =
+                json!({"upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at})
+                    .to_string();
             let summary = json!({
                 "audit_id": audit.map(|a| a.audit_id.to_string()),
                 "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),

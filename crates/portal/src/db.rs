@@ -51,22 +51,15 @@ const MIGRATIONS: &[&str] = &[
     // 2: answers are kept per uploading subscription (so another subscription's token
     // cannot replay a body to read them); license sends are idempotent; the same
     // license request file yields the same license.
-    "CREATE TABLE audits_v2 (
-        upload_id TEXT PRIMARY KEY,
-        idempotency_key TEXT NOT NULL,
-        uploader TEXT NOT NULL,
-        activation_code TEXT,
-        serial_number TEXT,
-        audit_id TEXT,
-        status TEXT NOT NULL,
-        response TEXT NOT NULL,
-        summary TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        UNIQUE (uploader, idempotency_key)
-     );
-     INSERT INTO audits_v2 SELECT upload_id, idempotency_key, COALESCE(activation_code, ''), activation_code, serial_number, audit_id, status, response, summary, received_at FROM audits;
-     DROP TABLE audits;
-     ALTER TABLE audits_v2 RENAME TO audits;
+    "ALTER TABLE audits ADD COLUMN uploader TEXT NOT NULL DEFAULT '';
+     UPDATE audits SET uploader = COALESCE(activation_code, '');
+     ALTER TABLE audits RENAME TO audits_v1;
+     -- (the copy keeps the columns, not their NOT NULLs: the handler writes every one)
+     CREATE TABLE audits AS SELECT * FROM audits_v1 WHERE 0;
+     CREATE UNIQUE INDEX audits_upload_id ON audits (upload_id);
+     CREATE UNIQUE INDEX audits_idempotency ON audits (uploader, idempotency_key);
+     INSERT INTO audits SELECT * FROM audits_v1;
+     DROP TABLE audits_v1;
      ALTER TABLE license_sends ADD COLUMN activation_code TEXT;
      ALTER TABLE license_sends ADD COLUMN idempotency_key TEXT;
      ALTER TABLE license_sends ADD COLUMN response TEXT;

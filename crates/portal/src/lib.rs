@@ -27,7 +27,11 @@ pub async fn serve(listener: tokio::net::TcpListener, portal: Arc<Portal>) -> st
 
 /// Starts a portal on an ephemeral loopback port in a background thread (tests and
 /// embedding); returns its base URL and the shared state for administration.
-pub fn spawn_background(db: rusqlite::Connection, vendor: license_core::KeyPair, faults: bool) -> (String, Arc<Portal>) {
+pub fn spawn_background(
+    db: rusqlite::Connection,
+    vendor: license_core::KeyPair,
+    faults: bool,
+) -> (String, Arc<Portal>) {
     let portal = Portal::new(db, vendor, faults);
     let served = portal.clone();
     let (tx, rx) = std::sync::mpsc::channel();

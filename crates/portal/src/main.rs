@@ -69,7 +69,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LICENSE_PORTAL_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LICENSE_PORTAL_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -86,7 +88,17 @@ async fn main() -> Result<()> {
             println!("listening on http://{}", listener.local_addr()?);
             license_portal::serve(listener, Portal::new(conn, vendor, faults)).await?;
         }
-        Command::Subscription { activation_code, customer, slots, named_users, application_objects, support_level, features, contacts, expires_at } => {
+        Command::Subscription {
+            activation_code,
+            customer,
+            slots,
+            named_users,
+            application_objects,
+            support_level,
+            features,
+            contacts,
+            expires_at,
+        } => {
             let code: ActivationCode = activation_code.parse()?;
             if let Some(e) = &expires_at {
                 license_core::timestamp::parse(e).map_err(anyhow::Error::msg)?;
@@ -94,7 +106,10 @@ async fn main() -> Result<()> {
             let mut parsed = Vec::new();
             for s in &slots {
                 let (t, n) = s.split_once('=').with_context(|| format!("slot '{s}' is not TYPE=COUNT"))?;
-                parsed.push((t.parse::<EnvironmentType>().map_err(anyhow::Error::msg)?, n.parse::<u32>().with_context(|| format!("slot count '{n}'"))?));
+                parsed.push((
+                    t.parse::<EnvironmentType>().map_err(anyhow::Error::msg)?,
+                    n.parse::<u32>().with_context(|| format!("slot count '{n}'"))?,
+                ));
             }
             let environments = parsed.iter().map(|(_, n)| u64::from(*n)).sum();
             let mut conn = db::open(&cli.db)?;
@@ -103,7 +118,13 @@ async fn main() -> Result<()> {
                 &NewSubscription {
                     activation_code: code.clone(),
                     customer,
-                    entitlements: Entitlements { named_users, application_objects, environments, support_level, features },
+                    entitlements: Entitlements {
+                        named_users,
+                        application_objects,
+                        environments,
+                        support_level,
+                        features,
+                    },
                     contacts,
                     expires_at,
                     slots: parsed,

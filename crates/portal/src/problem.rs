@@ -19,7 +19,12 @@ impl Problem {
         Self { status, kind, title, detail: detail.into() }
     }
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or unknown token", "send a valid portal token as `Authorization: Bearer <token>`")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Missing or unknown token",
+            "send a valid portal token as `Authorization: Bearer <token>`",
+        )
     }
     pub fn forbidden(permission: &str) -> Self {
         Self::new(

@@ -2,46 +2,22 @@
 //! another subscription's token, replays, database failures, panics, and the shape
 //! of every error.
 
-use license_core::payload::Entitlements;
 use license_core::serial::serial_from_facts_text;
-use license_core::{ActivationCode, Environment, EnvironmentType, InstallOptions, KeyPair};
-use license_portal::admin::{create_subscription, NewSubscription};
+use license_core::{ActivationCode, Environment, EnvironmentType, InstallOptions};
 use license_portal::faults::Fault;
-use license_portal::{db, Portal};
+use license_test_support::{TestPortal, ALL};
 use serde_json::Value;
-use std::sync::Arc;
 
 struct World {
     url: String,
-    portal: Arc<Portal>,
+    portal: TestPortal,
     env: Environment,
-    code_a: String,
-    code_b: String,
+    code_a: ActivationCode,
+    code_b: ActivationCode,
     serial_a: String,
     token_a: String,
     token_b: String,
     _dir: tempfile::TempDir,
-}
-
-const ALL: &[&str] = &["read", "register", "download_license", "send_license", "upload_audit"];
-
-fn subscription(portal: &Portal, code: &ActivationCode) {
-    create_subscription(
-        &mut portal.db(),
-        &NewSubscription {
-            activation_code: code.clone(),
-            customer: format!("Customer {code}"),
-            entitlements: Entitlements { named_users: 10, application_objects: 10, environments: 2, support_level: "standard".into(), features: vec![] },
-            contacts: vec![format!("admin@{}.example", code.compact())],
-            expires_at: None,
-            slots: vec![(EnvironmentType::Production, 2)],
-        },
-    )
-    .unwrap();
-}
-
-fn token(portal: &Portal, code: &str, perms: &[&str]) -> String {
-    db::create_token(&portal.db(), code, &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
 }
 
 /// Subscription A with one registered, licensed environment; subscription B beside it.
@@ -50,18 +26,18 @@ fn world() -> World {
     let env = Environment::open(&license_core::demo::create(dir.path()).unwrap()).unwrap();
     let code_a = env.installed_activation_code().unwrap();
     let code_b = ActivationCode::from_payload("B0B0B0B0B0B0B0B0B0B0B0B0").unwrap();
-    let conn = db::open(&dir.path().join("portal.db")).unwrap();
-    let (url, portal) = license_portal::spawn_background(conn, KeyPair::read(&dir.path().join("vendor.key")).unwrap(), true);
-    subscription(&portal, &code_a);
-    subscription(&portal, &code_b);
-    let token_a = token(&portal, &code_a.to_string(), ALL);
-    let token_b = token(&portal, &code_b.to_string(), ALL);
+    let portal = TestPortal::start(&dir.path().join("vendor.key"));
+    let url = portal.url.clone();
+    portal.subscription(&code_a, vec![(EnvironmentType::Production, 2)]);
+    portal.subscription(&code_b, vec![(EnvironmentType::Production, 2)]);
+    let token_a = portal.token(&code_a, ALL);
+    let token_b = portal.token(&code_b, ALL);
     let req = env.license_request(None).unwrap();
     let lic = post(&url, "/api/v1/license-requests", &token_a, req.text.as_bytes(), &[]);
     assert_eq!(lic.status(), 200);
     env.install(lic.into_string().unwrap().as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
     let serial_a = env.serial().unwrap().serial_number.to_string();
-    World { url, portal, env, code_a: code_a.to_string(), code_b: code_b.to_string(), serial_a, token_a, token_b, _dir: dir }
+    World { url, portal, env, code_a, code_b, serial_a, token_a, token_b, _dir: dir }
 }
 
 fn agent() -> ureq::Agent {
@@ -114,22 +90,37 @@ fn another_subscriptions_token_learns_nothing_and_changes_nothing() {
         assert_eq!(on_a.2.replace(&w.serial_a, "S"), on_unknown.2.replace(&unknown, "S"), "{what}: detail");
     };
     same("download", &|s| call(&w.url, "GET", &format!("/api/v1/environments/{s}/license"), b));
-    same("send", &|s| post(&w.url, &format!("/api/v1/environments/{s}/license/send"), b, b"", &[("Idempotency-Key", "k1")]));
+    same("send", &|s| {
+        post(&w.url, &format!("/api/v1/environments/{s}/license/send"), b, b"", &[("Idempotency-Key", "k1")])
+    });
     same("free", &|s| call(&w.url, "DELETE", &format!("/api/v1/subscriptions/{b_code}/environments/{s}"), b));
     // Subscription-level paths: A's code answers like a code that does not exist.
     let nonexistent = ActivationCode::from_payload("C0C0C0C0C0C0C0C0C0C0C0C0").unwrap().to_string();
     for (what, path) in [("read", "/api/v1/subscriptions/{}"), ("history", "/api/v1/subscriptions/{}/audits")] {
-        let on_a = observed(call(&w.url, "GET", &path.replace("{}", a_code), b));
+        let on_a = observed(call(&w.url, "GET", &path.replace("{}", &a_code.to_string()), b));
         let on_none = observed(call(&w.url, "GET", &path.replace("{}", &nonexistent), b));
         assert_eq!(on_a, on_none, "{what}");
         assert_eq!(on_a.0, 403, "{what}");
     }
     let reg = serde_json::json!({"serial_number": unknown, "environment_type": "production", "name": "x", "environment_key": w.env.environment_key().unwrap()});
     let json = [("Content-Type", "application/json")];
-    let on_a = observed(post(&w.url, &format!("/api/v1/subscriptions/{a_code}/environments"), b, reg.to_string().as_bytes(), &json));
-    let on_none = observed(post(&w.url, &format!("/api/v1/subscriptions/{nonexistent}/environments"), b, reg.to_string().as_bytes(), &json));
+    let on_a = observed(post(
+        &w.url,
+        &format!("/api/v1/subscriptions/{a_code}/environments"),
+        b,
+        reg.to_string().as_bytes(),
+        &json,
+    ));
+    let on_none = observed(post(
+        &w.url,
+        &format!("/api/v1/subscriptions/{nonexistent}/environments"),
+        b,
+        reg.to_string().as_bytes(),
+        &json,
+    ));
     assert_eq!(on_a, on_none, "register");
-    let on_a = observed(call(&w.url, "DELETE", &format!("/api/v1/subscriptions/{a_code}/environments/{}", w.serial_a), b));
+    let on_a =
+        observed(call(&w.url, "DELETE", &format!("/api/v1/subscriptions/{a_code}/environments/{}", w.serial_a), b));
     assert_eq!(on_a.0, 403, "free in A's subscription");
 
     // Uploads: A's audit, uploaded by B, is refused before anything is looked up or stored.
@@ -140,8 +131,9 @@ fn another_subscriptions_token_learns_nothing_and_changes_nothing() {
     assert!(!replay.2.contains("verified"), "{replay:?}");
 
     // Nothing changed in A: its slot, licenses, sends and history.
-    let c = w.portal.db();
-    let slot: Option<String> = c.query_row("SELECT serial_number FROM slots WHERE serial_number = ?1", [&w.serial_a], |r| r.get(0)).unwrap();
+    let c = w.portal.portal.db();
+    let slot: Option<String> =
+        c.query_row("SELECT serial_number FROM slots WHERE serial_number = ?1", [&w.serial_a], |r| r.get(0)).unwrap();
     assert_eq!(slot.as_deref(), Some(w.serial_a.as_str()));
     let n = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
     assert_eq!(n("SELECT COUNT(*) FROM licenses"), 1);
@@ -153,9 +145,10 @@ fn another_subscriptions_token_learns_nothing_and_changes_nothing() {
 #[test]
 fn license_requests_need_the_register_permission() {
     let w = world();
-    let downloader = token(&w.portal, &w.code_a, &["read", "download_license"]);
+    let downloader = w.portal.token(&w.code_a, &["read", "download_license"]);
     let req = w.env.license_request(None).unwrap();
-    let (status, kind, detail) = observed(post(&w.url, "/api/v1/license-requests", &downloader, req.text.as_bytes(), &[]));
+    let (status, kind, detail) =
+        observed(post(&w.url, "/api/v1/license-requests", &downloader, req.text.as_bytes(), &[]));
     assert_eq!((status, kind.ends_with("/forbidden")), (403, true));
     assert!(detail.contains("`register`"), "{detail}");
 }
@@ -164,10 +157,10 @@ fn license_requests_need_the_register_permission() {
 fn sending_needs_permission_a_key_and_is_rate_limited() {
     let w = world();
     let path = format!("/api/v1/environments/{}/license/send", w.serial_a);
-    let read_only = token(&w.portal, &w.code_a, &["read"]);
+    let read_only = w.portal.token(&w.code_a, &["read"]);
     assert_eq!(observed(post(&w.url, &path, &read_only, b"", &[("Idempotency-Key", "k")])).0, 403);
     assert_eq!(observed(post(&w.url, &path, &w.token_a, b"", &[])).0, 400, "a send without Idempotency-Key");
-    let sender = token(&w.portal, &w.code_a, &["read", "send_license"]);
+    let sender = w.portal.token(&w.code_a, &["read", "send_license"]);
     for i in 0..license_portal::api::SENDS_PER_HOUR {
         assert_eq!(post(&w.url, &path, &sender, b"", &[("Idempotency-Key", &format!("k{i}"))]).status(), 202);
         // The same key again is the first answer, not another mail.
@@ -176,7 +169,7 @@ fn sending_needs_permission_a_key_and_is_rate_limited() {
     let r = post(&w.url, &path, &sender, b"", &[("Idempotency-Key", "one-too-many")]);
     assert!(r.header("Retry-After").is_some());
     assert_eq!(observed(r).0, 429);
-    let sends: i64 = w.portal.db().query_row("SELECT COUNT(*) FROM license_sends", [], |r| r.get(0)).unwrap();
+    let sends: i64 = w.portal.portal.db().query_row("SELECT COUNT(*) FROM license_sends", [], |r| r.get(0)).unwrap();
     assert_eq!(sends, license_portal::api::SENDS_PER_HOUR);
 }
 
@@ -184,12 +177,12 @@ fn sending_needs_permission_a_key_and_is_rate_limited() {
 fn a_database_error_is_an_error_not_a_stored_rejection() {
     let w = world();
     let audit = w.env.generate_audit().unwrap().text;
-    w.portal.db().execute_batch("ALTER TABLE licenses RENAME TO licenses_away").unwrap();
+    w.portal.portal.db().execute_batch("ALTER TABLE licenses RENAME TO licenses_away").unwrap();
     let (status, _, _) = observed(upload(&w, &w.token_a, audit.as_bytes()));
     assert_eq!(status, 500);
-    let stored: i64 = w.portal.db().query_row("SELECT COUNT(*) FROM audits", [], |r| r.get(0)).unwrap();
+    let stored: i64 = w.portal.portal.db().query_row("SELECT COUNT(*) FROM audits", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 0, "nothing is remembered under the idempotency key");
-    w.portal.db().execute_batch("ALTER TABLE licenses_away RENAME TO licenses").unwrap();
+    w.portal.portal.db().execute_batch("ALTER TABLE licenses_away RENAME TO licenses").unwrap();
     let r: Value = upload(&w, &w.token_a, audit.as_bytes()).into_json().unwrap();
     assert_eq!(r["status"], "verified", "the retry is verified: {r}");
 }
@@ -200,7 +193,13 @@ fn every_error_is_problem_json() {
     let t = &w.token_a;
     assert_eq!(observed(call(&w.url, "GET", "/api/v1/no-such-thing", t)).0, 404);
     assert_eq!(observed(call(&w.url, "PUT", "/api/v1/audits", t)).0, 405);
-    let bad_json = post(&w.url, &format!("/api/v1/subscriptions/{}/environments", w.code_a), t, b"{not json", &[("Content-Type", "application/json")]);
+    let bad_json = post(
+        &w.url,
+        &format!("/api/v1/subscriptions/{}/environments", w.code_a),
+        t,
+        b"{not json",
+        &[("Content-Type", "application/json")],
+    );
     assert!(observed(bad_json).0 >= 400);
     let no_ctype = post(&w.url, &format!("/api/v1/subscriptions/{}/environments", w.code_a), t, b"{}", &[]);
     assert_eq!(observed(no_ctype).0, 415);
@@ -211,7 +210,7 @@ fn every_error_is_problem_json() {
 #[test]
 fn a_panic_while_holding_the_database_does_not_take_the_portal_down() {
     let w = world();
-    w.portal.faults.as_ref().unwrap().push(vec![Fault::PanicHoldingDb]);
+    w.portal.faults(vec![Fault::PanicHoldingDb]);
     let audit = w.env.generate_audit().unwrap().text;
     assert_eq!(observed(upload(&w, &w.token_a, audit.as_bytes())).0, 500);
     // Every later request is served as usual.

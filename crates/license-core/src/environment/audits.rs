@@ -71,7 +71,11 @@ impl Environment {
             reason: "no portal_url is configured: set it in Settings or the configuration".into(),
         })?;
         let token = crate::secrets::load(url, self.config.portal_url.as_ref())?;
-        let opts = crate::portal::ClientOptions { proxy: self.config.proxy.clone(), ca_bundle: self.config.ca_bundle.clone(), ..Default::default() };
+        let opts = crate::portal::ClientOptions {
+            proxy: self.config.proxy.clone(),
+            ca_bundle: self.config.ca_bundle.clone(),
+            ..Default::default()
+        };
         PortalClient::new(&url, token, opts)
     }
 
@@ -91,7 +95,8 @@ impl Environment {
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
         let key = identity::load_or_create(&state)?;
         let now = self.clock().effective_now();
-        let last: Option<LastPeriod> = std::fs::read(state.join(LAST_PERIOD)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let last: Option<LastPeriod> =
+            std::fs::read(state.join(LAST_PERIOD)).ok().and_then(|b| serde_json::from_slice(&b).ok());
         let period_start = last.map(|l| l.period_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
         let audit = Audit {
             format: 1,
@@ -109,7 +114,11 @@ impl Environment {
         let text = audit.seal(&key);
         let outbox_path = self.outbox_dir().join(format!("{}-{}.audit", now.format("%Y%m%dT%H%M%SZ"), audit.audit_id));
         durable::replace(&outbox_path, text.as_bytes(), "outbox")?;
-        durable::replace(&state.join(LAST_PERIOD), &serde_json::to_vec(&LastPeriod { period_end: now }).expect("json"), "last-audit")?;
+        durable::replace(
+            &state.join(LAST_PERIOD),
+            &serde_json::to_vec(&LastPeriod { period_end: now }).expect("json"),
+            "last-audit",
+        )?;
         tracing::info!(audit_id = %audit.audit_id, "audit generated");
         Ok(GeneratedAudit { usage: usage::compare(&consumption, &license.entitlements), audit, text, outbox_path })
     }
@@ -128,7 +137,11 @@ impl Environment {
 
     /// Uploads every audit in the outbox; each one leaves it only once the portal
     /// answered. Returns the answers and the first failure, if any.
-    pub async fn flush_outbox(&self, client: &PortalClient, progress: &mut (dyn FnMut(usize, usize) + Send)) -> (Vec<UploadResult>, Option<Error>) {
+    pub async fn flush_outbox(
+        &self,
+        client: &PortalClient,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> (Vec<UploadResult>, Option<Error>) {
         let files = match self.outbox() {
             Ok(f) => f,
             Err(e) => return (Vec::new(), Some(e)),

@@ -68,12 +68,20 @@ impl Backups<'_> {
         // Verified: read back what is on disk before anything relies on it.
         let back = fs::read(&path).map_err(|e| Error::io("read back the backup", &path, e))?;
         if sha256_hex(&back) != sha {
-            return Err(Error::io("verify the backup", &path, std::io::Error::other("the backup did not read back identically")));
+            return Err(Error::io(
+                "verify the backup",
+                &path,
+                std::io::Error::other("the backup did not read back identically"),
+            ));
         }
         durable::crash_point("backup:stored");
         let mut m = self.manifest();
         m.reasons.insert(id.clone(), reason.to_string());
-        durable::replace(&self.dir.join(MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"), "manifest")?;
+        durable::replace(
+            &self.dir.join(MANIFEST),
+            &serde_json::to_vec_pretty(&m).expect("manifest serialises"),
+            "manifest",
+        )?;
         self.get(&id)
     }
 
@@ -115,7 +123,9 @@ impl Backups<'_> {
             return Err(Error::io(
                 "restore from",
                 &entry.path,
-                std::io::Error::other("the backup is damaged: its contents do not match its name; choose another backup"),
+                std::io::Error::other(
+                    "the backup is damaged: its contents do not match its name; choose another backup",
+                ),
             ));
         }
         Ok(bytes)

@@ -129,7 +129,12 @@ impl Config {
     /// The one way to make a new configuration (the demo, `licensectl init`, the
     /// app's first run): set what differs from the defaults, then [`ConfigBuilder::write`]
     /// checks every rule once and writes it.
-    pub fn new(name: impl Into<String>, environment_type: EnvironmentType, license_file: impl Into<PathBuf>, backup_dir: impl Into<PathBuf>) -> ConfigBuilder {
+    pub fn new(
+        name: impl Into<String>,
+        environment_type: EnvironmentType,
+        license_file: impl Into<PathBuf>,
+        backup_dir: impl Into<PathBuf>,
+    ) -> ConfigBuilder {
         ConfigBuilder(Config {
             name: name.into(),
             environment_type,
@@ -164,7 +169,9 @@ impl Config {
     }
 
     pub fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| self.license_file.parent().unwrap_or(Path::new(".")).join(".license-manager"))
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| self.license_file.parent().unwrap_or(Path::new(".")).join(".license-manager"))
     }
 }
 
@@ -237,7 +244,10 @@ impl ConfigBuilder {
         };
         let license = place("license file", &c.license_file)?;
         if license.file_name().is_none() || license.is_dir() {
-            return Err(bad("license file", format!("{} is a folder: name the license file itself", license.display())));
+            return Err(bad(
+                "license file",
+                format!("{} is a folder: name the license file itself", license.display()),
+            ));
         }
         for (setting, p) in [("license file", &license), ("backup folder", &place("backup folder", &c.backup_dir)?)] {
             if !p.parent().is_some_and(Path::is_dir) {
@@ -292,10 +302,9 @@ pub fn locate(flag: Option<&Path>) -> Result<PathBuf, Error> {
         // An explicit choice is never silently replaced by another file.
         return Ok(c[0].clone());
     }
-    c.iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| Error::NoConfig { searched: c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ") })
+    c.iter().find(|p| p.is_file()).cloned().ok_or_else(|| Error::NoConfig {
+        searched: c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+    })
 }
 
 fn user_config_dir() -> Option<PathBuf> {
@@ -312,7 +321,8 @@ fn user_config_dir() -> Option<PathBuf> {
 
 fn system_config_dir() -> PathBuf {
     #[cfg(windows)]
-    return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into())).join("LicenseManager");
+    return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into()))
+        .join("LicenseManager");
     #[cfg(target_os = "macos")]
     return PathBuf::from("/Library/Application Support/LicenseManager");
     #[cfg(not(any(windows, target_os = "macos")))]
@@ -352,9 +362,12 @@ command = ["platform-usage", "--json"]
         assert!(err.is_none());
         let err = Config::parse(&GOOD.replace("backup_dir", "backup_folder"), p).unwrap_err().to_string();
         assert!(err.contains("backup_folder"), "{err}");
-        let err = Config::parse(&GOOD.replace("vendor_keys = []", "vendor_keys = [\"xyz\"]"), p).unwrap_err().to_string();
+        let err =
+            Config::parse(&GOOD.replace("vendor_keys = []", "vendor_keys = [\"xyz\"]"), p).unwrap_err().to_string();
         assert!(err.contains("vendor_keys"), "{err}");
-        let err = Config::parse(&format!("portal_url = \"http://127.0.0.1@portal.attacker.example:8080\"\n{GOOD}"), p).unwrap_err().to_string();
+        let err = Config::parse(&format!("portal_url = \"http://127.0.0.1@portal.attacker.example:8080\"\n{GOOD}"), p)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("user name"), "{err}");
     }
 }

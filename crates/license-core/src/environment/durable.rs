@@ -40,7 +40,8 @@ pub fn replace(target: &Path, bytes: &[u8], step: &str) -> Result<(), Error> {
     let existing = fs::symlink_metadata(target).ok().filter(|m| m.is_file());
     let tmp = temp_path(target);
     let result = (|| {
-        let mut f = create_new(&tmp, existing.as_ref().map(mode_of)).map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        let mut f = create_new(&tmp, existing.as_ref().map(mode_of))
+            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
         if let Some(m) = &existing {
             keep_attributes(&f, m).map_err(|e| Error::io("keep the permissions of", target, e))?;
         }
@@ -96,7 +97,11 @@ fn keep_attributes(f: &File, old: &fs::Metadata) -> std::io::Result<()> {
                 Ok(()) => {}
                 // Not root: the file stays ours, which is what a non-root install can do.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    tracing::warn!(uid = old.uid(), gid = old.gid(), "could not keep the file's owner (not running as root)")
+                    tracing::warn!(
+                        uid = old.uid(),
+                        gid = old.gid(),
+                        "could not keep the file's owner (not running as root)"
+                    )
                 }
                 Err(e) => return Err(e),
             }
@@ -112,7 +117,9 @@ fn keep_attributes(f: &File, old: &fs::Metadata) -> std::io::Result<()> {
 /// link instead would leave the platform reading the old target.
 pub fn resolve_link(path: &Path) -> Result<PathBuf, Error> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).map_err(|e| Error::io("follow the link", path, e)),
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(|e| Error::io("follow the link", path, e))
+        }
         _ => Ok(path.to_path_buf()),
     }
 }
@@ -133,6 +140,26 @@ pub fn create_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })();
     let _ = fs::remove_file(&tmp);
     result
+}
+
+/// Takes the OS file lock `path` (created if missing). The OS releases it when the
+/// process dies, so a killed writer never blocks the next one. `wait`: block until
+/// it is free; otherwise a held lock is [`Error::Busy`].
+pub fn lock_file(path: &Path, wait: bool) -> Result<File, Error> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, e))?;
+    if wait {
+        return f.lock().map(|()| f).map_err(|e| Error::io("lock", path, e));
+    }
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    }
 }
 
 /// Makes a rename in `dir` durable (on Unix the folder entry must be flushed too).
@@ -190,7 +217,8 @@ pub fn read_capped(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, Err
         return Err(Error::TooLarge { what: "file".into(), size: meta.len(), limit });
     }
     let mut out = Vec::with_capacity(meta.len() as usize);
-    std::io::Read::read_to_end(&mut std::io::Read::take(&f, limit + 1), &mut out).map_err(|e| Error::io("read", path, e))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(&f, limit + 1), &mut out)
+        .map_err(|e| Error::io("read", path, e))?;
     if out.len() as u64 > limit {
         return Err(Error::TooLarge { what: "file".into(), size: out.len() as u64, limit });
     }

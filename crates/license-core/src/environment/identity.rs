@@ -5,7 +5,6 @@
 use super::durable;
 use crate::error::Error;
 use crate::keys::KeyPair;
-use std::fs::File;
 use std::path::Path;
 
 const FILE: &str = "environment.key";
@@ -24,9 +23,7 @@ pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     durable::ensure_dir(state_dir)?;
     // Creation is serialised by its own lock (not the install lock, which a check
     // during an install already holds); whoever comes second reads the first's key.
-    let lock_path = state_dir.join("environment.key.lock");
-    let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| Error::io("open the lock file", &lock_path, e))?;
-    lock.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+    let _lock = durable::lock_file(&state_dir.join("environment.key.lock"), true)?;
     if path.exists() {
         check_private(&path)?;
         return KeyPair::read(&path);
@@ -46,7 +43,12 @@ fn check_private(path: &Path) -> Result<(), Error> {
         let mode = std::fs::metadata(path).map_err(|e| Error::io("inspect", path, e))?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(Error::BadKey {
-                reason: format!("{} is readable by other users (mode {:o}): run `chmod 600 {}`", path.display(), mode & 0o777, path.display()),
+                reason: format!(
+                    "{} is readable by other users (mode {:o}): run `chmod 600 {}`",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
             });
         }
     }

@@ -159,7 +159,11 @@ impl Environment {
 
     fn check_against(&self, file: &[u8], installed: Option<&[u8]>) -> Report {
         let now = self.clock().effective_now();
-        check_license(file, &self.vendor_keys, &self.expectations(self.serial().ok().map(|e| e.serial_number), installed, now))
+        check_license(
+            file,
+            &self.vendor_keys,
+            &self.expectations(self.serial().ok().map(|e| e.serial_number), installed, now),
+        )
     }
 
     /// Runs every check of a candidate license file against this environment.
@@ -196,7 +200,10 @@ impl Environment {
             warnings.push(installed.status_text.clone());
         }
         if self.vendor_keys.is_empty() {
-            warnings.push(format!("no trusted vendor key is configured: add vendor_keys to {}", self.config_path.display()));
+            warnings.push(format!(
+                "no trusted vendor key is configured: add vendor_keys to {}",
+                self.config_path.display()
+            ));
         }
         Ok(Overview {
             name: self.config.name.clone(),
@@ -218,13 +225,7 @@ impl Environment {
     fn lock(&self) -> Result<File, Error> {
         let dir = self.config.state_dir();
         durable::ensure_dir(&dir)?;
-        let path = dir.join("lock");
-        let f = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io("open the lock file", &path, e))?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy { path }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-        }
+        durable::lock_file(&dir.join("lock"), false)
     }
 
     /// The administrator confirms the system clock is right (after a suspect clock
@@ -244,16 +245,32 @@ impl Environment {
         }
     }
 
-    pub fn install(&self, file: &[u8], opts: InstallOptions, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+    pub fn install(
+        &self,
+        file: &[u8],
+        opts: InstallOptions,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<InstallOutcome, Error> {
         self.replace_license(file, opts, "before install", progress)
     }
 
-    pub fn restore(&self, backup_id: &str, opts: InstallOptions, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+    pub fn restore(
+        &self,
+        backup_id: &str,
+        opts: InstallOptions,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<InstallOutcome, Error> {
         let bytes = self.backups().read(backup_id)?;
         self.replace_license(&bytes, opts, &format!("before restore of {backup_id}"), progress)
     }
 
-    fn replace_license(&self, file: &[u8], opts: InstallOptions, reason: &str, progress: &mut dyn FnMut(Step)) -> Result<InstallOutcome, Error> {
+    fn replace_license(
+        &self,
+        file: &[u8],
+        opts: InstallOptions,
+        reason: &str,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<InstallOutcome, Error> {
         let _lock = self.lock()?;
         durable::crash_point("install:locked");
         // Platforms often link their license file: the link's target is replaced in
@@ -292,7 +309,11 @@ impl Environment {
                 durable::replace(target, old, "license-rollback")?;
                 return Err(Error::ReadBackFailed { backup: b.id.clone() });
             }
-            return Err(Error::io("verify", target, std::io::Error::other("the written license did not read back identically")));
+            return Err(Error::io(
+                "verify",
+                target,
+                std::io::Error::other("the written license did not read back identically"),
+            ));
         }
         tracing::info!(license_id = %license.license_id, backup = ?backup.as_ref().map(|b| &b.id), path = %target.display(), "license installed");
         progress(Step::Done);
@@ -318,7 +339,9 @@ fn installed_status(report: Report, now: Timestamp) -> InstalledLicense {
         (s, format!("the installed license {}", c.message))
     } else {
         match days_left {
-            Some(d) if d < EXPIRY_WARNING_DAYS => (LicenseStatus::Expiring, format!("the license expires in {d} days: request a renewal")),
+            Some(d) if d < EXPIRY_WARNING_DAYS => {
+                (LicenseStatus::Expiring, format!("the license expires in {d} days: request a renewal"))
+            }
             Some(d) => (LicenseStatus::Valid, format!("valid, {d} days left")),
             None => (LicenseStatus::Valid, "valid, perpetual".into()),
         }

@@ -22,9 +22,10 @@ impl Environment {
         let code = match activation_code {
             Some(c) => c,
             None => self.installed_activation_code().map_err(|e| match e {
-                Error::NothingInstalled => {
-                    Error::InvalidActivationCode { input: String::new(), reason: "no license is installed to take it from: give the activation code".into() }
-                }
+                Error::NothingInstalled => Error::InvalidActivationCode {
+                    input: String::new(),
+                    reason: "no license is installed to take it from: give the activation code".into(),
+                },
                 other => other,
             })?,
         };

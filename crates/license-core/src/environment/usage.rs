@@ -25,14 +25,16 @@ pub fn read(usage: Option<&Usage>, config_path: &Path) -> Result<Consumption, Er
     let Some(usage) = usage else {
         return Err(Error::BadConfig {
             path: config_path.to_path_buf(),
-            reason: "no [usage] source is configured: add `file = \"usage.json\"` or `command = [...]` under [usage]".into(),
+            reason: "no [usage] source is configured: add `file = \"usage.json\"` or `command = [...]` under [usage]"
+                .into(),
         });
     };
     let (bytes, origin) = match &usage.source {
         UsageSource::File(p) => (durable::read_capped(p, MAX_USAGE_BYTES, Links::Follow)?, p.display().to_string()),
         UsageSource::Command(argv) => {
             let origin = format!("`{}`", argv.join(" "));
-            let bytes = run(argv, Duration::from_secs(usage.timeout_seconds)).map_err(|reason| Error::UsageUnavailable { origin: origin.clone(), reason })?;
+            let bytes = run(argv, Duration::from_secs(usage.timeout_seconds))
+                .map_err(|reason| Error::UsageUnavailable { origin: origin.clone(), reason })?;
             (bytes, origin)
         }
     };
@@ -55,7 +57,8 @@ fn run(argv: &[String], timeout: Duration) -> Result<Vec<u8>, String> {
     }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut c, 0);
-    let mut child = c.spawn().map_err(|e| format!("it could not be started ({e}); check the program's path in [usage]"))?;
+    let mut child =
+        c.spawn().map_err(|e| format!("it could not be started ({e}); check the program's path in [usage]"))?;
     let deadline = Instant::now() + timeout;
     let out = capture(child.stdout.take().expect("piped"), MAX_USAGE_BYTES + 1);
     let err = capture(child.stderr.take().expect("piped"), MAX_USAGE_BYTES);
@@ -64,7 +67,10 @@ fn run(argv: &[String], timeout: Duration) -> Result<Vec<u8>, String> {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 kill(&mut child);
-                return Err(format!("it did not finish within {} s (timeout_seconds in [usage]); it was stopped", timeout.as_secs()));
+                return Err(format!(
+                    "it did not finish within {} s (timeout_seconds in [usage]); it was stopped",
+                    timeout.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("waiting for it failed ({e})")),
@@ -162,7 +168,10 @@ mod tests {
     #[test]
     fn the_command_gets_no_secrets() {
         std::env::set_var("LICENSE_MANAGER_TOKEN", "lmp_secret_do_not_pass");
-        let u = command(r#"if env | grep -q lmp_secret; then echo leaked >&2; exit 1; fi; echo '{"named_users":1,"application_objects":2,"servers":3}'"#, 5);
+        let u = command(
+            r#"if env | grep -q lmp_secret; then echo leaked >&2; exit 1; fi; echo '{"named_users":1,"application_objects":2,"servers":3}'"#,
+            5,
+        );
         let c = read_with(&u).unwrap();
         assert_eq!((c.named_users, c.application_objects, c.servers), (1, 2, 3));
     }
@@ -180,7 +189,12 @@ mod tests {
     fn endless_output_is_cut_and_stderr_is_quoted_briefly() {
         let e = read_with(&command("yes", 5)).unwrap_err();
         assert!(e.to_string().contains("more than"), "{e}");
-        let e = read_with(&command("printf 'first line\n%0500d\n' 0 >&2; head -c 200000 /dev/zero | tr '\\0' x >&2; exit 3", 5)).unwrap_err().to_string();
+        let e = read_with(&command(
+            "printf 'first line\n%0500d\n' 0 >&2; head -c 200000 /dev/zero | tr '\\0' x >&2; exit 3",
+            5,
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("first line"), "{e}");
         assert!(e.len() < 800, "a short excerpt, not the whole stderr: {} chars", e.len());
     }
@@ -193,7 +207,13 @@ mod tests {
 
     #[test]
     fn only_entitled_metrics_can_be_over() {
-        let e = Entitlements { named_users: 10, application_objects: 5, environments: 1, support_level: "s".into(), features: vec![] };
+        let e = Entitlements {
+            named_users: 10,
+            application_objects: 5,
+            environments: 1,
+            support_level: "s".into(),
+            features: vec![],
+        };
         let lines = compare(&Consumption { named_users: 11, application_objects: 5, servers: 40 }, &e);
         let over: Vec<_> = lines.iter().filter(|l| l.over).map(|l| l.metric).collect();
         assert_eq!(over, ["named_users"]);

@@ -1,0 +1,135 @@
+//! What the tests of every crate need alike: a reference portal on loopback with
+//! subscriptions and tokens, and a way to run `licensectl` as an administrator
+//! would. Real parts only: the portal is the real server over HTTP.
+
+use license_core::payload::Entitlements;
+use license_core::{ActivationCode, EnvironmentType, KeyPair};
+use license_portal::admin::{create_subscription, NewSubscription};
+use license_portal::faults::Fault;
+use license_portal::{db, Portal};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+/// Every permission a token can have.
+pub const ALL: &[&str] = &["read", "register", "download_license", "send_license", "upload_audit"];
+
+/// The reference portal on an ephemeral loopback port, with fault injection on.
+pub struct TestPortal {
+    pub url: String,
+    pub portal: Arc<Portal>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestPortal {
+    /// Signs licenses and receipts with the vendor key in `vendor_key` (PKCS#8 PEM).
+    pub fn start(vendor_key: &Path) -> TestPortal {
+        Self::with_vendor(KeyPair::read(vendor_key).expect("vendor key"))
+    }
+
+    pub fn with_vendor(vendor: KeyPair) -> TestPortal {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = db::open(&dir.path().join("portal.db")).expect("portal database");
+        let (url, portal) = license_portal::spawn_background(conn, vendor, true);
+        TestPortal { url, portal, _dir: dir }
+    }
+
+    /// A subscription with the given slots; its contacts are `admin@<code>.example`.
+    pub fn subscription(&self, code: &ActivationCode, slots: Vec<(EnvironmentType, u32)>) {
+        create_subscription(
+            &mut self.portal.db(),
+            &NewSubscription {
+                activation_code: code.clone(),
+                customer: "Demo Corp".into(),
+                entitlements: Entitlements {
+                    named_users: 200,
+                    application_objects: 800,
+                    environments: 3,
+                    support_level: "premium".into(),
+                    features: vec!["sso".into()],
+                },
+                contacts: vec![format!("admin@{}.example", code.compact().to_ascii_lowercase())],
+                expires_at: Some("2099-01-01T00:00:00Z".into()),
+                slots,
+            },
+        )
+        .expect("create subscription");
+    }
+
+    pub fn token(&self, code: &ActivationCode, perms: &[&str]) -> String {
+        db::create_token(&self.portal.db(), &code.to_string(), &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("create token")
+    }
+
+    pub fn faults(&self, f: Vec<Fault>) {
+        self.portal.faults.as_ref().expect("faults enabled").push(f);
+    }
+
+    pub fn pending_faults(&self) -> usize {
+        self.portal.faults.as_ref().expect("faults enabled").pending()
+    }
+
+    /// A single number from SQL, e.g. `SELECT COUNT(*) FROM audits`.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.portal.db().query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+}
+
+/// `licensectl` run as an administrator would: with a home folder of its own, no
+/// inherited configuration, and optionally a token bound to a portal.
+#[derive(Clone)]
+pub struct Cli {
+    bin: PathBuf,
+    envs: Vec<(String, String)>,
+}
+
+impl Cli {
+    /// `bin` is `env!("CARGO_BIN_EXE_licensectl")` in licensectl's own tests.
+    pub fn new(bin: impl Into<PathBuf>) -> Cli {
+        Cli { bin: bin.into(), envs: Vec::new() }
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Cli {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// A home folder (HOME and XDG_CONFIG_HOME), so no user configuration is found.
+    pub fn home(self, home: &Path) -> Cli {
+        let h = home.to_string_lossy().to_string();
+        self.env("HOME", h.clone()).env("XDG_CONFIG_HOME", h)
+    }
+
+    /// The headless token (`LICENSE_MANAGER_TOKEN`), bound to `portal`.
+    pub fn token(self, token: &str, portal: &str) -> Cli {
+        self.env("LICENSE_MANAGER_TOKEN", token).env("LICENSE_MANAGER_PORTAL", portal)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(args)
+            .env_remove("LICENSE_MANAGER_CONFIG")
+            .env_remove("LICENSE_MANAGER_TOKEN")
+            .env_remove("LICENSE_MANAGER_PORTAL");
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run licensectl")
+    }
+
+    /// Runs and insists on success; returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "licensectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).expect("UTF-8 output")
+    }
+}
