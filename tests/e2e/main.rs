@@ -353,7 +353,7 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     s.click("[data-testid=download]");
     s.wait_for("[data-testid=step-check]");
     let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
-    assert!(s.text(&users).contains("250"));
+    assert!(s.text(&users).contains("200"));
     s.click("[data-testid=install-button]");
     s.wait_for("[data-testid=installed]");
 
