@@ -1,4 +1,4 @@
-//! The signed-document envelope shared by licenses, audits and license requests
+//! The signed-document envelope shared by licenses, audits, license requests and receipts
 //! (`shared/spec/formats.md`, "Signed documents").
 //!
 //! Stages are separate so that a report can say which one failed:
@@ -20,10 +20,13 @@ pub enum DocumentKind {
     License,
     Audit,
     Request,
+    /// The portal's signed proof of an upload (spec v1.1), signed with the vendor key.
+    Receipt,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 3] = [DocumentKind::License, DocumentKind::Audit, DocumentKind::Request];
+    pub const ALL: [DocumentKind; 4] =
+        [DocumentKind::License, DocumentKind::Audit, DocumentKind::Request, DocumentKind::Receipt];
 
     /// The armor label: `-----BEGIN <label>-----`.
     pub fn label(self) -> &'static str {
@@ -31,6 +34,7 @@ impl DocumentKind {
             DocumentKind::License => "LICENSE FILE",
             DocumentKind::Audit => "LICENSE AUDIT",
             DocumentKind::Request => "LICENSE REQUEST",
+            DocumentKind::Receipt => "LICENSE RECEIPT",
         }
     }
 
@@ -40,6 +44,7 @@ impl DocumentKind {
             DocumentKind::License => "license",
             DocumentKind::Audit => "audit",
             DocumentKind::Request => "request",
+            DocumentKind::Receipt => "receipt",
         }
     }
 
@@ -54,6 +59,7 @@ impl fmt::Display for DocumentKind {
             DocumentKind::License => "license",
             DocumentKind::Audit => "license audit",
             DocumentKind::Request => "license request",
+            DocumentKind::Receipt => "upload receipt",
         })
     }
 }

@@ -94,6 +94,9 @@ pub enum Error {
     #[error("consumption could not be read from {origin}: {reason}; fix the [usage] source in the configuration")]
     UsageUnavailable { origin: String, reason: String },
 
+    #[error("the transfer file cannot be used: {reason}. Nothing was changed; use the file exactly as License Manager wrote it, or export it again")]
+    BadTransfer { reason: String },
+
     #[error("no license is installed: install one first")]
     NothingInstalled,
 
@@ -168,6 +171,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::NotAFile { .. } => ErrorCode::NotAFile,
             Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
+            Error::BadTransfer { .. } => ErrorCode::BadTransfer,
             Error::NothingInstalled => ErrorCode::NothingInstalled,
             Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
             Error::Refused { .. } => ErrorCode::Refused,
@@ -239,6 +243,7 @@ error_codes! {
     Io = "io",
     NotAFile = "not_a_file",
     UsageUnavailable = "usage_unavailable",
+    BadTransfer = "bad_transfer",
     NothingInstalled = "nothing_installed",
     NoSuchBackup = "no_such_backup",
     Refused = "refused",

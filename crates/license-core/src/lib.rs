@@ -57,3 +57,4 @@ pub mod portal_url;
 pub use portal_url::PortalUrl;
 pub mod qr;
 pub mod secrets;
+pub mod transfer;

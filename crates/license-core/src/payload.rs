@@ -128,6 +128,45 @@ pub struct Request {
 }
 
 /// What the three payloads share: a kind, format 1, and their own sanity rules.
+/// The portal's receipt for one uploaded audit (`shared/spec/formats.md`, "Upload
+/// receipt"): signed with the vendor key, so an environment that trusts the vendor
+/// can check it offline.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub format: u64,
+    pub upload_id: Uuid,
+    pub audit_id: Uuid,
+    pub activation_code: ActivationCode,
+    pub serial_number: SerialNumber,
+    pub status: crate::portal::UploadStatus,
+    pub reasons: Vec<String>,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub received_at: Timestamp,
+}
+
+impl Payload for Receipt {
+    const KIND: DocumentKind = DocumentKind::Receipt;
+    fn format(&self) -> u64 {
+        self.format
+    }
+    fn validate(&self) -> Result<(), String> {
+        match (self.status, self.reasons.is_empty()) {
+            (crate::portal::UploadStatus::Verified, false) => Err("a verified receipt lists reasons".into()),
+            (crate::portal::UploadStatus::Rejected, true) => Err("a rejected receipt gives no reason".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Parses and verifies a receipt against the trusted vendor keys.
+pub fn open_receipt(file: &[u8], vendor_keys: &KeyRing) -> Result<Receipt, Error> {
+    let env = Envelope::parse(DocumentKind::Receipt, file)?;
+    env.verify(vendor_keys, "vendor")?;
+    Receipt::from_json(env.payload())
+}
+
 pub trait Payload: Serialize + DeserializeOwned {
     const KIND: DocumentKind;
     fn format(&self) -> u64;

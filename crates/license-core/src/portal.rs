@@ -86,6 +86,9 @@ pub struct UploadResult {
     pub status: UploadStatus,
     pub reasons: Vec<String>,
     pub received_at: String,
+    /// The armored upload receipt (spec v1.1), signed with the vendor key.
+    #[serde(default)]
+    pub receipt: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

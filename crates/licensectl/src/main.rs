@@ -4,6 +4,7 @@
 
 mod output;
 mod portal_cmds;
+mod transfer_cmds;
 mod vendor;
 
 use anyhow::{Context, Result};
@@ -127,6 +128,9 @@ enum Command {
     /// License requests for air-gapped environments.
     #[command(subcommand)]
     Request(portal_cmds::RequestCommand),
+    /// One file that carries the papers of many environments across an air gap and back.
+    #[command(subcommand)]
+    Transfer(transfer_cmds::TransferCommand),
     /// Vendor-side tools: make signing keys and issue licenses (for tests and demos).
     #[command(subcommand)]
     Vendor(vendor::VendorCommand),
@@ -273,6 +277,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Portal(cmd) => portal_cmds::portal(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
         Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
         Command::Request(cmd) => portal_cmds::request(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
+        Command::Transfer(cmd) => transfer_cmds::run(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
     }
 }
 

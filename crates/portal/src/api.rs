@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use license_core::payload::{Entitlements, SelfSigned};
+use license_core::payload::{Entitlements, Receipt, SelfSigned};
 use license_core::portal::UploadStatus;
 use license_core::{
     ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber,
@@ -574,11 +574,29 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
                 Err(e) => (None, vec![e.to_string()]),
             };
             let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
-            let upload_id = Uuid::new_v4().to_string();
-            let received_at = license_core::timestamp::format(&Utc::now());
-            let response =
-                json!({"upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at})
-                    .to_string();
+            let upload_id = Uuid::new_v4();
+            let now = Utc::now();
+            let received_at = license_core::timestamp::format(&now);
+            // Every readable audit gets a receipt signed with the vendor key; an
+            // unreadable body has no audit id to put in one.
+            let receipt = audit.map(|a| {
+                Receipt {
+                    format: 1,
+                    upload_id,
+                    audit_id: a.audit_id,
+                    activation_code: a.activation_code.clone(),
+                    serial_number: a.serial_number.clone(),
+                    status,
+                    reasons: reasons.clone(),
+                    received_at: now,
+                }
+                .seal(&p.vendor)
+            });
+            let upload_id = upload_id.to_string();
+            let response = json!({
+                "upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at, "receipt": receipt
+            })
+            .to_string();
             let summary = json!({
                 "audit_id": audit.map(|a| a.audit_id.to_string()),
                 "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),

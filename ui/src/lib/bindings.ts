@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
 // change the Rust type and run scripts/bindings.
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, };
 
@@ -61,13 +61,26 @@ export type ClockReading = { system_time: string, latest_seen: string, state: Cl
 
 export type GeneratedAudit = { audit: Audit, text: string, outbox_path: string, usage: Array<UsageLine>, };
 
-export type LocalUpload = { upload_id: string, audit_id: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, };
+export type LocalUpload = { upload_id: string, audit_id: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, 
+/**
+ * The portal's signed receipt (armored), when it gave one.
+ */
+receipt: string | null, };
 
 export type HistoryLine = { upload_id: string, status: UploadStatus, received_at: string, audit_id: string | null, reasons: Array<string>, uploaded_from_here: boolean, 
 /**
  * None when the portal was not asked (unreachable or offline).
  */
-known_to_portal: boolean | null, };
+known_to_portal: boolean | null, 
+/**
+ * This environment holds the portal's receipt for this upload, and it verifies
+ * with the vendor key and names this upload.
+ */
+receipt_verified: boolean, 
+/**
+ * The receipt itself (armored), for `--json` and export.
+ */
+receipt: string | null, };
 
 export type UsageLine = { metric: string, used: number, 
 /**
@@ -79,7 +92,11 @@ export type LicenseRequest = { request: Request, text: string, };
 
 export type UploadStatus = "verified" | "rejected";
 
-export type UploadResult = { upload_id: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
+export type UploadResult = { upload_id: string, status: UploadStatus, reasons: Array<string>, received_at: string, 
+/**
+ * The armored upload receipt (spec v1.1), signed with the vendor key.
+ */
+receipt: string | null, };
 
 export type PortalUpload = { upload_id: string, serial_number: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, audit_id: string | null, period_start: string | null, period_end: string | null, consumption: Consumption | null, };
 

@@ -39,6 +39,9 @@ pub struct LocalUpload {
     pub reasons: Vec<String>,
     pub received_at: String,
     pub sha256: String,
+    /// The portal's signed receipt (armored), when it gave one.
+    #[serde(default)]
+    pub receipt: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,6 +63,11 @@ pub struct HistoryLine {
     pub uploaded_from_here: bool,
     /// None when the portal was not asked (unreachable or offline).
     pub known_to_portal: Option<bool>,
+    /// This environment holds the portal's receipt for this upload, and it verifies
+    /// with the vendor key and names this upload.
+    pub receipt_verified: bool,
+    /// The receipt itself (armored), for `--json` and export.
+    pub receipt: Option<String>,
 }
 
 impl Environment {
@@ -176,11 +184,20 @@ impl Environment {
             reasons: r.reasons.clone(),
             received_at: r.received_at.clone(),
             sha256: crate::sha256_hex(&bytes),
+            receipt: r.receipt.clone(),
         })?;
         Ok(r)
     }
 
-    fn record_upload(&self, u: LocalUpload) -> Result<(), Error> {
+    /// The upload's receipt verifies with the vendor key and names this upload.
+    fn receipt_verifies(&self, u: &LocalUpload) -> bool {
+        u.receipt
+            .as_deref()
+            .and_then(|r| crate::payload::open_receipt(r.as_bytes(), self.vendor_keys()).ok())
+            .is_some_and(|r| r.upload_id.to_string() == u.upload_id && Some(r.audit_id.to_string()) == u.audit_id)
+    }
+
+    pub(crate) fn record_upload(&self, u: LocalUpload) -> Result<(), Error> {
         let mut all = self.local_history();
         if !all.iter().any(|x| x.upload_id == u.upload_id) {
             all.push(u);
@@ -210,11 +227,16 @@ impl Environment {
                 reasons: p.reasons.clone(),
                 uploaded_from_here: local.iter().any(|l| l.upload_id == p.upload_id),
                 known_to_portal: Some(true),
+                receipt_verified: local.iter().any(|l| l.upload_id == p.upload_id && self.receipt_verifies(l)),
+                receipt: local.iter().find(|l| l.upload_id == p.upload_id).and_then(|l| l.receipt.clone()),
             })
             .collect();
         for l in local {
             if !lines.iter().any(|x| x.upload_id == l.upload_id) {
+                let receipt_verified = self.receipt_verifies(&l);
                 lines.push(HistoryLine {
+                    receipt_verified,
+                    receipt: l.receipt,
                     upload_id: l.upload_id,
                     status: l.status,
                     received_at: l.received_at,

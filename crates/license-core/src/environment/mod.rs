@@ -12,6 +12,7 @@ pub mod config;
 pub mod durable;
 pub mod identity;
 pub mod requests;
+pub mod transfer;
 pub mod usage;
 
 use crate::check::{check_license, CheckId, Expectations, Report, Status};

@@ -1,0 +1,208 @@
+//! This environment's side of a transfer file: add its papers (audits in the outbox,
+//! optionally a license request), and take back what the connected machine wrote for
+//! it (its license, and the receipts that move audits from the outbox to the history).
+//!
+//! Reading verifies every signed member with this environment's vendor keys; members
+//! for other serials are skipped with a note; nothing changes until the administrator
+//! applies the plan (the license goes through the same checked, backed-up install).
+
+use super::audits::LocalUpload;
+use super::{durable, requests, Environment};
+use crate::check::Report;
+use crate::error::Error;
+use crate::payload::{Audit, Receipt, SelfSigned};
+use crate::transfer::{Papers, Transfer, TransferEntry};
+use crate::ActivationCode;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// What a receipt in the transfer file will do here.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptFate {
+    /// Its audit waits in the outbox: it moves to the history with this receipt.
+    MovesToHistory,
+    /// Its audit is already in the history (the file was imported before).
+    AlreadyRecorded,
+    /// No audit with that id waits here: skipped.
+    NotInOutbox,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ReceiptPlan {
+    pub receipt: Receipt,
+    pub fate: ReceiptFate,
+}
+
+/// What importing a transfer file would do here; nothing has changed yet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportPlan {
+    pub path: PathBuf,
+    /// This environment is listed in the file.
+    pub listed: bool,
+    /// The license written for this environment, with every install check.
+    pub license: Option<Report>,
+    /// The same license is installed already: importing again changes nothing.
+    pub license_installed: bool,
+    pub receipts: Vec<ReceiptPlan>,
+    /// Things skipped, in words (other environments' papers, unknown receipts).
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    license_bytes: Option<Vec<u8>>,
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    receipt_bytes: BTreeMap<Uuid, Vec<u8>>,
+}
+
+impl ImportPlan {
+    /// The license file to hand to the install (same checks, backup first).
+    pub fn license_file(&self) -> Option<&[u8]> {
+        self.license_bytes.as_deref().filter(|_| !self.license_installed)
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportSummary {
+    pub path: PathBuf,
+    pub entry: TransferEntry,
+    pub audits: usize,
+    pub request: bool,
+    /// Environments in the file now, this one included.
+    pub environments: usize,
+}
+
+impl Environment {
+    /// Adds this environment to a transfer file (a new one, or one that already holds
+    /// other environments): its entry, every audit in the outbox, and a license
+    /// request when `request` is set (`code` when no license is installed).
+    pub fn export_transfer(
+        &self,
+        path: &Path,
+        request: bool,
+        code: Option<ActivationCode>,
+    ) -> Result<ExportSummary, Error> {
+        let serial = self.serial()?.serial_number;
+        let installed = self.installed().ok();
+        let mut papers = Papers::default();
+        for file in self.outbox()? {
+            let bytes = durable::read_document(&file)?;
+            let (audit, _) = Audit::open(&bytes)?;
+            papers.audits.insert(audit.audit_id, bytes);
+        }
+        if request {
+            papers.request = Some(self.license_request(code.clone())?.text.into_bytes());
+        }
+        let entry = TransferEntry {
+            serial_number: serial,
+            environment_type: self.config.environment_type,
+            name: self.config.name.clone(),
+            hostname: requests::hostname(),
+            activation_code: installed.as_ref().map(|l| l.activation_code.clone()).or(code),
+            license_id: installed.as_ref().map(|l| l.license_id),
+            expires_at: installed.as_ref().and_then(|l| l.expires_at),
+            exported_at: self.clock().effective_now(),
+        };
+        let audits = papers.audits.len();
+        let t = Transfer::add_to_file(path, entry.clone(), papers)?;
+        tracing::info!(path = %path.display(), audits, request, "added this environment to the transfer file");
+        Ok(ExportSummary { path: path.to_path_buf(), entry, audits, request, environments: t.environments.len() })
+    }
+
+    /// Reads a transfer file for this environment: verifies every signed member with
+    /// this environment's vendor keys and says what importing would do.
+    pub fn plan_import(&self, path: &Path) -> Result<ImportPlan, Error> {
+        let t = Transfer::read(path, Some(self.vendor_keys()))?;
+        let serial = self.serial()?.serial_number;
+        let mut plan = ImportPlan {
+            path: path.to_path_buf(),
+            listed: false,
+            license: None,
+            license_installed: false,
+            receipts: Vec::new(),
+            notes: Vec::new(),
+            license_bytes: None,
+            receipt_bytes: BTreeMap::new(),
+        };
+        let others = t.environments.iter().filter(|(e, _)| e.serial_number != serial).count();
+        if others > 0 {
+            plan.notes.push(format!("{others} other environment(s) in the file: their papers are skipped here"));
+        }
+        let Some(papers) = t.papers(&serial) else {
+            plan.notes.push(format!("this environment ({serial}) is not in the file: add it there first"));
+            return Ok(plan);
+        };
+        plan.listed = true;
+        if let Some(lic) = &papers.license {
+            plan.license = Some(self.check(lic)?);
+            plan.license_installed = self.installed_bytes()?.as_deref() == Some(lic.as_slice());
+            plan.license_bytes = Some(lic.clone());
+        }
+        let waiting = self.outbox_by_audit_id()?;
+        let recorded: Vec<String> = self.local_history().into_iter().filter_map(|u| u.audit_id).collect();
+        for (id, bytes) in &papers.receipts {
+            let receipt = crate::payload::open_receipt(bytes, self.vendor_keys())?;
+            let fate = if waiting.contains_key(id) {
+                ReceiptFate::MovesToHistory
+            } else if recorded.contains(&id.to_string()) {
+                ReceiptFate::AlreadyRecorded
+            } else {
+                plan.notes.push(format!(
+                    "a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"
+                ));
+                ReceiptFate::NotInOutbox
+            };
+            plan.receipts.push(ReceiptPlan { receipt, fate });
+            plan.receipt_bytes.insert(*id, bytes.clone());
+        }
+        Ok(plan)
+    }
+
+    /// Moves each audit that a receipt in `plan` answers from the outbox into the
+    /// history, with the portal's verdict and the receipt. The history is written
+    /// before the audit leaves the outbox, so a crash in between loses nothing (the
+    /// next import finds it recorded and only removes it). Returns how many moved.
+    pub fn apply_receipts(&self, plan: &ImportPlan) -> Result<usize, Error> {
+        let waiting = self.outbox_by_audit_id()?;
+        let mut moved = 0;
+        for r in &plan.receipts {
+            let Some((path, bytes)) = waiting.get(&r.receipt.audit_id) else { continue };
+            let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
+            if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id.to_string()) {
+                self.record_upload(upload_from(&r.receipt, bytes, text))?;
+            }
+            std::fs::remove_file(path).map_err(|e| Error::io("remove from the outbox", path, e))?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    /// Audits waiting in the outbox, by id: (file, bytes).
+    fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, (PathBuf, Vec<u8>)>, Error> {
+        let mut out = BTreeMap::new();
+        for file in self.outbox()? {
+            let bytes = durable::read_document(&file)?;
+            let (audit, _) = Audit::open(&bytes)?;
+            out.insert(audit.audit_id, (file, bytes));
+        }
+        Ok(out)
+    }
+}
+
+fn upload_from(r: &Receipt, audit: &[u8], receipt: String) -> LocalUpload {
+    LocalUpload {
+        upload_id: r.upload_id.to_string(),
+        audit_id: Some(r.audit_id.to_string()),
+        status: r.status,
+        reasons: r.reasons.clone(),
+        received_at: crate::timestamp::format(&r.received_at),
+        sha256: crate::sha256_hex(audit),
+        receipt: Some(receipt),
+    }
+}

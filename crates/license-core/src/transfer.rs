@@ -1,0 +1,709 @@
+//! The transfer file (`shared/spec/formats.md`, "Transfer file", v1.1): one ZIP that
+//! carries the papers of several environments across an air gap and back.
+//!
+//! The archive is never trusted: [`Transfer::read`] refuses any member that breaks
+//! the rules (names, links, counts, sizes), verifies every signed member on its own,
+//! and checks that a member's folder names the serial its signed payload carries.
+//! Nothing is extracted to disk; a transfer file is written whole and atomically.
+
+use crate::document::{DocumentKind, Envelope};
+use crate::environment::durable::{self, Links};
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned};
+use crate::timestamp::{self, Timestamp};
+use crate::{ActivationCode, SerialNumber};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+use uuid::Uuid;
+
+pub const MAX_MEMBERS: usize = 1000;
+pub const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+pub const INDEX: &str = "transfer.json";
+/// What a transfer file's name ends with.
+pub const SUFFIX: &str = ".transfer.zip";
+
+/// One environment's line in `transfer.json`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferEntry {
+    pub serial_number: SerialNumber,
+    pub environment_type: EnvironmentType,
+    pub name: String,
+    pub hostname: String,
+    pub activation_code: Option<ActivationCode>,
+    pub license_id: Option<Uuid>,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<Timestamp>,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub exported_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    format: u64,
+    environments: Vec<TransferEntry>,
+}
+
+/// One environment's members, as file bytes (each verified when read).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Papers {
+    pub request: Option<Vec<u8>>,
+    pub audits: BTreeMap<Uuid, Vec<u8>>,
+    pub license: Option<Vec<u8>>,
+    pub receipts: BTreeMap<Uuid, Vec<u8>>,
+}
+
+/// A transfer file's contents, in the order of `transfer.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transfer {
+    pub environments: Vec<(TransferEntry, Papers)>,
+}
+
+fn bad(reason: impl Into<String>) -> Error {
+    Error::BadTransfer { reason: reason.into() }
+}
+
+/// Where a member belongs.
+enum Member {
+    Index,
+    Request(SerialNumber),
+    Audit(SerialNumber, Uuid),
+    License(SerialNumber),
+    Receipt(SerialNumber, Uuid),
+    /// A folder entry (`<serial>/`, `<serial>/audits/`, `<serial>/receipts/`): allowed, ignored.
+    Folder,
+}
+
+/// Classifies a member name; anything the spec does not list is refused.
+fn classify(name: &str) -> Result<Member, Error> {
+    if name == INDEX {
+        return Ok(Member::Index);
+    }
+    let refuse = || bad(format!("member '{}' is not one the transfer format allows", shown(name)));
+    if name.starts_with('/')
+        || name.contains('\\')
+        || name.contains(':')
+        || name.split('/').any(|c| c == ".." || c == ".")
+    {
+        return Err(bad(format!("member '{}' has an absolute or escaping path", shown(name))));
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    let serial = |s: &str| -> Result<SerialNumber, Error> {
+        let parsed: SerialNumber = s.parse().map_err(|_| refuse())?;
+        // The folder is the serial exactly as printed.
+        if parsed.to_string() != s {
+            return Err(refuse());
+        }
+        Ok(parsed)
+    };
+    let id = |file: &str, ext: &str| -> Result<Uuid, Error> {
+        let stem = file.strip_suffix(ext).ok_or_else(refuse)?;
+        let u = Uuid::parse_str(stem).map_err(|_| refuse())?;
+        if u.hyphenated().to_string() != stem {
+            return Err(refuse());
+        }
+        Ok(u)
+    };
+    match parts.as_slice() {
+        [s, ""] => serial(s).map(|_| Member::Folder),
+        [s, "audits" | "receipts", ""] => serial(s).map(|_| Member::Folder),
+        [s, "request.lreq"] => Ok(Member::Request(serial(s)?)),
+        [s, "license.lic"] => Ok(Member::License(serial(s)?)),
+        [s, "audits", f] => Ok(Member::Audit(serial(s)?, id(f, ".audit")?)),
+        [s, "receipts", f] => Ok(Member::Receipt(serial(s)?, id(f, ".receipt")?)),
+        _ => Err(refuse()),
+    }
+}
+
+fn shown(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(120).collect()
+}
+
+fn serial_matches(member: &str, folder: &SerialNumber, signed: &SerialNumber) -> Result<(), Error> {
+    if folder != signed {
+        return Err(bad(format!(
+            "member '{member}' is in the folder of {folder} but its signed contents are for {signed}"
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies one signed member on its own. Licenses and receipts are signed by the
+/// vendor: checked against `vendor_keys` when given (an environment), else only
+/// parsed (a workstation has no vendor keys; the environment checks them on import).
+fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<(), Error> {
+    let wrap = |e: Error| bad(format!("member '{name}': {e}"));
+    let vendor_signed = |kind: DocumentKind| -> Result<Vec<u8>, Error> {
+        let env = Envelope::parse(kind, bytes).map_err(wrap)?;
+        if let Some(keys) = vendor_keys {
+            env.verify(keys, "vendor").map_err(wrap)?;
+        }
+        Ok(env.payload().to_vec())
+    };
+    match member {
+        Member::Index | Member::Folder => Ok(()),
+        Member::Request(s) => serial_matches(name, s, &Request::open(bytes).map_err(wrap)?.0.serial_number),
+        Member::Audit(s, id) => {
+            let (a, _) = Audit::open(bytes).map_err(wrap)?;
+            if a.audit_id != *id {
+                return Err(bad(format!("member '{name}' holds audit {}, not the one its name says", a.audit_id)));
+            }
+            serial_matches(name, s, &a.serial_number)
+        }
+        Member::License(s) => {
+            let l = License::from_json(&vendor_signed(DocumentKind::License)?).map_err(wrap)?;
+            serial_matches(name, s, &l.serial_number)
+        }
+        Member::Receipt(s, id) => {
+            let r = Receipt::from_json(&vendor_signed(DocumentKind::Receipt)?).map_err(wrap)?;
+            if r.audit_id != *id {
+                return Err(bad(format!(
+                    "member '{name}' is a receipt for audit {}, not the one its name says",
+                    r.audit_id
+                )));
+            }
+            serial_matches(name, s, &r.serial_number)
+        }
+    }
+}
+
+impl Transfer {
+    /// Reads and checks a transfer file; see the module documentation.
+    pub fn read(path: &Path, vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
+        let bytes = durable::read_capped(path, MAX_UNPACKED, Links::Follow)?;
+        Self::from_bytes(&bytes, vendor_keys)
+    }
+
+    pub fn from_bytes(bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+            .map_err(|e| bad(format!("it is not a ZIP archive, or it is truncated ({e})")))?;
+        if zip.len() > MAX_MEMBERS {
+            return Err(bad(format!("it has {} members; at most {MAX_MEMBERS} are allowed", zip.len())));
+        }
+        let mut index: Option<Vec<u8>> = None;
+        let mut members: Vec<(String, Member, Vec<u8>)> = Vec::new();
+        let mut unpacked: u64 = 0;
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
+            let name = f.name().map_err(|_| bad(format!("member {i} has a name that is not UTF-8")))?.to_string();
+            if f.is_symlink() {
+                return Err(bad(format!("member '{}' is a link; links are not allowed", shown(&name))));
+            }
+            let member = classify(&name)?;
+            if f.is_dir() != matches!(member, Member::Folder) {
+                return Err(bad(format!("member '{}' is not one the transfer format allows", shown(&name))));
+            }
+            if members.iter().any(|(n, _, _)| *n == name) {
+                return Err(bad(format!("member '{}' appears twice", shown(&name))));
+            }
+            // Declared sizes can lie (a zip bomb): count what really comes out.
+            let left = MAX_UNPACKED - unpacked;
+            let limit = left.min(crate::MAX_FILE_BYTES);
+            let mut data = Vec::new();
+            (&mut f)
+                .take(limit + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| bad(format!("member '{}' is damaged ({e})", shown(&name))))?;
+            if data.len() as u64 > limit {
+                return Err(if limit < crate::MAX_FILE_BYTES {
+                    bad(format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
+                } else {
+                    bad(format!(
+                        "member '{}' is larger than any document ({} bytes)",
+                        shown(&name),
+                        crate::MAX_FILE_BYTES
+                    ))
+                });
+            }
+            unpacked += data.len() as u64;
+            match member {
+                Member::Index => index = Some(data),
+                Member::Folder => {}
+                m => members.push((name, m, data)),
+            }
+        }
+        // Only once every byte is counted: a bomb is refused before any parsing.
+        for (name, m, data) in &members {
+            verify_member(m, name, data, vendor_keys)?;
+        }
+        let index = index.ok_or_else(|| bad(format!("it has no {INDEX}")))?;
+        crate::strict_json::check(&index).map_err(|e| bad(format!("{INDEX} is not valid ({e})")))?;
+        let index: Index = serde_json::from_slice(&index).map_err(|e| bad(format!("{INDEX} is not valid ({e})")))?;
+        if index.format != 1 {
+            return Err(bad(format!(
+                "{INDEX} has format {}; this version reads format 1: update License Manager",
+                index.format
+            )));
+        }
+        let mut t = Transfer::default();
+        for e in index.environments {
+            if t.environments.iter().any(|(x, _)| x.serial_number == e.serial_number) {
+                return Err(bad(format!("two environments have the serial number {}", e.serial_number)));
+            }
+            t.environments.push((e, Papers::default()));
+        }
+        for (name, member, data) in members {
+            let serial = match &member {
+                Member::Request(s) | Member::Audit(s, _) | Member::License(s) | Member::Receipt(s, _) => s.clone(),
+                Member::Index | Member::Folder => unreachable!("not kept"),
+            };
+            let papers = t
+                .papers_mut(&serial)
+                .ok_or_else(|| bad(format!("member '{name}' is for {serial}, which {INDEX} does not list")))?;
+            match member {
+                Member::Request(_) => papers.request = Some(data),
+                Member::License(_) => papers.license = Some(data),
+                Member::Audit(_, id) => drop(papers.audits.insert(id, data)),
+                Member::Receipt(_, id) => drop(papers.receipts.insert(id, data)),
+                Member::Index | Member::Folder => {}
+            }
+        }
+        Ok(t)
+    }
+
+    pub fn papers(&self, serial: &SerialNumber) -> Option<&Papers> {
+        self.environments.iter().find(|(e, _)| &e.serial_number == serial).map(|(_, p)| p)
+    }
+
+    pub fn papers_mut(&mut self, serial: &SerialNumber) -> Option<&mut Papers> {
+        self.environments.iter_mut().find(|(e, _)| &e.serial_number == serial).map(|(_, p)| p)
+    }
+
+    /// Replaces that environment's entry and members, keeping the others.
+    pub fn put(&mut self, entry: TransferEntry, papers: Papers) {
+        match self.environments.iter_mut().find(|(e, _)| e.serial_number == entry.serial_number) {
+            Some(slot) => *slot = (entry, papers),
+            None => self.environments.push((entry, papers)),
+        }
+    }
+
+    /// The archive's bytes: `transfer.json` first, then each environment's members in
+    /// a fixed order and with a fixed time, so the same contents give the same bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o644);
+        let mut add = |name: &str, bytes: &[u8]| {
+            zip.start_file(name, opts).expect("in-memory archive");
+            zip.write_all(bytes).expect("in-memory archive");
+        };
+        let index = Index { format: 1, environments: self.environments.iter().map(|(e, _)| e.clone()).collect() };
+        add(INDEX, &serde_json::to_vec_pretty(&index).expect("index serialises"));
+        for (e, p) in &self.environments {
+            let s = &e.serial_number;
+            if let Some(r) = &p.request {
+                add(&format!("{s}/request.lreq"), r);
+            }
+            for (id, a) in &p.audits {
+                add(&format!("{s}/audits/{id}.audit"), a);
+            }
+            if let Some(l) = &p.license {
+                add(&format!("{s}/license.lic"), l);
+            }
+            for (id, r) in &p.receipts {
+                add(&format!("{s}/receipts/{id}.receipt"), r);
+            }
+        }
+        zip.finish().expect("in-memory archive").into_inner()
+    }
+
+    /// Writes the file atomically (temporary file, fsync, rename).
+    pub fn write(&self, path: &Path) -> Result<(), Error> {
+        let bytes = self.to_bytes();
+        if bytes.len() as u64 > MAX_UNPACKED {
+            return Err(bad(format!(
+                "it would be larger than {} MiB: split the environments over two files",
+                MAX_UNPACKED >> 20
+            )));
+        }
+        durable::replace(path, &bytes, "transfer")
+    }
+
+    /// The same file after adding or replacing one environment: an existing file is
+    /// read (and must be sound) first, so a broken file is never silently replaced.
+    pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
+        let mut t = match std::fs::symlink_metadata(path) {
+            Ok(_) => Transfer::read(path, None)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Transfer::default(),
+            Err(e) => return Err(Error::io("open", path, e)),
+        };
+        t.put(entry, papers);
+        t.write(path)?;
+        Ok(t)
+    }
+}
+
+/// Which paper an item of the processing is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// An audit to upload; its receipt comes back.
+    Audit,
+    /// A license request; the license comes back.
+    Request,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Done now: the receipt or license is in the file.
+    Done,
+    /// Done by an earlier run: nothing was sent.
+    AlreadyDone,
+    /// The portal refused it or could not be reached: see the error; the others went on.
+    Failed,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemOutcome {
+    pub serial_number: SerialNumber,
+    pub environment_name: String,
+    pub kind: ItemKind,
+    /// The audit's id (audits only).
+    pub audit_id: Option<Uuid>,
+    pub state: ItemState,
+    /// The portal's verdict on an uploaded audit.
+    pub verdict: Option<crate::portal::UploadStatus>,
+    pub error: Option<crate::error::ErrorView>,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessReport {
+    pub items: Vec<ItemOutcome>,
+    /// The file was rewritten (something new came back).
+    pub written: bool,
+}
+
+impl ProcessReport {
+    pub fn failed(&self) -> usize {
+        self.items.iter().filter(|i| i.state == ItemState::Failed).count()
+    }
+}
+
+/// Portal requests in flight at once while processing a transfer file.
+pub const CONCURRENCY: usize = 8;
+
+enum Work {
+    Audit(Uuid, Vec<u8>),
+    Request(Vec<u8>),
+}
+
+/// On the connected machine: uploads every audit that has no receipt yet and turns
+/// every request that has no license yet into one, `CONCURRENCY` at a time, then
+/// writes the receipts and licenses back into the file atomically. One item's error
+/// does not stop the others. Running it again sends nothing for what is done, and
+/// audits are idempotent on the portal anyway (a lost answer is asked again).
+pub async fn process(
+    path: &Path,
+    client: &crate::portal::PortalClient,
+    progress: &(dyn Fn(&ItemOutcome, usize, usize) + Sync),
+) -> Result<ProcessReport, Error> {
+    use futures_util::stream::{self, StreamExt};
+    let mut t = Transfer::read(path, None)?;
+    let mut items = Vec::new();
+    let mut work = Vec::new();
+    for (e, p) in &t.environments {
+        let outcome = |kind, audit_id, state| ItemOutcome {
+            serial_number: e.serial_number.clone(),
+            environment_name: e.name.clone(),
+            kind,
+            audit_id,
+            state,
+            verdict: None,
+            error: None,
+        };
+        for (id, bytes) in &p.audits {
+            if p.receipts.contains_key(id) {
+                items.push(outcome(ItemKind::Audit, Some(*id), ItemState::AlreadyDone));
+            } else {
+                work.push((outcome(ItemKind::Audit, Some(*id), ItemState::Done), Work::Audit(*id, bytes.clone())));
+            }
+        }
+        match (&p.request, &p.license) {
+            (Some(_), Some(_)) => items.push(outcome(ItemKind::Request, None, ItemState::AlreadyDone)),
+            (Some(r), None) => work.push((outcome(ItemKind::Request, None, ItemState::Done), Work::Request(r.clone()))),
+            (None, _) => {}
+        }
+    }
+    let total = items.len() + work.len();
+    let mut done = items.len();
+    let mut results = stream::iter(work)
+        .map(|(item, w)| async move {
+            let answer = match &w {
+                Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
+                Work::Request(bytes) => license_for_request(client, &item.serial_number, bytes).await,
+            };
+            (item, answer)
+        })
+        .buffer_unordered(CONCURRENCY);
+    let mut written = false;
+    while let Some((mut item, answer)) = results.next().await {
+        match answer {
+            Ok((verdict, bytes)) => {
+                let papers = t.papers_mut(&item.serial_number).expect("listed");
+                match item.audit_id {
+                    Some(id) => drop(papers.receipts.insert(id, bytes)),
+                    None => papers.license = Some(bytes),
+                }
+                item.verdict = verdict;
+                written = true;
+            }
+            Err(e) => {
+                tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
+                item.state = ItemState::Failed;
+                item.error = Some((&e).into());
+            }
+        }
+        done += 1;
+        progress(&item, done, total);
+        items.push(item);
+    }
+    if written {
+        t.write(path)?;
+    }
+    Ok(ProcessReport { items, written })
+}
+
+/// Uploads one audit; returns the verdict and the receipt, which must name it.
+async fn upload_for_receipt(
+    client: &crate::portal::PortalClient,
+    serial: &SerialNumber,
+    id: Uuid,
+    bytes: &[u8],
+) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
+    let r = client.upload_audit(bytes).await?;
+    let receipt = r
+        .receipt
+        .ok_or_else(|| Error::PortalProtocol { reason: "the portal answered the upload without a receipt".into() })?;
+    let env = Envelope::parse(DocumentKind::Receipt, receipt.as_bytes())?;
+    let parsed = Receipt::from_json(env.payload())?;
+    if parsed.audit_id != id || &parsed.serial_number != serial {
+        return Err(Error::PortalProtocol {
+            reason: format!("the portal's receipt is for audit {}, not {id}", parsed.audit_id),
+        });
+    }
+    Ok((Some(r.status), receipt.into_bytes()))
+}
+
+/// Turns a request into its license, which must be for the request's serial.
+async fn license_for_request(
+    client: &crate::portal::PortalClient,
+    serial: &SerialNumber,
+    bytes: &[u8],
+) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
+    let text = client.license_from_request(bytes).await?;
+    let env = Envelope::parse(DocumentKind::License, text.as_bytes())?;
+    let lic = License::from_json(env.payload())?;
+    if &lic.serial_number != serial {
+        return Err(Error::PortalProtocol {
+            reason: format!("the portal issued a license for {}, not {serial}", lic.serial_number),
+        });
+    }
+    Ok((None, text.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Environment;
+    use crate::KeyPair;
+
+    /// A demo environment with two audits in its outbox, and the transfer file it exports.
+    fn exported() -> (tempfile::TempDir, Environment, Vec<u8>) {
+        let d = tempfile::tempdir().unwrap();
+        let env = Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        env.generate_audit().unwrap();
+        env.generate_audit().unwrap();
+        let path = d.path().join("site.transfer.zip");
+        env.export_transfer(&path, true, None).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        (d, env, bytes)
+    }
+
+    /// An archive with exactly these members (name, bytes); `link` adds a symlink.
+    fn zip_of(members: &[(&str, Vec<u8>)], link: Option<&str>) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (n, b) in members {
+            z.start_file(*n, o).unwrap();
+            z.write_all(b).unwrap();
+        }
+        if let Some(l) = link {
+            z.add_symlink(l, "/etc/passwd", o).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    fn members_of(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        (0..z.len())
+            .map(|i| {
+                let mut f = z.by_index(i).unwrap();
+                let mut b = Vec::new();
+                f.read_to_end(&mut b).unwrap();
+                (f.name().unwrap().to_string(), b)
+            })
+            .collect()
+    }
+
+    fn refused(bytes: &[u8]) -> String {
+        match Transfer::from_bytes(bytes, None) {
+            Err(e @ Error::BadTransfer { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    fn with_extra(bytes: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+        let mut m = members_of(bytes);
+        m.push((name.into(), data.to_vec()));
+        zip_of(&m.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>(), None)
+    }
+
+    #[test]
+    fn an_exported_file_reads_back_whole_and_writes_the_same_bytes() {
+        let (_d, env, bytes) = exported();
+        let t = Transfer::from_bytes(&bytes, Some(env.vendor_keys())).unwrap();
+        let serial = env.serial().unwrap().serial_number;
+        let p = t.papers(&serial).unwrap();
+        assert_eq!((p.audits.len(), p.request.is_some(), p.license.is_none()), (2, true, true));
+        assert_eq!(t.to_bytes(), bytes, "same contents, same bytes");
+    }
+
+    #[test]
+    fn escaping_absolute_and_linked_members_are_refused() {
+        let (_d, _env, bytes) = exported();
+        assert!(refused(&with_extra(&bytes, "../x", b"x")).contains("absolute or escaping"));
+        assert!(refused(&with_extra(&bytes, "/etc/cron.d/x", b"x")).contains("absolute or escaping"));
+        assert!(refused(&with_extra(&bytes, "a/../../x", b"x")).contains("absolute or escaping"));
+        assert!(refused(&with_extra(&bytes, "notes.txt", b"x")).contains("not one the transfer format allows"));
+        let m = members_of(&bytes);
+        let linked = zip_of(&m.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>(), Some("license.lic"));
+        assert!(refused(&linked).contains("is a link"));
+    }
+
+    #[test]
+    fn too_many_members_and_zip_bombs_are_refused() {
+        let names: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("m{i}")).collect();
+        let many = zip_of(&names.iter().map(|n| (n.as_str(), Vec::new())).collect::<Vec<_>>(), None);
+        assert!(refused(&many).contains("at most 1000"));
+        // 65 members of 1 MiB of zeros: a small archive that unpacks past 64 MiB.
+        let (_d, env, bytes) = exported();
+        let serial = env.serial().unwrap().serial_number;
+        let mut m = members_of(&bytes);
+        for _ in 0..65 {
+            m.push((format!("{serial}/audits/{}.audit", Uuid::new_v4()), vec![0u8; crate::MAX_FILE_BYTES as usize]));
+        }
+        let bomb = zip_of(&m.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>(), None);
+        assert!(bomb.len() < 1024 * 1024, "the bomb itself is small: {}", bomb.len());
+        assert!(refused(&bomb).contains("more than 64 MiB"));
+        let one_big = with_extra(&bytes, &format!("{serial}/audits/{}.audit", Uuid::new_v4()), &vec![b'A'; 2 << 20]);
+        assert!(refused(&one_big).contains("larger than any document"));
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_refused() {
+        let (_d, _env, bytes) = exported();
+        assert!(refused(&bytes[..bytes.len() / 2]).contains("not a ZIP archive, or it is truncated"));
+        assert!(refused(b"-----BEGIN LICENSE FILE-----\n").contains("not a ZIP archive"));
+    }
+
+    #[test]
+    fn a_member_filed_under_another_serial_is_refused() {
+        let (_d, env, bytes) = exported();
+        let serial = env.serial().unwrap().serial_number.to_string();
+        let other = crate::serial::serial_from_facts_text("machine_id=elsewhere\n").to_string();
+        let moved: Vec<(String, Vec<u8>)> = members_of(&bytes)
+            .into_iter()
+            .map(|(n, b)| {
+                if n == INDEX {
+                    (n, String::from_utf8(b).unwrap().replace(&serial, &other).into_bytes())
+                } else {
+                    (n.replace(&serial, &other), b)
+                }
+            })
+            .collect();
+        let z = zip_of(&moved.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>(), None);
+        let e = refused(&z);
+        assert!(e.contains(&format!("in the folder of {other} but its signed contents are for {serial}")), "{e}");
+    }
+
+    #[test]
+    fn two_environments_with_one_serial_are_refused() {
+        let (_d, _env, bytes) = exported();
+        let m = members_of(&bytes);
+        let (_, index) = m.iter().find(|(n, _)| n == INDEX).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(index).unwrap();
+        let first = v["environments"][0].clone();
+        v["environments"].as_array_mut().unwrap().push(first);
+        let doubled: Vec<(&str, Vec<u8>)> = m
+            .iter()
+            .map(|(n, b)| (n.as_str(), if n == INDEX { serde_json::to_vec(&v).unwrap() } else { b.clone() }))
+            .collect();
+        assert!(refused(&zip_of(&doubled, None)).contains("two environments have the serial number"));
+    }
+
+    #[test]
+    fn a_receipt_signed_by_an_unknown_key_is_refused_on_import_and_nothing_changes() {
+        let (d, env, _bytes) = exported();
+        let path = d.path().join("site.transfer.zip");
+        let mut t = Transfer::read(&path, None).unwrap();
+        let serial = env.serial().unwrap().serial_number;
+        let (audit_id, audit) = t.papers(&serial).unwrap().audits.iter().next().map(|(k, v)| (*k, v.clone())).unwrap();
+        let (a, _) = Audit::open(&audit).unwrap();
+        let receipt = |key: &KeyPair| {
+            Receipt {
+                format: 1,
+                upload_id: Uuid::new_v4(),
+                audit_id,
+                activation_code: a.activation_code.clone(),
+                serial_number: serial.clone(),
+                status: crate::portal::UploadStatus::Verified,
+                reasons: vec![],
+                received_at: chrono::Utc::now(),
+            }
+            .seal(key)
+        };
+        t.papers_mut(&serial).unwrap().receipts.insert(audit_id, receipt(&KeyPair::generate()).into_bytes());
+        t.write(&path).unwrap();
+        let e = env.plan_import(&path).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::BadTransfer);
+        assert!(e.to_string().contains("not a trusted vendor key"), "{e}");
+        assert_eq!(env.outbox().unwrap().len(), 2, "nothing changed");
+
+        // Signed by the vendor: the audit moves to the history with its receipt, once.
+        let vendor = KeyPair::read(&d.path().join("vendor.key")).unwrap();
+        t.papers_mut(&serial).unwrap().receipts.insert(audit_id, receipt(&vendor).into_bytes());
+        // And a receipt for an audit this environment never made is skipped, with a note.
+        let stranger = Uuid::new_v4();
+        let mut other =
+            Receipt::from_json(Envelope::parse(DocumentKind::Receipt, receipt(&vendor).as_bytes()).unwrap().payload())
+                .unwrap();
+        other.audit_id = stranger;
+        t.papers_mut(&serial).unwrap().receipts.insert(stranger, other.seal(&vendor).into_bytes());
+        t.write(&path).unwrap();
+        let plan = env.plan_import(&path).unwrap();
+        assert!(
+            plan.notes.iter().any(|n| n.contains(&stranger.to_string()) && n.contains("skipped")),
+            "{:?}",
+            plan.notes
+        );
+        assert_eq!(env.apply_receipts(&plan).unwrap(), 1);
+        assert_eq!(env.outbox().unwrap().len(), 1);
+        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id.to_string())).unwrap();
+        assert!(line.receipt_verified);
+        assert_eq!(env.apply_receipts(&env.plan_import(&path).unwrap()).unwrap(), 0, "importing again changes nothing");
+        assert_eq!(env.local_history().len(), 1);
+    }
+}

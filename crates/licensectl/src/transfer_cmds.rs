@@ -1,0 +1,184 @@
+//! `licensectl transfer`: one file carries the papers of many environments across the
+//! air gap (spec "Transfer file") and back.
+
+use crate::output::Out;
+use crate::portal_cmds;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use license_core::environment::transfer::ReceiptFate;
+use license_core::environment::InstallOptions;
+use license_core::transfer::{self, ItemState, Transfer};
+use license_core::{ActivationCode, Environment, PortalUrl};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum TransferCommand {
+    /// On this environment: add its audits (and a license request) to a transfer file,
+    /// new or existing; other environments in the file are kept.
+    Export {
+        file: PathBuf,
+        /// Also add a license request for this environment.
+        #[arg(long)]
+        request: bool,
+        /// The subscription to request under when no license is installed.
+        #[arg(long, value_name = "CODE", requires = "request")]
+        activation_code: Option<ActivationCode>,
+    },
+    /// Show every environment in a transfer file and what it carries.
+    Show { file: PathBuf },
+    /// On a connected machine: upload every audit, turn every request into a license,
+    /// and write the receipts and licenses back into the file. Needs only --portal and
+    /// a token.
+    Process { file: PathBuf },
+    /// On this environment: take its license (same checks, backup first) and the
+    /// receipts that move its audits from the outbox to the history.
+    Import {
+        file: PathBuf,
+        /// Accept the license's warnings without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&PortalUrl>, out: &Out) -> Result<u8> {
+    let need_env =
+        || env.as_ref().context("this runs on an environment: pass --config (or set LICENSE_MANAGER_CONFIG)");
+    match cmd {
+        TransferCommand::Export { file, request, activation_code } => {
+            check_name(&file)?;
+            let s = need_env()?.export_transfer(&file, request, activation_code)?;
+            out.value(&s, || {
+                format!(
+                    "added {} ({}) to {}: {} audit(s){}; the file now carries {} environment(s)\n",
+                    s.entry.name,
+                    s.entry.serial_number,
+                    s.path.display(),
+                    s.audits,
+                    if s.request { " and a license request" } else { "" },
+                    s.environments
+                )
+            });
+            Ok(crate::EXIT_OK)
+        }
+        TransferCommand::Show { file } => {
+            let keys = env.as_ref().map(|e| e.vendor_keys());
+            let t = Transfer::read(&file, keys)?;
+            out.value(&describe(&t), || render(&t));
+            Ok(crate::EXIT_OK)
+        }
+        TransferCommand::Process { file } => {
+            let client = portal_cmds::client(env.as_ref(), portal)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let report = rt.block_on(transfer::process(&file, &client, &|item, done, total| {
+                if !out.json {
+                    let what = match item.audit_id {
+                        Some(id) => format!("audit {id}"),
+                        None => "license request".into(),
+                    };
+                    let state = match (&item.state, &item.error, item.verdict) {
+                        (ItemState::Failed, Some(e), _) => format!("failed: {}", e.message),
+                        (_, _, Some(v)) => format!("uploaded, {v}"),
+                        _ => "license received".into(),
+                    };
+                    eprintln!("[{done}/{total}] {} ({}): {what}: {state}", item.environment_name, item.serial_number);
+                }
+            }))?;
+            let (done, already, failed) = count(&report);
+            out.value(&report, || {
+                format!(
+                    "{done} done, {already} already done, {failed} failed; {}\n",
+                    if report.written { format!("{} updated", file.display()) } else { "the file is unchanged".into() }
+                )
+            });
+            Ok(if failed > 0 { crate::EXIT_ERROR } else { crate::EXIT_OK })
+        }
+        TransferCommand::Import { file, yes } => {
+            let env = need_env()?;
+            let plan = env.plan_import(&file)?;
+            for n in &plan.notes {
+                if !out.json {
+                    eprintln!("note: {n}");
+                }
+            }
+            let moved = env.apply_receipts(&plan)?;
+            let recorded = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::AlreadyRecorded).count();
+            if out.json {
+                println!(
+                    "{}",
+                    json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "notes": plan.notes})
+                );
+            } else {
+                println!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
+            }
+            match plan.license_file() {
+                Some(lic) => {
+                    let lic = lic.to_vec();
+                    crate::apply(out, env, yes, |env, opts: InstallOptions| {
+                        env.install(&lic, opts, &mut |s| out.step(s))
+                    })
+                }
+                None => {
+                    out.line(if plan.license_installed {
+                        "the license in the file is already installed"
+                    } else {
+                        "the file carries no license for this environment"
+                    });
+                    Ok(crate::EXIT_OK)
+                }
+            }
+        }
+    }
+}
+
+/// A transfer file's name ends in `.transfer.zip` (spec), so people and tools know it.
+fn check_name(file: &Path) -> Result<()> {
+    let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    anyhow::ensure!(
+        name.ends_with(transfer::SUFFIX),
+        "{} must be named <anything>{}",
+        file.display(),
+        transfer::SUFFIX
+    );
+    Ok(())
+}
+
+fn count(r: &transfer::ProcessReport) -> (usize, usize, usize) {
+    let n = |s: ItemState| r.items.iter().filter(|i| i.state == s).count();
+    (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed))
+}
+
+fn describe(t: &Transfer) -> serde_json::Value {
+    let envs: Vec<_> = t
+        .environments
+        .iter()
+        .map(|(e, p)| {
+            json!({
+                "entry": e,
+                "request": p.request.is_some(),
+                "audits": p.audits.keys().collect::<Vec<_>>(),
+                "license": p.license.is_some(),
+                "receipts": p.receipts.keys().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({"environments": envs})
+}
+
+fn render(t: &Transfer) -> String {
+    let mut s = format!("{} environment(s)\n", t.environments.len());
+    for (e, p) in &t.environments {
+        s += &format!(
+            "  {} — {} {} on {}: {} audit(s), {} receipt(s){}{}\n",
+            e.serial_number,
+            e.environment_type,
+            e.name,
+            e.hostname,
+            p.audits.len(),
+            p.receipts.len(),
+            if p.request.is_some() { ", a license request" } else { "" },
+            if p.license.is_some() { ", a license" } else { "" },
+        );
+    }
+    s
+}
