@@ -2,7 +2,7 @@
 //! Rust types with ts-rs into `ui/src/lib/bindings.ts` (checked in). The test below
 //! fails when that file is stale; `scripts/bindings` rewrites it.
 
-use crate::commands::{environment, install, portal, settings};
+use crate::commands::{environment, install, portal, role, settings, workstation};
 use license_core::environment::{self as environment_core, audits, backups, clock, requests, usage};
 use license_core::portal as portal_core;
 use license_core::{check, payload, serial};
@@ -41,6 +41,13 @@ pub fn typescript() -> String {
         install::CandidateView, install::CandidateDropped,
         portal::UploadProgress, portal::UploadSummary, portal::AuditState, portal::SavedRequest,
         settings::Settings, environment::NewConfig,
+        license_core::payload::Receipt, license_core::transfer::TransferEntry, license_core::transfer::ItemKind,
+        license_core::transfer::ItemState, license_core::transfer::ItemOutcome, license_core::transfer::ProcessReport,
+        environment_core::transfer::ReceiptFate, environment_core::transfer::ReceiptPlan,
+        environment_core::transfer::ImportPlan, environment_core::transfer::ExportSummary,
+        license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,
+        workstation::WorkstationView, workstation::WorkstationInput, workstation::TransferEnvironment,
+        workstation::TransferView, crate::commands::transfer::ReceiptsRecorded,
     )
 }
 

@@ -17,6 +17,7 @@ pub struct Filter {
 
 pub const LICENSE_FILES: Filter = Filter { name: "License files", extensions: &["lic", "txt", "license"] };
 pub const AUDIT_FILES: Filter = Filter { name: "Audit files", extensions: &["audit", "txt"] };
+pub const TRANSFER_FILES: Filter = Filter { name: "Transfer files", extensions: &["zip"] };
 pub const REQUEST_FILES: Filter = Filter { name: "License request files", extensions: &["lreq", "txt"] };
 
 #[cfg(feature = "test-dialogs")]

@@ -57,6 +57,19 @@ app_commands! {
     portal::send_license,
     portal::save_license_request,
     portal::fulfil_request,
+    role::app_role,
+    role::set_role,
+    workstation::get_workstation,
+    workstation::save_workstation,
+    workstation::set_workstation_token,
+    workstation::infrastructure,
+    workstation::register_slot,
+    workstation::free_slot,
+    workstation::open_transfer_file,
+    workstation::process_transfer,
+    transfer::add_to_transfer_file,
+    transfer::open_transfer_here,
+    transfer::record_receipts,
 }
 
 /// License Manager: keep this environment's platform license right.
@@ -69,6 +82,10 @@ struct Args {
     /// Create and open the demo environment (in DIR, or the app's data folder).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     demo: Option<Option<PathBuf>>,
+    /// Start as a connected workstation: no environment of its own, the portal for
+    /// every environment of the subscription.
+    #[arg(long)]
+    workstation: bool,
 }
 
 /// Runs the app (the binary's `main`).
@@ -86,6 +103,9 @@ pub fn run() {
         .manage(AppState::default())
         .setup(move |app| {
             let state = app.state::<AppState>();
+            if args.workstation {
+                *state.role.lock().expect("state lock") = state::Role::Workstation;
+            }
             let demo_dir = match &args.demo {
                 Some(Some(dir)) => dir.clone(),
                 _ => app.path().app_data_dir()?.join("demo"),

@@ -19,6 +19,21 @@ pub struct AppState {
     pub candidate: Mutex<Option<Candidate>>,
     /// Where "Open the demo environment" creates it.
     pub demo_dir: Mutex<Option<PathBuf>>,
+    pub role: Mutex<Role>,
+    /// The transfer file the workstation opened.
+    pub transfer_file: Mutex<Option<PathBuf>>,
+    /// What importing the transfer file this environment opened would do.
+    pub import_plan: Mutex<Option<license_core::environment::transfer::ImportPlan>>,
+}
+
+/// Which machine this is: the environment's own, or a connected workstation that
+/// looks after every environment of the subscription.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    Environment,
+    Workstation,
 }
 
 impl AppState {
@@ -41,6 +56,10 @@ impl AppState {
         *self.env_error.lock().expect("state lock") = None;
         *self.candidate.lock().expect("state lock") = None;
         Ok(env)
+    }
+
+    pub fn has_environment(&self) -> bool {
+        self.env.lock().expect("state lock").is_some()
     }
 
     pub fn set_error(&self, e: String) {

@@ -6,7 +6,10 @@ pub mod backups;
 pub mod environment;
 pub mod install;
 pub mod portal;
+pub mod role;
 pub mod settings;
+pub mod transfer;
+pub mod workstation;
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;

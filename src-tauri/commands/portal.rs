@@ -137,7 +137,7 @@ pub async fn register_environment(
             serial_number: env.serial()?.serial_number,
             environment_type: env.config.environment_type,
             name: env.config.name.clone(),
-            environment_key: env.environment_key()?,
+            environment_key: Some(env.environment_key()?),
         };
         Ok((code, reg, env.portal_client(None)?))
     })

@@ -29,8 +29,26 @@ impl App {
     /// extra environment variables for the app.
     fn open_with(prepare: impl FnOnce(&Path) -> Vec<(&'static str, String)>) -> App {
         let dir = tempfile::tempdir().unwrap();
-        let config = license_core::demo::create(dir.path()).unwrap();
+        license_core::demo::create(dir.path()).unwrap();
         let extra = prepare(dir.path());
+        Self::start(dir, extra)
+    }
+
+    /// Closes the window (one app window at a time), keeping the environment on disk.
+    fn close(self) -> tempfile::TempDir {
+        let App { dir, session, _driver, .. } = self;
+        drop(session);
+        drop(_driver);
+        dir
+    }
+
+    /// Opens the app again on an environment kept by [`App::close`].
+    fn reopen(dir: tempfile::TempDir) -> App {
+        Self::start(dir, vec![])
+    }
+
+    fn start(dir: tempfile::TempDir, extra: Vec<(&'static str, String)>) -> App {
+        let config = dir.path().join("environment.toml");
         let dialog = dir.path().join("dialog-answer");
         std::fs::write(&dialog, "").unwrap();
         let mut env: Vec<(&str, &std::ffi::OsStr)> = vec![("LICENSE_MANAGER_TEST_DIALOG", dialog.as_os_str())];
@@ -261,7 +279,7 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     let token = format!("secret-token-{}", uuid_like());
     s.type_into("[data-testid=token]", &token);
     s.click("[data-testid=store-token]");
-    s.wait_text("[data-testid=token-state]", |t| t.contains("is stored"));
+    s.wait_text("[data-testid=token-state]", |t| t.starts_with("A token"));
     s.screenshot("settings");
     let entry = keyring::Entry::new("license-manager", &portal).unwrap();
     // The Secret Service may show a new item to a second D-Bus client a moment
@@ -390,4 +408,98 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_installs_its_license() {
+    use license_core::transfer::Transfer;
+    use license_core::EnvironmentType;
+    use license_test_support::{TestPortal, ALL};
+    let state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let portal = TestPortal::start(&dir.join("vendor.key"));
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        let code = env.installed_activation_code().unwrap();
+        portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+        let token = portal.token(&code, ALL);
+        env.generate_audit().unwrap();
+        *state.borrow_mut() = Some((portal, token, code));
+        vec![]
+    });
+    let (portal, token, code) = state.borrow_mut().take().unwrap();
+    let s = &app.session;
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+
+    // This environment: its audit and a license request into the transfer file.
+    app.nav("transfer-here");
+    app.dialog_answers(&file);
+    s.click("[data-testid=add-to-transfer]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit(s) and a license request"));
+
+    // A connected workstation, started with no configuration at all (one window at
+    // a time: the environment's is closed meanwhile, its files stay).
+    let dir = app.close();
+    let home = tempfile::tempdir().unwrap();
+    let answer = home.path().join("dialog-answer");
+    std::fs::write(&answer, file.to_str().unwrap()).unwrap();
+    let h = home.path().as_os_str();
+    let ws_config = home.path().join("workstation.toml");
+    let driver = Driver::start(
+        &[
+            ("HOME", h),
+            ("XDG_CONFIG_HOME", h),
+            ("XDG_DATA_HOME", h),
+            ("LICENSE_MANAGER_WORKSTATION", ws_config.as_os_str()),
+            ("LICENSE_MANAGER_TEST_DIALOG", answer.as_os_str()),
+        ],
+        &["LICENSE_MANAGER_CONFIG", "LICENSE_MANAGER_TOKEN"],
+    );
+    let w = driver.session(&["--workstation"]);
+    w.wait_for("[data-testid=infrastructure]");
+    w.click("[data-nav=ws-settings]");
+    w.wait_for("[data-testid=workstation-settings]");
+    w.type_into("[data-field=ws-portal-url]", &portal.url);
+    w.type_into("[data-field=ws-activation-code]", &code.to_string());
+    w.click("[data-testid=save-workstation]");
+    w.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    w.type_into("[data-testid=ws-token]", &token);
+    w.click("[data-testid=ws-store-token]");
+    w.wait_text("[data-testid=ws-token-state]", |t| t.starts_with("A token"));
+    w.click("[data-nav=infrastructure]");
+    w.wait_for("[data-testid=slots] [data-serial=free]");
+    w.click("[data-nav=transfer]");
+    w.wait_for("[data-testid=transfer]");
+    w.click("[data-testid=open-transfer]");
+    w.wait_for("[data-testid=transfer-environments] [data-serial]");
+    w.click("[data-testid=process]");
+    w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
+    w.screenshot("workstation-transfer");
+    drop(w);
+    drop(driver);
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
+    let app = App::reopen(dir);
+    let s = &app.session;
+    let serial =
+        license_core::Environment::open(&app.path("environment.toml")).unwrap().serial().unwrap().serial_number;
+    let license =
+        Transfer::read(&file, None).unwrap().papers(&serial).unwrap().license.clone().expect("a license came back");
+
+    // Back on the environment: open the file, install the license through the wizard.
+    let before = app.license();
+    app.nav("transfer-here");
+    app.dialog_answers(&file);
+    s.click("[data-testid=open-transfer-here]");
+    s.wait_for("[data-testid=receipts]");
+    s.click("[data-testid=record-receipts]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit(s) moved"));
+    s.click("[data-testid=install-from-transfer]");
+    s.wait_for("[data-testid=step-check]");
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    assert_eq!(app.license(), license, "the license from the transfer file is installed");
+    assert!(app.backups().contains(&before), "after a backup of the previous one");
+    let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();
+    assert!(env.outbox().unwrap().is_empty());
+    assert!(env.merge_history(None).iter().all(|h| h.receipt_verified));
 }

@@ -58,3 +58,4 @@ pub use portal_url::PortalUrl;
 pub mod qr;
 pub mod secrets;
 pub mod transfer;
+pub mod workstation;

@@ -94,9 +94,19 @@ pub struct UploadResult {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Slot {
-    pub environment_type: String,
-    pub serial_number: Option<String>,
+    pub environment_type: crate::EnvironmentType,
+    pub serial_number: Option<SerialNumber>,
     pub name: Option<String>,
+    /// Beyond the spec (the reference portal sends them): the license issued last,
+    /// its expiry, and the last audit's verdict and time.
+    #[serde(default)]
+    pub license_id: Option<String>,
+    #[serde(default)]
+    pub license_expires_at: Option<String>,
+    #[serde(default)]
+    pub last_audit_status: Option<UploadStatus>,
+    #[serde(default)]
+    pub last_audit_at: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -114,7 +124,10 @@ pub struct Registration {
     pub serial_number: SerialNumber,
     pub environment_type: crate::EnvironmentType,
     pub name: String,
-    pub environment_key: String,
+    /// The environment's public key; a workstation registering a typed serial has
+    /// none, and the portal pins the key on first sight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_key: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -17,6 +17,24 @@ pub const TOKEN_ENV: &str = "LICENSE_MANAGER_TOKEN";
 pub const PORTAL_ENV: &str = "LICENSE_MANAGER_PORTAL";
 const MAX_TOKEN_CHARS: usize = 4096;
 
+/// Tokens this process stored, by portal. The Secret Service can show a new item to
+/// a fresh connection a moment late, so "stored" then "no token" would follow; the
+/// copy lives in this process's memory only, like any token in use.
+static STORED_HERE: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn remember(url: &PortalUrl, token: Option<&str>) {
+    let mut m = STORED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    m.retain(|(u, _)| u != url.as_str());
+    if let Some(t) = token {
+        m.push((url.as_str().to_string(), t.to_string()));
+    }
+}
+
+fn stored_here(url: &PortalUrl) -> Option<String> {
+    let m = STORED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    m.iter().find(|(u, _)| u == url.as_str()).map(|(_, t)| t.clone())
+}
+
 fn entry(url: &PortalUrl) -> Result<keyring::Entry, Error> {
     keyring::Entry::new(SERVICE, url.as_str()).map_err(|e| Error::Keyring { reason: e.to_string() })
 }
@@ -39,10 +57,13 @@ pub fn validate_token(input: &str) -> Result<String, Error> {
 
 pub fn store(url: &PortalUrl, token: &str) -> Result<(), Error> {
     let token = validate_token(token)?;
-    entry(url)?.set_password(&token).map_err(|e| Error::Keyring { reason: e.to_string() })
+    entry(url)?.set_password(&token).map_err(|e| Error::Keyring { reason: e.to_string() })?;
+    remember(url, Some(&token));
+    Ok(())
 }
 
 pub fn clear(url: &PortalUrl) -> Result<(), Error> {
+    remember(url, None);
     match entry(url)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(Error::Keyring { reason: e.to_string() }),
@@ -77,7 +98,7 @@ pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<St
     }
     match entry(url)?.get_password() {
         Ok(t) => Ok(Some(t)),
-        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(keyring::Error::NoEntry) => Ok(stored_here(url)),
         Err(e) => Err(Error::Keyring { reason: e.to_string() }),
     }
 }

@@ -139,9 +139,9 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                 for slot in &s.slots {
                     t += &format!(
                         "  {:<12} {}\n",
-                        slot.environment_type,
+                        slot.environment_type.as_str(),
                         slot.serial_number
-                            .as_deref()
+                            .as_ref()
                             .map(|x| format!("{x} ({})", slot.name.as_deref().unwrap_or("")))
                             .unwrap_or("free".into())
                     );
@@ -156,7 +156,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                 serial_number: env.serial()?.serial_number,
                 environment_type: env.config.environment_type,
                 name: name.unwrap_or_else(|| env.config.name.clone()),
-                environment_key: env.environment_key()?,
+                environment_key: Some(env.environment_key()?),
             };
             rt.block_on(client(Some(&env), portal_flag)?.register(&code, &reg))?;
             out.line(&format!("serial {} registered in a {} slot of {code}", reg.serial_number, reg.environment_type));

@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
         serial_number: env.serial().unwrap().serial_number,
         environment_type: EnvironmentType::Production,
         name: "bench".into(),
-        environment_key: env.environment_key().unwrap(),
+        environment_key: Some(env.environment_key().unwrap()),
     };
     rt.block_on(client.register(&code, &reg)).unwrap();
     let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();

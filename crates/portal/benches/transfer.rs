@@ -72,7 +72,9 @@ fn bench(c: &mut Criterion) {
     let portal = TestPortal::with_vendor(KeyPair::generate());
     let code = ActivationCode::from_payload("BENCHTRANSFERCQDE0123456").unwrap();
     portal.subscription(&code, vec![(EnvironmentType::Production, ENVIRONMENTS as u32)]);
-    let client = PortalClient::new(&portal.url.parse().unwrap(), Some(portal.token(&code, ALL)), ClientOptions::default()).unwrap();
+    let client =
+        PortalClient::new(&portal.url.parse().unwrap(), Some(portal.token(&code, ALL)), ClientOptions::default())
+            .unwrap();
     let sites: Vec<Site> = (0..ENVIRONMENTS)
         .map(|i| {
             let key = KeyPair::generate();
@@ -81,11 +83,12 @@ fn bench(c: &mut Criterion) {
                 serial_number: serial.clone(),
                 environment_type: EnvironmentType::Production,
                 name: format!("Environment {i}"),
-                environment_key: key.public().to_base64url(),
+                environment_key: Some(key.public().to_base64url()),
             };
             rt.block_on(client.register(&code, &reg)).unwrap();
             let text = rt.block_on(client.download_license(&serial)).unwrap();
-            let env = license_core::document::Envelope::parse(license_core::DocumentKind::License, text.as_bytes()).unwrap();
+            let env =
+                license_core::document::Envelope::parse(license_core::DocumentKind::License, text.as_bytes()).unwrap();
             let license_id = license_core::License::from_json(env.payload()).unwrap().license_id;
             Site { serial, key, license_id }
         })

@@ -236,11 +236,31 @@ async fn subscription(State(p): State<Shared>, headers: HeaderMap, Path(code): P
     same_subscription(&grant, &code)?;
     let c = p.db();
     let sub = load_sub(&c, &code)?;
-    let mut stmt =
-        c.prepare("SELECT environment_type, serial_number, name FROM slots WHERE activation_code = ?1 ORDER BY id")?;
+    // Beyond the spec's type, serial and name: the license issued last and the last
+    // audit, so a workstation sees the whole infrastructure at a glance.
+    let mut stmt = c.prepare(
+        "SELECT s.environment_type, s.serial_number, s.name,
+                (SELECT license_id FROM licenses l WHERE l.serial_number = s.serial_number AND l.activation_code = s.activation_code
+                 ORDER BY issued_at DESC, rowid DESC LIMIT 1),
+                (SELECT status FROM audits a WHERE a.serial_number = s.serial_number AND a.uploader = s.activation_code
+                 ORDER BY received_at DESC, rowid DESC LIMIT 1),
+                (SELECT received_at FROM audits a WHERE a.serial_number = s.serial_number AND a.uploader = s.activation_code
+                 ORDER BY received_at DESC, rowid DESC LIMIT 1)
+         FROM slots s WHERE s.activation_code = ?1 ORDER BY s.id",
+    )?;
     let slots: Vec<Value> = stmt
         .query_map([&code], |r| {
-            Ok(json!({"environment_type": r.get::<_, String>(0)?, "serial_number": r.get::<_, Option<String>>(1)?, "name": r.get::<_, Option<String>>(2)?}))
+            let serial = r.get::<_, Option<String>>(1)?;
+            let license_id = r.get::<_, Option<String>>(3)?;
+            Ok(json!({
+                "environment_type": r.get::<_, String>(0)?,
+                "serial_number": serial,
+                "name": r.get::<_, Option<String>>(2)?,
+                "license_id": license_id,
+                "license_expires_at": license_id.as_ref().and(sub.expires_at.clone()),
+                "last_audit_status": r.get::<_, Option<String>>(4)?,
+                "last_audit_at": r.get::<_, Option<String>>(5)?,
+            }))
         })?
         .collect::<Result<_, _>>()?;
     Ok(Json(json!({"activation_code": code, "customer": sub.customer, "entitlements": sub.entitlements, "expires_at": sub.expires_at, "slots": slots}))
@@ -252,7 +272,10 @@ struct Registration {
     serial_number: String,
     environment_type: EnvironmentType,
     name: String,
-    environment_key: String,
+    /// Optional: a workstation registering a typed serial does not have it; the key
+    /// is then pinned on first sight (the first request or audit of that serial).
+    #[serde(default)]
+    environment_key: Option<String>,
 }
 
 /// Puts `serial` in a free slot of `env_type`, pinning `key`; idempotent for the
@@ -263,7 +286,7 @@ fn register_serial(
     serial: &str,
     env_type: EnvironmentType,
     name: &str,
-    key: &str,
+    key: Option<&str>,
 ) -> Result<bool, Problem> {
     let existing: Option<(String, String, Option<String>)> = c
         .query_row(
@@ -279,11 +302,16 @@ fn register_serial(
                 format!("serial {serial} is registered in another subscription; free it there first"),
             ));
         }
-        if pinned.as_deref() != Some(key) {
-            return Err(Problem::conflict(
-                "environment-key-mismatch",
-                format!("serial {serial} is registered with another environment key; free the slot to re-register"),
-            ));
+        if let (Some(pinned), Some(key)) = (&pinned, key) {
+            if pinned != key {
+                return Err(Problem::conflict(
+                    "environment-key-mismatch",
+                    format!("serial {serial} is registered with another environment key; free the slot to re-register"),
+                ));
+            }
+        }
+        if pinned.is_none() && key.is_some() {
+            c.execute("UPDATE slots SET environment_key = ?1 WHERE serial_number = ?2", params![key, serial])?;
         }
         if t != env_type.as_str() {
             return Err(Problem::conflict(
@@ -317,12 +345,19 @@ async fn register(
     let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&body.serial_number)?;
-    PublicKey::from_base64url(&body.environment_key)
-        .map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
+    if let Some(k) = &body.environment_key {
+        PublicKey::from_base64url(k).map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
+    }
     let c = p.db();
     load_sub(&c, &code)?;
-    let created =
-        register_serial(&c, &code, &serial, body.environment_type, body.name.trim(), body.environment_key.trim())?;
+    let created = register_serial(
+        &c,
+        &code,
+        &serial,
+        body.environment_type,
+        body.name.trim(),
+        body.environment_key.as_deref().map(str::trim),
+    )?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"serial_number": serial, "environment_type": body.environment_type, "name": body.name})))
         .into_response())
@@ -497,7 +532,7 @@ async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Byte
         return Ok(license_response(license));
     }
     load_sub(&c, &code)?;
-    register_serial(&c, &code, &serial, req.environment_type, &req.hostname, &req.environment_key)?;
+    register_serial(&c, &code, &serial, req.environment_type, &req.hostname, Some(&req.environment_key))?;
     let license = issue(&p, &c, &serial)?;
     c.execute(
         "INSERT INTO license_requests (activation_code, request_sha256, request_id, license) VALUES (?1, ?2, ?3, ?4)",
@@ -521,6 +556,13 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<St
         .optional()?;
     match pinned {
         None => reasons.push(format!("serial {serial} is not registered in this subscription")),
+        // Registered from a workstation without its key: pinned on first sight.
+        Some(None) => {
+            c.execute(
+                "UPDATE slots SET environment_key = ?1 WHERE serial_number = ?2 AND environment_key IS NULL",
+                params![key.to_base64url(), serial],
+            )?;
+        }
         Some(pinned) if pinned.as_deref() != Some(key.to_base64url().as_str()) => {
             reasons.push("the audit is not signed by the environment key pinned for this serial".into())
         }

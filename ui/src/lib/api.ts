@@ -2,8 +2,10 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, ErrorCode, GeneratedAudit, InstallOutcome, NewConfig,
-  Overview, Report, SavedRequest, Settings, Step, UploadProgress, UploadResult, UploadSummary, UsageLine,
+  AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, EnvironmentType, ErrorCode, ExportSummary,
+  GeneratedAudit, ImportPlan, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, ProcessReport, Report, Role, RoleView,
+  SavedRequest, Settings, Step, Subscription, TransferView, UploadProgress, UploadResult, UploadSummary, UsageLine,
+  WorkstationInput, WorkstationView,
 } from "./types";
 
 /** Every command error is `{code, message}`; anything else (a failure inside Tauri
@@ -58,6 +60,24 @@ export const api = {
   sendLicense: () => invoke<string[]>("send_license"),
   saveLicenseRequest: (activationCode: string) => invoke<SavedRequest>("save_license_request", { activationCode }),
   fulfilRequest: () => invoke<string | null>("fulfil_request"),
+  appRole: () => invoke<RoleView>("app_role"),
+  setRole: (role: Role) => invoke<RoleView>("set_role", { role }),
+  getWorkstation: () => invoke<WorkstationView>("get_workstation"),
+  saveWorkstation: (input: WorkstationInput) => invoke<WorkstationView>("save_workstation", { input }),
+  setWorkstationToken: (token: string) => invoke<void>("set_workstation_token", { token }),
+  infrastructure: () => invoke<Subscription>("infrastructure"),
+  registerSlot: (serial: string, environmentType: EnvironmentType, name: string) =>
+    invoke<Subscription>("register_slot", { serial, environmentType, name }),
+  freeSlot: (serial: string) => invoke<Subscription>("free_slot", { serial }),
+  openTransferFile: () => invoke<TransferView | null>("open_transfer_file"),
+  processTransfer: (onItem: (i: ItemOutcome) => void) => {
+    const ch = new Channel<ItemOutcome>();
+    ch.onmessage = onItem;
+    return invoke<ProcessReport>("process_transfer", { onProgress: ch });
+  },
+  addToTransferFile: (request: boolean) => invoke<ExportSummary | null>("add_to_transfer_file", { request }),
+  openTransferHere: () => invoke<ImportPlan | null>("open_transfer_here"),
+  recordReceipts: () => invoke<ReceiptsRecorded>("record_receipts"),
   onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> =>
     listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
 };

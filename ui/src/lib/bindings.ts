@@ -102,7 +102,12 @@ export type PortalUpload = { upload_id: string, serial_number: string | null, st
 
 export type Subscription = { activation_code: string, customer: string, entitlements: Entitlements, expires_at: string | null, slots: Array<Slot>, };
 
-export type Slot = { environment_type: string, serial_number: string | null, name: string | null, };
+export type Slot = { environment_type: EnvironmentType, serial_number: string | null, name: string | null, 
+/**
+ * Beyond the spec (the reference portal sends them): the license issued last,
+ * its expiry, and the last audit's verdict and time.
+ */
+license_id: string | null, license_expires_at: string | null, last_audit_status: UploadStatus | null, last_audit_at: string | null, };
 
 export type CandidateView = { name: string, report: Report, };
 
@@ -123,3 +128,91 @@ export type Settings = { name: string, environment_type: EnvironmentType, licens
 token_stored: boolean, config_path: string, };
 
 export type NewConfig = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, vendor_key: string, };
+
+export type Receipt = { format: number, upload_id: string, audit_id: string, activation_code: string, serial_number: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
+
+export type TransferEntry = { serial_number: string, environment_type: EnvironmentType, name: string, hostname: string, activation_code: string | null, license_id: string | null, expires_at: string | null, exported_at: string, };
+
+export type ItemKind = "audit" | "request";
+
+export type ItemState = "done" | "already_done" | "failed";
+
+export type ItemOutcome = { serial_number: string, environment_name: string, kind: ItemKind, 
+/**
+ * The audit's id (audits only).
+ */
+audit_id: string | null, state: ItemState, 
+/**
+ * The portal's verdict on an uploaded audit.
+ */
+verdict: UploadStatus | null, error: ErrorView | null, };
+
+export type ProcessReport = { items: Array<ItemOutcome>, 
+/**
+ * The file was rewritten (something new came back).
+ */
+written: boolean, };
+
+export type ReceiptFate = "moves_to_history" | "already_recorded" | "not_in_outbox";
+
+export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate, };
+
+export type ImportPlan = { path: string, 
+/**
+ * This environment is listed in the file.
+ */
+listed: boolean, 
+/**
+ * The license written for this environment, with every install check.
+ */
+license: Report | null, 
+/**
+ * The same license is installed already: importing again changes nothing.
+ */
+license_installed: boolean, receipts: Array<ReceiptPlan>, 
+/**
+ * Things skipped, in words (other environments' papers, unknown receipts).
+ */
+notes: Array<string>, };
+
+export type ExportSummary = { path: string, entry: TransferEntry, audits: number, request: boolean, 
+/**
+ * Environments in the file now, this one included.
+ */
+environments: number, };
+
+export type WorkstationConfig = { portal_url?: string | null, proxy?: string | null, ca_bundle?: string | null, 
+/**
+ * The subscription whose environments this workstation looks after.
+ */
+activation_code?: string | null, };
+
+export type Role = "environment" | "workstation";
+
+export type RoleView = { role: Role, 
+/**
+ * An environment configuration is open (the environment role can be used).
+ */
+has_environment: boolean, };
+
+export type WorkstationView = { config: WorkstationConfig, 
+/**
+ * The keyring holds a token for the portal (the token itself is never shown).
+ */
+token_stored: boolean, path: string, };
+
+export type WorkstationInput = { portal_url: string, proxy: string, ca_bundle: string, activation_code: string, };
+
+export type TransferEnvironment = { entry: TransferEntry, request: boolean, audits: number, license: boolean, receipts: number, };
+
+export type TransferView = { path: string, environments: Array<TransferEnvironment>, };
+
+export type ReceiptsRecorded = { 
+/**
+ * Audits moved from the outbox to the history.
+ */
+moved: number, 
+/**
+ * The open file read again: what it means now.
+ */
+plan: ImportPlan, };

@@ -1,0 +1,94 @@
+//! The connected workstation: a machine with no environment of its own that talks
+//! to the portal for every environment of the subscription. Its configuration is the
+//! portal (URL, proxy, CA bundle) and the subscription's activation code; the token
+//! lives in the OS keyring like an environment's.
+
+use crate::environment::{config, durable};
+use crate::error::Error;
+use crate::portal::{ClientOptions, PortalClient};
+use crate::{ActivationCode, PortalUrl};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "workstation.toml";
+/// Overrides where the workstation configuration is kept (tests, several profiles).
+pub const ENV_VAR: &str = "LICENSE_MANAGER_WORKSTATION";
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkstationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_url: Option<PortalUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub ca_bundle: Option<PathBuf>,
+    /// The subscription whose environments this workstation looks after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<ActivationCode>,
+}
+
+impl WorkstationConfig {
+    /// Where it is kept: `LICENSE_MANAGER_WORKSTATION`, else beside the user's
+    /// environment configuration.
+    pub fn path() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        config::candidates(None).into_iter().next().and_then(|p| p.parent().map(|d| d.join(FILE_NAME)))
+    }
+
+    /// The saved configuration, or an empty one.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        match durable::read_optional(path)? {
+            None => Ok(Self::default()),
+            Some(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::BadConfig { path: path.into(), reason: "not UTF-8 text".into() })?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::BadConfig { path: path.into(), reason: e.message().to_string() })
+            }
+        }
+    }
+
+    /// Checks (a proxy that parses, a CA bundle that exists) and writes atomically.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        let bad = |setting: &'static str, reason: String| Error::InvalidSetting { setting, reason };
+        if let Some(p) = &self.proxy {
+            reqwest::Proxy::all(p).map_err(|e| bad("proxy", format!("'{p}' is not a proxy URL ({e})")))?;
+        }
+        if let Some(ca) = &self.ca_bundle {
+            if !ca.is_absolute() || !ca.is_file() {
+                return Err(bad("CA bundle", format!("{} is not an existing file (give its full path)", ca.display())));
+            }
+        }
+        if let Some(dir) = path.parent() {
+            durable::ensure_dir(dir)?;
+        }
+        durable::replace(path, toml::to_string_pretty(self).expect("serialises").as_bytes(), "workstation")
+    }
+
+    pub fn portal_url(&self) -> Result<&PortalUrl, Error> {
+        self.portal_url.as_ref().ok_or_else(|| Error::InvalidSetting {
+            setting: "portal URL",
+            reason: "it is not set: enter the portal's address in Settings".into(),
+        })
+    }
+
+    pub fn activation_code(&self) -> Result<&ActivationCode, Error> {
+        self.activation_code.as_ref().ok_or_else(|| Error::InvalidSetting {
+            setting: "activation code",
+            reason: "it is not set: enter the subscription's activation code in Settings".into(),
+        })
+    }
+
+    /// A client for the portal, with the token stored for it.
+    pub fn client(&self) -> Result<PortalClient, Error> {
+        let url = self.portal_url()?;
+        let token = crate::secrets::load(url, Some(url))?;
+        let opts = ClientOptions { proxy: self.proxy.clone(), ca_bundle: self.ca_bundle.clone(), ..Default::default() };
+        PortalClient::new(url, token, opts)
+    }
+}

@@ -1,0 +1,179 @@
+//! The connected workstation: no environment of its own; the subscription's slots
+//! (Infrastructure) and transfer files (Transfer) through the portal.
+
+use super::{blocking, with_state};
+use crate::dialogs;
+use crate::error::CommandResult;
+use crate::state::AppState;
+use license_core::portal::Subscription;
+use license_core::transfer::{ItemOutcome, ProcessReport, Transfer, TransferEntry};
+use license_core::workstation::WorkstationConfig;
+use license_core::{secrets, ActivationCode, EnvironmentType, PortalUrl, SerialNumber};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+#[derive(Serialize, ts_rs::TS)]
+pub struct WorkstationView {
+    config: WorkstationConfig,
+    /// The keyring holds a token for the portal (the token itself is never shown).
+    token_stored: bool,
+    path: String,
+}
+
+/// The settings as typed; every rule is core's.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct WorkstationInput {
+    portal_url: String,
+    proxy: String,
+    ca_bundle: String,
+    activation_code: String,
+}
+
+fn config_path() -> CommandResult<PathBuf> {
+    WorkstationConfig::path()
+        .ok_or_else(|| crate::error::CommandError::Invalid("no configuration folder is known for this user".into()))
+}
+
+fn view(config: WorkstationConfig) -> CommandResult<WorkstationView> {
+    let token_stored = match &config.portal_url {
+        Some(url) => secrets::is_stored(url, Some(url)).unwrap_or(false),
+        None => false,
+    };
+    Ok(WorkstationView { config, token_stored, path: config_path()?.display().to_string() })
+}
+
+fn load() -> CommandResult<WorkstationConfig> {
+    Ok(WorkstationConfig::load(&config_path()?)?)
+}
+
+fn optional(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[tauri::command]
+pub async fn get_workstation() -> CommandResult<WorkstationView> {
+    blocking(|| view(load()?)).await
+}
+
+#[tauri::command]
+pub async fn save_workstation(input: WorkstationInput) -> CommandResult<WorkstationView> {
+    blocking(move || {
+        let config = WorkstationConfig {
+            portal_url: optional(&input.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?,
+            proxy: optional(&input.proxy),
+            ca_bundle: optional(&input.ca_bundle).map(PathBuf::from),
+            activation_code: optional(&input.activation_code).map(|c| c.parse::<ActivationCode>()).transpose()?,
+        };
+        config.save(&config_path()?)?;
+        view(config)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn set_workstation_token(token: String) -> CommandResult<()> {
+    blocking(move || Ok(secrets::store(load()?.portal_url()?, &token)?)).await
+}
+
+/// The subscription's slots, with each one's license and last audit.
+#[tauri::command]
+pub async fn infrastructure() -> CommandResult<Subscription> {
+    let (config, client) = blocking(|| {
+        let c = load()?;
+        let client = c.client()?;
+        Ok((c, client))
+    })
+    .await?;
+    Ok(client.subscription(config.activation_code()?).await?)
+}
+
+/// Registers a typed or pasted serial in a free slot of `environment_type`.
+#[tauri::command]
+pub async fn register_slot(
+    serial: String,
+    environment_type: EnvironmentType,
+    name: String,
+) -> CommandResult<Subscription> {
+    let serial: SerialNumber = serial.parse()?;
+    let (config, client) = blocking(|| Ok((load()?, load()?.client()?))).await?;
+    let code = config.activation_code()?;
+    let name = optional(&name).unwrap_or_else(|| format!("{} environment", environment_type.as_str()));
+    let reg =
+        license_core::portal::Registration { serial_number: serial, environment_type, name, environment_key: None };
+    client.register(code, &reg).await?;
+    Ok(client.subscription(code).await?)
+}
+
+/// Frees a slot (the UI has asked for confirmation).
+#[tauri::command]
+pub async fn free_slot(serial: String) -> CommandResult<Subscription> {
+    let serial: SerialNumber = serial.parse()?;
+    let (config, client) = blocking(|| Ok((load()?, load()?.client()?))).await?;
+    let code = config.activation_code()?;
+    client.unregister(code, &serial).await?;
+    Ok(client.subscription(code).await?)
+}
+
+#[derive(Serialize, ts_rs::TS)]
+pub struct TransferEnvironment {
+    entry: TransferEntry,
+    request: bool,
+    audits: usize,
+    license: bool,
+    receipts: usize,
+}
+
+#[derive(Serialize, ts_rs::TS)]
+pub struct TransferView {
+    path: String,
+    environments: Vec<TransferEnvironment>,
+}
+
+fn transfer_view(path: PathBuf, t: &Transfer) -> TransferView {
+    let environments = t
+        .environments
+        .iter()
+        .map(|(e, p)| TransferEnvironment {
+            entry: e.clone(),
+            request: p.request.is_some(),
+            audits: p.audits.len(),
+            license: p.license.is_some(),
+            receipts: p.receipts.len(),
+        })
+        .collect();
+    TransferView { path: path.display().to_string(), environments }
+}
+
+/// Opens a transfer file: every environment in it and what it carries.
+#[tauri::command]
+pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<TransferView>> {
+    let Some(path) = dialogs::pick_file(&app, "Open the transfer file", &dialogs::TRANSFER_FILES).await else {
+        return Ok(None);
+    };
+    with_state(&app, move |state| {
+        let t = Transfer::read(&path, None)?;
+        *state.transfer_file.lock().expect("state lock") = Some(path.clone());
+        Ok(Some(transfer_view(path, &t)))
+    })
+    .await
+}
+
+/// Does all the portal work for the open transfer file, reporting each item.
+#[tauri::command]
+pub async fn process_transfer(
+    on_progress: Channel<ItemOutcome>,
+    state: State<'_, AppState>,
+) -> CommandResult<ProcessReport> {
+    let path = state
+        .transfer_file
+        .lock()
+        .expect("state lock")
+        .clone()
+        .ok_or_else(|| crate::error::CommandError::Invalid("open a transfer file first".into()))?;
+    let client = blocking(|| Ok(load()?.client()?)).await?;
+    let report =
+        license_core::transfer::process(&path, &client, &|item, _, _| drop(on_progress.send(item.clone()))).await?;
+    Ok(report)
+}
