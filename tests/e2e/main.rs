@@ -468,6 +468,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     w.wait_text("[data-testid=ws-token-state]", |t| t.starts_with("A token"));
     w.click("[data-nav=infrastructure]");
     w.wait_for("[data-testid=slots] [data-serial=free]");
+    w.screenshot("workstation-infrastructure");
     w.click("[data-nav=transfer]");
     w.wait_for("[data-testid=transfer]");
     w.click("[data-testid=open-transfer]");
@@ -491,6 +492,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     app.dialog_answers(&file);
     s.click("[data-testid=open-transfer-here]");
     s.wait_for("[data-testid=receipts]");
+    s.screenshot("transfer-here");
     s.click("[data-testid=record-receipts]");
     s.wait_text("[data-testid=notice]", |t| t.contains("1 audit(s) moved"));
     s.click("[data-testid=install-from-transfer]");
