@@ -343,17 +343,23 @@ fn the_webview_gets_only_our_commands_and_a_strict_csp() {
     assert_eq!(r, json!(["undefined", false]));
 }
 
+/// A portal that signs with the demo's vendor key and knows the demo's subscription
+/// (one production slot), with a token that may do everything.
+fn portal_for_demo(dir: &Path) -> (license_test_support::TestPortal, String, license_core::ActivationCode) {
+    use license_test_support::{TestPortal, ALL};
+    let portal = TestPortal::start(&dir.join("vendor.key"));
+    let code =
+        license_core::Environment::open(&dir.join("environment.toml")).unwrap().installed_activation_code().unwrap();
+    portal.subscription(&code, vec![(license_core::EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    (portal, token, code)
+}
+
 #[test]
 fn request_online_then_audit_upload_through_the_real_portal() {
-    use license_core::EnvironmentType;
-    use license_test_support::{TestPortal, ALL};
     let portal_state = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
-        let portal = TestPortal::start(&dir.join("vendor.key"));
-        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
-        let code = env.installed_activation_code().unwrap();
-        portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-        let token = portal.token(&code, ALL);
+        let (portal, token, _) = portal_for_demo(dir);
         let cfg = dir.join("environment.toml");
         let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();
@@ -413,16 +419,10 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_installs_its_license() {
     use license_core::transfer::Transfer;
-    use license_core::EnvironmentType;
-    use license_test_support::{TestPortal, ALL};
     let state = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
-        let portal = TestPortal::start(&dir.join("vendor.key"));
-        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
-        let code = env.installed_activation_code().unwrap();
-        portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-        let token = portal.token(&code, ALL);
-        env.generate_audit().unwrap();
+        let (portal, token, code) = portal_for_demo(dir);
+        license_core::Environment::open(&dir.join("environment.toml")).unwrap().generate_audit().unwrap();
         *state.borrow_mut() = Some((portal, token, code));
         vec![]
     });

@@ -66,18 +66,20 @@ impl Site {
     }
 }
 
+/// The portal, the public half of the vendor key it signs with, and a subscription code.
+fn portal() -> (TestPortal, String, ActivationCode) {
+    let vendor = KeyPair::generate();
+    let public = vendor.public().to_base64url();
+    (TestPortal::with_vendor(vendor), public, ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap())
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
 #[test]
 fn one_file_carries_three_environments_across_the_air_gap_and_back() {
-    let keys = tempfile::tempdir().unwrap();
-    let vendor_key = keys.path().join("vendor.key");
-    std::fs::write(&vendor_key, KeyPair::generate().to_pem()).unwrap();
-    let vendor_public = KeyPair::read(&vendor_key).unwrap().public().to_base64url();
-    let portal = TestPortal::start(&vendor_key);
-    let code = ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap();
+    let (portal, vendor_public, code) = portal();
     portal.subscription(
         &code,
         vec![(EnvironmentType::Production, 1), (EnvironmentType::Quality, 1), (EnvironmentType::Development, 1)],
@@ -160,12 +162,7 @@ fn one_file_carries_three_environments_across_the_air_gap_and_back() {
 
 #[test]
 fn a_workstation_reports_each_failed_item_and_goes_on() {
-    let keys = tempfile::tempdir().unwrap();
-    let vendor_key = keys.path().join("vendor.key");
-    std::fs::write(&vendor_key, KeyPair::generate().to_pem()).unwrap();
-    let vendor_public = KeyPair::read(&vendor_key).unwrap().public().to_base64url();
-    let portal = TestPortal::start(&vendor_key);
-    let code = ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap();
+    let (portal, vendor_public, code) = portal();
     // Only one production slot: the second production environment cannot be registered.
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
