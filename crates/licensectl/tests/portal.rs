@@ -254,7 +254,7 @@ fn without_download_permission_the_license_is_sent_to_contacts() {
         Fault::DropAfterCommit,
     ]);
     let out = ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "send-license"]);
-    assert!(out.contains("admin@demo.example"), "{out}");
+    assert!(out.contains("the license was sent to admin@"), "{out}");
     assert_eq!(portal.pending_faults(), 0);
     assert_eq!(portal.count("SELECT COUNT(*) FROM license_sends"), 1, "one send, whatever the retries");
     assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1);
