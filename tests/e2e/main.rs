@@ -393,6 +393,8 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     assert!(std::fs::read_to_string(&copy).unwrap().starts_with("-----BEGIN LICENSE AUDIT-----"));
     s.click("[data-testid=upload-now]");
     s.wait_for("[data-testid=history] tr[data-status=verified]");
+    // The portal's signed receipt was kept and verifies with the vendor key.
+    s.wait_text("[data-testid=history] tr[data-status=verified] [data-testid=receipt]", |t| t == "receipt verified");
     s.screenshot("audit");
     let n: i64 = portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'");
     assert_eq!(n, 1);

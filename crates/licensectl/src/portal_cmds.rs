@@ -268,11 +268,12 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
                 }
                 for l in &lines {
                     t += &format!(
-                        "{}  {:<9} {}{}\n",
+                        "{}  {:<9} {}{}{}\n",
                         l.received_at,
                         l.status.as_str(),
                         l.upload_id,
-                        if l.uploaded_from_here { "" } else { "  (from another machine)" }
+                        if l.uploaded_from_here { "" } else { "  (from another machine)" },
+                        if l.receipt_verified { "  receipt verified" } else { "" }
                     );
                 }
                 t

@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use license_core::payload::{Entitlements, Receipt, SelfSigned};
-use license_core::portal::UploadStatus;
+use license_core::portal::{UploadResult, UploadStatus};
 use license_core::{
     ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber,
 };
@@ -635,10 +635,15 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
                 .seal(&p.vendor)
             });
             let upload_id = upload_id.to_string();
-            let response = json!({
-                "upload_id": upload_id, "status": status, "reasons": reasons, "received_at": received_at, "receipt": receipt
+            // The answer is the client's own type: the two sides cannot drift.
+            let response = serde_json::to_string(&UploadResult {
+                upload_id: upload_id.clone(),
+                status,
+                reasons: reasons.clone(),
+                received_at: received_at.clone(),
+                receipt,
             })
-            .to_string();
+            .expect("serialises");
             let summary = json!({
                 "audit_id": audit.map(|a| a.audit_id.to_string()),
                 "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),
