@@ -329,7 +329,15 @@ impl Transfer {
 
     /// The same file after adding or replacing one environment: an existing file is
     /// read (and must be sound) first, so a broken file is never silently replaced.
+    /// The file is named `<anything>.transfer.zip` (spec), so people and tools know it.
     pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if !name.ends_with(SUFFIX) || name.len() == SUFFIX.len() {
+            return Err(bad(format!(
+                "'{}' is not named <anything>{SUFFIX}: choose a name that ends in {SUFFIX}",
+                shown(&name)
+            )));
+        }
         let mut t = match std::fs::symlink_metadata(path) {
             Ok(_) => Transfer::read(path, None)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Transfer::default(),
@@ -610,6 +618,14 @@ mod tests {
         assert!(refused(&bomb).contains("more than 64 MiB"));
         let one_big = with_extra(&bytes, &format!("{serial}/audits/{}.audit", Uuid::new_v4()), &vec![b'A'; 2 << 20]);
         assert!(refused(&one_big).contains("larger than any document"));
+    }
+
+    #[test]
+    fn a_transfer_file_is_named_so() {
+        let (d, env, _) = exported();
+        let e = env.export_transfer(&d.path().join("site.zip"), false, None).unwrap_err();
+        assert!(e.to_string().contains(".transfer.zip"), "{e}");
+        assert!(!d.path().join("site.zip").exists());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use license_core::environment::InstallOptions;
 use license_core::transfer::{self, ItemState, Transfer};
 use license_core::{ActivationCode, Environment, PortalUrl};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum TransferCommand {
@@ -46,7 +46,6 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
         || env.as_ref().context("this runs on an environment: pass --config (or set LICENSE_MANAGER_CONFIG)");
     match cmd {
         TransferCommand::Export { file, request, activation_code } => {
-            check_name(&file)?;
             let s = need_env()?.export_transfer(&file, request, activation_code)?;
             out.value(&s, || {
                 format!(
@@ -129,18 +128,6 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             }
         }
     }
-}
-
-/// A transfer file's name ends in `.transfer.zip` (spec), so people and tools know it.
-fn check_name(file: &Path) -> Result<()> {
-    let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    anyhow::ensure!(
-        name.ends_with(transfer::SUFFIX),
-        "{} must be named <anything>{}",
-        file.display(),
-        transfer::SUFFIX
-    );
-    Ok(())
 }
 
 fn count(r: &transfer::ProcessReport) -> (usize, usize, usize) {
