@@ -80,6 +80,26 @@ enum Command {
     Backup,
     /// List backups, newest first.
     Backups,
+    /// Monitoring check (Nagios, Icinga, Zabbix, Checkmk): one status line with
+    /// performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check {
+        /// WARNING when the license expires within DAYS.
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        warning: i64,
+        /// CRITICAL when the license expires within DAYS.
+        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        critical: i64,
+        /// WARNING when an audit has waited in the outbox longer than DAYS.
+        #[arg(long = "audit-age", value_name = "DAYS", default_value_t = 35)]
+        audit_age: i64,
+    },
+    /// The environment's figures in the Prometheus text format (node_exporter's
+    /// textfile collector).
+    Metrics {
+        /// Write them to FILE atomically instead of printing them.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Show the clock check: the system time, the latest time this environment saw, and whether it is trusted.
     Clock {
         /// The system clock is right: forget a remembered time that is far ahead of it.
@@ -218,6 +238,39 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         }
         Command::Backups => {
             out.backups(&environment(cfg)?.backups().list()?);
+            Ok(EXIT_OK)
+        }
+        Command::Check { warning, critical, audit_age } => {
+            let t = license_core::environment::monitor::Thresholds {
+                warning_days: warning,
+                critical_days: critical,
+                audit_age_days: audit_age,
+            };
+            // Whatever keeps the check from running is UNKNOWN, never an OK by omission.
+            match environment(cfg).and_then(|env| Ok(env.health(&t)?)) {
+                Ok(h) => {
+                    out.value(&h, || {
+                        let mut text = format!("{}\n", h.status_line());
+                        // The plugin format's long output: every further problem on its own line.
+                        for p in h.problems.iter().skip(1) {
+                            text += &format!("{}: {}\n", p.severity.name(), p.text);
+                        }
+                        text
+                    });
+                    Ok(h.severity as u8)
+                }
+                Err(e) => {
+                    println!("LICENSE UNKNOWN - {}", e.to_string().lines().next().unwrap_or(""));
+                    Ok(license_core::environment::monitor::Severity::Unknown as u8)
+                }
+            }
+        }
+        Command::Metrics { out: file } => {
+            let text = environment(cfg)?.metrics()?;
+            match file {
+                Some(f) => license_core::environment::durable::replace(&f, text.as_bytes(), "metrics")?,
+                None => print!("{text}"),
+            }
             Ok(EXIT_OK)
         }
         Command::Clock { accept } => {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod durable;
 pub mod identity;
+pub mod monitor;
 pub mod requests;
 pub mod transfer;
 pub mod usage;

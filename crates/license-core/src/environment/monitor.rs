@@ -1,0 +1,281 @@
+//! What monitoring tools read: the environment's health as one verdict with its
+//! reasons (`licensectl check`, the monitoring-plugin conventions of Nagios, Icinga,
+//! Zabbix and Checkmk), and its figures as Prometheus metrics (`licensectl metrics`,
+//! for node_exporter's textfile collector).
+
+use super::clock::ClockState;
+use super::{Environment, LicenseStatus};
+use crate::error::Error;
+use crate::payload::{Audit, SelfSigned};
+use crate::portal::UploadStatus;
+use crate::timestamp::{self, Timestamp};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Thresholds {
+    /// WARNING when the license expires within this many days.
+    pub warning_days: i64,
+    /// CRITICAL when it expires within this many days.
+    pub critical_days: i64,
+    /// WARNING when an audit has waited in the outbox longer than this.
+    pub audit_age_days: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { warning_days: 30, critical_days: 7, audit_age_days: 35 }
+    }
+}
+
+/// The plugin states, in order of gravity; the exit code is the discriminant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ok => "OK",
+            Severity::Warning => "WARNING",
+            Severity::Critical => "CRITICAL",
+            Severity::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    pub severity: Severity,
+    /// Worst first.
+    pub problems: Vec<Problem>,
+    pub summary: String,
+    pub days_left: Option<i64>,
+    #[serde(with = "timestamp::option")]
+    pub expires_at: Option<Timestamp>,
+    pub thresholds_days: (i64, i64),
+}
+
+impl Health {
+    /// The plugin's one status line, with performance data when there is an expiry:
+    /// `LICENSE WARNING - expires in 20 days (2026-12-14) | days_left=20;30;7;0`.
+    pub fn status_line(&self) -> String {
+        let mut line = format!("LICENSE {} - {}", self.severity.name(), self.summary);
+        if let Some(d) = self.days_left {
+            let (w, c) = self.thresholds_days;
+            let _ = write!(line, " | days_left={d};{w};{c};0");
+        }
+        line
+    }
+}
+
+fn day(t: &Timestamp) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+impl Environment {
+    /// The environment's health for monitoring: CRITICAL for no license, a license
+    /// that does not belong here or does not verify, expired, not yet valid, or
+    /// expiring within `critical_days`; WARNING for expiring within `warning_days`,
+    /// audits waiting longer than `audit_age_days`, a clock that is not trusted, or no
+    /// backup of the installed license.
+    pub fn health(&self, t: &Thresholds) -> Result<Health, Error> {
+        let o = self.overview()?;
+        let now = o.clock.effective_now();
+        let mut problems = Vec::new();
+        let mut add = |severity, text: String| problems.push(Problem { severity, text });
+        let lic = o.installed.license.as_ref();
+        let expires_at = lic.and_then(|l| l.expires_at);
+        let days_left = o.installed.days_left;
+        match o.installed.status {
+            LicenseStatus::None => add(Severity::Critical, "no license is installed".into()),
+            LicenseStatus::Valid | LicenseStatus::Expiring => match (days_left, expires_at) {
+                (Some(d), Some(e)) if d < t.critical_days => {
+                    add(Severity::Critical, format!("expires in {d} days ({})", day(&e)))
+                }
+                (Some(d), Some(e)) if d < t.warning_days => {
+                    add(Severity::Warning, format!("expires in {d} days ({})", day(&e)))
+                }
+                _ => {}
+            },
+            _ => add(Severity::Critical, o.installed.status_text.clone()),
+        }
+        if o.clock.state != ClockState::Ok {
+            add(Severity::Warning, o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into()));
+        }
+        let stale = self
+            .outbox()?
+            .iter()
+            .filter_map(|p| super::durable::read_document(p).ok())
+            .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
+            .filter(|g| (now - *g).num_days() >= t.audit_age_days)
+            .count();
+        if stale > 0 {
+            add(
+                Severity::Warning,
+                format!("{stale} audit(s) waiting for upload for more than {} days", t.audit_age_days),
+            );
+        }
+        if let Some(bytes) = self.installed_bytes()? {
+            let sha = crate::sha256_hex(&bytes);
+            if !self.backups().list()?.iter().any(|b| b.intact && b.sha256 == sha) {
+                add(Severity::Warning, "no backup of the installed license: take one (licensectl backup)".into());
+            }
+        }
+        problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+        let severity = problems.first().map_or(Severity::Ok, |p| p.severity);
+        let summary = match (problems.first(), expires_at, days_left) {
+            (Some(p), _, _) => p.text.clone(),
+            (None, Some(e), Some(d)) => format!("valid, {d} days left ({})", day(&e)),
+            (None, _, _) => "valid, perpetual".into(),
+        };
+        Ok(Health {
+            severity,
+            problems,
+            summary,
+            // Only this environment's own license has days that matter here.
+            days_left: days_left.filter(|_| {
+                matches!(
+                    o.installed.status,
+                    LicenseStatus::Valid
+                        | LicenseStatus::Expiring
+                        | LicenseStatus::Expired
+                        | LicenseStatus::NotYetValid
+                )
+            }),
+            expires_at,
+            thresholds_days: (t.warning_days, t.critical_days),
+        })
+    }
+
+    /// The environment's figures in the Prometheus text format (version 0.0.4).
+    pub fn metrics(&self) -> Result<String, Error> {
+        let o = self.overview()?;
+        let mut m = Metrics::default();
+        let lic = o.installed.license.as_ref();
+        let valid = matches!(o.installed.status, LicenseStatus::Valid | LicenseStatus::Expiring);
+        m.gauge(
+            "license_manager_license_valid",
+            "1 when the installed license is valid here, else 0",
+            &[],
+            f64::from(u8::from(valid)),
+        );
+        if let Some(l) = lic {
+            let labels = [
+                ("environment_type", l.environment_type.as_str().to_string()),
+                ("activation_code", l.activation_code.to_string()),
+                ("license_id", l.license_id.to_string()),
+                ("customer", l.customer.clone()),
+            ];
+            m.gauge(
+                "license_manager_license_info",
+                "The installed license (always 1; the labels carry the facts)",
+                &labels,
+                1.0,
+            );
+            if let Some(e) = l.expires_at {
+                m.gauge(
+                    "license_manager_license_expiry_timestamp_seconds",
+                    "When the installed license expires (Unix time)",
+                    &[],
+                    e.timestamp() as f64,
+                );
+            }
+            if let Some(d) = o.installed.days_left {
+                m.gauge(
+                    "license_manager_license_days_left",
+                    "Whole days until the installed license expires",
+                    &[],
+                    d as f64,
+                );
+            }
+            let ent = &l.entitlements;
+            for (metric, v) in [("named_users", ent.named_users), ("application_objects", ent.application_objects)] {
+                m.gauge(
+                    "license_manager_entitlement",
+                    "What the installed license entitles, per metric",
+                    &[("metric", metric.into())],
+                    v as f64,
+                );
+            }
+            if let Ok(c) = super::usage::read(self.config.usage.as_ref(), &self.config_path) {
+                for (metric, v) in [
+                    ("named_users", c.named_users),
+                    ("application_objects", c.application_objects),
+                    ("servers", c.servers),
+                ] {
+                    m.gauge(
+                        "license_manager_consumption",
+                        "Current consumption from the usage source, per metric",
+                        &[("metric", metric.into())],
+                        v as f64,
+                    );
+                }
+            }
+        }
+        m.gauge(
+            "license_manager_outbox_audits",
+            "Audits waiting in the outbox for the portal's answer",
+            &[],
+            self.outbox()?.len() as f64,
+        );
+        let last_verified = self
+            .local_history()
+            .into_iter()
+            .filter(|u| u.status == UploadStatus::Verified)
+            .filter_map(|u| timestamp::parse(&u.received_at).ok())
+            .max();
+        if let Some(t) = last_verified {
+            m.gauge(
+                "license_manager_last_verified_upload_timestamp_seconds",
+                "When the portal last verified an audit of this environment (Unix time)",
+                &[],
+                t.timestamp() as f64,
+            );
+        }
+        if let Some(b) = &o.last_backup {
+            m.gauge(
+                "license_manager_last_backup_timestamp_seconds",
+                "When the installed license was last backed up (Unix time)",
+                &[],
+                b.taken_at.timestamp() as f64,
+            );
+        }
+        Ok(m.text)
+    }
+}
+
+/// Writes gauges, each family's HELP and TYPE once, before its first sample.
+#[derive(Default)]
+struct Metrics {
+    text: String,
+    declared: Vec<&'static str>,
+}
+
+impl Metrics {
+    fn gauge(&mut self, name: &'static str, help: &str, labels: &[(&str, String)], value: f64) {
+        if !self.declared.contains(&name) {
+            self.declared.push(name);
+            let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} gauge");
+        }
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        let labels = if labels.is_empty() { String::new() } else { format!("{{{}}}", labels.join(",")) };
+        let _ = writeln!(self.text, "{name}{labels} {value}");
+    }
+}
+
+/// Label values escape backslash, double quote and line feed (the text format's rule).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
