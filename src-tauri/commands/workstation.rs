@@ -5,7 +5,7 @@ use super::{blocking, with_state};
 use crate::dialogs;
 use crate::error::CommandResult;
 use crate::state::AppState;
-use license_core::portal::Subscription;
+use license_core::portal::{PortalClient, Subscription};
 use license_core::transfer::{ItemOutcome, ProcessReport, Transfer, TransferEntry};
 use license_core::workstation::WorkstationConfig;
 use license_core::{secrets, ActivationCode, EnvironmentType, PortalUrl, SerialNumber};
@@ -48,6 +48,16 @@ fn load() -> CommandResult<WorkstationConfig> {
     Ok(WorkstationConfig::load(&config_path()?)?)
 }
 
+/// The configuration (read once) and a client for its portal, off the async thread.
+async fn config_and_client() -> CommandResult<(WorkstationConfig, PortalClient)> {
+    blocking(|| {
+        let config = load()?;
+        let client = config.client()?;
+        Ok((config, client))
+    })
+    .await
+}
+
 fn optional(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -80,12 +90,7 @@ pub async fn set_workstation_token(token: String) -> CommandResult<()> {
 /// The subscription's slots, with each one's license and last audit.
 #[tauri::command]
 pub async fn infrastructure() -> CommandResult<Subscription> {
-    let (config, client) = blocking(|| {
-        let c = load()?;
-        let client = c.client()?;
-        Ok((c, client))
-    })
-    .await?;
+    let (config, client) = config_and_client().await?;
     Ok(client.subscription(config.activation_code()?).await?)
 }
 
@@ -97,7 +102,7 @@ pub async fn register_slot(
     name: String,
 ) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
-    let (config, client) = blocking(|| Ok((load()?, load()?.client()?))).await?;
+    let (config, client) = config_and_client().await?;
     let code = config.activation_code()?;
     let name = optional(&name).unwrap_or_else(|| format!("{} environment", environment_type.as_str()));
     let reg =
@@ -110,7 +115,7 @@ pub async fn register_slot(
 #[tauri::command]
 pub async fn free_slot(serial: String) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
-    let (config, client) = blocking(|| Ok((load()?, load()?.client()?))).await?;
+    let (config, client) = config_and_client().await?;
     let code = config.activation_code()?;
     client.unregister(code, &serial).await?;
     Ok(client.subscription(code).await?)

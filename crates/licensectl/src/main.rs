@@ -9,6 +9,7 @@ mod vendor;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use license_core::environment::monitor::Thresholds;
 use license_core::environment::{config, Config, InstallOptions};
 use license_core::serial::HostFacts;
 use license_core::{
@@ -84,13 +85,13 @@ enum Command {
     /// performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     Check {
         /// WARNING when the license expires within DAYS.
-        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        #[arg(long, value_name = "DAYS", default_value_t = Thresholds::DEFAULT.warning_days)]
         warning: i64,
         /// CRITICAL when the license expires within DAYS.
-        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        #[arg(long, value_name = "DAYS", default_value_t = Thresholds::DEFAULT.critical_days)]
         critical: i64,
         /// WARNING when an audit has waited in the outbox longer than DAYS.
-        #[arg(long = "audit-age", value_name = "DAYS", default_value_t = 35)]
+        #[arg(long = "audit-age", value_name = "DAYS", default_value_t = Thresholds::DEFAULT.audit_age_days)]
         audit_age: i64,
     },
     /// The environment's figures in the Prometheus text format (node_exporter's
@@ -241,11 +242,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Check { warning, critical, audit_age } => {
-            let t = license_core::environment::monitor::Thresholds {
-                warning_days: warning,
-                critical_days: critical,
-                audit_age_days: audit_age,
-            };
+            let t = Thresholds { warning_days: warning, critical_days: critical, audit_age_days: audit_age };
             // Whatever keeps the check from running is UNKNOWN, never an OK by omission.
             match environment(cfg).and_then(|env| Ok(env.health(&t)?)) {
                 Ok(h) => {

@@ -89,11 +89,10 @@ fn mac_of(key: &KeyPair, latest: &Timestamp) -> String {
     m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn write(path: &Path, key: &KeyPair, latest: Timestamp) {
+/// Writes the record for `latest`, with its MAC.
+fn write(path: &Path, key: &KeyPair, latest: Timestamp) -> Result<(), crate::Error> {
     let body = serde_json::to_vec(&Record { latest_seen: latest, mac: mac_of(key, &latest) }).expect("serialises");
-    if let Err(e) = durable::replace(path, &body, "clock") {
-        tracing::warn!(error = %e, "could not record the clock reading");
-    }
+    durable::replace(path, &body, "clock")
 }
 
 enum Read {
@@ -173,7 +172,9 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
         tracing::warn!(state = ?state, "{w}");
     }
     if let Some(t) = record {
-        write(&path, &key, t);
+        if let Err(e) = write(&path, &key, t) {
+            tracing::warn!(error = %e, "could not record the clock reading");
+        }
     }
     ClockReading { system_time: now, latest_seen: latest, state, warning }
 }
@@ -181,10 +182,8 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
 /// The administrator says the system clock is right: the remembered time becomes now.
 pub fn accept(state_dir: &Path, now: Timestamp) -> Result<(), crate::Error> {
     let key = identity::load_or_create(state_dir)?;
-    let path = state_dir.join(FILE);
-    let body = serde_json::to_vec(&Record { latest_seen: now, mac: mac_of(&key, &now) }).expect("serialises");
     tracing::warn!(now = %timestamp::format(&now), "the administrator accepted the system clock");
-    durable::replace(&path, &body, "clock")
+    write(&state_dir.join(FILE), &key, now)
 }
 
 #[cfg(test)]

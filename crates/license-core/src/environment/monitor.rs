@@ -22,10 +22,9 @@ pub struct Thresholds {
     pub audit_age_days: i64,
 }
 
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds { warning_days: 30, critical_days: 7, audit_age_days: 35 }
-    }
+impl Thresholds {
+    /// The defaults `licensectl check` documents (its options' default values).
+    pub const DEFAULT: Thresholds = Thresholds { warning_days: 30, critical_days: 7, audit_age_days: 35 };
 }
 
 /// The plugin states, in order of gravity; the exit code is the discriminant.

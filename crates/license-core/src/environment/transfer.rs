@@ -90,12 +90,8 @@ impl Environment {
     ) -> Result<ExportSummary, Error> {
         let serial = self.serial()?.serial_number;
         let installed = self.installed().ok();
-        let mut papers = Papers::default();
-        for file in self.outbox()? {
-            let bytes = durable::read_document(&file)?;
-            let (audit, _) = Audit::open(&bytes)?;
-            papers.audits.insert(audit.audit_id, bytes);
-        }
+        let audits = self.outbox_by_audit_id()?.into_iter().map(|(id, (_, bytes))| (id, bytes)).collect();
+        let mut papers = Papers { audits, ..Papers::default() };
         if request {
             papers.request = Some(self.license_request(code.clone())?.text.into_bytes());
         }
