@@ -63,7 +63,7 @@ enum Command {
     Verify {
         file: PathBuf,
         /// A trusted vendor public key (base64url); repeatable. Added to the configuration's keys.
-        #[arg(long = "vendor-key", value_name = "KEY")]
+        #[arg(long = "vendor-key", value_name = "KEY", allow_hyphen_values = true)]
         vendor_keys: Vec<String>,
         /// Check against this serial number instead of the environment's.
         #[arg(long)]
@@ -133,7 +133,7 @@ enum Command {
         license_file: PathBuf,
         #[arg(long, value_name = "DIR")]
         backup_dir: PathBuf,
-        #[arg(long = "vendor-key", value_name = "KEY")]
+        #[arg(long = "vendor-key", value_name = "KEY", allow_hyphen_values = true)]
         vendor_keys: Vec<String>,
         #[arg(long)]
         portal_url: Option<PortalUrl>,

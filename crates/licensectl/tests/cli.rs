@@ -136,6 +136,28 @@ fn hand_edited_payload_byte_fails_with_a_signature_message() {
 }
 
 #[test]
+fn a_vendor_key_that_starts_with_a_hyphen_is_a_key_not_an_option() {
+    // base64url keys begin with '-' one time in 64.
+    let key = loop {
+        let k = license_core::KeyPair::generate().public().to_base64url();
+        if k.starts_with('-') {
+            break k;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("environment.toml");
+    let o = licensectl(
+        &["init", "--path", p(&cfg), "--name", "x", "--type", "production"]
+            .into_iter()
+            .chain(["--license-file", p(&dir.path().join("l.lic")), "--backup-dir", p(&dir.path().join("b"))])
+            .chain(["--vendor-key", &key])
+            .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&cfg).unwrap().contains(&key));
+}
+
+#[test]
 fn verify_refusals_name_the_check_and_the_fix() {
     let v = vendor();
     let lic = v._dir.path().join("a.lic");
