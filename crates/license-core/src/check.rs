@@ -84,7 +84,7 @@ pub struct Expectations {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub checks: Vec<Check>,
     pub license: Option<License>,
@@ -178,13 +178,13 @@ fn open_checked(
             return Err(None);
         }
     };
-    b.push(CheckId::Format, Status::Pass, "one LICENSE FILE block with a well-formed envelope");
+    b.push(CheckId::Format, Status::Pass, "a complete license file");
     let kid = Some(env.kid.clone());
     if let Err(e) = env.verify(vendor_keys, "vendor") {
         b.fail_with(CheckId::Signature, &e);
         return Err(kid);
     }
-    b.push(CheckId::Signature, Status::Pass, format!("signed by trusted vendor key {}", env.kid));
+    b.push(CheckId::Signature, Status::Pass, format!("signed by the vendor (key {})", env.kid));
     let lic = match License::from_json(env.payload()) {
         Ok(l) => l,
         Err(e) => {

@@ -265,6 +265,7 @@ error_codes! {
     Keyring = "keyring",
     NoEnvironment = "no_environment",
     NoCandidate = "no_candidate",
+    Cancelled = "cancelled",
     Invalid = "invalid",
     Internal = "internal",
 }

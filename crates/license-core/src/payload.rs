@@ -33,6 +33,16 @@ impl EnvironmentType {
             Self::Lifetime => "lifetime",
         }
     }
+
+    /// The vendor's own name for the type, as administrators know it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Development => "Development",
+            Self::Quality => "Quality Assurance",
+            Self::Production => "Production",
+            Self::Lifetime => "LifeTime",
+        }
+    }
 }
 
 impl fmt::Display for EnvironmentType {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod durable;
 pub mod identity;
 pub mod monitor;
+pub mod report;
 pub mod requests;
 pub mod transfer;
 pub mod usage;
@@ -76,6 +77,10 @@ pub struct Overview {
     pub last_backup: Option<BackupEntry>,
     pub last_upload: Option<audits::LocalUpload>,
     pub clock: ClockReading,
+    /// False when no vendor key is trusted: no license can be checked.
+    pub vendor_keys_configured: bool,
+    /// Every problem in one line each, for the CLI (the app words its own from the
+    /// fields above).
     pub warnings: Vec<String>,
 }
 
@@ -218,6 +223,7 @@ impl Environment {
             last_backup: self.backups().list()?.into_iter().next(),
             last_upload: self.local_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
             clock,
+            vendor_keys_configured: !self.vendor_keys.is_empty(),
             warnings,
         })
     }
