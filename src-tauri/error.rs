@@ -12,6 +12,8 @@ pub enum CommandError {
     NoEnvironment(String),
     #[error("no license file is chosen: choose a file, drop one on the window, or paste its text")]
     NoCandidate,
+    #[error("cancelled: nothing more was sent to the portal; what it had already received, it keeps, and trying again is safe")]
+    Cancelled,
     #[error("{0}")]
     Invalid(String),
     #[error("the operation stopped unexpectedly: {0}")]
@@ -24,6 +26,7 @@ impl CommandError {
             CommandError::Core(e) => e.code(),
             CommandError::NoEnvironment(_) => ErrorCode::NoEnvironment,
             CommandError::NoCandidate => ErrorCode::NoCandidate,
+            CommandError::Cancelled => ErrorCode::Cancelled,
             CommandError::Invalid(_) => ErrorCode::Invalid,
             CommandError::Internal(_) => ErrorCode::Internal,
         }

@@ -6,13 +6,14 @@ pub mod bindings;
 pub mod commands;
 include!("command_names.rs");
 mod dialogs;
+pub mod drop;
 pub mod error;
 pub mod state;
 
 use license_core::environment::config;
 use state::AppState;
 use std::path::PathBuf;
-use tauri::{Emitter, Manager, WindowEvent};
+use tauri::{Manager, WindowEvent};
 
 /// The handler table and its names from one list, so `ipc_contract` can prove the
 /// table matches `command_names.rs`, the capability and the UI.
@@ -37,6 +38,7 @@ app_commands! {
     install::current_candidate,
     install::install_candidate,
     install::save_license_copy,
+    install::save_install_report,
     backups::backup_now,
     backups::list_backups,
     backups::check_backup,
@@ -55,6 +57,8 @@ app_commands! {
     portal::register_environment,
     portal::fetch_license,
     portal::send_license,
+    portal::request_view,
+    portal::cancel_portal_call,
     portal::save_license_request,
     portal::fulfil_request,
     role::app_role,
@@ -124,24 +128,13 @@ pub fn run() {
                 tracing::warn!(error = %e, "no environment opened at start");
                 state.set_error(e);
             }
+            #[cfg(feature = "test-dialogs")]
+            drop::watch_test_drops(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {
-            // A file dropped on the window becomes the install candidate; the
-            // webview is told the outcome, never given the path to read.
-            if let WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                if let Some(path) = paths.first().cloned() {
-                    // Read and checked off the main thread, like every command's work.
-                    let app = window.app_handle().clone();
-                    tauri::async_runtime::spawn(async move {
-                        let checked =
-                            commands::with_state(&app, move |state| commands::install::from_path(state, &path)).await;
-                        let _ = app.emit(
-                            commands::install::CANDIDATE_DROPPED,
-                            commands::install::CandidateDropped::from(checked),
-                        );
-                    });
-                }
+            if let WindowEvent::DragDrop(drag) = event {
+                drop::from_window_event(window.app_handle(), drag);
             }
         })
         .invoke_handler(handler())

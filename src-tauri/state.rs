@@ -24,6 +24,10 @@ pub struct AppState {
     pub transfer_file: Mutex<Option<PathBuf>>,
     /// What importing the transfer file this environment opened would do.
     pub import_plan: Mutex<Option<license_core::environment::transfer::ImportPlan>>,
+    /// Wakes the portal calls under way when the administrator presses "Cancel".
+    pub cancel: tokio::sync::Notify,
+    /// The last install or restore, for "Save report…".
+    pub last_install: Mutex<Option<license_core::environment::report::InstallRecord>>,
 }
 
 /// Which machine this is: the environment's own, or a connected workstation that

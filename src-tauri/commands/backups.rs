@@ -1,6 +1,6 @@
 //! Backups page: list, back up now, check and restore, export a copy.
 
-use super::install::save_bytes;
+use super::install::{changed_and_recorded, save_bytes};
 use super::{blocking, with_env};
 use crate::error::CommandResult;
 use crate::state::AppState;
@@ -41,7 +41,18 @@ pub async fn restore_backup(
     state: State<'_, AppState>,
 ) -> CommandResult<InstallOutcome> {
     let env = state.env()?;
-    blocking(move || Ok(env.restore(&id, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?)).await
+    let (outcome, record) = blocking(move || {
+        let action = match env.backups().list()?.into_iter().find(|b| b.id == id) {
+            Some(b) => format!("Restore of the backup taken {}", b.taken_at.format("%-d %b %Y, %H:%M UTC")),
+            None => "Restore of a backup".into(),
+        };
+        changed_and_recorded(&env, action, |env| {
+            env.restore(&id, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))
+        })
+    })
+    .await?;
+    *state.last_install.lock().expect("state lock") = Some(record);
+    Ok(outcome)
 }
 
 #[tauri::command]

@@ -5,7 +5,9 @@ use super::{blocking, with_env, with_state};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Candidate};
+use license_core::environment::report::InstallRecord;
 use license_core::environment::{durable, InstallOptions, InstallOutcome, Step};
+use license_core::Environment;
 use license_core::Report;
 use serde::Serialize;
 use std::path::Path;
@@ -97,11 +99,52 @@ pub async fn install_candidate(
         .as_ref()
         .map(|c| c.bytes.clone())
         .ok_or(CommandError::NoCandidate)?;
-    let outcome =
-        blocking(move || Ok(env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))?))
-            .await?;
+    let outcome = blocking(move || {
+        changed_and_recorded(&env, "Install of a new license".into(), |env| {
+            env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))
+        })
+    })
+    .await?;
+    *state.last_install.lock().expect("state lock") = Some(outcome.1);
     *state.candidate.lock().expect("state lock") = None;
-    Ok(outcome)
+    Ok(outcome.0)
+}
+
+/// Runs an install or restore and keeps its record for "Save report…": the license
+/// it replaced (read before), what the install did, and who ran it.
+pub fn changed_and_recorded(
+    env: &Environment,
+    action: String,
+    change: impl FnOnce(&Environment) -> Result<InstallOutcome, license_core::Error>,
+) -> CommandResult<(InstallOutcome, InstallRecord)> {
+    let previous = env.installed().ok();
+    let outcome = change(env)?;
+    let record = InstallRecord {
+        action,
+        environment_name: env.config.name.clone(),
+        environment_type: env.config.environment_type,
+        serial_number: env.serial().ok().map(|s| s.serial_number),
+        previous,
+        installed: outcome.license.clone(),
+        report: outcome.report.clone(),
+        backup: outcome.backup.clone(),
+        at: chrono::Utc::now(),
+        by: whoami::fallible::username().unwrap_or_else(|_| "unknown".into()),
+    };
+    Ok((outcome, record))
+}
+
+/// "Save report…": the record of the last install or restore, as one HTML page.
+#[tauri::command]
+pub async fn save_install_report(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
+    let record = state
+        .last_install
+        .lock()
+        .expect("state lock")
+        .clone()
+        .ok_or_else(|| CommandError::Invalid("Nothing was installed or restored since the app started.".into()))?;
+    let name = format!("license-change-{}.html", record.at.with_timezone(&chrono::Local).format("%Y%m%d-%H%M"));
+    save_bytes(&app, "Save the install report", &name, record.to_html().into_bytes()).await
 }
 
 /// "Save a copy as…": the installed license to a place the administrator chooses.

@@ -40,3 +40,16 @@ pub async fn with_state<T: Send + 'static>(
     let app = app.clone();
     blocking(move || f(&app.state::<AppState>())).await
 }
+
+/// Runs a portal call until it answers or the administrator cancels it. Dropping the
+/// call closes its connection; every portal request is safe to repeat (the client's
+/// repeat rule and idempotency keys), so a cancelled call can simply be tried again.
+pub async fn cancellable<T>(
+    state: &AppState,
+    call: impl std::future::Future<Output = CommandResult<T>>,
+) -> CommandResult<T> {
+    tokio::select! {
+        r = call => r,
+        _ = state.cancel.notified() => Err(CommandError::Cancelled),
+    }
+}

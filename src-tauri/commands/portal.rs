@@ -2,7 +2,7 @@
 //! or as files carried to and from a connected machine.
 
 use super::install::{from_bytes, save_bytes, CandidateView};
-use super::{blocking, with_env, with_state};
+use super::{blocking, cancellable, with_env, with_state};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
@@ -77,10 +77,17 @@ pub async fn upload_outbox(
 ) -> CommandResult<UploadSummary> {
     let env = state.env()?;
     let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-    let (uploaded, error) =
-        env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await;
+    // Cancelling stops between uploads: an audit leaves the outbox only once the
+    // portal answered, so what was not answered is sent again next time.
+    let flushed = cancellable(&state, async {
+        Ok(env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await)
+    });
+    let (uploaded, error) = match flushed.await {
+        Ok((uploaded, error)) => (uploaded, error.map(CommandError::from)),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     let remaining = with_env(&env, |env| Ok(env.outbox()?.len())).await?;
-    Ok(UploadSummary { uploaded, remaining, error: error.map(CommandError::from) })
+    Ok(UploadSummary { uploaded, remaining, error })
 }
 
 /// Uploads an audit file produced on another machine.
@@ -91,7 +98,7 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
         return Ok(None);
     };
     let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-    Ok(Some(env.upload_file(&client, &path).await?))
+    cancellable(&state, async { Ok(Some(env.upload_file(&client, &path).await?)) }).await
 }
 
 /// The outbox and the upload history, merged with the portal's when it answers.
@@ -142,7 +149,7 @@ pub async fn register_environment(
         Ok((code, reg, env.portal_client(None)?))
     })
     .await?;
-    client.register(&code, &reg).await?;
+    cancellable(&state, async { Ok(client.register(&code, &reg).await?) }).await?;
     Ok(code.to_string())
 }
 
@@ -150,14 +157,14 @@ pub async fn register_environment(
 #[tauri::command]
 pub async fn fetch_license(app: AppHandle, state: State<'_, AppState>) -> CommandResult<CandidateView> {
     let (serial, client) = serial_and_client(&state.env()?).await?;
-    let text = client.download_license(&serial).await?;
+    let text = cancellable(&state, async { Ok(client.download_license(&serial).await?) }).await?;
     with_state(&app, move |state| from_bytes(state, "license from the portal".into(), text.into_bytes())).await
 }
 
 #[tauri::command]
 pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
     let (serial, client) = serial_and_client(&state.env()?).await?;
-    Ok(client.send_license(&serial).await?)
+    cancellable(&state, async { Ok(client.send_license(&serial).await?) }).await
 }
 
 async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumber, PortalClient)> {
@@ -200,6 +207,59 @@ pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> Comma
         Ok((bytes, env.portal_client(None)?))
     })
     .await?;
-    let text = client.license_from_request(&bytes).await?;
+    let text = cancellable(&state, async { Ok(client.license_from_request(&bytes).await?) }).await?;
     save_bytes(&app, "Save the license file", "license.lic", text.into_bytes()).await
+}
+
+/// What the Request page shows before anything is sent: this environment's serial
+/// and type, the subscription it would be registered in, and that subscription's slots.
+#[derive(Serialize, ts_rs::TS)]
+pub struct RequestView {
+    serial_number: Option<String>,
+    environment_type: license_core::EnvironmentType,
+    name: String,
+    activation_code: Option<String>,
+    subscription: Option<license_core::portal::Subscription>,
+    /// Why the subscription could not be read (no code, no token, portal offline, ...).
+    subscription_error: Option<CommandError>,
+}
+
+#[tauri::command]
+pub async fn request_view(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<RequestView> {
+    let env = state.env()?;
+    let (mut view, asked) = with_env(&env, move |env| {
+        let view = RequestView {
+            serial_number: env.serial().ok().map(|s| s.serial_number.to_string()),
+            environment_type: env.config.environment_type,
+            name: env.config.name.clone(),
+            activation_code: None,
+            subscription: None,
+            subscription_error: None,
+        };
+        let code = match activation_code.filter(|c| !c.trim().is_empty()) {
+            Some(c) => c.parse::<license_core::ActivationCode>().map_err(CommandError::from),
+            None => env.installed_activation_code().map_err(CommandError::from),
+        };
+        let asked = code.and_then(|code| Ok((code, env.portal_client(None)?)));
+        Ok((view, asked))
+    })
+    .await?;
+    match asked {
+        Ok((code, client)) => {
+            view.activation_code = Some(code.to_string());
+            match cancellable(&state, async { Ok(client.subscription(&code).await?) }).await {
+                Ok(s) => view.subscription = Some(s),
+                Err(CommandError::Cancelled) => return Err(CommandError::Cancelled),
+                Err(e) => view.subscription_error = Some(e),
+            }
+        }
+        Err(e) => view.subscription_error = Some(e),
+    }
+    Ok(view)
+}
+
+/// Stops every portal call under way (their commands answer `cancelled`).
+#[tauri::command]
+pub fn cancel_portal_call(state: State<'_, AppState>) {
+    state.cancel.notify_waiters();
 }

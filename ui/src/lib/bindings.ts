@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
 // change the Rust type and run scripts/bindings.
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, };
 
@@ -39,7 +39,16 @@ export type LicenseStatus = "none" | "valid" | "expiring" | "expired" | "not_yet
 
 export type InstalledLicense = { status: LicenseStatus, status_text: string, days_left: number | null, license: License | null, report: Report, };
 
-export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, warnings: Array<string>, };
+export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, 
+/**
+ * False when no vendor key is trusted: no license can be checked.
+ */
+vendor_keys_configured: boolean, 
+/**
+ * Every problem in one line each, for the CLI (the app words its own from the
+ * fields above).
+ */
+warnings: Array<string>, };
 
 export type Step = "checking" | "backing_up" | "writing" | "verifying" | "done";
 
@@ -120,6 +129,14 @@ export type UploadSummary = { uploaded: Array<UploadResult>, remaining: number, 
 export type AuditState = { outbox: Array<string>, history: Array<HistoryLine>, portal_error: ErrorView | null, };
 
 export type SavedRequest = { path: string | null, qr_svg: string, request_id: string, };
+
+export type RequestView = { serial_number: string | null, environment_type: EnvironmentType, name: string, activation_code: string | null, subscription: Subscription | null, 
+/**
+ * Why the subscription could not be read (no code, no token, portal offline, ...).
+ */
+subscription_error: ErrorView | null, };
+
+export type DragState = { dragging: boolean, };
 
 export type Settings = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, portal_url: string, proxy: string, ca_bundle: string, vendor_keys: Array<string>, 
 /**
