@@ -3,7 +3,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, EnvironmentType, ErrorCode, ExportSummary,
-  GeneratedAudit, ImportPlan, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, ProcessReport, Report, Role, RoleView,
+  DragState, GeneratedAudit, ImportPlan, RequestView, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, ProcessReport, Report, Role, RoleView,
   SavedRequest, Settings, Step, Subscription, TransferView, UploadProgress, UploadResult, UploadSummary, UsageLine,
   WorkstationInput, WorkstationView,
 } from "./types";
@@ -35,6 +35,8 @@ export const api = {
   installCandidate: (confirmed: boolean, onStep: (s: Step) => void) =>
     invoke<InstallOutcome>("install_candidate", { confirmed, onProgress: progress(onStep) }),
   saveLicenseCopy: () => invoke<string | null>("save_license_copy"),
+  saveInstallReport: () => invoke<string | null>("save_install_report"),
+  cancelPortalCall: () => invoke<void>("cancel_portal_call"),
   backupNow: () => invoke<BackupEntry>("backup_now"),
   listBackups: () => invoke<BackupEntry[]>("list_backups"),
   checkBackup: (id: string) => invoke<Report>("check_backup", { id }),
@@ -58,6 +60,7 @@ export const api = {
   registerEnvironment: (activationCode: string) => invoke<string>("register_environment", { activationCode }),
   fetchLicense: () => invoke<CandidateView>("fetch_license"),
   sendLicense: () => invoke<string[]>("send_license"),
+  requestView: (activationCode: string) => invoke<RequestView>("request_view", { activationCode }),
   saveLicenseRequest: (activationCode: string) => invoke<SavedRequest>("save_license_request", { activationCode }),
   fulfilRequest: () => invoke<string | null>("fulfil_request"),
   appRole: () => invoke<RoleView>("app_role"),
@@ -80,6 +83,7 @@ export const api = {
   recordReceipts: () => invoke<ReceiptsRecorded>("record_receipts"),
   onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> =>
     listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
+  onDragState: (f: (d: DragState) => void): Promise<UnlistenFn> => listen<DragState>("drag-state", (e) => f(e.payload)),
 };
 
 export const STEP_LABELS: Record<Step, string> = {
@@ -91,7 +95,5 @@ export const STEP_LABELS: Record<Step, string> = {
 };
 export const STEP_ORDER: Step[] = ["checking", "backing_up", "writing", "verifying", "done"];
 
-export function formatDate(ts: string | null | undefined): string {
-  if (!ts) return "never";
-  return ts.replace("T", " ").replace("Z", " UTC");
-}
+/** Dates are worded in one place (words.svelte.ts). */
+export { dateTime as formatDate } from "./words.svelte";

@@ -1,0 +1,204 @@
+// The administrator's words: how the app names types, dates, licenses, checks and
+// errors. Everything the UI says about data from Rust is worded here, from typed
+// fields and error codes, never by reading Rust's (CLI) message text.
+import type { Check, CommandError, EnvironmentType, ErrorCode, License, LicenseStatus } from "./types";
+
+/** The vendor's own names for the environment types. */
+export const ENV_TYPE: Record<EnvironmentType, string> = {
+  development: "Development",
+  quality: "Quality Assurance",
+  production: "Production",
+  lifetime: "LifeTime",
+};
+
+/** Shown once where a type is chosen. */
+export const ENV_TYPE_HINT: Record<EnvironmentType, string> = {
+  development: "Development",
+  quality: "Quality Assurance",
+  production: "Production",
+  lifetime: "LifeTime (management console)",
+};
+
+/** Times in local time unless the administrator switched to UTC (kept per machine). */
+export const clock = $state({ utc: localStorage.getItem("times") === "utc" });
+
+const DAY = 86_400_000;
+
+function parts(d: Date, utc: boolean): string {
+  return new Intl.DateTimeFormat("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: utc ? "UTC" : undefined,
+  }).format(d);
+}
+
+/** "22 Dec 2027, 23:39" in the chosen zone ("… UTC" when UTC). */
+export function dateTime(ts: string | null | undefined, utc = clock.utc): string {
+  if (!ts) return "never";
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return ts;
+  return parts(d, utc) + (utc ? " UTC" : "");
+}
+
+/** "22 Dec 2027" in the chosen zone. */
+export function day(ts: string | null | undefined): string {
+  if (!ts) return "never";
+  return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: clock.utc ? "UTC" : undefined }).format(new Date(ts));
+}
+
+/** "in 394 days", "today", "3 days ago". */
+export function relative(ts: string | null | undefined, now = Date.now()): string {
+  if (!ts) return "";
+  const days = Math.round((new Date(ts).getTime() - now) / DAY);
+  if (days === 0) return "today";
+  if (days === 1) return "tomorrow";
+  if (days === -1) return "yesterday";
+  return days > 0 ? `in ${days} days` : `${-days} days ago`;
+}
+
+/** "22 Dec 2027, 23:39 (in 394 days)". */
+export function dateWithDistance(ts: string | null | undefined): string {
+  if (!ts) return "never";
+  return `${dateTime(ts)} (${relative(ts)})`;
+}
+
+/** A license as a person names it: customer, type, expiry. */
+export function describeLicense(l: License): string {
+  return `${l.customer} · ${ENV_TYPE[l.environment_type]} · ${l.expires_at ? `valid until ${day(l.expires_at)}` : "perpetual"}`;
+}
+
+export const STATUS_LABEL: Record<LicenseStatus, string> = {
+  none: "No license",
+  valid: "Valid",
+  expiring: "Expires soon",
+  expired: "Expired",
+  not_yet_valid: "Not yet valid",
+  serial_mismatch: "For another environment",
+  invalid_signature: "Signature does not verify",
+  wrong_environment_type: "Wrong environment type",
+  invalid: "Unreadable",
+};
+
+/** A sentence for the administrator: what happened, and what to do next. */
+export type Words = { title: string; next: string };
+
+export const ERROR_WORDS: Record<ErrorCode, Words> = {
+  too_large: { title: "The file is too large to be a license file.", next: "Check that you chose the right file." },
+  not_text: { title: "The file is not a text file.", next: "Choose the license file you received (it begins with -----BEGIN)." },
+  byte_order_mark: { title: "The file was changed by an editor (it starts with a byte-order mark).", next: "Use the file exactly as you received it." },
+  bad_armor: { title: "The file is not a complete license file.", next: "It may have been cut or edited: ask for the file again, or download it from the portal." },
+  wrong_kind: { title: "This is a different kind of file.", next: "Choose a license file; requests, audits and receipts go on their own pages." },
+  multiple_blocks: { title: "The file holds more than one document.", next: "Use one license file at a time, as you received it." },
+  bad_encoding: { title: "The file's contents are damaged.", next: "Ask for the file again, or download it from the portal." },
+  bad_envelope: { title: "The file's contents are damaged.", next: "Ask for the file again, or download it from the portal." },
+  unsupported_algorithm: { title: "The file is signed in a way this version does not know.", next: "Update License Manager, or ask the vendor for a current file." },
+  unknown_key: { title: "The file is signed with a key this environment does not trust.", next: "Check the trusted vendor keys in Settings against your vendor's welcome letter." },
+  bad_signature: { title: "The vendor's signature does not match the contents.", next: "The file was altered after it was signed: use the original file." },
+  bad_payload: { title: "The license inside the file cannot be read.", next: "Ask the vendor for a new file." },
+  unsupported_format: { title: "The file uses a newer format than this version knows.", next: "Update License Manager." },
+  invalid_activation_code: { title: "That is not a valid activation code.", next: "It has five groups of five letters and digits; check it against your welcome letter." },
+  invalid_serial_number: { title: "That is not a valid serial number.", next: "Copy it from the environment's Overview page." },
+  no_serial_facts: { title: "This machine's serial number cannot be worked out.", next: "Its hardware identifiers cannot be read; see Details and ask your system administrator." },
+  bad_facts: { title: "This machine's hardware identifiers cannot be read.", next: "See Details and ask your system administrator." },
+  bad_key: { title: "A vendor key in the settings is not valid.", next: "Copy the key again from your vendor's welcome letter." },
+  bad_config: { title: "The configuration file cannot be used.", next: "See Details for the line at fault, then correct it in Settings." },
+  invalid_environment_type: { title: "That environment type is not known.", next: "Choose Development, Quality Assurance, Production or LifeTime." },
+  invalid_setting: { title: "A setting is not valid.", next: "See Details for which one, and correct it." },
+  no_config: { title: "This environment is not set up yet.", next: "Set it up on the welcome page." },
+  io: { title: "A file could not be read or written.", next: "See Details for which file; check that the folder exists and that you may write to it." },
+  not_a_file: { title: "That is not a regular file.", next: "Choose the file itself, not a folder or device." },
+  usage_unavailable: { title: "The consumption figures could not be read.", next: "See Details; the usage command or file is set in the configuration." },
+  bad_transfer: { title: "The transfer file cannot be used.", next: "It may be damaged or not a transfer file; see Details, and make it again on the other side." },
+  nothing_installed: { title: "No license is installed.", next: "Install one first." },
+  no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },
+  refused: { title: "The license was not installed: a check failed.", next: "See the checks marked ✗. Nothing was changed." },
+  needs_confirmation: { title: "The warnings must be accepted first.", next: "Read the warnings and tick the box to go ahead." },
+  read_back_failed: { title: "The license did not read back as written, so the previous one was put back.", next: "Check the disk, then try again." },
+  busy: { title: "Another change to this license is under way.", next: "Wait for it to finish, then try again." },
+  portal_unreachable: { title: "The portal cannot be reached.", next: "Check the network, the proxy and the portal address in Settings, or use a transfer file." },
+  portal_refused: { title: "The portal refused the request.", next: "See Details for its reason." },
+  portal_unauthorized: { title: "The portal did not accept the token.", next: "Store a valid token in Settings." },
+  portal_forbidden: { title: "The token may not do this.", next: "Ask your portal administrator for a token with this permission, or use another way offered here." },
+  portal_not_found: { title: "The portal does not know this environment or subscription.", next: "Register this environment first, or check the activation code." },
+  portal_no_free_slot: { title: "No slot of this environment's type is free in the subscription.", next: "Free one on the portal (or from a connected workstation's Infrastructure page), or ask your account manager for another." },
+  portal_conflict: { title: "The portal holds something different for this environment.", next: "See Details; the serial may already be registered under another subscription." },
+  portal_rate_limited: { title: "The portal asks to wait before trying again.", next: "Try again in an hour." },
+  portal_protocol: { title: "The portal answered in a way this version does not understand.", next: "Check the portal address in Settings; see Details." },
+  bad_portal_url: { title: "The portal address is not allowed.", next: "Use an https:// address (http:// only for this machine itself)." },
+  bad_token: { title: "That does not look like a portal token.", next: "Copy the token again from the portal." },
+  no_token: { title: "No portal token is stored.", next: "Store one in Settings." },
+  keyring: { title: "The system keyring could not be used.", next: "Unlock your keyring (log in to the desktop) and try again." },
+  no_environment: { title: "No environment is open.", next: "Open or set one up on the welcome page." },
+  no_candidate: { title: "No license file is chosen.", next: "Choose a file, drop one on the window, or paste its text." },
+  cancelled: { title: "Cancelled.", next: "Nothing more was sent; trying again is safe." },
+  invalid: { title: "That could not be done.", next: "See Details." },
+  internal: { title: "Something went wrong inside License Manager.", next: "Try again; if it happens again, keep the Details for support." },
+};
+
+/** Rust's message, for Details: starts with a capital and ends with a full stop. */
+export function sentence(s: string): string {
+  const t = s.trim();
+  if (!t) return t;
+  const c = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(c) ? c : c + ".";
+}
+
+export function errorWords(e: CommandError): Words {
+  return ERROR_WORDS[e.code];
+}
+
+/** What the app knows when it words a check. */
+export type CheckContext = {
+  serial: string | null;
+  environmentType: EnvironmentType | null;
+  installed: License | null;
+};
+
+/** One check in the administrator's words, from the verdict and the license. */
+export function checkWords(c: Check, lic: License | null, ctx: CheckContext): string {
+  if (c.status === "skipped") return c.id === "serial_number" || c.id === "environment_type" ? "Not checked: this environment's value is unknown." : "Not checked: an earlier check failed.";
+  if (c.status === "fail" && c.code) return `${ERROR_WORDS[c.code].title} ${ERROR_WORDS[c.code].next}`;
+  const fail = c.status === "fail";
+  switch (c.id) {
+    case "format":
+      return "A complete license file.";
+    case "signature":
+      return "Signed by the vendor, with a key this environment trusts.";
+    case "contents":
+      return lic ? `A license for ${lic.customer}.` : "Readable.";
+    case "dates":
+      if (!lic) return "";
+      if (new Date(lic.not_before).getTime() > Date.now()) return `Not valid until ${dateWithDistance(lic.not_before)}.`;
+      if (!lic.expires_at) return "Perpetual: it does not expire.";
+      return fail ? `Expired on ${dateTime(lic.expires_at)} (${relative(lic.expires_at)}).` : `Valid until ${dateWithDistance(lic.expires_at)}.`;
+    case "serial_number":
+      return fail ? "The license is for another environment's serial number." : "Made for this environment.";
+    case "activation_code":
+      if (c.status === "warn") return "It moves this environment to another subscription.";
+      return ctx.installed ? "The same subscription as the installed license." : "The subscription this environment will belong to.";
+    case "environment_type":
+      return fail && lic && ctx.environmentType
+        ? `The license is for a ${ENV_TYPE[lic.environment_type]} environment; this one is ${ENV_TYPE[ctx.environmentType]}.`
+        : lic ? `${ENV_TYPE[lic.environment_type]}, as this environment.` : "";
+    case "downgrade":
+      if (!ctx.installed) return "No license is installed yet.";
+      if (lic && ctx.installed.license_id === lic.license_id) return "This license is already installed.";
+      if (c.status === "warn" && lic) return `Issued ${day(lic.issued_at)}, before the installed license (${day(ctx.installed.issued_at)}): install it only if you mean to go back.`;
+      return lic ? `Issued ${day(lic.issued_at)}, after the installed license (${day(ctx.installed.issued_at)}).` : "";
+  }
+}
+
+export const CHECK_LABEL: Record<Check["id"], string> = {
+  format: "File",
+  signature: "Vendor signature",
+  contents: "Contents",
+  dates: "Validity",
+  serial_number: "Serial number",
+  activation_code: "Subscription",
+  environment_type: "Environment type",
+  downgrade: "Newer than installed",
+};
