@@ -76,6 +76,9 @@ impl Drop for Driver {
     }
 }
 
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+
 pub struct Session {
     url: String,
 }
@@ -188,6 +191,82 @@ impl Session {
     pub fn async_script(&self, body: &str, args: Value) -> Value {
         self.post("/execute/async", json!({"script": body, "args": args}))
             .unwrap_or_else(|e| panic!("async script failed: {e}"))
+    }
+
+    /// Presses one key (a WebDriver key code such as `\u{E004}` for Tab) on whatever
+    /// has the focus, as a keyboard user would.
+    pub fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.post("/actions", actions).unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Whether the focused element matches `css`.
+    pub fn focused(&self, css: &str) -> bool {
+        self.script("return !!document.activeElement && document.activeElement.matches(arguments[0]);", json!([css]))
+            == json!(true)
+    }
+
+    /// Presses Tab until `css` has the focus (at most 80 times), then Enter.
+    pub fn tab_and_enter(&self, css: &str) {
+        self.wait_for(css);
+        for _ in 0..80 {
+            if self.focused(css) {
+                self.press(ENTER);
+                return;
+            }
+            self.press(TAB);
+        }
+        panic!("Tab never reached `{css}`");
+    }
+
+    /// Resizes the window (its content follows).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height})).expect("resize");
+        // Let the layout settle at the new size.
+        self.async_script(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            json!([]),
+        );
+    }
+
+    /// Chooses the theme through the sidebar's menu, as the administrator does.
+    pub fn set_theme(&self, theme: &str) {
+        self.script(
+            "const s = document.querySelector('[data-testid=theme]'); s.value = arguments[0]; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([theme]),
+        );
+        let want = if theme == "system" { Value::Null } else { json!(theme) };
+        let t = Instant::now();
+        while self.script("return document.documentElement.getAttribute('data-theme')", json!([])) != want {
+            assert!(t.elapsed() < TIMEOUT, "theme {theme} not applied");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs axe-core (the npm package, from ui/node_modules) in the page and returns
+    /// its serious and critical violations, one line each.
+    pub fn axe_serious(&self) -> Vec<String> {
+        if self.script("return typeof window.axe", json!([])) != json!("object") {
+            let axe =
+                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/node_modules/axe-core/axe.min.js"))
+                    .expect("axe-core is installed by scripts/setup (npm)");
+            self.script(&axe, json!([]));
+        }
+        let r = self.async_script(
+            "const done = arguments[0]; axe.run(document, {resultTypes: ['violations']}).then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.help + ' — ' + v.nodes.map((n) => n.target.join(' ') + (n.failureSummary ? ' (' + n.failureSummary.replace(/\\s+/g, ' ') + ')' : '')).join('; '))), (e) => done(['axe failed: ' + e]));",
+            json!([]),
+        );
+        r.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+
+    /// Whether any of html, body and main is wider than the window shows.
+    pub fn horizontal_overflow(&self) -> Vec<String> {
+        let r = self.script(
+            "return ['html', 'body', 'main', 'nav'].map((s) => document.querySelector(s)).filter((e) => e && e.scrollWidth > e.clientWidth + 1).map((e) => e.tagName + ' ' + e.scrollWidth + '>' + e.clientWidth);",
+            json!([]),
+        );
+        r.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
     }
 
     /// Saves a PNG screenshot into $E2E_SCREENSHOTS (the README's pictures).

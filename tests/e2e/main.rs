@@ -51,7 +51,11 @@ impl App {
         let config = dir.path().join("environment.toml");
         let dialog = dir.path().join("dialog-answer");
         std::fs::write(&dialog, "").unwrap();
-        let mut env: Vec<(&str, &std::ffi::OsStr)> = vec![("LICENSE_MANAGER_TEST_DIALOG", dialog.as_os_str())];
+        // The webview's storage (theme, time zone choice) is per app: one test's
+        // choices never reach another's window.
+        let data_home = dir.path().join("xdg-data");
+        let mut env: Vec<(&str, &std::ffi::OsStr)> =
+            vec![("LICENSE_MANAGER_TEST_DIALOG", dialog.as_os_str()), ("XDG_DATA_HOME", data_home.as_os_str())];
         env.extend(extra.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(v.as_str()))));
         let driver = Driver::start(&env, &[]);
         let session = driver.session(&["--config", config.to_str().unwrap()]);
@@ -98,6 +102,12 @@ impl App {
         self.session.wait_for("[data-testid=step-check]");
     }
 
+    /// [`App::choose_sample`] with the navigation collapsed into its menu.
+    fn choose_sample_narrow(&self, sample: &str) {
+        self.session.click("[data-testid=menu]");
+        self.choose_sample(sample);
+    }
+
     fn check_status(&self, id: &str) -> String {
         let e = self.session.wait_for(&format!("[data-check={id}]"));
         self.session.attr(&e, "data-status").unwrap_or_default()
@@ -112,8 +122,28 @@ fn overview_shows_the_serial_number_and_license() {
     assert_eq!(s.wait_text("[data-testid=serial]", |t| !t.is_empty()), expected);
     let status = s.wait_for("[data-testid=license-status]");
     assert_eq!(s.attr(&status, "data-status").as_deref(), Some("expiring"));
-    assert!(s.wait_text("[data-testid=warnings]", |t| !t.is_empty()).contains("expires in"));
+    // One banner about the expiry, with the way forward.
+    let banner = s.wait_text("[data-testid=license-banner]", |t| !t.is_empty());
+    assert!(banner.contains("expires on"), "{banner}");
+    assert_eq!(s.find_all("[data-testid=license-banner]").len(), 1);
+    s.wait_for("[data-testid=banner-request]");
     assert_eq!(s.wait_text("[data-testid=named-users]", |t| !t.is_empty()), "100");
+    // Dates in words and local time, with the distance: "22 Dec 2027, 23:39 (in 394 days)".
+    let expires = s.wait_text("[data-testid=expires]", |t| !t.is_empty());
+    let readable = regex_lite::Regex::new(r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} \(in \d+ days\)$").unwrap();
+    assert!(readable.is_match(&expires), "{expires}");
+    let iso = regex_lite::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}").unwrap();
+    assert!(!iso.is_match(&s.page_text()), "no raw timestamps: {}", s.page_text());
+    // The license ID is behind "Details", not in the main text.
+    let lic_id = license_core::environment::Environment::open(&app.path("environment.toml"))
+        .unwrap()
+        .installed()
+        .unwrap()
+        .license_id
+        .to_string();
+    assert!(!s.page_text().contains(&lic_id), "the license id is hidden until Details is opened");
+    s.click("[data-testid=license-card] details summary");
+    assert!(s.page_text().contains(&lic_id));
     s.click("[data-testid=toggle-qr]");
     s.wait_for("[data-testid=serial-qr] svg");
     s.screenshot("overview");
@@ -162,6 +192,28 @@ fn install_wizard_installs_backs_up_and_restores_previous() {
     assert_eq!(app.license(), app.sample("renewal.lic"));
     assert_eq!(app.backups(), vec![original.clone()], "the old license was backed up first");
 
+    // "Save report…": a one-page record for change management.
+    let report = app.path("change.html");
+    app.dialog_answers(&report);
+    s.click("[data-testid=save-report]");
+    s.wait_for("[data-testid=report-saved]");
+    let html = std::fs::read_to_string(&report).unwrap();
+    for part in [
+        "License change record",
+        "Install of a new license",
+        "<th>Before</th>",
+        "<th>After</th>",
+        "Checks before the change",
+        "What changed",
+        "Backup taken first",
+        "<th>By</th>",
+    ] {
+        assert!(html.contains(part), "report lacks {part}");
+    }
+    assert!(!html.contains("<th>By</th><td>unknown</td>"), "the OS user is named");
+    let named_users = regex_lite::Regex::new(r"<th>Named users</th><td>100</td><td>150</td>").unwrap();
+    assert!(named_users.is_match(&html), "the differences are in the report");
+
     s.click("[data-testid=restore-previous]");
     s.wait_for("[data-testid=restored]");
     assert_eq!(app.license(), original);
@@ -174,14 +226,23 @@ fn a_license_for_another_serial_is_refused_and_nothing_changes() {
     let original = app.license();
     app.choose_sample("wrong-serial.lic");
     assert_eq!(app.check_status("serial_number"), "fail");
-    let msg = s.wait_text("[data-check=serial_number] .message", |t| !t.is_empty());
     let ours = HostFacts::read(&app.path("facts.txt")).unwrap().serial_number().unwrap().to_string();
-    assert!(msg.contains(&ours) && msg.contains("request a license"), "{msg}");
     s.wait_for("[data-testid=refused]");
     assert!(!s.exists("[data-testid=install-button]"), "no way to install a refused file");
+    // Both serials side by side, the differing groups marked, and the way forward.
+    assert_eq!(s.wait_text("[data-testid=this-serial]", |t| !t.is_empty()), ours);
+    let theirs = s.wait_text("[data-testid=license-serial]", |t| !t.is_empty());
+    assert_ne!(theirs, ours);
+    let differing = ours.split('-').zip(theirs.split('-')).filter(|(a, b)| a != b).count();
+    assert!(differing > 0);
+    assert_eq!(s.find_all("[data-testid=license-serial] .differs").len(), differing);
+    assert_eq!(s.find_all("[data-testid=this-serial] .differs").len(), differing);
+    s.wait_for("[data-testid=copy-this-serial]");
     s.screenshot("install-refused");
     assert_eq!(app.license(), original);
     assert!(app.backups().is_empty());
+    s.click("[data-testid=request-for-serial]");
+    s.wait_for("[data-testid=request]");
 }
 
 #[test]
@@ -201,7 +262,10 @@ fn pasted_tampered_text_fails_the_signature_check() {
     s.wait_for("[data-testid=step-check]");
     assert_eq!(app.check_status("signature"), "fail");
     assert_eq!(app.check_status("dates"), "skipped");
-    assert!(s.wait_text("[data-check=signature] .message", |t| !t.is_empty()).contains("altered after signing"));
+    let sig = s.wait_for("[data-check=signature]");
+    assert_eq!(s.attr(&sig, "data-code").as_deref(), Some("bad_signature"));
+    assert!(s.wait_text("[data-check=signature] .message", |t| !t.is_empty()).contains("altered after it was signed"));
+    s.wait_for("[data-testid=next-step]");
 }
 
 #[test]
@@ -266,6 +330,8 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     // A bad value is refused with the fix, and the file is unchanged.
     s.type_into("[data-field=portal_url]", "ftp://portal");
     s.click("[data-testid=save-settings]");
+    let err = s.wait_for("[data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("bad_portal_url"));
     assert!(s.wait_text("[data-testid=error]", |t| !t.is_empty()).contains("https://"));
     assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), config);
 
@@ -309,7 +375,9 @@ fn without_configuration_the_app_offers_the_demo() {
         Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
     let s = driver.session(&[]);
     s.wait_for("[data-testid=welcome]");
-    assert!(s.wait_text("[data-testid=start-error]", |t| !t.is_empty()).contains("no configuration found"));
+    let e = s.wait_for("[data-testid=start-error]");
+    assert_eq!(s.attr(&e, "data-code").as_deref(), Some("no_environment"));
+    assert!(s.text(&e).contains("no environment set up yet"));
     s.screenshot("welcome");
     s.click("[data-testid=open-demo]");
     s.wait_for("[data-testid=overview]");
@@ -371,9 +439,17 @@ fn request_online_then_audit_upload_through_the_real_portal() {
 
     // Online request: register, download, continue in the install wizard.
     app.nav("request");
+    // Before anything is sent: what is registered where, and the subscription's slots.
+    let summary = s.wait_text("[data-testid=request-summary]", |t| t.contains("→") && t.contains("("));
+    let serial = HostFacts::read(&app.path("facts.txt")).unwrap().serial_number().unwrap().to_string();
+    assert!(summary.contains(&serial) && summary.contains("Production"), "{summary}");
+    s.wait_for("[data-testid=request-slots] tr[data-serial=free][data-slot-type=production]");
+    s.wait_for("[data-testid=send-to-contacts]");
     s.screenshot("request");
     s.click("[data-testid=register]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("registered"));
+    s.wait_text("[data-testid=notice]", |t| t.contains("Registered"));
+    s.wait_for(&format!("[data-testid=request-slots] tr[data-serial='{serial}']"));
+    s.wait_for("[data-testid=registered]");
     s.click("[data-testid=download]");
     s.wait_for("[data-testid=step-check]");
     let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
@@ -506,4 +582,226 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();
     assert!(env.outbox().unwrap().is_empty());
     assert!(env.merge_history(None).iter().all(|h| h.receipt_verified));
+}
+
+/// A sample's serial number (a real, valid one that is not this environment's).
+fn serial_of_sample(app: &App, sample: &str) -> String {
+    let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();
+    env.check(&app.sample(sample)).unwrap().license.unwrap().serial_number.to_string()
+}
+
+#[test]
+fn the_request_page_shows_the_slots_and_decides_by_error_code() {
+    use license_test_support::TestPortal;
+    let setup = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let portal = TestPortal::start(&dir.join("vendor.key"));
+        let code = license_core::Environment::open(&dir.join("environment.toml"))
+            .unwrap()
+            .installed_activation_code()
+            .unwrap();
+        portal.subscription(&code, vec![(license_core::EnvironmentType::Production, 1)]);
+        // This token may register and send, but not download.
+        let token = portal.token(&code, &["read", "register", "send_license"]);
+        let cfg = dir.join("environment.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
+        std::fs::write(&cfg, text).unwrap();
+        *setup.borrow_mut() = Some((portal, token.clone(), code));
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    let s = &app.session;
+    let (portal, token, code) = setup.borrow_mut().take().unwrap();
+    // The one production slot is held by an environment that no longer exists.
+    let old = serial_of_sample(&app, "wrong-serial.lic");
+    let slots = format!("{}/api/v1/subscriptions/{code}/environments", portal.url);
+    ureq::post(&slots)
+        .set("Authorization", &format!("Bearer {token}"))
+        .send_json(json!({"serial_number": old, "environment_type": "production", "name": "Old production"}))
+        .unwrap();
+
+    app.nav("request");
+    // Before registering, the page says no production slot is free, and how to free one.
+    s.wait_for(&format!("[data-testid=request-slots] tr[data-serial='{old}']"));
+    assert!(s.wait_text("[data-testid=no-free-slot]", |t| !t.is_empty()).contains("Free one first"));
+    // Sending to the contacts is offered from the start, not only after a failure.
+    s.wait_for("[data-testid=send-to-contacts]");
+    s.click("[data-testid=register]");
+    let err = s.wait_for("[data-testid=online] [data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("portal_no_free_slot"));
+    s.wait_for("[data-testid=how-to-free]");
+
+    // Freed on the portal: register now works, and the slot shows it.
+    ureq::delete(&format!("{slots}/{old}")).set("Authorization", &format!("Bearer {token}")).call().unwrap();
+    s.click("[data-testid=look-up]");
+    s.wait_for("[data-testid=request-slots] tr[data-serial=free]");
+    s.click("[data-testid=register]");
+    s.wait_for("[data-testid=registered]");
+
+    // Download refused by the token's permissions (403 → portal_forbidden): the page
+    // points to sending the license to the contacts, which works.
+    s.click("[data-testid=download]");
+    let err = s.wait_for("[data-testid=online] [data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("portal_forbidden"));
+    s.wait_for("[data-testid=may-not-download]");
+    s.click("[data-testid=send-to-contacts]");
+    s.wait_text("[data-testid=online] [data-testid=notice]", |t| t.contains("sent the license"));
+}
+
+#[test]
+fn a_license_dropped_on_any_page_opens_the_wizard_at_its_checks() {
+    let app = App::open_with(|dir| {
+        let drops = dir.join("drops");
+        std::fs::write(&drops, "").unwrap();
+        vec![("LICENSE_MANAGER_TEST_DROP", drops.to_str().unwrap().to_string())]
+    });
+    let s = &app.session;
+    let drop = |line: String| std::fs::write(app.path("drops"), line).unwrap();
+    for page in ["backups", "audit"] {
+        app.nav(page);
+        // While a file is dragged over the window, a drop zone shows on any page.
+        drop("enter".into());
+        s.wait_for("[data-testid=drop-overlay]");
+        drop(format!("drop {}", app.path("samples/renewal.lic").display()));
+        s.wait_for("[data-testid=step-check]");
+        assert!(!s.exists("[data-testid=drop-overlay]"));
+        assert_eq!(app.check_status("serial_number"), "pass");
+        s.wait_for("[data-testid=install-button]");
+    }
+    assert_ne!(
+        app.license(),
+        app.sample("renewal.lic"),
+        "a drop only checks; installing is the administrator's choice"
+    );
+}
+
+/// Every page of both roles, in the light and the dark theme, has no serious or
+/// critical axe-core violation (WCAG 2.2 AA contrast, names, roles, keyboard).
+#[test]
+fn every_page_passes_axe_in_both_themes() {
+    let app = App::open();
+    let s = &app.session;
+    // The checker itself: an unnamed button and grey-on-grey text must be reported.
+    s.script(
+        "const b = document.createElement('button'); b.id = 'axe-probe'; document.querySelector('main').appendChild(b); \
+         const p = document.createElement('p'); p.id = 'axe-probe-text'; p.textContent = 'faint'; p.style.color = '#999'; p.style.background = '#aaa'; document.querySelector('main').appendChild(p);",
+        json!([]),
+    );
+    let probe = s.axe_serious().join("\n");
+    assert!(probe.contains("button-name") && probe.contains("color-contrast"), "axe did not run: {probe}");
+    s.script(
+        "document.getElementById('axe-probe').remove(); document.getElementById('axe-probe-text').remove();",
+        json!([]),
+    );
+    let mut found = Vec::new();
+    let mut check = |where_: &str, s: &Session| {
+        found.extend(s.axe_serious().into_iter().map(|v| format!("{where_}: {v}")));
+    };
+    for theme in ["light", "dark"] {
+        s.set_theme(theme);
+        for page in ["overview", "install", "backups", "request", "audit", "transfer-here", "settings"] {
+            app.nav(page);
+            s.wait_for("main h1");
+            check(&format!("{theme} {page}"), s);
+        }
+        // The states with most to say: a refused license, the details opened. The
+        // second time round, the refused file is still the one being checked.
+        if theme == "light" {
+            app.choose_sample("wrong-serial.lic");
+        } else {
+            app.nav("install");
+        }
+        s.wait_for("[data-testid=serial-compare]");
+        s.click("[data-testid=check-details] summary");
+        check(&format!("{theme} install, refused"), s);
+        app.nav("overview");
+        s.click("[data-testid=toggle-qr]");
+        s.wait_for("[data-testid=serial-qr] svg");
+        check(&format!("{theme} overview with QR code"), s);
+    }
+    s.screenshot("overview-dark");
+    drop(app.close());
+
+    // The workstation's pages and the welcome page, in a home with no configuration.
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().as_os_str();
+    let ws = home.path().join("workstation.toml");
+    let driver = Driver::start(
+        &[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h), ("LICENSE_MANAGER_WORKSTATION", ws.as_os_str())],
+        &["LICENSE_MANAGER_CONFIG", "LICENSE_MANAGER_TOKEN"],
+    );
+    let w = driver.session(&["--workstation"]);
+    for theme in ["light", "dark"] {
+        w.set_theme(theme);
+        for page in ["infrastructure", "transfer", "ws-settings"] {
+            w.click(&format!("[data-nav={page}]"));
+            w.wait_for(&format!("[data-nav={page}][aria-current=page]"));
+            w.wait_for("main h1");
+            check(&format!("{theme} workstation {page}"), &w);
+        }
+    }
+    drop(w);
+    drop(driver);
+    let driver =
+        Driver::start(&[("HOME", h), ("XDG_CONFIG_HOME", h), ("XDG_DATA_HOME", h)], &["LICENSE_MANAGER_CONFIG"]);
+    let w = driver.session(&[]);
+    w.wait_for("[data-testid=welcome]");
+    for theme in ["light", "dark"] {
+        w.set_theme(theme);
+        check(&format!("{theme} welcome"), &w);
+    }
+    assert!(found.is_empty(), "axe found serious or critical violations:\n{}", found.join("\n"));
+}
+
+/// The install wizard from the overview to "Done" with the keyboard alone: Tab to
+/// move, Enter to press. Each step puts the focus on its heading.
+#[test]
+fn the_install_wizard_works_from_the_keyboard_alone() {
+    use driver::TAB;
+    let app = App::open();
+    let s = &app.session;
+    s.wait_for("[data-testid=overview] h1");
+    s.tab_and_enter("[data-nav=install]");
+    s.wait_for("[data-testid=step-backup]");
+    assert!(s.focused("main h1"), "the page's heading has the focus after navigating");
+    s.tab_and_enter("[data-testid=next]");
+    s.wait_for("[data-testid=step-choose]");
+    assert!(s.focused("[data-step-heading]"), "the new step's heading has the focus");
+    app.dialog_answers(&app.path("samples/renewal.lic"));
+    s.tab_and_enter("[data-testid=choose-file]");
+    s.wait_for("[data-testid=step-check]");
+    assert!(s.focused("[data-step-heading]"));
+    // The differences table scrolls on small windows, so it is a stop on the way.
+    s.tab_and_enter("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    assert!(s.focused("[data-step-heading]"));
+    assert_eq!(app.license(), app.sample("renewal.lic"));
+    // Tab never gets stuck: from "Done" it reaches the next control.
+    s.press(TAB);
+    assert!(s.focused("[data-testid=step-done] :is(button, summary)"), "Tab moves on to a control of the step");
+}
+
+/// At the smallest window (760 px) nothing is cut off: the navigation collapses into
+/// a menu, and wide content scrolls inside its card, never the page.
+#[test]
+fn at_760_pixels_no_page_overflows_sideways() {
+    let app = App::open();
+    let s = &app.session;
+    s.set_window_size(760, 800);
+    let go = |page: &str| {
+        s.click("[data-testid=menu]");
+        s.click(&format!("[data-nav={page}]"));
+        s.wait_for(&format!("[data-testid={page}]"));
+    };
+    let mut overflowing = Vec::new();
+    for page in ["overview", "install", "backups", "request", "audit", "transfer-here", "settings"] {
+        go(page);
+        overflowing.extend(s.horizontal_overflow().into_iter().map(|o| format!("{page}: {o}")));
+    }
+    go("overview");
+    s.screenshot("narrow-overview");
+    app.choose_sample_narrow("renewal.lic");
+    s.wait_for("[data-testid=differences]");
+    overflowing.extend(s.horizontal_overflow().into_iter().map(|o| format!("install checks: {o}")));
+    s.screenshot("narrow-install-checks");
+    assert!(overflowing.is_empty(), "{overflowing:?}");
 }
