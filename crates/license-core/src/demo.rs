@@ -107,6 +107,8 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
     for (name, text) in samples {
         write(&dir.join("samples").join(name), text.as_bytes(), false)?;
     }
+    // As an install would: remember the facts its serial was made from.
+    crate::Environment::open(&config_path)?.remember_serial_facts(&base)?;
     Ok(config_path)
 }
 

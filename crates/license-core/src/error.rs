@@ -135,6 +135,9 @@ pub enum Error {
 
     #[error("the OS keyring could not be used ({reason}): on Linux make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked; on a headless server pass the token in LICENSE_MANAGER_TOKEN")]
     Keyring { reason: String },
+
+    #[error("the release does not verify: {reason}. Do not install it; get the release again from the vendor")]
+    BadRelease { reason: String },
 }
 
 impl Error {
@@ -193,6 +196,7 @@ impl Error {
             Error::BadToken { .. } => ErrorCode::BadToken,
             Error::NoToken { .. } => ErrorCode::NoToken,
             Error::Keyring { .. } => ErrorCode::Keyring,
+            Error::BadRelease { .. } => ErrorCode::BadRelease,
         }
     }
 }
@@ -263,6 +267,7 @@ error_codes! {
     BadToken = "bad_token",
     NoToken = "no_token",
     Keyring = "keyring",
+    BadRelease = "bad_release",
     NoEnvironment = "no_environment",
     NoCandidate = "no_candidate",
     Cancelled = "cancelled",

@@ -50,6 +50,23 @@ impl PublicKey {
         URL_SAFE_NO_PAD.encode(self.key.as_bytes())
     }
 
+    /// The key as PEM SubjectPublicKeyInfo, the form `openssl pkeyutl -pubin` reads.
+    pub fn to_spki_pem(&self) -> String {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        self.key.to_public_key_pem(Default::default()).expect("SPKI encoding of a valid key")
+    }
+
+    /// A PEM SubjectPublicKeyInfo key, or our base64url form.
+    pub fn parse_any(text: &str) -> Result<Self, Error> {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
+            let key = VerifyingKey::from_public_key_pem(text.trim())
+                .map_err(|_| Error::BadKey { reason: "not a PEM Ed25519 public key".into() })?;
+            return Self::from_bytes(key.as_bytes());
+        }
+        Self::from_base64url(text)
+    }
+
     pub fn kid(&self) -> &str {
         &self.kid
     }

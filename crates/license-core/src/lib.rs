@@ -56,6 +56,7 @@ pub mod portal;
 pub mod portal_url;
 pub use portal_url::PortalUrl;
 pub mod qr;
+pub mod release;
 pub mod secrets;
 pub mod transfer;
 pub mod workstation;

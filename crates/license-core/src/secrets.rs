@@ -3,7 +3,8 @@
 //! child process. Entries are keyed by the normalised [`PortalUrl`], so a token is
 //! found under exactly the address it was stored for.
 //!
-//! Headless machines without a keyring can pass the token in `LICENSE_MANAGER_TOKEN`.
+//! Headless machines without a keyring can pass the token in `LICENSE_MANAGER_TOKEN`,
+//! or (scheduled jobs) as the systemd credential `portal-token`.
 //! That token belongs to one portal: `LICENSE_MANAGER_PORTAL` when set, else the
 //! configured `portal_url`. It is never sent anywhere else, so a `--portal` override
 //! pointing at another host gets no token from the environment.
@@ -75,6 +76,20 @@ pub fn is_stored(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<bool
     load(url, configured).map(|t| t.is_some())
 }
 
+/// The name of the token in a systemd unit's credentials (`LoadCredentialEncrypted=`).
+pub const CREDENTIAL: &str = "portal-token";
+
+/// A scheduled job's token: systemd decrypts it into the unit's own credentials
+/// folder (memory only, readable by that unit alone); it is bound to a portal like
+/// `LICENSE_MANAGER_TOKEN`.
+fn credential_token() -> Option<String> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    let path = std::path::Path::new(&dir).join(CREDENTIAL);
+    let bytes =
+        crate::environment::durable::read_capped(&path, 4096, crate::environment::durable::Links::Refuse).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// The portal `LICENSE_MANAGER_TOKEN` belongs to: `LICENSE_MANAGER_PORTAL`, else `configured`.
 pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUrl>, Error> {
     match std::env::var(PORTAL_ENV).ok().filter(|v| !v.trim().is_empty()) {
@@ -86,13 +101,16 @@ pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUr
 /// The token for `url`: `LICENSE_MANAGER_TOKEN` if it belongs to `url`, else the keyring's.
 /// `configured` is the environment's configured portal, if any.
 pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<String>, Error> {
-    if let Some(t) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
+    let given =
+        [(TOKEN_ENV, std::env::var(TOKEN_ENV).ok()), ("the systemd credential portal-token", credential_token())];
+    for (from, token) in given {
+        let Some(t) = token.filter(|t| !t.trim().is_empty()) else { continue };
         match env_token_owner(configured)? {
-            Some(owner) if &owner == url => return validate_token(&t).map(Some),
+            Some(owner) if &owner == url => return validate_token(t.trim()).map(Some),
             owner => tracing::warn!(
                 portal = %url,
                 token_portal = owner.as_ref().map(PortalUrl::as_str).unwrap_or("none"),
-                "LICENSE_MANAGER_TOKEN belongs to another portal; not using it here"
+                "{from} belongs to another portal; not using it here"
             ),
         }
     }

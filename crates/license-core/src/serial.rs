@@ -41,7 +41,22 @@ pub struct FactNote {
     pub key: String,
     pub value: Option<String>,
     pub used: bool,
+    pub state: FactState,
     pub reason: String,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// What the spec's rules made of one fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactState {
+    Used,
+    /// Empty, or a value firmware and hypervisors report when they know none.
+    Placeholder,
+    /// `machine_id` while a usable `platform_uuid` is present.
+    Superseded,
+    /// Not a serial-number fact in this version of the spec.
+    Ignored,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -103,11 +118,11 @@ impl HostFacts {
         let mut notes = Vec::new();
         let uuid_ok = self.0.get("platform_uuid").map(|v| usable_uuid(v).is_ok()).unwrap_or(false);
         for (k, v) in &self.0 {
-            let verdict: Result<String, String> = match k.as_str() {
-                "platform_uuid" => usable_uuid(v),
-                "machine_id" if uuid_ok => Err("not used: platform_uuid is present".into()),
-                "machine_id" => usable_machine_id(v),
-                _ => Err("not a serial-number fact in v1".into()),
+            let verdict: Result<String, (FactState, String)> = match k.as_str() {
+                "platform_uuid" => usable_uuid(v).map_err(|r| (FactState::Placeholder, r)),
+                "machine_id" if uuid_ok => Err((FactState::Superseded, "not used: platform_uuid is present".into())),
+                "machine_id" => usable_machine_id(v).map_err(|r| (FactState::Placeholder, r)),
+                _ => Err((FactState::Ignored, "not a serial-number fact in v1".into())),
             };
             match verdict {
                 Ok(value) => {
@@ -115,11 +130,14 @@ impl HostFacts {
                         key: k.clone(),
                         value: Some(value.clone()),
                         used: true,
+                        state: FactState::Used,
                         reason: "used".into(),
                     });
                     used.insert(k.clone(), value);
                 }
-                Err(reason) => notes.push(FactNote { key: k.clone(), value: Some(v.clone()), used: false, reason }),
+                Err((state, reason)) => {
+                    notes.push(FactNote { key: k.clone(), value: Some(v.clone()), used: false, state, reason })
+                }
             }
         }
         (used, notes)
@@ -191,8 +209,11 @@ pub fn host_facts() -> HostFacts {
     HostFacts(map)
 }
 
+/// Where [`host_facts`] reads them, for explanations.
+pub const HOST_SOURCE: &str = platform::SOURCE;
+
 pub fn host_explanation() -> Result<SerialExplanation, Error> {
-    host_facts().explain(platform::SOURCE)
+    host_facts().explain(HOST_SOURCE)
 }
 
 #[cfg(target_os = "linux")]

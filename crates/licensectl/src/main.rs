@@ -155,6 +155,18 @@ enum Command {
     /// Vendor-side tools: make signing keys and issue licenses (for tests and demos).
     #[command(subcommand)]
     Vendor(vendor::VendorCommand),
+    /// Check a release before installing it: the signature of SHA256SUMS with the
+    /// vendor's release key, then the SHA-256 of every file it lists.
+    VerifyRelease {
+        /// The folder with the release's files, SHA256SUMS and SHA256SUMS.sig.
+        dir: PathBuf,
+        /// The release public key: a PEM file, or the key itself (base64url).
+        #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+        key: String,
+    },
+    /// Packaging: write the man pages and the bash, zsh and fish completions into DIR.
+    #[command(hide = true)]
+    PackageAssets { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -194,12 +206,20 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
     let cfg = cli.config.as_deref();
     match cli.command {
         Command::Serial { explain, facts } => {
-            let e = match (facts, optional_environment(cfg)?) {
+            let env = optional_environment(cfg)?;
+            let own_facts = facts.is_none();
+            let e = match (facts, &env) {
                 (Some(f), _) => HostFacts::read(&f)?.explain(&f.display().to_string())?,
                 (None, Some(env)) => env.serial()?,
                 (None, None) => license_core::serial::host_explanation()?,
             };
-            out.serial(&e, explain);
+            // With an environment: compare with the installed license, and say which
+            // fact changed when they differ.
+            let licensed = match (explain && own_facts, &env) {
+                (true, Some(env)) => env.installed().ok().map(|l| (l.serial_number.to_string(), env.serial_drift())),
+                _ => None,
+            };
+            out.serial(&e, explain, licensed);
             Ok(EXIT_OK)
         }
         Command::Verify { file, vendor_keys, serial, facts, environment_type } => {
@@ -326,9 +346,63 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Vendor(cmd) => vendor::run(cmd, out),
         Command::Portal(cmd) => portal_cmds::portal(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
         Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
+        Command::VerifyRelease { dir, key } => {
+            // A key file (regular files only, capped), else the key itself.
+            use license_core::environment::durable::{read_capped, Links};
+            let text = match read_capped(Path::new(&key), 64 * 1024, Links::Follow) {
+                Ok(pem) => String::from_utf8(pem).map_err(|_| anyhow::anyhow!("{key} is not a PEM text file"))?,
+                Err(_) => key,
+            };
+            let checks = license_core::release::verify(&dir, &license_core::PublicKey::parse_any(&text)?)?;
+            let bad = checks.iter().filter(|c| c.verdict != license_core::release::FileVerdict::Ok).count();
+            out.value(&checks, || {
+                let mut s = String::new();
+                for c in &checks {
+                    s += &format!(
+                        "{:<9} {}
+",
+                        format!("{:?}", c.verdict).to_uppercase(),
+                        c.name
+                    );
+                }
+                s += &if bad == 0 {
+                    format!(
+                        "release verified: {} file(s), signed by the release key
+",
+                        checks.len()
+                    )
+                } else {
+                    format!(
+                        "release NOT verified: {bad} file(s) missing or altered; do not install them
+"
+                    )
+                };
+                s
+            });
+            Ok(if bad == 0 { EXIT_OK } else { EXIT_REFUSED })
+        }
+        Command::PackageAssets { dir } => {
+            package_assets(&dir)?;
+            Ok(EXIT_OK)
+        }
         Command::Request(cmd) => portal_cmds::request(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
         Command::Transfer(cmd) => transfer_cmds::run(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
     }
+}
+
+/// The man pages (`man/licensectl.1` and one per subcommand) and shell completions,
+/// generated from the same definition as the parser, so they never drift from it.
+fn package_assets(dir: &Path) -> Result<()> {
+    use clap::CommandFactory;
+    let man = dir.join("man");
+    std::fs::create_dir_all(&man)?;
+    clap_mangen::generate_to(Cli::command(), &man)?;
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&completions)?;
+    for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "licensectl", &completions)?;
+    }
+    Ok(())
 }
 
 /// Install or restore: try without confirmation; on warnings ask (or take `--yes`).

@@ -3,6 +3,7 @@
 
 use license_core::check::{Report, Status};
 use license_core::environment::backups::BackupEntry;
+use license_core::environment::drift::Drift;
 use license_core::environment::{InstallOutcome, Overview, Step};
 use license_core::serial::SerialExplanation;
 use license_core::timestamp;
@@ -67,9 +68,14 @@ impl Out {
         }
     }
 
-    pub fn serial(&self, e: &SerialExplanation, explain: bool) {
+    /// The serial number; with `explain`, its facts, and (`licensed`: the installed
+    /// license's serial and the drift) whether the license is for it and why not.
+    pub fn serial(&self, e: &SerialExplanation, explain: bool, licensed: Option<(String, Option<Drift>)>) {
         if self.json {
-            return print_json(e);
+            return match licensed {
+                Some((l, d)) => print_json(&json!({ "serial": e, "license_serial_number": l, "drift": d })),
+                None => print_json(e),
+            };
         }
         println!("{}", e.serial_number);
         if explain {
@@ -79,6 +85,9 @@ impl Out {
             }
             println!("\nhashed facts (SHA-256 of \"serial-number/v1\\0\" + these lines):");
             print!("{}", e.facts_text);
+            if let Some((l, d)) = licensed {
+                self.serial_against_license(e, &l, d.as_ref());
+            }
         }
     }
 
@@ -146,6 +155,24 @@ impl Out {
         for w in &o.warnings {
             println!("Warning: {w}");
         }
+        if let (Some(d), Some(s)) = (&o.drift, &o.serial) {
+            print_drift(d);
+            println!("Request a license for {} now:", s.serial_number);
+            println!("  online:  licensectl portal register && licensectl portal fetch-license --install");
+            println!("  offline: licensectl request export --out request.lreq  (carry it to a connected machine)");
+        }
+    }
+
+    /// `serial --explain` beside an installed license: the same comparison as `status`.
+    fn serial_against_license(&self, e: &SerialExplanation, licensed: &str, drift: Option<&Drift>) {
+        if e.serial_number.to_string() == licensed {
+            println!("\nThe installed license is for this serial number.");
+        } else {
+            println!("\nThe installed license is for {licensed}, not this serial number.");
+            if let Some(d) = drift {
+                print_drift(d);
+            }
+        }
     }
 
     pub fn backup_taken(&self, b: &BackupEntry) {
@@ -189,5 +216,14 @@ impl Out {
             None => println!("installed license {}", o.license.license_id),
         }
         println!("written to {}", o.written_path.display());
+    }
+}
+
+fn print_drift(d: &Drift) {
+    if d.changes.is_empty() {
+        println!("Why: {}.", d.summary);
+    }
+    for c in &d.changes {
+        println!("Why: {}.", c.text);
     }
 }

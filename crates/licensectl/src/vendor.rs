@@ -20,6 +20,16 @@ pub enum VendorCommand {
     Pubkey {
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
+        /// Print it as PEM (SubjectPublicKeyInfo), the form openssl reads.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Sign a release: write SHA256SUMS for every file in DIR and its Ed25519
+    /// signature SHA256SUMS.sig, made with the release key.
+    SignRelease {
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        dir: PathBuf,
     },
     /// Write a signed license file from flags and/or a JSON payload.
     Issue {
@@ -69,7 +79,12 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
             durable::create_private(&path, k.to_pem().as_bytes())?;
             print_public(out, &k);
         }
-        VendorCommand::Pubkey { key } => print_public(out, &KeyPair::read(&key)?),
+        VendorCommand::Pubkey { key, pem: true } => print!("{}", KeyPair::read(&key)?.public().to_spki_pem()),
+        VendorCommand::Pubkey { key, pem: false } => print_public(out, &KeyPair::read(&key)?),
+        VendorCommand::SignRelease { key, dir } => {
+            let names = license_core::release::sign(&dir, &KeyPair::read(&key)?)?;
+            println!("signed {} file(s) in {}: {}", names.len(), dir.display(), names.join(", "));
+        }
         VendorCommand::Issue {
             key,
             payload,

@@ -364,3 +364,37 @@ fn missing_configuration_says_how_to_create_one() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("licensectl init") && err.contains("demo"), "{err}");
 }
+
+/// A site checks a release before installing it, with licensectl or with the
+/// documented openssl + sha256sum one-liner; both refuse an altered file.
+#[test]
+fn a_signed_release_verifies_with_licensectl_and_with_openssl() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("release");
+    std::fs::create_dir(&rel).unwrap();
+    std::fs::write(rel.join("licensectl_0.1.0-1_amd64.deb"), b"a package").unwrap();
+    std::fs::write(rel.join("license-manager-0.1.0-1.x86_64.rpm"), b"another package").unwrap();
+    let key = d.path().join("release.key");
+    let (k, r) = (key.to_str().unwrap(), rel.to_str().unwrap());
+    ok(&["vendor", "keygen", "--out", k]);
+    ok(&["vendor", "sign-release", "--key", k, r]);
+    let pem = d.path().join("release-key.pub.pem");
+    std::fs::write(&pem, ok(&["vendor", "pubkey", "--key", k, "--pem"])).unwrap();
+    let verified = ok(&["verify-release", r, "--key", pem.to_str().unwrap()]);
+    assert!(verified.contains("release verified: 2 file(s)"), "{verified}");
+
+    let one_liner = format!(
+        "cd '{r}' && openssl pkeyutl -verify -pubin -inkey '{}' -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig && sha256sum -c SHA256SUMS",
+        pem.display()
+    );
+    let sh = |script: &str| std::process::Command::new("sh").args(["-c", script]).output().unwrap();
+    let o = sh(&one_liner);
+    assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+
+    std::fs::write(rel.join("licensectl_0.1.0-1_amd64.deb"), b"a trojan").unwrap();
+    let o = licensectl(&["verify-release", r, "--key", pem.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("MISMATCH  licensectl_0.1.0-1_amd64.deb") && out.contains("NOT verified"), "{out}");
+    assert!(!sh(&one_liner).status.success(), "sha256sum -c refuses the altered file");
+}

@@ -111,7 +111,7 @@ fn metrics_are_prometheus_text_and_written_atomically() {
     }
     for needed in [
         "license_manager_license_valid 1",
-        "license_manager_license_days_left ",
+        "license_manager_license_remaining_seconds ",
         "license_manager_license_expiry_timestamp_seconds ",
         "license_manager_entitlement{metric=\"named_users\"} 100",
         "license_manager_consumption{metric=\"named_users\"} 87",
@@ -125,4 +125,187 @@ fn metrics_are_prometheus_text_and_written_atomically() {
     cli().ok(&["--config", &c, "metrics", "--out", file.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), text.lines().count());
     assert!(!Path::new(&file).with_extension("prom.tmp").exists());
+    promtool_accepts(&file);
+}
+
+/// Prometheus' own linter (`promtool`, Debian's prometheus package, installed by
+/// scripts/setup) reads the file as node_exporter's textfile collector would.
+fn promtool_accepts(file: &Path) {
+    let o = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .expect("promtool is installed by scripts/setup (Debian package prometheus)");
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
+}
+
+#[test]
+fn promtool_finds_fault_with_a_broken_file() {
+    // The linter must be able to fail: a counter without _total and no HELP.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.prom");
+    std::fs::write(&bad, "# TYPE requests counter\nrequests 1\n").unwrap();
+    let o = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&bad).unwrap())
+        .output()
+        .expect("promtool");
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!said.trim().is_empty() || !o.status.success(), "promtool accepted a broken file");
+}
+
+/// Moves the demo to `before` facts with a license installed for them (so the facts
+/// are remembered), then changes the facts to `after`.
+fn drifted(before: &str, after: &str) -> (tempfile::TempDir, String) {
+    let (dir, c) = demo();
+    let d = dir.path();
+    std::fs::write(d.join("facts.txt"), before).unwrap();
+    let serial = cli().ok(&["--config", &c, "serial"]).trim().to_string();
+    let lic = d.join("for-these-facts.lic");
+    let key = d.join("vendor.key");
+    cli().ok(&[
+        "vendor",
+        "issue",
+        "--key",
+        key.to_str().unwrap(),
+        "--serial",
+        &serial,
+        "--activation-code",
+        &activation_code(&c),
+        "--type",
+        "production",
+        "--customer",
+        "Demo Corp",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+        "--out",
+        lic.to_str().unwrap(),
+    ]);
+    cli().ok(&["--config", &c, "install", lic.to_str().unwrap(), "--yes"]);
+    cli().ok(&["--config", &c, "backup"]);
+    std::fs::write(d.join("facts.txt"), after).unwrap();
+    (dir, c)
+}
+
+fn activation_code(config: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(&cli().ok(&["--config", config, "status", "--json"])).unwrap();
+    v["installed"]["license"]["activation_code"].as_str().unwrap().to_string()
+}
+
+/// `status`, `check` and `serial --explain` all say which fact changed, and offer
+/// the request for the new serial.
+fn assert_explained(c: &str, why: &str) {
+    let status = cli().ok(&["--config", c, "status"]);
+    assert!(status.contains(why), "status:\n{status}");
+    let new_serial = cli().ok(&["--config", c, "serial"]).trim().to_string();
+    assert!(status.contains(&format!("Request a license for {new_serial} now")), "status:\n{status}");
+    let (code, line, _) = check(c, &[]);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains(why) && line.contains(&format!("request a license for {new_serial}")), "{line}");
+    let explain = cli().ok(&["--config", c, "serial", "--explain"]);
+    assert!(explain.contains("not this serial number") && explain.contains(why), "serial --explain:\n{explain}");
+}
+
+const UUID_A: &str = "4c4c4544-0042-3510-8052-b4c04f4e3232";
+const UUID_B: &str = "9d2a1f3e-77aa-4c1e-9b2d-3f1e5a6b7c8d";
+const MID_A: &str = "0f3c9a7e2b1d4e5f8a6b7c8d9e0f1a2b";
+const MID_B: &str = "7e6d5c4b3a291807f6e5d4c3b2a19080";
+
+#[test]
+fn a_changed_platform_uuid_is_explained() {
+    let (_d, c) = drifted(
+        &format!("platform_uuid={UUID_A}\nmachine_id={MID_A}\n"),
+        &format!("platform_uuid={UUID_B}\nmachine_id={MID_A}\n"),
+    );
+    assert_explained(
+        &c,
+        "the platform UUID changed since this license was installed: the machine was probably moved or recreated",
+    );
+}
+
+#[test]
+fn a_changed_machine_id_is_explained() {
+    let (_d, c) = drifted(&format!("machine_id={MID_A}\n"), &format!("machine_id={MID_B}\n"));
+    assert_explained(&c, "the machine-id changed since this license was installed");
+}
+
+#[test]
+fn a_placeholder_uuid_that_appeared_is_explained() {
+    let (_d, c) = drifted(
+        &format!("platform_uuid={UUID_A}\nmachine_id={MID_A}\n"),
+        &format!("platform_uuid=03000200-0400-0500-0006-000700080009\nmachine_id={MID_A}\n"),
+    );
+    assert_explained(&c, "the platform UUID is now a placeholder value");
+}
+
+#[test]
+fn the_remembered_facts_hold_no_raw_value() {
+    let (d, _c) = drifted(
+        &format!("platform_uuid={UUID_A}\nmachine_id={MID_A}\n"),
+        &format!("platform_uuid={UUID_A}\nmachine_id={MID_A}\n"),
+    );
+    let mut found = Vec::new();
+    for e in walkdir(d.path()) {
+        if e.file_name().is_some_and(|n| n == "facts.txt") {
+            continue;
+        }
+        let bytes = std::fs::read(&e).unwrap_or_default();
+        if bytes.windows(UUID_A.len()).any(|w| w == UUID_A.as_bytes()) {
+            found.push(e);
+        }
+    }
+    assert!(found.is_empty(), "the platform UUID was written to {found:?}");
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_license_of_another_type_a_bad_signature_or_not_yet_valid_is_critical() {
+    let (dir, c) = demo();
+    let d = dir.path();
+    let installed = d.join("license.lic");
+    let code = activation_code(&c);
+    for (sample, says) in [("development.lic", "development"), ("tampered.lic", "signature")] {
+        std::fs::copy(d.join("samples").join(sample), &installed).unwrap();
+        let (code, line, _) = check(&c, &[]);
+        assert_eq!(code, 2, "{sample}: {line}");
+        assert!(line.starts_with("LICENSE CRITICAL - ") && line.contains(says), "{sample}: {line}");
+    }
+    let serial = cli().ok(&["--config", &c, "serial"]).trim().to_string();
+    let key = d.join("vendor.key");
+    cli().ok(&[
+        "vendor",
+        "issue",
+        "--key",
+        key.to_str().unwrap(),
+        "--serial",
+        &serial,
+        "--activation-code",
+        &code,
+        "--type",
+        "production",
+        "--customer",
+        "Demo Corp",
+        "--not-before",
+        "2099-01-01T00:00:00Z",
+        "--expires",
+        "2100-01-01T00:00:00Z",
+        "--out",
+        installed.to_str().unwrap(),
+    ]);
+    let (code, line, _) = check(&c, &[]);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("not valid until"), "{line}");
 }

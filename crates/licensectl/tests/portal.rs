@@ -582,3 +582,33 @@ fn portal_login_keeps_the_token_in_the_os_keyring() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("401"));
 }
+
+/// The monthly audit unit gets its token as an encrypted systemd credential: systemd
+/// decrypts it into $CREDENTIALS_DIRECTORY/portal-token. It is used for the
+/// configured portal only, like LICENSE_MANAGER_TOKEN.
+#[test]
+fn a_systemd_credential_carries_the_token_of_scheduled_jobs() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("portal-token"), format!("{}\n", portal.token(&site.code, ALL))).unwrap();
+    let run = |portal_env: &str| {
+        Command::new(env!("CARGO_BIN_EXE_licensectl"))
+            .args(["--config", site.config.to_str().unwrap(), "--portal", &portal.url, "portal", "subscription"])
+            .env("HOME", site.dir.path())
+            .env("CREDENTIALS_DIRECTORY", creds.path())
+            .env("LICENSE_MANAGER_PORTAL", portal_env)
+            .env_remove("LICENSE_MANAGER_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let o = run(&portal.url);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("production"));
+    // Bound to another portal: not sent here.
+    let o = run("https://portal.example.com");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("401"), "the token must not have been sent: {err}");
+}

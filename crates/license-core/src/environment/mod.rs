@@ -9,6 +9,7 @@ pub mod audits;
 pub mod backups;
 pub mod clock;
 pub mod config;
+pub mod drift;
 pub mod durable;
 pub mod identity;
 pub mod monitor;
@@ -21,7 +22,7 @@ use crate::check::{check_license, CheckId, Expectations, Report, Status};
 use crate::error::Error;
 use crate::keys::KeyRing;
 use crate::payload::{EnvironmentType, License};
-use crate::serial::{self, HostFacts, SerialExplanation, SerialNumber};
+use crate::serial::{SerialExplanation, SerialNumber};
 use crate::timestamp::Timestamp;
 use backups::{BackupEntry, Backups};
 use clock::ClockReading;
@@ -77,6 +78,8 @@ pub struct Overview {
     pub last_backup: Option<BackupEntry>,
     pub last_upload: Option<audits::LocalUpload>,
     pub clock: ClockReading,
+    /// Why the serial no longer matches the installed license (only then).
+    pub drift: Option<drift::Drift>,
     /// False when no vendor key is trusted: no license can be checked.
     pub vendor_keys_configured: bool,
     /// Every problem in one line each, for the CLI (the app words its own from the
@@ -132,10 +135,8 @@ impl Environment {
     }
 
     pub fn serial(&self) -> Result<SerialExplanation, Error> {
-        match &self.config.facts_file {
-            Some(f) => HostFacts::read(f)?.explain(&f.display().to_string()),
-            None => serial::host_explanation(),
-        }
+        let (facts, source) = self.facts()?;
+        facts.explain(&source)
     }
 
     pub fn clock(&self) -> ClockReading {
@@ -206,6 +207,10 @@ impl Environment {
         if installed.status != LicenseStatus::Valid && installed.status != LicenseStatus::None {
             warnings.push(installed.status_text.clone());
         }
+        let drift = if installed.status == LicenseStatus::SerialMismatch { self.serial_drift() } else { None };
+        if let Some(d) = &drift {
+            warnings.push(format!("why the serial changed: {}", d.summary));
+        }
         if self.vendor_keys.is_empty() {
             warnings.push(format!(
                 "no trusted vendor key is configured: add vendor_keys to {}",
@@ -223,6 +228,7 @@ impl Environment {
             last_backup: self.backups().list()?.into_iter().next(),
             last_upload: self.local_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
             clock,
+            drift,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
             warnings,
         })
@@ -324,6 +330,11 @@ impl Environment {
             ));
         }
         tracing::info!(license_id = %license.license_id, backup = ?backup.as_ref().map(|b| &b.id), path = %target.display(), "license installed");
+        // The license is installed whatever happens here; without the record a later
+        // serial change is still reported, only without naming the fact.
+        if let Err(e) = self.remember_serial_facts(&license) {
+            tracing::warn!(error = %e, "could not remember the serial's facts");
+        }
         progress(Step::Done);
         Ok(InstallOutcome { license, backup, report, written_path: target.clone() })
     }

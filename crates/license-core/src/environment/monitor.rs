@@ -108,6 +108,16 @@ impl Environment {
                 }
                 _ => {}
             },
+            LicenseStatus::SerialMismatch => add(
+                Severity::Critical,
+                match (&o.drift, &o.serial) {
+                    (Some(d), Some(s)) => format!(
+                        "{}; {}; request a license for {} now: licensectl portal register && licensectl portal fetch-license --install, or offline: licensectl request export --out request.lreq",
+                        o.installed.status_text, d.summary, s.serial_number
+                    ),
+                    _ => o.installed.status_text.clone(),
+                },
+            ),
             _ => add(Severity::Critical, o.installed.status_text.clone()),
         }
         if o.clock.state != ClockState::Ok {
@@ -191,12 +201,14 @@ impl Environment {
                     e.timestamp() as f64,
                 );
             }
-            if let Some(d) = o.installed.days_left {
+            // Prometheus wants base units (promtool rejects a _days metric): the time
+            // left in seconds, which alert rules divide by 86400 for days.
+            if let Some(e) = l.expires_at {
                 m.gauge(
-                    "license_manager_license_days_left",
-                    "Whole days until the installed license expires",
+                    "license_manager_license_remaining_seconds",
+                    "Seconds until the installed license expires (negative once expired)",
                     &[],
-                    d as f64,
+                    (e - o.clock.effective_now()).num_seconds() as f64,
                 );
             }
             let ent = &l.entitlements;
@@ -277,4 +289,84 @@ impl Metrics {
 /// Label values escape backslash, double quote and line feed (the text format's rule).
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// What the desktop app says in a native notification, when something needs the
+/// administrator before the license stops working.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+}
+
+impl Environment {
+    /// A notification for an expiring or expired license, or one that no longer
+    /// matches this environment's serial; `None` when all is well.
+    pub fn desktop_alert(&self) -> Result<Option<Alert>, Error> {
+        let o = self.overview()?;
+        let name = &o.name;
+        let lic = o.installed.license.as_ref();
+        let alert = match (o.installed.status, lic) {
+            (LicenseStatus::Expiring, Some(l)) => Alert {
+                title: format!("License expires in {} days", o.installed.days_left.unwrap_or(0)),
+                body: format!(
+                    "{name}: the license expires on {}. Request a renewal now so the new license arrives in time.",
+                    l.expires_at.as_ref().map(day).unwrap_or_default()
+                ),
+            },
+            (LicenseStatus::Expired, Some(l)) => Alert {
+                title: "License expired".into(),
+                body: format!(
+                    "{name}: the license expired on {}. Request a renewed license.",
+                    l.expires_at.as_ref().map(day).unwrap_or_default()
+                ),
+            },
+            (LicenseStatus::SerialMismatch, _) => Alert {
+                title: "License no longer matches this machine".into(),
+                body: match &o.drift {
+                    Some(d) => format!("{name}: {}. Request a license for the new serial number.", d.summary),
+                    None => {
+                        format!("{name}: the license is for another serial number. Request a license for this one.")
+                    }
+                },
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(alert))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suspect_clock_is_a_warning() {
+        let d = tempfile::tempdir().unwrap();
+        let env = crate::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        env.backup_now("test").unwrap();
+        // The environment once saw a time a month ahead of today's clock.
+        super::super::clock::observe(&env.config.state_dir(), chrono::Utc::now() + chrono::Duration::days(30));
+        let h = env.health(&Thresholds { warning_days: 1, critical_days: 0, ..Thresholds::DEFAULT }).unwrap();
+        assert_eq!(h.severity, Severity::Warning, "{:?}", h.problems);
+        assert!(h.problems[0].text.contains("far ahead of the system clock"), "{:?}", h.problems);
+    }
+
+    #[test]
+    fn a_desktop_alert_for_expiring_and_moved_but_not_for_a_valid_license() {
+        let d = tempfile::tempdir().unwrap();
+        let config = crate::demo::create(d.path()).unwrap();
+        let env = crate::Environment::open(&config).unwrap();
+        // The demo's license expires within the warning window.
+        let a = env.desktop_alert().unwrap().expect("expiring");
+        assert!(a.title.starts_with("License expires in ") && a.body.starts_with("Demo production: "), "{a:?}");
+        let renewal = std::fs::read(d.path().join("samples/renewal.lic")).unwrap();
+        env.install(&renewal, crate::environment::InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
+        assert_eq!(env.desktop_alert().unwrap(), None);
+        // The machine was recreated: the platform UUID changed.
+        std::fs::write(d.path().join("facts.txt"), "platform_uuid=9d2a1f3e-77aa-4c1e-9b2d-3f1e5a6b7c8d\n").unwrap();
+        let a = env.desktop_alert().unwrap().expect("serial mismatch");
+        assert_eq!(a.title, "License no longer matches this machine");
+        assert!(a.body.contains("the platform UUID changed since this license was installed"), "{a:?}");
+    }
 }

@@ -1,0 +1,159 @@
+//! Releases an air-gapped site can check before installing: every artefact listed
+//! in `SHA256SUMS` (the `sha256sum` format), and that file signed with the vendor's
+//! Ed25519 release key in `SHA256SUMS.sig` (the raw 64-byte signature of the file's
+//! bytes, so `openssl pkeyutl -verify -rawin` checks it too; see the README).
+
+use crate::error::Error;
+use crate::keys::{KeyPair, PublicKey};
+use ed25519_dalek::Signature;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+pub const SUMS: &str = "SHA256SUMS";
+pub const SIGNATURE: &str = "SHA256SUMS.sig";
+
+fn bad(reason: impl Into<String>) -> Error {
+    Error::BadRelease { reason: reason.into() }
+}
+
+fn file_sha256(path: &Path) -> Result<String, Error> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io("read", path, e))?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes `SHA256SUMS` for every regular file in `dir` (sorted by name) and its
+/// signature. Returns the names listed.
+pub fn sign(dir: &Path, key: &KeyPair) -> Result<Vec<String>, Error> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list", dir, e))?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n != SUMS && n != SIGNATURE)
+        .collect();
+    names.sort();
+    let mut sums = String::new();
+    for n in &names {
+        sums += &format!("{}  {n}\n", file_sha256(&dir.join(n))?);
+    }
+    crate::environment::durable::replace(&dir.join(SUMS), sums.as_bytes(), "release sums")?;
+    crate::environment::durable::replace(
+        &dir.join(SIGNATURE),
+        &key.sign(sums.as_bytes()).to_bytes(),
+        "release signature",
+    )?;
+    Ok(names)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileVerdict {
+    Ok,
+    Mismatch,
+    Missing,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FileCheck {
+    pub name: String,
+    pub verdict: FileVerdict,
+}
+
+/// Checks the signature of `SHA256SUMS` with `key`, then every file it lists. The
+/// list is trusted only once its signature verifies; a name that is not a plain file
+/// name in `dir` is refused, so a list cannot point outside the release folder.
+pub fn verify(dir: &Path, key: &PublicKey) -> Result<Vec<FileCheck>, Error> {
+    use crate::environment::durable::{read_capped, Links};
+    let sums = read_capped(&dir.join(SUMS), crate::MAX_FILE_BYTES, Links::Refuse)?;
+    let sig = read_capped(&dir.join(SIGNATURE), 1024, Links::Refuse)?;
+    let sig: [u8; 64] = sig
+        .try_into()
+        .map_err(|v: Vec<u8>| bad(format!("{SIGNATURE} is {} bytes; an Ed25519 signature is 64", v.len())))?;
+    if !key.verify_strict(&sums, &Signature::from_bytes(&sig)) {
+        return Err(bad(format!("{SUMS} is not signed by the release key {} (altered, or another key)", key.kid())));
+    }
+    let text = std::str::from_utf8(&sums).map_err(|_| bad(format!("{SUMS} is not text")))?;
+    let mut checks = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (hash, name) = line
+            .split_once("  ")
+            .or_else(|| line.split_once(" *"))
+            .ok_or_else(|| bad(format!("line {} of {SUMS} is not '<sha256>  <file>'", i + 1)))?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!("line {} of {SUMS} has no SHA-256", i + 1)));
+        }
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(bad(format!("line {} of {SUMS} names '{name}', which is not a file of this folder", i + 1)));
+        }
+        let path = dir.join(name);
+        let verdict = if !path.is_file() {
+            FileVerdict::Missing
+        } else if file_sha256(&path)?.eq_ignore_ascii_case(hash) {
+            FileVerdict::Ok
+        } else {
+            FileVerdict::Mismatch
+        };
+        checks.push(FileCheck { name: name.to_string(), verdict });
+    }
+    if checks.is_empty() {
+        return Err(bad(format!("{SUMS} lists no file")));
+    }
+    Ok(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release() -> (tempfile::TempDir, KeyPair) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.deb"), b"package a").unwrap();
+        std::fs::write(d.path().join("b.rpm"), b"package b").unwrap();
+        let k = KeyPair::generate();
+        assert_eq!(sign(d.path(), &k).unwrap(), vec!["a.deb", "b.rpm"]);
+        (d, k)
+    }
+
+    #[test]
+    fn a_signed_release_verifies_and_an_altered_file_is_named() {
+        let (d, k) = release();
+        let all = verify(d.path(), &k.public()).unwrap();
+        assert!(all.iter().all(|c| c.verdict == FileVerdict::Ok), "{all:?}");
+        std::fs::write(d.path().join("b.rpm"), b"package B").unwrap();
+        std::fs::remove_file(d.path().join("a.deb")).unwrap();
+        let v: Vec<_> = verify(d.path(), &k.public()).unwrap().into_iter().map(|c| (c.name, c.verdict)).collect();
+        assert_eq!(v, vec![("a.deb".into(), FileVerdict::Missing), ("b.rpm".into(), FileVerdict::Mismatch)]);
+    }
+
+    #[test]
+    fn an_altered_list_or_another_key_is_refused() {
+        let (d, k) = release();
+        let other = KeyPair::generate();
+        assert!(matches!(verify(d.path(), &other.public()), Err(Error::BadRelease { .. })));
+        let sums = std::fs::read_to_string(d.path().join(SUMS)).unwrap();
+        std::fs::write(d.path().join(SUMS), sums.replace("a.deb", "../a.deb")).unwrap();
+        let e = verify(d.path(), &k.public()).unwrap_err().to_string();
+        assert!(e.contains("not signed by the release key"), "{e}");
+    }
+
+    #[test]
+    fn a_signed_list_cannot_point_outside_the_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let k = KeyPair::generate();
+        let sums = format!("{}  ../etc/passwd\n", "0".repeat(64));
+        std::fs::write(d.path().join(SUMS), &sums).unwrap();
+        std::fs::write(d.path().join(SIGNATURE), k.sign(sums.as_bytes()).to_bytes()).unwrap();
+        let e = verify(d.path(), &k.public()).unwrap_err().to_string();
+        assert!(e.contains("not a file of this folder"), "{e}");
+    }
+
+    #[test]
+    fn public_keys_read_as_pem_or_base64url() {
+        let k = KeyPair::generate().public();
+        assert_eq!(PublicKey::parse_any(&k.to_spki_pem()).unwrap(), k);
+        assert_eq!(PublicKey::parse_any(&k.to_base64url()).unwrap(), k);
+    }
+}
