@@ -8,6 +8,7 @@ include!("command_names.rs");
 mod dialogs;
 pub mod drop;
 pub mod error;
+mod notify;
 pub mod state;
 
 use license_core::environment::config;
@@ -130,6 +131,7 @@ pub fn run() {
             }
             #[cfg(feature = "test-dialogs")]
             drop::watch_test_drops(app.handle());
+            notify::start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

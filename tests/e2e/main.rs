@@ -805,3 +805,65 @@ fn at_760_pixels_no_page_overflows_sideways() {
     s.screenshot("narrow-install-checks");
     assert!(overflowing.is_empty(), "{overflowing:?}");
 }
+
+/// The machine was moved: its platform UUID changed after the license was installed.
+/// The overview says which fact changed, and offers the request for the new serial.
+#[test]
+fn a_serial_change_is_explained_on_the_overview_with_the_request_offered() {
+    let app = App::open_with(|dir| {
+        std::fs::write(dir.join("facts.txt"), "platform_uuid=9d2a1f3e-77aa-4c1e-9b2d-3f1e5a6b7c8d\n").unwrap();
+        vec![]
+    });
+    let s = &app.session;
+    let status = s.wait_for("[data-testid=license-status]");
+    assert_eq!(s.attr(&status, "data-status").as_deref(), Some("serial_mismatch"));
+    let why = s.wait_text("[data-testid=drift]", |t| !t.is_empty());
+    assert!(
+        why.contains(
+            "The platform UUID changed since this license was installed: the machine was probably moved or recreated."
+        ),
+        "{why}"
+    );
+    let change = s.wait_for("[data-testid=drift] li");
+    assert_eq!(s.attr(&change, "data-change").as_deref(), Some("changed"));
+    s.screenshot("serial-drift");
+    s.click("[data-testid=banner-request]");
+    // The request page names the new serial straight away.
+    let serial = HostFacts::read(&app.path("facts.txt")).unwrap().serial_number().unwrap().to_string();
+    assert!(s.wait_text("[data-testid=request-summary]", |t| !t.is_empty()).contains(&serial));
+}
+
+/// When the app starts with a license in the warning window, a native notification
+/// is sent from Rust over D-Bus (org.freedesktop.Notifications.Notify), seen here by
+/// `dbus-monitor` on the test's private session bus. The webview has no part in it.
+#[test]
+fn an_expiring_license_sends_a_desktop_notification_at_start() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut monitor = std::process::Command::new("dbus-monitor")
+        .args(["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"])
+        .stdout(log.reopen().unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dbus-monitor (Debian package dbus-bin) runs on the test's session bus");
+    let app = App::open();
+    app.session.wait_for("[data-testid=license-banner]");
+    let t = std::time::Instant::now();
+    let mut seen = String::new();
+    while t.elapsed() < std::time::Duration::from_secs(20) {
+        seen = std::fs::read_to_string(log.path()).unwrap();
+        if seen.contains("License expires in") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert!(seen.contains("member=Notify") && seen.contains("License expires in"), "no notification seen:\n{seen}");
+    assert!(seen.contains("Demo production: the license expires on"), "{seen}");
+    // The webview was not given the notification plugin or permission.
+    let r = app.session.async_script(
+        "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('plugin:notification|notify', {options: {title: 'x'}}).then(() => done('allowed'), (e) => done('refused: ' + e));",
+        json!([]),
+    );
+    assert!(r.as_str().unwrap().starts_with("refused"), "{r}");
+}

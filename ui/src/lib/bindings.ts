@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
 // change the Rust type and run scripts/bindings.
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, };
 
@@ -31,15 +31,40 @@ export type Report = { checks: Array<Check>, license: License | null, kid: strin
 
 export type Difference = { field: string, old: string | null, new: string, };
 
-export type FactNote = { key: string, value: string | null, used: boolean, reason: string, };
+export type FactNote = { key: string, value: string | null, used: boolean, state: FactState, reason: string, };
+
+export type FactState = "used" | "placeholder" | "superseded" | "ignored";
 
 export type SerialExplanation = { serial_number: string, facts_text: string, notes: Array<FactNote>, source: string, };
+
+export type Change = "changed" | "became_placeholder" | "disappeared" | "appeared";
+
+export type FactChange = { fact: string, change: Change, 
+/**
+ * The change in words, with its likely cause.
+ */
+text: string, };
+
+export type Drift = { 
+/**
+ * False when nothing was remembered for the installed license (installed by an
+ * older version, by hand, or on another machine).
+ */
+recorded: boolean, changes: Array<FactChange>, 
+/**
+ * One sentence: the first change, or why no fact can be named.
+ */
+summary: string, };
 
 export type LicenseStatus = "none" | "valid" | "expiring" | "expired" | "not_yet_valid" | "serial_mismatch" | "invalid_signature" | "wrong_environment_type" | "invalid";
 
 export type InstalledLicense = { status: LicenseStatus, status_text: string, days_left: number | null, license: License | null, report: Report, };
 
 export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, 
+/**
+ * Why the serial no longer matches the installed license (only then).
+ */
+drift: Drift | null, 
 /**
  * False when no vendor key is trusted: no license can be checked.
  */

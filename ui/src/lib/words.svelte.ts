@@ -131,6 +131,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   bad_portal_url: { title: "The portal address is not allowed.", next: "Use an https:// address (http:// only for this machine itself)." },
   bad_token: { title: "That does not look like a portal token.", next: "Copy the token again from the portal." },
   no_token: { title: "No portal token is stored.", next: "Store one in Settings." },
+  bad_release: { title: "The release does not verify.", next: "Do not install it; get the release again from the vendor." },
   keyring: { title: "The system keyring could not be used.", next: "Unlock your keyring (log in to the desktop) and try again." },
   no_environment: { title: "No environment is open.", next: "Open or set one up on the welcome page." },
   no_candidate: { title: "No license file is chosen.", next: "Choose a file, drop one on the window, or paste its text." },
