@@ -309,3 +309,27 @@ fn a_license_of_another_type_a_bad_signature_or_not_yet_valid_is_critical() {
     assert_eq!(code, 2, "{line}");
     assert!(line.contains("not valid until"), "{line}");
 }
+
+#[test]
+fn a_license_of_another_subscription_is_critical_when_the_subscription_is_configured() {
+    let (dir, c) = demo();
+    let code = activation_code(&c);
+    let text = std::fs::read_to_string(&c).unwrap();
+    std::fs::write(&c, format!("activation_code = \"{code}\"\n{text}")).unwrap();
+    cli().ok(&["--config", &c, "backup"]);
+    assert_eq!(check(&c, &["--warning", "1", "--critical", "0"]).0, 0, "its own subscription: OK");
+    std::fs::copy(dir.path().join("samples/other-subscription.lic"), dir.path().join("license.lic")).unwrap();
+    let (code_, line, _) = check(&c, &["--warning", "1", "--critical", "0"]);
+    assert_eq!(code_, 2, "{line}");
+    assert!(line.contains(&format!("but this environment belongs to {code}")), "{line}");
+}
+
+#[test]
+fn a_clock_that_is_not_trusted_is_a_warning() {
+    let (dir, c) = demo();
+    cli().ok(&["--config", &c, "backup"]);
+    std::fs::write(dir.path().join(".license-manager/clock.json"), "{\"edited\": true}").unwrap();
+    let (code, line, out) = check(&c, &["--warning", "1", "--critical", "0"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(line.starts_with("LICENSE WARNING - ") && out.contains("edited or damaged"), "{out}");
+}

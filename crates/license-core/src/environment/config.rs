@@ -29,6 +29,10 @@ pub struct Config {
     /// Checked when parsed ([`PortalUrl`]): https, or plain http only to loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portal_url: Option<PortalUrl>,
+    /// The subscription this environment belongs to. When set, a license of another
+    /// subscription is critical for `licensectl check` (not only a warning at install).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<crate::ActivationCode>,
     /// Trusted vendor public keys, base64url of the raw 32 bytes.
     #[serde(default)]
     pub vendor_keys: Vec<String>,
@@ -143,6 +147,7 @@ impl Config {
             state_dir: None,
             facts_file: None,
             portal_url: None,
+            activation_code: None,
             vendor_keys: Vec::new(),
             usage: None,
             proxy: None,

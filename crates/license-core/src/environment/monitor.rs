@@ -120,6 +120,17 @@ impl Environment {
             ),
             _ => add(Severity::Critical, o.installed.status_text.clone()),
         }
+        if let (Some(want), Some(l)) = (&self.config.activation_code, lic) {
+            if &l.activation_code != want {
+                add(
+                    Severity::Critical,
+                    format!(
+                        "the license is for subscription {}, but this environment belongs to {want}: request a license in {want}",
+                        l.activation_code
+                    ),
+                );
+            }
+        }
         if o.clock.state != ClockState::Ok {
             add(Severity::Warning, o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into()));
         }
