@@ -358,7 +358,7 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     }
     assert_eq!(r.unwrap(), token);
     assert!(!s.page_text().contains(&token), "the token is never shown back");
-    for f in walk(app.dir.path()) {
+    for f in license_test_support::files_under(app.dir.path()) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "token written to {}", f.display());
     }
@@ -479,19 +479,6 @@ fn request_online_then_audit_upload_through_the_real_portal() {
 
 fn uuid_like() -> String {
     format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -155,33 +155,28 @@ fn promtool_finds_fault_with_a_broken_file() {
     assert!(!said.trim().is_empty() || !o.status.success(), "promtool accepted a broken file");
 }
 
+/// Issues, with the demo's vendor key, a production license for this environment's
+/// current serial in `code`'s subscription, valid `from`..`until`, written to `out`.
+fn issue_for_this_serial(dir: &Path, config: &str, code: &str, from: Option<&str>, until: &str, out: &Path) {
+    let serial = cli().ok(&["--config", config, "serial"]).trim().to_string();
+    let key = dir.join("vendor.key");
+    let mut args = vec!["vendor", "issue", "--key", key.to_str().unwrap(), "--serial", &serial];
+    args.extend(["--activation-code", code, "--type", "production", "--customer", "Demo Corp"]);
+    if let Some(from) = from {
+        args.extend(["--not-before", from]);
+    }
+    args.extend(["--expires", until, "--out", out.to_str().unwrap()]);
+    cli().ok(&args);
+}
+
 /// Moves the demo to `before` facts with a license installed for them (so the facts
 /// are remembered), then changes the facts to `after`.
 fn drifted(before: &str, after: &str) -> (tempfile::TempDir, String) {
     let (dir, c) = demo();
     let d = dir.path();
     std::fs::write(d.join("facts.txt"), before).unwrap();
-    let serial = cli().ok(&["--config", &c, "serial"]).trim().to_string();
     let lic = d.join("for-these-facts.lic");
-    let key = d.join("vendor.key");
-    cli().ok(&[
-        "vendor",
-        "issue",
-        "--key",
-        key.to_str().unwrap(),
-        "--serial",
-        &serial,
-        "--activation-code",
-        &activation_code(&c),
-        "--type",
-        "production",
-        "--customer",
-        "Demo Corp",
-        "--expires",
-        "2099-01-01T00:00:00Z",
-        "--out",
-        lic.to_str().unwrap(),
-    ]);
+    issue_for_this_serial(d, &c, &activation_code(&c), None, "2099-01-01T00:00:00Z", &lic);
     cli().ok(&["--config", &c, "install", lic.to_str().unwrap(), "--yes"]);
     cli().ok(&["--config", &c, "backup"]);
     std::fs::write(d.join("facts.txt"), after).unwrap();
@@ -246,7 +241,7 @@ fn the_remembered_facts_hold_no_raw_value() {
         &format!("platform_uuid={UUID_A}\nmachine_id={MID_A}\n"),
     );
     let mut found = Vec::new();
-    for e in walkdir(d.path()) {
+    for e in license_test_support::files_under(d.path()) {
         if e.file_name().is_some_and(|n| n == "facts.txt") {
             continue;
         }
@@ -256,19 +251,6 @@ fn the_remembered_facts_hold_no_raw_value() {
         }
     }
     assert!(found.is_empty(), "the platform UUID was written to {found:?}");
-}
-
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -283,28 +265,7 @@ fn a_license_of_another_type_a_bad_signature_or_not_yet_valid_is_critical() {
         assert_eq!(code, 2, "{sample}: {line}");
         assert!(line.starts_with("LICENSE CRITICAL - ") && line.contains(says), "{sample}: {line}");
     }
-    let serial = cli().ok(&["--config", &c, "serial"]).trim().to_string();
-    let key = d.join("vendor.key");
-    cli().ok(&[
-        "vendor",
-        "issue",
-        "--key",
-        key.to_str().unwrap(),
-        "--serial",
-        &serial,
-        "--activation-code",
-        &code,
-        "--type",
-        "production",
-        "--customer",
-        "Demo Corp",
-        "--not-before",
-        "2099-01-01T00:00:00Z",
-        "--expires",
-        "2100-01-01T00:00:00Z",
-        "--out",
-        installed.to_str().unwrap(),
-    ]);
+    issue_for_this_serial(d, &c, &code, Some("2099-01-01T00:00:00Z"), "2100-01-01T00:00:00Z", &installed);
     let (code, line, _) = check(&c, &[]);
     assert_eq!(code, 2, "{line}");
     assert!(line.contains("not valid until"), "{line}");

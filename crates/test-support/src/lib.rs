@@ -133,3 +133,18 @@ impl Cli {
         String::from_utf8(o.stdout).expect("UTF-8 output")
     }
 }
+
+/// Every file below `dir` (to look for a secret or an identifier written where it
+/// must not be).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
