@@ -274,6 +274,9 @@ fn a_warning_must_be_accepted_before_installing() {
     let s = &app.session;
     app.choose_sample("other-subscription.lic");
     assert_eq!(app.check_status("activation_code"), "warn");
+    // The way forward when the environment should stay in its subscription.
+    assert!(s.wait_text("[data-testid=next-step]", |t| !t.is_empty()).contains("moves the environment from subscription"));
+    s.wait_for("[data-testid=request-for-serial]");
     let install = s.wait_for("[data-testid=install-button]");
     assert!(!s.enabled(&install), "install is disabled until the warning is accepted");
     s.click("[data-testid=accept]");
