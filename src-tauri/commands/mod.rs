@@ -41,9 +41,10 @@ pub async fn with_state<T: Send + 'static>(
     blocking(move || f(&app.state::<AppState>())).await
 }
 
-/// Runs a portal call until it answers or the administrator cancels it. Dropping the
-/// call closes its connection; every portal request is safe to repeat (the client's
-/// repeat rule and idempotency keys), so a cancelled call can simply be tried again.
+/// Runs a portal command's work (its preparation included: the keyring can be slow)
+/// until it is done or the administrator cancels it. Dropping the work closes its
+/// connection; every portal request is safe to repeat (the client's repeat rule and
+/// idempotency keys), so a cancelled call can simply be tried again.
 pub async fn cancellable<T>(
     state: &AppState,
     call: impl std::future::Future<Output = CommandResult<T>>,

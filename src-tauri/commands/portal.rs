@@ -76,10 +76,10 @@ pub async fn upload_outbox(
     state: State<'_, AppState>,
 ) -> CommandResult<UploadSummary> {
     let env = state.env()?;
-    let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
     // Cancelling stops between uploads: an audit leaves the outbox only once the
     // portal answered, so what was not answered is sent again next time.
     let flushed = cancellable(&state, async {
+        let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
         Ok(env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await)
     });
     let (uploaded, error) = match flushed.await {
@@ -97,8 +97,11 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
     let Some(path) = dialogs::pick_file(&app, "Choose the audit file", &dialogs::AUDIT_FILES).await else {
         return Ok(None);
     };
-    let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-    cancellable(&state, async { Ok(Some(env.upload_file(&client, &path).await?)) }).await
+    cancellable(&state, async {
+        let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
+        Ok(Some(env.upload_file(&client, &path).await?))
+    })
+    .await
 }
 
 /// The outbox and the upload history, merged with the portal's when it answers.
@@ -135,36 +138,47 @@ pub async fn register_environment(
     state: State<'_, AppState>,
 ) -> CommandResult<String> {
     let env = state.env()?;
-    let (code, reg, client) = with_env(&env, move |env| {
-        let code = match activation_code.filter(|c| !c.trim().is_empty()) {
-            Some(c) => c.parse::<license_core::ActivationCode>()?,
-            None => env.installed_activation_code()?,
-        };
-        let reg = Registration {
-            serial_number: env.serial()?.serial_number,
-            environment_type: env.config.environment_type,
-            name: env.config.name.clone(),
-            environment_key: Some(env.environment_key()?),
-        };
-        Ok((code, reg, env.portal_client(None)?))
+    cancellable(&state, async {
+        let (code, reg, client) = with_env(&env, move |env| {
+            let code = match activation_code.filter(|c| !c.trim().is_empty()) {
+                Some(c) => c.parse::<license_core::ActivationCode>()?,
+                None => env.installed_activation_code()?,
+            };
+            let reg = Registration {
+                serial_number: env.serial()?.serial_number,
+                environment_type: env.config.environment_type,
+                name: env.config.name.clone(),
+                environment_key: Some(env.environment_key()?),
+            };
+            Ok((code, reg, env.portal_client(None)?))
+        })
+        .await?;
+        client.register(&code, &reg).await?;
+        Ok(code.to_string())
     })
-    .await?;
-    cancellable(&state, async { Ok(client.register(&code, &reg).await?) }).await?;
-    Ok(code.to_string())
+    .await
 }
 
 /// Downloads this environment's license and makes it the install candidate.
 #[tauri::command]
 pub async fn fetch_license(app: AppHandle, state: State<'_, AppState>) -> CommandResult<CandidateView> {
-    let (serial, client) = serial_and_client(&state.env()?).await?;
-    let text = cancellable(&state, async { Ok(client.download_license(&serial).await?) }).await?;
+    let env = state.env()?;
+    let text = cancellable(&state, async {
+        let (serial, client) = serial_and_client(&env).await?;
+        Ok(client.download_license(&serial).await?)
+    })
+    .await?;
     with_state(&app, move |state| from_bytes(state, "license from the portal".into(), text.into_bytes())).await
 }
 
 #[tauri::command]
 pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
-    let (serial, client) = serial_and_client(&state.env()?).await?;
-    cancellable(&state, async { Ok(client.send_license(&serial).await?) }).await
+    let env = state.env()?;
+    cancellable(&state, async {
+        let (serial, client) = serial_and_client(&env).await?;
+        Ok(client.send_license(&serial).await?)
+    })
+    .await
 }
 
 async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumber, PortalClient)> {
@@ -201,13 +215,16 @@ pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> Comma
     let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else {
         return Ok(None);
     };
-    let (bytes, client) = with_env(&env, move |env| {
-        let bytes = license_core::environment::durable::read_document(&path)?;
-        <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
-        Ok((bytes, env.portal_client(None)?))
+    let text = cancellable(&state, async {
+        let (bytes, client) = with_env(&env, move |env| {
+            let bytes = license_core::environment::durable::read_document(&path)?;
+            <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
+            Ok((bytes, env.portal_client(None)?))
+        })
+        .await?;
+        Ok(client.license_from_request(&bytes).await?)
     })
     .await?;
-    let text = cancellable(&state, async { Ok(client.license_from_request(&bytes).await?) }).await?;
     save_bytes(&app, "Save the license file", "license.lic", text.into_bytes()).await
 }
 
@@ -227,35 +244,37 @@ pub struct RequestView {
 #[tauri::command]
 pub async fn request_view(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<RequestView> {
     let env = state.env()?;
-    let (mut view, asked) = with_env(&env, move |env| {
-        let view = RequestView {
-            serial_number: env.serial().ok().map(|s| s.serial_number.to_string()),
-            environment_type: env.config.environment_type,
-            name: env.config.name.clone(),
-            activation_code: None,
-            subscription: None,
-            subscription_error: None,
-        };
-        let code = match activation_code.filter(|c| !c.trim().is_empty()) {
-            Some(c) => c.parse::<license_core::ActivationCode>().map_err(CommandError::from),
-            None => env.installed_activation_code().map_err(CommandError::from),
-        };
-        let asked = code.and_then(|code| Ok((code, env.portal_client(None)?)));
-        Ok((view, asked))
-    })
-    .await?;
-    match asked {
-        Ok((code, client)) => {
-            view.activation_code = Some(code.to_string());
-            match cancellable(&state, async { Ok(client.subscription(&code).await?) }).await {
-                Ok(s) => view.subscription = Some(s),
-                Err(CommandError::Cancelled) => return Err(CommandError::Cancelled),
-                Err(e) => view.subscription_error = Some(e),
+    cancellable(&state, async {
+        let (mut view, asked) = with_env(&env, move |env| {
+            let view = RequestView {
+                serial_number: env.serial().ok().map(|s| s.serial_number.to_string()),
+                environment_type: env.config.environment_type,
+                name: env.config.name.clone(),
+                activation_code: None,
+                subscription: None,
+                subscription_error: None,
+            };
+            let code = match activation_code.filter(|c| !c.trim().is_empty()) {
+                Some(c) => c.parse::<license_core::ActivationCode>().map_err(CommandError::from),
+                None => env.installed_activation_code().map_err(CommandError::from),
+            };
+            let asked = code.and_then(|code| Ok((code, env.portal_client(None)?)));
+            Ok((view, asked))
+        })
+        .await?;
+        match asked {
+            Ok((code, client)) => {
+                view.activation_code = Some(code.to_string());
+                match client.subscription(&code).await {
+                    Ok(s) => view.subscription = Some(s),
+                    Err(e) => view.subscription_error = Some(e.into()),
+                }
             }
+            Err(e) => view.subscription_error = Some(e),
         }
-        Err(e) => view.subscription_error = Some(e),
-    }
-    Ok(view)
+        Ok(view)
+    })
+    .await
 }
 
 /// Stops every portal call under way (their commands answer `cancelled`).

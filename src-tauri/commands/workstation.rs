@@ -1,7 +1,7 @@
 //! The connected workstation: no environment of its own; the subscription's slots
 //! (Infrastructure) and transfer files (Transfer) through the portal.
 
-use super::{blocking, with_state};
+use super::{blocking, cancellable, with_state};
 use crate::dialogs;
 use crate::error::CommandResult;
 use crate::state::AppState;
@@ -89,9 +89,12 @@ pub async fn set_workstation_token(token: String) -> CommandResult<()> {
 
 /// The subscription's slots, with each one's license and last audit.
 #[tauri::command]
-pub async fn infrastructure() -> CommandResult<Subscription> {
-    let (config, client) = config_and_client().await?;
-    Ok(client.subscription(config.activation_code()?).await?)
+pub async fn infrastructure(state: State<'_, AppState>) -> CommandResult<Subscription> {
+    cancellable(&state, async {
+        let (config, client) = config_and_client().await?;
+        Ok(client.subscription(config.activation_code()?).await?)
+    })
+    .await
 }
 
 /// Registers a typed or pasted serial in a free slot of `environment_type`.
@@ -100,25 +103,32 @@ pub async fn register_slot(
     serial: String,
     environment_type: EnvironmentType,
     name: String,
+    state: State<'_, AppState>,
 ) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
-    let (config, client) = config_and_client().await?;
-    let code = config.activation_code()?;
-    let name = optional(&name).unwrap_or_else(|| format!("{} environment", environment_type.as_str()));
-    let reg =
-        license_core::portal::Registration { serial_number: serial, environment_type, name, environment_key: None };
-    client.register(code, &reg).await?;
-    Ok(client.subscription(code).await?)
+    cancellable(&state, async {
+        let (config, client) = config_and_client().await?;
+        let code = config.activation_code()?;
+        let name = optional(&name).unwrap_or_else(|| format!("{} environment", environment_type.as_str()));
+        let reg =
+            license_core::portal::Registration { serial_number: serial, environment_type, name, environment_key: None };
+        client.register(code, &reg).await?;
+        Ok(client.subscription(code).await?)
+    })
+    .await
 }
 
 /// Frees a slot (the UI has asked for confirmation).
 #[tauri::command]
-pub async fn free_slot(serial: String) -> CommandResult<Subscription> {
+pub async fn free_slot(serial: String, state: State<'_, AppState>) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
-    let (config, client) = config_and_client().await?;
-    let code = config.activation_code()?;
-    client.unregister(code, &serial).await?;
-    Ok(client.subscription(code).await?)
+    cancellable(&state, async {
+        let (config, client) = config_and_client().await?;
+        let code = config.activation_code()?;
+        client.unregister(code, &serial).await?;
+        Ok(client.subscription(code).await?)
+    })
+    .await
 }
 
 #[derive(Serialize, ts_rs::TS)]

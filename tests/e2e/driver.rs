@@ -38,7 +38,7 @@ impl Driver {
         let mut cmd = Command::new(&driver);
         cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(if std::env::var_os("E2E_APP_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -275,7 +275,9 @@ fn a_warning_must_be_accepted_before_installing() {
     app.choose_sample("other-subscription.lic");
     assert_eq!(app.check_status("activation_code"), "warn");
     // The way forward when the environment should stay in its subscription.
-    assert!(s.wait_text("[data-testid=next-step]", |t| !t.is_empty()).contains("moves the environment from subscription"));
+    assert!(s
+        .wait_text("[data-testid=next-step]", |t| !t.is_empty())
+        .contains("moves the environment from subscription"));
     s.wait_for("[data-testid=request-for-serial]");
     let install = s.wait_for("[data-testid=install-button]");
     assert!(!s.enabled(&install), "install is disabled until the warning is accepted");
@@ -624,6 +626,16 @@ fn the_request_page_shows_the_slots_and_decides_by_error_code() {
     ureq::delete(&format!("{slots}/{old}")).set("Authorization", &format!("Bearer {token}")).call().unwrap();
     s.click("[data-testid=look-up]");
     s.wait_for("[data-testid=request-slots] tr[data-serial=free]");
+
+    // A slow portal: the call shows a spinner and can be cancelled; trying again works.
+    // Had Cancel not worked, the call would succeed after the delay and no error show.
+    portal.faults(vec![license_portal::faults::Fault::Delay { ms: 10_000 }]);
+    s.click("[data-testid=register]");
+    s.wait_for("[data-testid=online] [data-testid=working]");
+    s.click("[data-testid=online] [data-testid=cancel]");
+    let err = s.wait_for("[data-testid=online] [data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("cancelled"));
+    assert!(!s.exists("[data-testid=online] [data-testid=working]"));
     s.click("[data-testid=register]");
     s.wait_for("[data-testid=registered]");
 
