@@ -6,6 +6,7 @@ pub const COMMANDS: &[&str] = &[
     "open_demo",
     "create_config",
     "serial_qr",
+    "accept_clock",
     "choose_license_file",
     "paste_license",
     "current_candidate",

@@ -34,6 +34,7 @@ app_commands! {
     environment::open_demo,
     environment::create_config,
     environment::serial_qr,
+    environment::accept_clock,
     install::choose_license_file,
     install::paste_license,
     install::current_candidate,

@@ -74,6 +74,14 @@ pub fn typed_path(text: &str) -> PathBuf {
     PathBuf::from(text.trim())
 }
 
+/// The administrator says the system clock is right (a time seen far ahead was a
+/// clock error): the remembered time becomes now. The overview asks first.
+#[tauri::command]
+pub async fn accept_clock(state: State<'_, AppState>) -> CommandResult<()> {
+    let env: Arc<_> = state.env()?;
+    blocking(move || Ok(env.accept_clock().map(drop)?)).await
+}
+
 /// The serial number as a QR code (SVG), so it can be carried off an air-gapped machine.
 #[tauri::command]
 pub async fn serial_qr(state: State<'_, AppState>) -> CommandResult<String> {

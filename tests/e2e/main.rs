@@ -869,3 +869,30 @@ fn an_expiring_license_sends_a_desktop_notification_at_start() {
     );
     assert!(r.as_str().unwrap().starts_with("refused"), "{r}");
 }
+
+/// The environment once saw a time a month ahead of the system clock: the overview
+/// says so, shows both times, and lets the administrator accept the system clock
+/// after confirming (as `licensectl clock --accept` does).
+#[test]
+fn a_suspect_clock_can_be_accepted_from_the_overview() {
+    let app = App::open_with(|dir| {
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        license_core::environment::clock::observe(
+            &env.config.state_dir(),
+            chrono::Utc::now() + chrono::Duration::days(30),
+        );
+        vec![]
+    });
+    let s = &app.session;
+    let warning = s.wait_text("[data-clock=suspect]", |t| !t.is_empty());
+    assert!(warning.contains("far ahead of the latest time seen") || warning.contains("far ahead"), "{warning}");
+    s.click("[data-testid=accept-clock]");
+    s.click("[data-testid=confirm-accept-clock]");
+    let t = std::time::Instant::now();
+    while s.exists("[data-clock=suspect]") {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "the clock was not accepted");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let clock = license_core::Environment::open(&app.path("environment.toml")).unwrap().clock();
+    assert_eq!(clock.state, license_core::environment::clock::ClockState::Ok);
+}

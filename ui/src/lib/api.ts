@@ -29,6 +29,7 @@ export const api = {
   openDemo: () => invoke<Overview>("open_demo"),
   createConfig: (input: NewConfig) => invoke<Overview>("create_config", { input }),
   serialQr: () => invoke<string>("serial_qr"),
+  acceptClock: () => invoke<void>("accept_clock"),
   chooseLicenseFile: () => invoke<CandidateView | null>("choose_license_file"),
   pasteLicense: (text: string) => invoke<CandidateView>("paste_license", { text }),
   currentCandidate: () => invoke<CandidateView | null>("current_candidate"),
