@@ -301,35 +301,37 @@ fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
     pub field: &'static str,
+    /// The field as administrators name it ("Named users").
+    pub label: &'static str,
     pub old: Option<String>,
     pub new: String,
 }
 
 /// The old→new view of an install. With nothing installed every field is "new".
 pub fn differences(old: Option<&License>, new: &License) -> Vec<Difference> {
-    fn fields(l: &License) -> Vec<(&'static str, String)> {
+    fn fields(l: &License) -> Vec<(&'static str, &'static str, String)> {
         let e = &l.entitlements;
         let mut features = e.features.clone();
         features.sort();
         vec![
-            ("customer", l.customer.clone()),
-            ("activation_code", l.activation_code.to_string()),
-            ("environment_type", l.environment_type.to_string()),
-            ("expires_at", l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "never".into())),
-            ("named_users", e.named_users.to_string()),
-            ("application_objects", e.application_objects.to_string()),
-            ("environments", e.environments.to_string()),
-            ("support_level", e.support_level.clone()),
-            ("features", features.join(", ")),
+            ("customer", "Customer", l.customer.clone()),
+            ("activation_code", "Activation code", l.activation_code.to_string()),
+            ("environment_type", "Environment type", l.environment_type.to_string()),
+            ("expires_at", "Expires", l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "never".into())),
+            ("named_users", "Named users", e.named_users.to_string()),
+            ("application_objects", "Application objects", e.application_objects.to_string()),
+            ("environments", "Environments", e.environments.to_string()),
+            ("support_level", "Support level", e.support_level.clone()),
+            ("features", "Features", features.join(", ")),
         ]
     }
     let old_fields = old.map(fields);
     fields(new)
         .into_iter()
         .enumerate()
-        .filter_map(|(i, (field, value))| {
-            let before = old_fields.as_ref().map(|f| f[i].1.clone());
-            (before.as_deref() != Some(value.as_str())).then_some(Difference { field, old: before, new: value })
+        .filter_map(|(i, (field, label, value))| {
+            let before = old_fields.as_ref().map(|f| f[i].2.clone());
+            (before.as_deref() != Some(value.as_str())).then_some(Difference { field, label, old: before, new: value })
         })
         .collect()
 }

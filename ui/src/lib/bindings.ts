@@ -29,7 +29,11 @@ code: ErrorCode | null, };
 
 export type Report = { checks: Array<Check>, license: License | null, kid: string | null, installable: boolean, needs_confirmation: boolean, differences: Array<Difference>, };
 
-export type Difference = { field: string, old: string | null, new: string, };
+export type Difference = { field: string, 
+/**
+ * The field as administrators name it ("Named users").
+ */
+label: string, old: string | null, new: string, };
 
 export type FactNote = { key: string, value: string | null, used: boolean, state: FactState, reason: string, };
 

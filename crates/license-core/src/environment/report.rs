@@ -61,21 +61,6 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn field_label(field: &str) -> &str {
-    match field {
-        "customer" => "Customer",
-        "activation_code" => "Activation code",
-        "environment_type" => "Environment type",
-        "expires_at" => "Expires",
-        "named_users" => "Named users",
-        "application_objects" => "Application objects",
-        "environments" => "Environments",
-        "support_level" => "Support level",
-        "features" => "Features",
-        other => other,
-    }
-}
-
 fn verdict(s: Status) -> &'static str {
     match s {
         Status::Pass => "Passed",
@@ -125,7 +110,7 @@ impl InstallRecord {
             .map(|d| {
                 format!(
                     "<tr><th>{}</th><td>{}</td><td>{}</td></tr>\n",
-                    esc(field_label(d.field)),
+                    esc(d.label),
                     esc(d.old.as_deref().unwrap_or("—")),
                     esc(&d.new)
                 )
