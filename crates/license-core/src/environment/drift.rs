@@ -152,6 +152,12 @@ impl Environment {
     pub fn serial_drift(&self) -> Option<Drift> {
         let license = self.installed().ok()?;
         let (facts, _) = self.facts().ok()?;
+        self.drift_for(&license, &facts)
+    }
+
+    /// [`Environment::serial_drift`] for a license and facts already read (the
+    /// overview has both).
+    pub fn drift_for(&self, license: &License, facts: &HostFacts) -> Option<Drift> {
         if facts.serial_number().ok()? == license.serial_number {
             return None;
         }
@@ -167,7 +173,7 @@ impl Environment {
                 summary: "the serial number differs from the license's, and no record of the facts from when it was installed exists (it was installed by an older version, by hand, or on another machine)".into(),
             });
         };
-        let changes = compare(&record.facts, &facts);
+        let changes = compare(&record.facts, facts);
         let summary = match changes.first() {
             Some(c) => c.text.clone(),
             None => "the facts are the same as when this license was installed: the license file was made for another environment".into(),

@@ -182,9 +182,13 @@ impl Environment {
     pub fn overview(&self) -> Result<Overview, Error> {
         let clock = self.clock();
         let now = clock.effective_now();
-        let (serial, serial_error) = match self.serial() {
-            Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(e)),
+        // The facts are read once: they make the serial, and explain a changed one.
+        let (facts, serial, serial_error) = match self.facts().and_then(|(f, source)| {
+            let explained = f.explain(&source)?;
+            Ok((f, explained))
+        }) {
+            Ok((f, s)) => (Some(f), Some(s), None),
+            Err(e) => (None, None, Some(e)),
         };
         let installed = match self.installed_bytes()? {
             None => InstalledLicense {
@@ -207,10 +211,10 @@ impl Environment {
         if installed.status != LicenseStatus::Valid && installed.status != LicenseStatus::None {
             warnings.push(installed.status_text.clone());
         }
-        let drift = if installed.status == LicenseStatus::SerialMismatch { self.serial_drift() } else { None };
-        if let Some(d) = &drift {
-            warnings.push(format!("why the serial changed: {}", d.summary));
-        }
+        let drift = match (installed.status, &installed.license, &facts) {
+            (LicenseStatus::SerialMismatch, Some(l), Some(f)) => self.drift_for(l, f),
+            _ => None,
+        };
         if self.vendor_keys.is_empty() {
             warnings.push(format!(
                 "no trusted vendor key is configured: add vendor_keys to {}",
