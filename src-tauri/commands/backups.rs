@@ -42,7 +42,7 @@ pub async fn restore_backup(
 ) -> CommandResult<InstallOutcome> {
     let env = state.env()?;
     let (outcome, record) = blocking(move || {
-        let action = match env.backups().list()?.into_iter().find(|b| b.id == id) {
+        let action = match env.backups().get(&id).ok() {
             Some(b) => format!("Restore of the backup taken {}", b.taken_at.format("%-d %b %Y, %H:%M UTC")),
             None => "Restore of a backup".into(),
         };

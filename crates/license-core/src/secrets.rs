@@ -87,6 +87,7 @@ fn credential_token() -> Option<String> {
     let path = std::path::Path::new(&dir).join(CREDENTIAL);
     let bytes =
         crate::environment::durable::read_capped(&path, 4096, crate::environment::durable::Links::Refuse).ok()?;
+    // A pasted token keeps its line's end; validate_token trims it.
     String::from_utf8(bytes).ok()
 }
 
@@ -106,7 +107,7 @@ pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<St
     for (from, token) in given {
         let Some(t) = token.filter(|t| !t.trim().is_empty()) else { continue };
         match env_token_owner(configured)? {
-            Some(owner) if &owner == url => return validate_token(t.trim()).map(Some),
+            Some(owner) if &owner == url => return validate_token(&t).map(Some),
             owner => tracing::warn!(
                 portal = %url,
                 token_portal = owner.as_ref().map(PortalUrl::as_str).unwrap_or("none"),

@@ -1,7 +1,7 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, CommandError, EnvironmentType, ErrorCode, License, LicenseStatus } from "./types";
+import type { Check, EnvironmentType, ErrorCode, License, LicenseStatus } from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -146,10 +146,6 @@ export function sentence(s: string): string {
   if (!t) return t;
   const c = t[0].toUpperCase() + t.slice(1);
   return /[.!?]$/.test(c) ? c : c + ".";
-}
-
-export function errorWords(e: CommandError): Words {
-  return ERROR_WORDS[e.code];
 }
 
 /** What the app knows when it words a check. */
