@@ -62,6 +62,9 @@ pub fn router(portal: Shared) -> Router {
     }
     r.fallback(|| async { Problem::not_found("no such API path: see /api/v1/openapi.yaml") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Refuses a declared Content-Length over the limit before reading any of it, so
+        // a client learns at once instead of sending a megabyte that is thrown away.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(middleware::map_response(as_problem))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             Problem::internal("a handler panicked").into_response()
