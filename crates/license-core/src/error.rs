@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     #[error(
-        "{what} is {size} bytes, over the {limit}-byte limit: this is not a {what}; choose the file you were sent"
+        "the {what} is {size} bytes, over the {limit}-byte limit, so it is not one that was issued: choose the file you were sent"
     )]
     TooLarge { what: String, size: u64, limit: u64 },
 

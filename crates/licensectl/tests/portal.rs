@@ -355,7 +355,10 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
     let err = rt
         .block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).upload_audit(&vec![b'A'; 1100 * 1024]))
         .unwrap_err();
-    assert!(matches!(err, license_core::Error::PortalRefused { status: 413, .. }), "{err}");
+    assert_eq!(err.code(), "too_large", "{err}");
+    let history =
+        rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).audit_history(&site.code)).unwrap();
+    assert!(history.is_empty(), "nothing reached the portal: {history:?}");
 }
 
 /// A listener on loopback that records every byte it is sent and answers each
