@@ -15,8 +15,7 @@ use std::path::Path;
 
 /// `kid`: the first 16 hex characters of SHA-256 of the raw public key.
 pub fn kid_of(raw: &[u8; 32]) -> String {
-    let d = Sha256::digest(raw);
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex_lower(&Sha256::digest(raw)[..8])
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -46,7 +46,12 @@ pub const MAX_FILE_BYTES: u64 = armor::MAX_FILE_BYTES;
 /// Lower-case hex SHA-256: backup names, idempotency keys, token hashes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex_lower(&sha2::Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex, the form every digest, key id and MAC is written in.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 pub mod demo;
 pub mod environment;

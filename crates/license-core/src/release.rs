@@ -21,7 +21,7 @@ fn file_sha256(path: &Path) -> Result<String, Error> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io("read", path, e))?;
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex_lower(&h.finalize()))
 }
 
 /// Writes `SHA256SUMS` for every regular file in `dir` (sorted by name) and its

@@ -86,7 +86,7 @@ fn mac_key(key: &KeyPair) -> Hmac<Sha256> {
 fn mac_of(key: &KeyPair, latest: &Timestamp) -> String {
     let mut m = mac_key(key);
     m.update(format!("clock/v1\n{}", timestamp::format(latest)).as_bytes());
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex_lower(&m.finalize().into_bytes())
 }
 
 /// Writes the record for `latest`, with its MAC.
