@@ -85,8 +85,12 @@ pub const CREDENTIAL: &str = "portal-token";
 fn credential_token() -> Option<String> {
     let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
     let path = std::path::Path::new(&dir).join(CREDENTIAL);
-    let bytes =
-        crate::environment::durable::read_capped(&path, 4096, crate::environment::durable::Links::Refuse).ok()?;
+    let bytes = crate::environment::durable::read_capped(
+        &path,
+        MAX_TOKEN_CHARS as u64,
+        crate::environment::durable::Links::Refuse,
+    )
+    .ok()?;
     // A pasted token keeps its line's end; validate_token trims it.
     String::from_utf8(bytes).ok()
 }

@@ -31,6 +31,11 @@ fn digest(key: &str, value: &str) -> String {
     crate::sha256_hex(&[DOMAIN, b"\0", key.as_bytes(), b"\0", value.as_bytes()].concat())
 }
 
+/// What is remembered of `facts`: a digest of each fact the serial number uses.
+fn digests(facts: &HostFacts) -> BTreeMap<String, String> {
+    facts.usable().0.iter().map(|(k, v)| (k.clone(), digest(k, v))).collect()
+}
+
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// How one fact differs from when the license was installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -136,12 +141,11 @@ impl Environment {
     /// `license` (called after each install; the demo calls it for its own license).
     pub fn remember_serial_facts(&self, license: &License) -> Result<(), Error> {
         let (facts, _) = self.facts()?;
-        let (used, _) = facts.usable();
         let record = Record {
             license_id: license.license_id,
             serial_number: license.serial_number.to_string(),
             recorded_at: chrono::Utc::now(),
-            facts: used.iter().map(|(k, v)| (k.clone(), digest(k, v))).collect(),
+            facts: digests(&facts),
         };
         let path = self.config.state_dir().join(FILE);
         durable::replace(&path, &serde_json::to_vec_pretty(&record).expect("json"), "serial facts")
@@ -196,7 +200,7 @@ mod tests {
     }
 
     fn remembered(text: &str) -> BTreeMap<String, String> {
-        facts(text).usable().0.iter().map(|(k, v)| (k.clone(), digest(k, v))).collect()
+        digests(&facts(text))
     }
 
     fn only(changes: Vec<FactChange>) -> (String, Change, String) {
