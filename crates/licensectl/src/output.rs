@@ -4,6 +4,7 @@
 use license_core::check::{Report, Status};
 use license_core::environment::backups::BackupEntry;
 use license_core::environment::drift::Drift;
+use license_core::environment::monitor::{REQUEST_OFFLINE, REQUEST_ONLINE};
 use license_core::environment::{InstallOutcome, Overview, Step};
 use license_core::serial::SerialExplanation;
 use license_core::timestamp;
@@ -158,8 +159,8 @@ impl Out {
         if let (Some(d), Some(s)) = (&o.drift, &o.serial) {
             print_drift(d);
             println!("Request a license for {} now:", s.serial_number);
-            println!("  online:  licensectl portal register && licensectl portal fetch-license --install");
-            println!("  offline: licensectl request export --out request.lreq  (carry it to a connected machine)");
+            println!("  online:  {REQUEST_ONLINE}");
+            println!("  offline: {REQUEST_OFFLINE}  (carry it to a connected machine)");
         }
     }
 

@@ -79,6 +79,11 @@ impl Health {
     }
 }
 
+/// The commands that request a license for this environment's serial, online and
+/// offline: offered by `licensectl check` and `status` when the serial changed.
+pub const REQUEST_ONLINE: &str = "licensectl portal register && licensectl portal fetch-license --install";
+pub const REQUEST_OFFLINE: &str = "licensectl request export --out request.lreq";
+
 fn day(t: &Timestamp) -> String {
     t.format("%Y-%m-%d").to_string()
 }
@@ -112,7 +117,7 @@ impl Environment {
                 Severity::Critical,
                 match (&o.drift, &o.serial) {
                     (Some(d), Some(s)) => format!(
-                        "{}; {}; request a license for {} now: licensectl portal register && licensectl portal fetch-license --install, or offline: licensectl request export --out request.lreq",
+                        "{}; {}; request a license for {} now: {REQUEST_ONLINE}, or offline: {REQUEST_OFFLINE}",
                         o.installed.status_text, d.summary, s.serial_number
                     ),
                     _ => o.installed.status_text.clone(),
