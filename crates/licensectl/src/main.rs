@@ -356,26 +356,14 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             let checks = license_core::release::verify(&dir, &license_core::PublicKey::parse_any(&text)?)?;
             let bad = checks.iter().filter(|c| c.verdict != license_core::release::FileVerdict::Ok).count();
             out.value(&checks, || {
-                let mut s = String::new();
-                for c in &checks {
-                    s += &format!(
-                        "{:<9} {}
-",
-                        format!("{:?}", c.verdict).to_uppercase(),
-                        c.name
-                    );
-                }
+                let mut s: String = checks
+                    .iter()
+                    .map(|c| format!("{:<9} {}\n", format!("{:?}", c.verdict).to_uppercase(), c.name))
+                    .collect();
                 s += &if bad == 0 {
-                    format!(
-                        "release verified: {} file(s), signed by the release key
-",
-                        checks.len()
-                    )
+                    format!("release verified: {} file(s), signed by the release key\n", checks.len())
                 } else {
-                    format!(
-                        "release NOT verified: {bad} file(s) missing or altered; do not install them
-"
-                    )
+                    format!("release NOT verified: {bad} file(s) missing or altered; do not install them\n")
                 };
                 s
             });
