@@ -140,10 +140,7 @@ pub async fn register_environment(
     let env = state.env()?;
     cancellable(&state, async {
         let (code, reg, client) = with_env(&env, move |env| {
-            let code = match activation_code.filter(|c| !c.trim().is_empty()) {
-                Some(c) => c.parse::<license_core::ActivationCode>()?,
-                None => env.installed_activation_code()?,
-            };
+            let code = chosen_code(env, activation_code)?;
             let reg = Registration {
                 serial_number: env.serial()?.serial_number,
                 environment_type: env.config.environment_type,
@@ -179,6 +176,15 @@ pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<Strin
         Ok(client.send_license(&serial).await?)
     })
     .await
+}
+
+/// The subscription to ask: the code the administrator typed, else the installed
+/// license's.
+fn chosen_code(env: &Environment, typed: Option<String>) -> Result<license_core::ActivationCode, license_core::Error> {
+    match typed.filter(|c| !c.trim().is_empty()) {
+        Some(c) => c.parse(),
+        None => env.installed_activation_code(),
+    }
 }
 
 async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumber, PortalClient)> {
@@ -254,11 +260,9 @@ pub async fn request_view(activation_code: Option<String>, state: State<'_, AppS
                 subscription: None,
                 subscription_error: None,
             };
-            let code = match activation_code.filter(|c| !c.trim().is_empty()) {
-                Some(c) => c.parse::<license_core::ActivationCode>().map_err(CommandError::from),
-                None => env.installed_activation_code().map_err(CommandError::from),
-            };
-            let asked = code.and_then(|code| Ok((code, env.portal_client(None)?)));
+            let asked = chosen_code(env, activation_code)
+                .map_err(CommandError::from)
+                .and_then(|code| Ok((code, env.portal_client(None)?)));
             Ok((view, asked))
         })
         .await?;
