@@ -12,12 +12,10 @@ export const ENV_TYPE: Record<EnvironmentType, string> = {
 };
 
 /** Shown once where a type is chosen. */
-export const ENV_TYPE_HINT: Record<EnvironmentType, string> = {
-  development: "Development",
-  quality: "Quality Assurance",
-  production: "Production",
-  lifetime: "LifeTime (management console)",
-};
+export const ENV_TYPE_HINT: Record<EnvironmentType, string> = { ...ENV_TYPE, lifetime: "LifeTime (management console)" };
+
+/** When the system refuses clipboard access; the serial number is selectable text. */
+export const COPY_REFUSED = "Copying was refused by the system: select the serial number and copy it by hand.";
 
 /** Times in local time unless the administrator switched to UTC (kept per machine). */
 export const clock = $state({ utc: localStorage.getItem("times") === "utc" });
