@@ -15,6 +15,19 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// One app window at a time: WebKitWebDriver sessions share the display.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Polls `probe` every 100 ms until it gives a value, for at most `limit`. On time-out
+/// it panics with `what()`, worded then, so it can describe the page as it is at the end.
+pub fn until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>, what: impl FnOnce() -> String) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(t.elapsed() < limit, "timed out: {}", what());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -49,11 +62,7 @@ impl Driver {
             panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`")
         });
         let base = format!("http://127.0.0.1:{port}");
-        let t = Instant::now();
-        while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(t.elapsed() < TIMEOUT, "tauri-driver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        until(TIMEOUT, || ureq::get(&format!("{base}/status")).call().ok(), || "tauri-driver did not start".into());
         Driver { child, base, _serial: guard }
     }
 
@@ -119,31 +128,24 @@ impl Session {
 
     /// Waits until `css` matches, then returns the first match.
     pub fn wait_for(&self, css: &str) -> Element {
-        let t = Instant::now();
-        loop {
-            if let Some(e) = self.find_all(css).into_iter().next() {
-                return e;
-            }
-            assert!(t.elapsed() < TIMEOUT, "timed out waiting for `{css}`; page text:\n{}", self.page_text());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        until(TIMEOUT, || self.find_all(css).into_iter().next(), || self.missing(css))
     }
 
     /// Waits until the element's text satisfies `pred`; returns the text.
     pub fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
-        let t = Instant::now();
-        loop {
-            if let Some(e) = self.find_all(css).into_iter().next() {
-                let text = self.text(&e);
-                if pred(&text) {
-                    return text;
-                }
-                assert!(t.elapsed() < TIMEOUT, "timed out: `{css}` reads {text:?}");
-            } else {
-                assert!(t.elapsed() < TIMEOUT, "timed out waiting for `{css}`; page text:\n{}", self.page_text());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let read = || self.find_all(css).first().map(|e| self.text(e));
+        until(
+            TIMEOUT,
+            || read().filter(|text| pred(text)),
+            || match read() {
+                Some(text) => format!("`{css}` reads {text:?}"),
+                None => self.missing(css),
+            },
+        )
+    }
+
+    fn missing(&self, css: &str) -> String {
+        format!("no `{css}` on the page, which reads:\n{}", self.page_text())
     }
 
     pub fn page_text(&self) -> String {
@@ -167,12 +169,8 @@ impl Session {
 
     pub fn click(&self, css: &str) {
         let e = self.wait_for(css);
-        let t = Instant::now();
         // A button may be disabled for a moment while the page loads.
-        while !self.enabled(&e) {
-            assert!(t.elapsed() < TIMEOUT, "`{css}` stayed disabled");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        until(TIMEOUT, || self.enabled(&e).then_some(()), || format!("`{css}` stayed disabled"));
         self.post(&format!("/element/{}/click", e.0), json!({})).unwrap_or_else(|err| panic!("click {css}: {err}"));
     }
 
@@ -237,11 +235,14 @@ impl Session {
             json!([theme]),
         );
         let want = if theme == "system" { Value::Null } else { json!(theme) };
-        let t = Instant::now();
-        while self.script("return document.documentElement.getAttribute('data-theme')", json!([])) != want {
-            assert!(t.elapsed() < TIMEOUT, "theme {theme} not applied");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        until(
+            TIMEOUT,
+            || {
+                (self.script("return document.documentElement.getAttribute('data-theme')", json!([])) == want)
+                    .then_some(())
+            },
+            || format!("theme {theme} not applied"),
+        );
     }
 
     /// Runs axe-core (the npm package, from ui/node_modules) in the page and returns

@@ -7,10 +7,11 @@
 
 mod driver;
 
-use driver::{Driver, Session};
+use driver::{until, Driver, Session};
 use license_core::serial::HostFacts;
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A demo environment on disk, the app open on it, and the dialog answer file.
 struct App {
@@ -355,13 +356,12 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     let entry = keyring::Entry::new("license-manager", &portal).unwrap();
     // The Secret Service may show a new item to a second D-Bus client a moment
     // after the writer saw it stored; wait a bounded time for it.
-    let t = std::time::Instant::now();
-    let mut r = entry.get_password();
-    while r.is_err() && t.elapsed() < std::time::Duration::from_secs(5) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        r = entry.get_password();
-    }
-    assert_eq!(r.unwrap(), token);
+    let stored = until(
+        Duration::from_secs(5),
+        || entry.get_password().ok(),
+        || format!("the token is not in the keyring: {:?}", entry.get_password()),
+    );
+    assert_eq!(stored, token);
     assert!(!s.page_text().contains(&token), "the token is never shown back");
     for f in license_test_support::files_under(app.dir.path()) {
         let bytes = std::fs::read(&f).unwrap();
@@ -849,18 +849,14 @@ fn an_expiring_license_sends_a_desktop_notification_at_start() {
         .expect("dbus-monitor (Debian package dbus-bin) runs on the test's session bus");
     let app = App::open();
     app.session.wait_for("[data-testid=license-banner]");
-    let t = std::time::Instant::now();
-    let mut seen = String::new();
-    while t.elapsed() < std::time::Duration::from_secs(20) {
-        seen = std::fs::read_to_string(log.path()).unwrap();
-        if seen.contains("License expires in") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let bus_log = || std::fs::read_to_string(log.path()).unwrap();
+    let seen = until(
+        Duration::from_secs(20),
+        || Some(bus_log()).filter(|seen| seen.contains("member=Notify") && seen.contains("License expires in")),
+        || format!("no notification seen:\n{}", bus_log()),
+    );
     let _ = monitor.kill();
     let _ = monitor.wait();
-    assert!(seen.contains("member=Notify") && seen.contains("License expires in"), "no notification seen:\n{seen}");
     assert!(seen.contains("Demo production: the license expires on"), "{seen}");
     // The webview was not given the notification plugin or permission.
     let r = app.session.async_script(
@@ -888,11 +884,11 @@ fn a_suspect_clock_can_be_accepted_from_the_overview() {
     assert!(warning.contains("far ahead of the latest time seen") || warning.contains("far ahead"), "{warning}");
     s.click("[data-testid=accept-clock]");
     s.click("[data-testid=confirm-accept-clock]");
-    let t = std::time::Instant::now();
-    while s.exists("[data-clock=suspect]") {
-        assert!(t.elapsed() < std::time::Duration::from_secs(10), "the clock was not accepted");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    until(
+        Duration::from_secs(10),
+        || (!s.exists("[data-clock=suspect]")).then_some(()),
+        || "the clock was not accepted".into(),
+    );
     let clock = license_core::Environment::open(&app.path("environment.toml")).unwrap().clock();
     assert_eq!(clock.state, license_core::environment::clock::ClockState::Ok);
 }
