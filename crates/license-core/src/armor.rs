@@ -24,12 +24,19 @@ fn armor_label(line: &str, edge: &str) -> Option<String> {
     line.strip_prefix(&format!("-----{edge} "))?.strip_suffix("-----").map(str::to_string)
 }
 
-/// Bytes of a file to the decoded envelope JSON, with a specific error for each way
-/// the text can be wrong.
-pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+/// No issued document is over [`MAX_FILE_BYTES`]: a bigger one is refused before it is
+/// read or sent.
+pub(crate) fn within_limit(kind: DocumentKind, bytes: &[u8]) -> Result<(), Error> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Error::TooLarge { what: format!("{kind} file"), size: bytes.len() as u64, limit: MAX_FILE_BYTES });
     }
+    Ok(())
+}
+
+/// Bytes of a file to the decoded envelope JSON, with a specific error for each way
+/// the text can be wrong.
+pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    within_limit(kind, bytes)?;
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(Error::ByteOrderMark);
     }

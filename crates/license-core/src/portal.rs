@@ -401,13 +401,7 @@ impl PortalClient {
     pub async fn upload_audit(&self, audit_file: &[u8]) -> Result<UploadResult, Error> {
         // The portal refuses a body over this size without reading it; checked here so
         // the administrator gets the reason, not a connection closed mid-upload.
-        if audit_file.len() as u64 > crate::MAX_FILE_BYTES {
-            return Err(Error::TooLarge {
-                what: "audit file".into(),
-                size: audit_file.len() as u64,
-                limit: crate::MAX_FILE_BYTES,
-            });
-        }
+        crate::armor::within_limit(crate::DocumentKind::Audit, audit_file)?;
         let call =
             Call::post("/api/v1/audits".into(), Some(("application/x-license-audit", audit_file)), Repeat::Never)
                 .with_key(sha256_hex(audit_file));
