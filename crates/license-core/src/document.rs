@@ -136,6 +136,19 @@ impl Envelope {
     pub fn payload(&self) -> &[u8] {
         &self.payload
     }
+
+    /// Hex SHA-256 of the bytes the signature covers (`<domain>/<payload>`): what a
+    /// receipt's `audit_sha256` names. The armor's line breaks and blank lines are
+    /// not part of it, so a file re-wrapped in transit keeps its digest, while any
+    /// change to what was signed changes it.
+    pub fn signed_sha256(&self) -> String {
+        crate::sha256_hex(&signed_message(self.kind, &self.payload_text))
+    }
+}
+
+/// [`Envelope::signed_sha256`] of a document file (parsed, not verified).
+pub fn signed_sha256(kind: DocumentKind, file: &[u8]) -> Result<String, Error> {
+    Ok(Envelope::parse(kind, file)?.signed_sha256())
 }
 
 /// Signs `payload` JSON bytes as a document of `kind` and returns the armored file.

@@ -97,6 +97,12 @@ pub enum Error {
     #[error("the transfer file cannot be used: {reason}. Nothing was changed; use the file exactly as License Manager wrote it, or export it again")]
     BadTransfer { reason: String },
 
+    #[error("'{name}' is not a transfer file: a transfer file is named <anything>.transfer.zip; choose the file License Manager wrote, or a name that ends in .transfer.zip")]
+    NotATransferFile { name: String },
+
+    #[error("the transfer file would hold {members} members ({megabytes} MiB) for {environments} environment(s), over its limit of 1,000 members and 64 MiB, so nothing was written: put the remaining environments, or fewer audits, into a second transfer file")]
+    TransferFull { members: usize, megabytes: u64, environments: usize },
+
     #[error("no license is installed: install one first")]
     NothingInstalled,
 
@@ -123,6 +129,9 @@ pub enum Error {
 
     #[error("the portal answered something unexpected ({reason}): check that the portal URL points at a License Manager portal")]
     PortalProtocol { reason: String },
+
+    #[error("the portal rejected audit {audit_id} of {serial} and signed no receipt for it ({reasons}): register this serial in the subscription (Request a license → Register, or `licensectl portal register`), then generate a new audit", reasons = reasons.join("; "))]
+    AuditNotRegistered { audit_id: uuid::Uuid, serial: String, reasons: Vec<String> },
 
     #[error("'{input}' cannot be the portal URL: {reason}")]
     BadPortalUrl { input: String, reason: String },
@@ -175,6 +184,8 @@ impl Error {
             Error::NotAFile { .. } => ErrorCode::NotAFile,
             Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
             Error::BadTransfer { .. } => ErrorCode::BadTransfer,
+            Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
+            Error::TransferFull { .. } => ErrorCode::TransferFull,
             Error::NothingInstalled => ErrorCode::NothingInstalled,
             Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
             Error::Refused { .. } => ErrorCode::Refused,
@@ -192,6 +203,7 @@ impl Error {
                 _ => ErrorCode::PortalRefused,
             },
             Error::PortalProtocol { .. } => ErrorCode::PortalProtocol,
+            Error::AuditNotRegistered { .. } => ErrorCode::AuditNotRegistered,
             Error::BadPortalUrl { .. } => ErrorCode::BadPortalUrl,
             Error::BadToken { .. } => ErrorCode::BadToken,
             Error::NoToken { .. } => ErrorCode::NoToken,
@@ -248,6 +260,8 @@ error_codes! {
     NotAFile = "not_a_file",
     UsageUnavailable = "usage_unavailable",
     BadTransfer = "bad_transfer",
+    NotATransferFile = "not_a_transfer_file",
+    TransferFull = "transfer_full",
     NothingInstalled = "nothing_installed",
     NoSuchBackup = "no_such_backup",
     Refused = "refused",
@@ -263,6 +277,7 @@ error_codes! {
     PortalConflict = "portal_conflict",
     PortalRateLimited = "portal_rate_limited",
     PortalProtocol = "portal_protocol",
+    AuditNotRegistered = "audit_not_registered",
     BadPortalUrl = "bad_portal_url",
     BadToken = "bad_token",
     NoToken = "no_token",

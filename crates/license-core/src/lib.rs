@@ -55,6 +55,7 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 }
 pub mod demo;
 pub mod environment;
+mod zip_index;
 
 pub use environment::{Environment, InstallOptions, Step};
 pub mod portal;

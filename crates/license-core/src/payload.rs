@@ -149,6 +149,10 @@ pub struct Receipt {
     pub audit_id: Uuid,
     pub activation_code: ActivationCode,
     pub serial_number: SerialNumber,
+    /// Hex SHA-256 of the audit's signed bytes ([`crate::document::signed_sha256`]):
+    /// the receipt proves the upload of this content, not just of an audit id.
+    /// Ours, beyond spec v1.1 (ARCHITECTURE.md, "What a receipt proves").
+    pub audit_sha256: String,
     pub status: crate::portal::UploadStatus,
     pub reasons: Vec<String>,
     #[serde(with = "timestamp")]
@@ -162,10 +166,33 @@ impl Payload for Receipt {
         self.format
     }
     fn validate(&self) -> Result<(), String> {
+        if self.audit_sha256.len() != 64 || !self.audit_sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err("audit_sha256 is not 64 lower-case hex characters".into());
+        }
         match (self.status, self.reasons.is_empty()) {
             (crate::portal::UploadStatus::Verified, false) => Err("a verified receipt lists reasons".into()),
             (crate::portal::UploadStatus::Rejected, true) => Err("a rejected receipt gives no reason".into()),
             _ => Ok(()),
+        }
+    }
+}
+
+impl Receipt {
+    /// Whether this receipt answers exactly `audit`, whose signed bytes have the
+    /// digest `audit_sha256`: its content, id, serial and subscription. `Err` names
+    /// the first thing that differs. A receipt that does not answer an audit proves
+    /// nothing about it and is never applied to it.
+    pub fn answers(&self, audit: &Audit, audit_sha256: &str) -> Result<(), &'static str> {
+        if self.audit_id != audit.audit_id {
+            Err("it names another audit")
+        } else if self.serial_number != audit.serial_number {
+            Err("it names another serial number")
+        } else if self.activation_code != audit.activation_code {
+            Err("it names another subscription (activation code)")
+        } else if self.audit_sha256 != audit_sha256 {
+            Err("the portal received other content under this audit's id")
+        } else {
+            Ok(())
         }
     }
 }

@@ -21,6 +21,9 @@ use uuid::Uuid;
 
 pub const MAX_MEMBERS: usize = 1000;
 pub const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+/// Bytes one member may take in the archive's index (its central directory): our
+/// names are under 100 bytes; this leaves room for other writers' extra fields.
+const MAX_INDEX_ENTRY: usize = 1024;
 pub const INDEX: &str = "transfer.json";
 /// What a transfer file's name ends with.
 pub const SUFFIX: &str = ".transfer.zip";
@@ -121,6 +124,16 @@ fn classify(name: &str) -> Result<Member, Error> {
     }
 }
 
+/// A transfer file is named `<anything>.transfer.zip` (spec), so people and tools
+/// know it; reading, writing and adding all insist on it.
+fn check_name(path: &Path) -> Result<(), Error> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    if !name.ends_with(SUFFIX) || name.len() == SUFFIX.len() {
+        return Err(Error::NotATransferFile { name: shown(&name) });
+    }
+    Ok(())
+}
+
 fn shown(name: &str) -> String {
     name.chars().filter(|c| !c.is_control()).take(120).collect()
 }
@@ -176,16 +189,17 @@ fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<
 impl Transfer {
     /// Reads and checks a transfer file; see the module documentation.
     pub fn read(path: &Path, vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
+        check_name(path)?;
         let bytes = durable::read_capped(path, MAX_UNPACKED, Links::Follow)?;
         Self::from_bytes(&bytes, vendor_keys)
     }
 
     pub fn from_bytes(bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
+        // The archive's own index first: counts, sizes and duplicate names, bounded
+        // before the ZIP library allocates for them or folds duplicates into one.
+        crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY).map_err(bad)?;
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| bad(format!("it is not a ZIP archive, or it is truncated ({e})")))?;
-        if zip.len() > MAX_MEMBERS {
-            return Err(bad(format!("it has {} members; at most {MAX_MEMBERS} are allowed", zip.len())));
-        }
         let mut index: Option<Vec<u8>> = None;
         let mut members: Vec<(String, Member, Vec<u8>)> = Vec::new();
         let mut unpacked: u64 = 0;
@@ -198,9 +212,6 @@ impl Transfer {
             let member = classify(&name)?;
             if f.is_dir() != matches!(member, Member::Folder) {
                 return Err(bad(format!("member '{}' is not one the transfer format allows", shown(&name))));
-            }
-            if members.iter().any(|(n, _, _)| *n == name) {
-                return Err(bad(format!("member '{}' appears twice", shown(&name))));
             }
             // Declared sizes can lie (a zip bomb): count what really comes out.
             let left = MAX_UNPACKED - unpacked;
@@ -315,29 +326,52 @@ impl Transfer {
         zip.finish().expect("in-memory archive").into_inner()
     }
 
-    /// Writes the file atomically (temporary file, fsync, rename).
+    /// How many members the archive holds: `transfer.json` and every paper.
+    pub fn member_count(&self) -> usize {
+        1 + self
+            .environments
+            .iter()
+            .map(|(_, p)| {
+                usize::from(p.request.is_some()) + p.audits.len() + usize::from(p.license.is_some()) + p.receipts.len()
+            })
+            .sum::<usize>()
+    }
+
+    /// The reader's limits, applied before writing: a file is never written that
+    /// [`Transfer::read`] would refuse.
+    fn within_limits(&self) -> Result<(), Error> {
+        let members = self.member_count();
+        let papers = self.environments.iter().flat_map(|(_, p)| {
+            p.request.iter().chain(p.audits.values()).chain(p.license.iter()).chain(p.receipts.values())
+        });
+        let unpacked: u64 = papers.map(|b| b.len() as u64).sum();
+        if members > MAX_MEMBERS || unpacked > MAX_UNPACKED {
+            return Err(Error::TransferFull {
+                members,
+                megabytes: unpacked.div_ceil(1 << 20),
+                environments: self.environments.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the file atomically (temporary file, fsync, rename), only if it is
+    /// within the reader's limits and reads back as these contents.
     pub fn write(&self, path: &Path) -> Result<(), Error> {
+        check_name(path)?;
+        self.within_limits()?;
         let bytes = self.to_bytes();
-        if bytes.len() as u64 > MAX_UNPACKED {
-            return Err(bad(format!(
-                "it would be larger than {} MiB: split the environments over two files",
-                MAX_UNPACKED >> 20
-            )));
+        // The reader's every rule, not only its counts: what we write must read.
+        if let Err(e) = Transfer::from_bytes(&bytes, None) {
+            return Err(bad(format!("what would be written does not read back ({e})")));
         }
         durable::replace(path, &bytes, "transfer")
     }
 
     /// The same file after adding or replacing one environment: an existing file is
     /// read (and must be sound) first, so a broken file is never silently replaced.
-    /// The file is named `<anything>.transfer.zip` (spec), so people and tools know it.
     pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        if !name.ends_with(SUFFIX) || name.len() == SUFFIX.len() {
-            return Err(bad(format!(
-                "'{}' is not named <anything>{SUFFIX}: choose a name that ends in {SUFFIX}",
-                shown(&name)
-            )));
-        }
+        check_name(path)?;
         let mut t = match std::fs::symlink_metadata(path) {
             Ok(_) => Transfer::read(path, None)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Transfer::default(),
@@ -491,15 +525,18 @@ async fn upload_for_receipt(
     id: Uuid,
     bytes: &[u8],
 ) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
+    let (audit, _) = Audit::open(bytes)?;
+    let sent = crate::document::signed_sha256(DocumentKind::Audit, bytes)?;
     let r = client.upload_audit(bytes).await?;
-    let receipt = r
-        .receipt
-        .ok_or_else(|| Error::PortalProtocol { reason: "the portal answered the upload without a receipt".into() })?;
+    let Some(receipt) = r.receipt else {
+        // The portal signs receipts only for serials of the uploader's subscription.
+        return Err(Error::AuditNotRegistered { audit_id: id, serial: serial.to_string(), reasons: r.reasons });
+    };
     let env = Envelope::parse(DocumentKind::Receipt, receipt.as_bytes())?;
     let parsed = Receipt::from_json(env.payload())?;
-    if parsed.audit_id != id || &parsed.serial_number != serial {
+    if let Err(why) = parsed.answers(&audit, &sent) {
         return Err(Error::PortalProtocol {
-            reason: format!("the portal's receipt is for audit {}, not {id}", parsed.audit_id),
+            reason: format!("the portal's receipt for audit {id} does not answer it: {why}"),
         });
     }
     Ok((Some(r.status), receipt.into_bytes()))
@@ -525,6 +562,7 @@ async fn license_for_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::transfer::ReceiptFate;
     use crate::environment::Environment;
     use crate::KeyPair;
 
@@ -622,10 +660,72 @@ mod tests {
 
     #[test]
     fn a_transfer_file_is_named_so() {
-        let (d, env, _) = exported();
+        let (d, env, bytes) = exported();
         let e = env.export_transfer(&d.path().join("site.zip"), false, None).unwrap_err();
         assert!(e.to_string().contains(".transfer.zip"), "{e}");
         assert!(!d.path().join("site.zip").exists());
+        // Reading (show, import, process) insists on the name too.
+        std::fs::write(d.path().join("site.zip"), &bytes).unwrap();
+        assert_eq!(
+            Transfer::read(&d.path().join("site.zip"), None).unwrap_err().code(),
+            crate::ErrorCode::NotATransferFile
+        );
+        assert_eq!(env.plan_import(&d.path().join("site.zip")).unwrap_err().code(), crate::ErrorCode::NotATransferFile);
+        std::fs::write(d.path().join(".transfer.zip"), &bytes).unwrap();
+        assert!(Transfer::read(&d.path().join(".transfer.zip"), None).is_err());
+    }
+
+    /// `bytes` with a second member named `name`: written under a stand-in name of
+    /// the same length (ZIP writers refuse duplicates), then renamed in the headers.
+    fn with_duplicate(bytes: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+        let stand_in = format!("{}~", &name[..name.len() - 1]);
+        let mut out = with_extra(bytes, &stand_in, data);
+        let mut i = 0;
+        while let Some(p) = out[i..].windows(stand_in.len()).position(|w| w == stand_in.as_bytes()) {
+            out[i + p..i + p + name.len()].copy_from_slice(name.as_bytes());
+            i += p + name.len();
+        }
+        out
+    }
+
+    #[test]
+    fn a_member_name_twice_is_refused() {
+        let (_d, _env, bytes) = exported();
+        let m = members_of(&bytes);
+        let index = &m.iter().find(|(n, _)| n == INDEX).unwrap().1;
+        let twice = with_duplicate(&bytes, INDEX, b"{}");
+        assert_eq!(zip::ZipArchive::new(Cursor::new(twice.clone())).unwrap().len(), m.len(), "the library folds them");
+        assert!(refused(&twice).contains("'transfer.json' appears twice"));
+        assert!(refused(&with_duplicate(&bytes, INDEX, index)).contains("appears twice"));
+        let audit = m.iter().find(|(n, _)| n.contains("/audits/")).unwrap();
+        assert!(refused(&with_duplicate(&bytes, &audit.0, &audit.1)).contains("appears twice"));
+    }
+
+    /// Export and process write through `write`, which applies the reader's limits
+    /// first: a file that `read` would refuse is never written.
+    #[test]
+    fn a_file_over_the_readers_limits_is_never_written() {
+        let (d, env, _bytes) = exported();
+        let path = d.path().join("site.transfer.zip");
+        let before = std::fs::read(&path).unwrap();
+        let mut t = Transfer::read(&path, None).unwrap();
+        let serial = env.serial().unwrap().serial_number;
+        let papers = t.papers_mut(&serial).unwrap();
+        let sample = papers.audits.values().next().unwrap().clone();
+        while papers.audits.len() < MAX_MEMBERS {
+            papers.audits.insert(Uuid::new_v4(), sample.clone());
+        }
+        assert!(t.member_count() > MAX_MEMBERS);
+        let e = t.write(&path).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::TransferFull, "{e}");
+        assert!(e.to_string().contains("second transfer file"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was written");
+        // Within the counts, but not what the reader accepts (an audit filed under a
+        // wrong id): refused before writing as well.
+        let mut t = Transfer::read(&path, None).unwrap();
+        t.papers_mut(&serial).unwrap().audits.insert(Uuid::new_v4(), sample);
+        assert_eq!(t.write(&path).unwrap_err().code(), crate::ErrorCode::BadTransfer);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
     #[test]
@@ -678,6 +778,7 @@ mod tests {
         let serial = env.serial().unwrap().serial_number;
         let (audit_id, audit) = t.papers(&serial).unwrap().audits.iter().next().map(|(k, v)| (*k, v.clone())).unwrap();
         let (a, _) = Audit::open(&audit).unwrap();
+        let audit_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &audit).unwrap();
         let receipt = |key: &KeyPair| {
             Receipt {
                 format: 1,
@@ -685,6 +786,7 @@ mod tests {
                 audit_id,
                 activation_code: a.activation_code.clone(),
                 serial_number: serial.clone(),
+                audit_sha256: audit_sha256.clone(),
                 status: crate::portal::UploadStatus::Verified,
                 reasons: vec![],
                 received_at: chrono::Utc::now(),
@@ -721,5 +823,80 @@ mod tests {
         assert!(line.receipt_verified);
         assert_eq!(env.apply_receipts(&env.plan_import(&path).unwrap()).unwrap(), 0, "importing again changes nothing");
         assert_eq!(env.local_history().len(), 1);
+    }
+
+    /// A receipt applies only to the audit it answers: the same id is not enough.
+    /// Each forged receipt is signed by the real vendor key (as the portal signed
+    /// them for anyone with a token before receipts named content and subscription).
+    #[test]
+    fn a_vendor_signed_receipt_for_other_content_or_subscription_moves_nothing() {
+        let (d, env, _bytes) = exported();
+        let path = d.path().join("site.transfer.zip");
+        let vendor = KeyPair::read(&d.path().join("vendor.key")).unwrap();
+        let serial = env.serial().unwrap().serial_number;
+        let t = Transfer::read(&path, None).unwrap();
+        let (audit_id, audit) = t.papers(&serial).unwrap().audits.iter().next().map(|(k, v)| (*k, v.clone())).unwrap();
+        let (a, _) = Audit::open(&audit).unwrap();
+        let genuine = Receipt {
+            format: 1,
+            upload_id: Uuid::new_v4(),
+            audit_id,
+            activation_code: a.activation_code.clone(),
+            serial_number: serial.clone(),
+            audit_sha256: crate::document::signed_sha256(DocumentKind::Audit, &audit).unwrap(),
+            status: crate::portal::UploadStatus::Rejected,
+            reasons: vec!["forged".into()],
+            received_at: chrono::Utc::now(),
+        };
+        let other_code = ActivationCode::from_payload("ANQTHERCVSTQMERCQDE01234").unwrap();
+        let forgeries = [
+            ("content", Receipt { audit_sha256: crate::sha256_hex(b"another audit with this id"), ..genuine.clone() }),
+            ("subscription", Receipt { activation_code: other_code, ..genuine.clone() }),
+        ];
+        for (what, forged) in forgeries {
+            let mut t = t.clone();
+            t.papers_mut(&serial).unwrap().receipts.insert(audit_id, forged.seal(&vendor).into_bytes());
+            t.write(&path).unwrap();
+            let plan = env.plan_import(&path).unwrap();
+            assert_eq!(plan.receipts[0].fate, ReceiptFate::DoesNotMatch, "other {what}");
+            assert!(
+                plan.notes.iter().any(|n| n.contains("not applied") && n.contains(&audit_id.to_string())),
+                "{:?}",
+                plan.notes
+            );
+            assert_eq!(env.apply_receipts(&plan).unwrap(), 0, "other {what}: nothing moves");
+            assert_eq!(env.outbox().unwrap().len(), 2, "other {what}: the audit still waits");
+            assert!(env.local_history().is_empty(), "other {what}: nothing recorded");
+        }
+        // The genuine receipt does move it.
+        let mut t = t.clone();
+        t.papers_mut(&serial).unwrap().receipts.insert(audit_id, genuine.seal(&vendor).into_bytes());
+        t.write(&path).unwrap();
+        assert_eq!(env.apply_receipts(&env.plan_import(&path).unwrap()).unwrap(), 1);
+        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id.to_string())).unwrap();
+        assert!(line.receipt_verified);
+    }
+
+    #[test]
+    fn a_receipt_without_a_content_digest_is_refused() {
+        let receipt = Receipt {
+            format: 1,
+            upload_id: Uuid::new_v4(),
+            audit_id: Uuid::new_v4(),
+            activation_code: ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap(),
+            serial_number: crate::serial::serial_from_facts_text("machine_id=x\n"),
+            audit_sha256: crate::sha256_hex(b"audit"),
+            status: crate::portal::UploadStatus::Verified,
+            reasons: vec![],
+            received_at: chrono::Utc::now(),
+        };
+        let mut j = serde_json::to_value(&receipt).unwrap();
+        Receipt::from_json(&serde_json::to_vec(&j).unwrap()).unwrap();
+        j["audit_sha256"] = "ABC".into();
+        let e = Receipt::from_json(&serde_json::to_vec(&j).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("64 lower-case hex"), "{e}");
+        j.as_object_mut().unwrap().remove("audit_sha256");
+        let e = Receipt::from_json(&serde_json::to_vec(&j).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("audit_sha256"), "{e}");
     }
 }

@@ -100,22 +100,23 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     eprintln!("note: {n}");
                 }
             }
-            let moved = env.apply_receipts(&plan)?;
-            let recorded = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::AlreadyRecorded).count();
-            if out.json {
-                println!(
-                    "{}",
-                    json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "notes": plan.notes})
-                );
-            } else {
-                println!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
-            }
-            match plan.license_file() {
+            // Nothing is applied before the administrator has confirmed: the license
+            // goes first (its checks, its confirmation, backup first), and only once
+            // it is installed do the receipts move audits to the history. A refused
+            // or unconfirmed license leaves the environment exactly as it was.
+            let status = match plan.license_file() {
                 Some(lic) => {
                     let lic = lic.to_vec();
-                    crate::apply(out, env, yes, |env, opts: InstallOptions| {
+                    let status = crate::apply(out, env, yes, |env, opts: InstallOptions| {
                         env.install(&lic, opts, &mut |s| out.step(s))
-                    })
+                    })?;
+                    if status != crate::EXIT_OK {
+                        if !out.json {
+                            eprintln!("The receipts were not applied either: run the import again once the license can be installed.");
+                        }
+                        return Ok(status);
+                    }
+                    status
                 }
                 None => {
                     out.line(if plan.license_installed {
@@ -123,9 +124,24 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     } else {
                         "the file carries no license for this environment"
                     });
-                    Ok(crate::EXIT_OK)
+                    crate::EXIT_OK
+                }
+            };
+            let moved = env.apply_receipts(&plan)?;
+            let recorded = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::AlreadyRecorded).count();
+            let unmatched = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::DoesNotMatch).count();
+            if out.json {
+                println!(
+                    "{}",
+                    json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "receipts_not_matching": unmatched, "notes": plan.notes})
+                );
+            } else {
+                println!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
+                if unmatched > 0 {
+                    println!("{unmatched} receipt(s) did not answer the audit waiting here and were not applied (see the notes)");
                 }
             }
+            Ok(status)
         }
     }
 }

@@ -6,7 +6,8 @@
 
 use license_core::environment::config::{Usage, UsageSource};
 use license_core::environment::Config;
-use license_core::{ActivationCode, EnvironmentType, KeyPair};
+use license_core::transfer::Transfer;
+use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, SelfSigned};
 use license_portal::faults::Fault;
 use license_test_support::{Cli, TestPortal, ALL};
 use serde_json::Value;
@@ -41,10 +42,18 @@ impl Site {
         Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(self.dir.path())
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    fn with_config<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec!["--config", self.config.to_str().unwrap()];
         all.extend_from_slice(args);
-        self.cli().ok(&all)
+        all
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.cli().ok(&self.with_config(args))
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cli().run(&self.with_config(args))
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -189,4 +198,216 @@ fn a_workstation_reports_each_failed_item_and_goes_on() {
     let failed = report["items"].as_array().unwrap().iter().find(|i| i["state"] == "failed").unwrap();
     assert_eq!(failed["error"]["code"], "portal_no_free_slot", "{failed}");
     assert!(report["written"] == true, "the other environment's license was written");
+}
+
+/// Uploads an audit file straight to the portal with `token`, as any holder of a
+/// token can (the attacker needs no License Manager of the victim's).
+fn upload(portal: &TestPortal, token: &str, audit: &[u8]) -> license_core::portal::UploadResult {
+    let url: license_core::PortalUrl = portal.url.parse().unwrap();
+    let token = license_core::secrets::validate_token(token).unwrap();
+    let client = license_core::portal::PortalClient::new(&url, Some(token), Default::default()).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.upload_audit(audit))
+        .unwrap()
+}
+
+/// The victim's one waiting audit, as the transfer file carries it: (id, file bytes).
+fn waiting_audit(file: &Path, serial: &license_core::SerialNumber) -> (uuid::Uuid, Vec<u8>) {
+    let t = Transfer::read(file, None).unwrap();
+    t.papers(serial).unwrap().audits.iter().next().map(|(k, v)| (*k, v.clone())).unwrap()
+}
+
+/// The forged proof of upload, end to end: an attacker with a token of another
+/// subscription, or a lesser token of the victim's own, uploads an audit that
+/// carries the victim's audit id and serial. The portal signs no receipt for a
+/// serial the uploader's subscription does not hold, and a receipt it signs names
+/// the content it received, so neither moves the victim's audit out of its outbox.
+#[test]
+fn a_forged_upload_never_proves_the_victims_audit() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let attacker_code = ActivationCode::from_payload("ATTACKERSVBSCR1PT10N0000").unwrap();
+    portal.subscription(&attacker_code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let victim = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    victim.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    victim.ok(&["transfer", "import", p(&file), "--yes"]);
+    victim.ok(&["audit", "generate"]);
+    victim.ok(&["transfer", "export", p(&file)]);
+    let serial: license_core::SerialNumber =
+        victim.json(&["serial"])["serial_number"].as_str().unwrap().parse().unwrap();
+    let (audit_id, genuine) = waiting_audit(&file, &serial);
+    let (audit, _) = Audit::open(&genuine).unwrap();
+    let forge = |code: &ActivationCode| {
+        let attacker = KeyPair::generate();
+        Audit { activation_code: code.clone(), environment_key: attacker.public().to_base64url(), ..audit.clone() }
+            .seal(&attacker)
+    };
+
+    // Another customer's token: rejected, and no receipt at all.
+    let r = upload(&portal, &portal.token(&attacker_code, ALL), forge(&attacker_code).as_bytes());
+    assert_eq!(r.status, license_core::portal::UploadStatus::Rejected);
+    assert!(r.receipt.is_none(), "a receipt for a serial the uploader does not hold: {:?}", r.receipt);
+
+    // An upload-only token of the victim's own subscription: a rejected receipt,
+    // but one that names the forged content, which the environment will not apply.
+    let r = upload(&portal, &portal.token(&code, &["upload_audit"]), forge(&code).as_bytes());
+    assert_eq!(r.status, license_core::portal::UploadStatus::Rejected);
+    let receipt = r.receipt.expect("a receipt for a serial of the uploader's subscription");
+    let mut t = Transfer::read(&file, None).unwrap();
+    t.papers_mut(&serial).unwrap().receipts.insert(audit_id, receipt.into_bytes());
+    t.write(&file).unwrap();
+    let out = victim.run(&["transfer", "import", p(&file), "--yes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not applied") && stderr.contains("other content"), "{stderr}");
+    assert_eq!(victim.outbox(), 1, "the audit still waits for the portal");
+    assert!(victim.json(&["audit", "history"]).as_array().unwrap().is_empty(), "nothing was recorded");
+
+    // The genuine round trip still works, and its receipt names the audit's content.
+    let mut t = Transfer::read(&file, None).unwrap();
+    t.papers_mut(&serial).unwrap().receipts.clear();
+    t.write(&file).unwrap();
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    let t = Transfer::read(&file, None).unwrap();
+    let receipt = &t.papers(&serial).unwrap().receipts[&audit_id];
+    let env = license_core::document::Envelope::parse(license_core::DocumentKind::Receipt, receipt).unwrap();
+    let parsed = license_core::payload::Receipt::from_json(env.payload()).unwrap();
+    assert_eq!(
+        parsed.audit_sha256,
+        license_core::document::signed_sha256(license_core::DocumentKind::Audit, &genuine).unwrap()
+    );
+    victim.ok(&["transfer", "import", p(&file), "--yes"]);
+    assert_eq!(victim.outbox(), 0);
+    let history = victim.json(&["audit", "history"]);
+    assert_eq!(history[0]["receipt_verified"], true, "{history}");
+}
+
+/// `transfer import` applies nothing before the administrator confirms: a license
+/// that needs confirmation (here an older one, a downgrade), unconfirmed, leaves the
+/// receipts unapplied too.
+#[test]
+fn an_unconfirmed_import_applies_no_receipt() {
+    let vendor = KeyPair::generate();
+    let signer = KeyPair::from_pem(&vendor.to_pem()).unwrap();
+    let vendor_public = vendor.public().to_base64url();
+    let portal = TestPortal::with_vendor(vendor);
+    let code = ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    site.ok(&["audit", "generate"]);
+    site.ok(&["transfer", "export", p(&file)]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    // Beside the receipt, a license issued a day before the installed one.
+    let installed = site.license();
+    let env = license_core::document::Envelope::parse(license_core::DocumentKind::License, &installed).unwrap();
+    let old = License::from_json(env.payload()).unwrap();
+    let older =
+        License { license_id: uuid::Uuid::new_v4(), issued_at: old.issued_at - chrono::Duration::days(1), ..old };
+    let serial = older.serial_number.clone();
+    let mut t = Transfer::read(&file, None).unwrap();
+    t.papers_mut(&serial).unwrap().license = Some(older.seal(&signer).into_bytes());
+    t.write(&file).unwrap();
+
+    let o = site.run(&["transfer", "import", p(&file)]);
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("receipts were not applied"));
+    assert_eq!(site.outbox(), 1, "the receipt was not applied");
+    assert_eq!(site.license(), installed, "the license was not installed");
+    assert!(site.json(&["audit", "history"]).as_array().unwrap().is_empty());
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    assert_eq!(site.outbox(), 0, "confirmed: the receipt moved the audit");
+    assert_ne!(site.license(), installed);
+}
+
+/// `file`'s members plus `copies` more members named `name` (with `data`): written
+/// under stand-in names of the same length, since ZIP writers refuse duplicates,
+/// then renamed in the headers, as a hostile tool would.
+fn with_copies(file: &Path, name: &str, data: &[u8], copies: usize) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let bytes = std::fs::read(file).unwrap();
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default();
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let mut b = Vec::new();
+        f.read_to_end(&mut b).unwrap();
+        z.start_file(f.name().unwrap(), o).unwrap();
+        z.write_all(&b).unwrap();
+    }
+    // '#' and digits: unique names, all found again in one pass.
+    let stand_in = |i: usize| format!("#{:0>width$}", i, width = name.len() - 1);
+    for i in 0..copies {
+        z.start_file(stand_in(i), o).unwrap();
+        z.write_all(data).unwrap();
+    }
+    let mut out = z.finish().unwrap().into_inner();
+    let n = name.len();
+    let mut i = 0;
+    while i + n <= out.len() {
+        if out[i] == b'#' && out[i + 1..i + n].iter().all(u8::is_ascii_digit) {
+            out[i..i + n].copy_from_slice(name.as_bytes());
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A member twice (the ZIP library would fold the copies into one, and the last one
+/// would win): refused by show, process and import alike, and nothing reaches the
+/// portal. 5,001 copies are refused by their count before anything is parsed.
+#[test]
+fn an_archive_with_a_member_twice_is_refused_and_nothing_is_sent() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let good = usb.path().join("good.transfer.zip");
+    site.ok(&["transfer", "export", p(&good), "--request", "--activation-code", &code.to_string()]);
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    let index = {
+        let t = workstation.ok(&["transfer", "show", p(&good), "--json"]);
+        assert!(t.contains("environments"));
+        // A second index that lists nobody: were it the one read, the request would vanish.
+        br#"{"format": 1, "environments": []}"#.to_vec()
+    };
+    for (copies, why) in [(1, "'transfer.json' appears twice"), (5001, "at most 1000 are allowed")] {
+        let file = usb.path().join(format!("copies-{copies}.transfer.zip"));
+        std::fs::write(&file, with_copies(&good, "transfer.json", &index, copies)).unwrap();
+        for args in [vec!["transfer", "show", p(&file)], vec!["--portal", &portal.url, "transfer", "process", p(&file)]]
+        {
+            let o = workstation.run(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains(why),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let o = site.run(&["transfer", "import", p(&file)]);
+        assert!(String::from_utf8_lossy(&o.stderr).contains(why), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(portal.count("SELECT COUNT(*) FROM license_requests"), 0, "nothing reached the portal");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 0);
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use license_core::document::DocumentKind;
 use license_core::payload::{Entitlements, Receipt, SelfSigned};
 use license_core::portal::{UploadResult, UploadStatus};
 use license_core::{
@@ -544,10 +545,20 @@ async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Byte
     Ok(license_response(license))
 }
 
+/// What the portal makes of one readable audit.
+struct Verdict {
+    /// Why it was rejected; empty when verified.
+    reasons: Vec<String>,
+    /// Its serial holds a slot of the uploader's subscription. Only then is a receipt
+    /// signed: a receipt for a serial the uploader does not hold would let anyone
+    /// with a token "prove" an upload for another customer's environment.
+    registered: bool,
+}
+
 /// Verification of an audit against what the portal knows: the reasons a rejected
 /// audit was rejected. A database error is an error (500, retried by the client),
 /// never a rejection: a rejection is stored and answered forever.
-fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<String>, Problem> {
+fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Verdict, Problem> {
     let mut reasons = Vec::new();
     let serial = audit.serial_number.to_string();
     let pinned: Option<Option<String>> = c
@@ -557,6 +568,7 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<St
             |r| r.get(0),
         )
         .optional()?;
+    let registered = pinned.is_some();
     match pinned {
         None => reasons.push(format!("serial {serial} is not registered in this subscription")),
         // Registered from a workstation without its key: pinned on first sight.
@@ -584,7 +596,7 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Vec<St
     if audit.period_end > Utc::now() + chrono::Duration::minutes(5) {
         reasons.push("the audit period ends in the future".into());
     }
-    Ok(reasons)
+    Ok(Verdict { reasons, registered })
 }
 
 async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
@@ -614,23 +626,26 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
     let stored = match first {
         Some(first) => first,
         None => {
-            let (audit, reasons) = match &opened {
+            let (audit, Verdict { reasons, registered }) = match &opened {
                 Ok((a, k)) => (Some(a), verify_audit(&c, a, k)?),
-                Err(e) => (None, vec![e.to_string()]),
+                Err(e) => (None, Verdict { reasons: vec![e.to_string()], registered: false }),
             };
             let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
             let upload_id = Uuid::new_v4();
             let now = Utc::now();
             let received_at = license_core::timestamp::format(&now);
-            // Every readable audit gets a receipt signed with the vendor key; an
-            // unreadable body has no audit id to put in one.
-            let receipt = audit.map(|a| {
+            // A readable audit of a serial that holds a slot of the uploader's
+            // subscription gets a receipt signed with the vendor key, bound to the
+            // bytes received; an unreadable body has no audit id to put in one.
+            let audit_sha256 = license_core::document::signed_sha256(DocumentKind::Audit, &body).ok();
+            let receipt = audit.filter(|_| registered).zip(audit_sha256).map(|(a, audit_sha256)| {
                 Receipt {
                     format: 1,
                     upload_id,
                     audit_id: a.audit_id,
                     activation_code: a.activation_code.clone(),
                     serial_number: a.serial_number.clone(),
+                    audit_sha256,
                     status,
                     reasons: reasons.clone(),
                     received_at: now,

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
 // change the Rust type and run scripts/bindings.
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "wrong_kind" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_installed" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, };
 
@@ -101,6 +101,12 @@ export type GeneratedAudit = { audit: Audit, text: string, outbox_path: string, 
 
 export type LocalUpload = { upload_id: string, audit_id: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, 
 /**
+ * SHA-256 of the audit's signed bytes: what its receipt must name. Missing in
+ * entries recorded before receipts were bound to content; such a receipt does
+ * not count as verified.
+ */
+audit_sha256: string | null, 
+/**
  * The portal's signed receipt (armored), when it gave one.
  */
 receipt: string | null, };
@@ -175,7 +181,13 @@ token_stored: boolean, config_path: string, };
 
 export type NewConfig = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, vendor_key: string, };
 
-export type Receipt = { format: number, upload_id: string, audit_id: string, activation_code: string, serial_number: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
+export type Receipt = { format: number, upload_id: string, audit_id: string, activation_code: string, serial_number: string, 
+/**
+ * Hex SHA-256 of the audit's signed bytes ([`crate::document::signed_sha256`]):
+ * the receipt proves the upload of this content, not just of an audit id.
+ * Ours, beyond spec v1.1 (ARCHITECTURE.md, "What a receipt proves").
+ */
+audit_sha256: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
 
 export type TransferEntry = { serial_number: string, environment_type: EnvironmentType, name: string, hostname: string, activation_code: string | null, license_id: string | null, expires_at: string | null, exported_at: string, };
 
@@ -199,7 +211,7 @@ export type ProcessReport = { items: Array<ItemOutcome>,
  */
 written: boolean, };
 
-export type ReceiptFate = "moves_to_history" | "already_recorded" | "not_in_outbox";
+export type ReceiptFate = "moves_to_history" | "already_recorded" | "not_in_outbox" | "does_not_match";
 
 export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate, };
 

@@ -39,6 +39,11 @@ pub struct LocalUpload {
     pub reasons: Vec<String>,
     pub received_at: String,
     pub sha256: String,
+    /// SHA-256 of the audit's signed bytes: what its receipt must name. Missing in
+    /// entries recorded before receipts were bound to content; such a receipt does
+    /// not count as verified.
+    #[serde(default)]
+    pub audit_sha256: Option<String>,
     /// The portal's signed receipt (armored), when it gave one.
     #[serde(default)]
     pub receipt: Option<String>,
@@ -176,6 +181,7 @@ impl Environment {
     pub async fn upload_file(&self, client: &PortalClient, path: &Path) -> Result<UploadResult, Error> {
         let bytes = durable::read_document(path)?;
         let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
+        let audit_sha256 = crate::document::signed_sha256(crate::document::DocumentKind::Audit, &bytes)?;
         let r = client.upload_audit(&bytes).await?;
         self.record_upload(LocalUpload {
             upload_id: r.upload_id.clone(),
@@ -184,17 +190,23 @@ impl Environment {
             reasons: r.reasons.clone(),
             received_at: r.received_at.clone(),
             sha256: crate::sha256_hex(&bytes),
+            audit_sha256: Some(audit_sha256),
             receipt: r.receipt.clone(),
         })?;
         Ok(r)
     }
 
-    /// The upload's receipt verifies with the vendor key and names this upload.
+    /// The upload's receipt verifies with the vendor key and names this upload and
+    /// the content that was uploaded.
     fn receipt_verifies(&self, u: &LocalUpload) -> bool {
         u.receipt
             .as_deref()
             .and_then(|r| crate::payload::open_receipt(r.as_bytes(), self.vendor_keys()).ok())
-            .is_some_and(|r| r.upload_id.to_string() == u.upload_id && Some(r.audit_id.to_string()) == u.audit_id)
+            .is_some_and(|r| {
+                r.upload_id.to_string() == u.upload_id
+                    && Some(r.audit_id.to_string()) == u.audit_id
+                    && u.audit_sha256.as_deref() == Some(r.audit_sha256.as_str())
+            })
     }
 
     pub(crate) fn record_upload(&self, u: LocalUpload) -> Result<(), Error> {

@@ -9,6 +9,7 @@
 use super::audits::LocalUpload;
 use super::{durable, requests, Environment};
 use crate::check::Report;
+use crate::document::DocumentKind;
 use crate::error::Error;
 use crate::payload::{Audit, Receipt, SelfSigned};
 use crate::transfer::{Papers, Transfer, TransferEntry};
@@ -29,6 +30,9 @@ pub enum ReceiptFate {
     AlreadyRecorded,
     /// No audit with that id waits here: skipped.
     NotInOutbox,
+    /// An audit with that id waits here, but the receipt answers other content, or
+    /// names another serial or subscription: it proves nothing, and is skipped.
+    DoesNotMatch,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -90,7 +94,7 @@ impl Environment {
     ) -> Result<ExportSummary, Error> {
         let serial = self.serial()?.serial_number;
         let installed = self.installed().ok();
-        let audits = self.outbox_by_audit_id()?.into_iter().map(|(id, (_, bytes))| (id, bytes)).collect();
+        let audits = self.outbox_by_audit_id()?.into_iter().map(|(id, w)| (id, w.bytes)).collect();
         let mut papers = Papers { audits, ..Papers::default() };
         if request {
             papers.request = Some(self.license_request(code.clone())?.text.into_bytes());
@@ -144,15 +148,24 @@ impl Environment {
         let recorded: Vec<String> = self.local_history().into_iter().filter_map(|u| u.audit_id).collect();
         for (id, bytes) in &papers.receipts {
             let receipt = crate::payload::open_receipt(bytes, self.vendor_keys())?;
-            let fate = if waiting.contains_key(id) {
-                ReceiptFate::MovesToHistory
-            } else if recorded.contains(&id.to_string()) {
-                ReceiptFate::AlreadyRecorded
-            } else {
-                plan.notes.push(format!(
-                    "a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"
-                ));
-                ReceiptFate::NotInOutbox
+            let fate = match waiting.get(id) {
+                Some(w) => match receipt.answers(&w.audit, &w.signed_sha256) {
+                    Ok(()) => ReceiptFate::MovesToHistory,
+                    Err(why) => {
+                        tracing::warn!(audit_id = %id, why, "a receipt in the transfer file does not answer the audit in the outbox");
+                        plan.notes.push(format!(
+                            "the receipt for audit {id} was not applied: {why}, so it proves nothing about the audit waiting here; the audit stays in the outbox (upload it again)"
+                        ));
+                        ReceiptFate::DoesNotMatch
+                    }
+                },
+                None if recorded.contains(&id.to_string()) => ReceiptFate::AlreadyRecorded,
+                None => {
+                    plan.notes.push(format!(
+                        "a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"
+                    ));
+                    ReceiptFate::NotInOutbox
+                }
             };
             plan.receipts.push(ReceiptPlan { receipt, fate });
             plan.receipt_bytes.insert(*id, bytes.clone());
@@ -165,40 +178,54 @@ impl Environment {
     /// before the audit leaves the outbox, so a crash in between loses nothing (the
     /// next import finds it recorded and only removes it). Returns how many moved.
     pub fn apply_receipts(&self, plan: &ImportPlan) -> Result<usize, Error> {
+        // The outbox is read again: only what still waits, and still matches, moves.
         let waiting = self.outbox_by_audit_id()?;
         let mut moved = 0;
-        for r in &plan.receipts {
-            let Some((path, bytes)) = waiting.get(&r.receipt.audit_id) else { continue };
+        for r in plan.receipts.iter().filter(|r| r.fate == ReceiptFate::MovesToHistory) {
+            let Some(w) = waiting.get(&r.receipt.audit_id) else { continue };
+            if r.receipt.answers(&w.audit, &w.signed_sha256).is_err() {
+                continue;
+            }
             let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
             if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id.to_string()) {
-                self.record_upload(upload_from(&r.receipt, bytes, text))?;
+                self.record_upload(upload_from(&r.receipt, w, text))?;
             }
-            std::fs::remove_file(path).map_err(|e| Error::io("remove from the outbox", path, e))?;
+            std::fs::remove_file(&w.path).map_err(|e| Error::io("remove from the outbox", &w.path, e))?;
             moved += 1;
         }
         Ok(moved)
     }
 
-    /// Audits waiting in the outbox, by id: (file, bytes).
-    fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, (PathBuf, Vec<u8>)>, Error> {
+    /// Audits waiting in the outbox, by id.
+    fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
-        for file in self.outbox()? {
-            let bytes = durable::read_document(&file)?;
+        for path in self.outbox()? {
+            let bytes = durable::read_document(&path)?;
             let (audit, _) = Audit::open(&bytes)?;
-            out.insert(audit.audit_id, (file, bytes));
+            let signed_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &bytes)?;
+            out.insert(audit.audit_id, Waiting { path, bytes, audit, signed_sha256 });
         }
         Ok(out)
     }
 }
 
-fn upload_from(r: &Receipt, audit: &[u8], receipt: String) -> LocalUpload {
+/// An audit in the outbox, with what a receipt must match.
+struct Waiting {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    audit: Audit,
+    signed_sha256: String,
+}
+
+fn upload_from(r: &Receipt, audit: &Waiting, receipt: String) -> LocalUpload {
     LocalUpload {
         upload_id: r.upload_id.to_string(),
         audit_id: Some(r.audit_id.to_string()),
         status: r.status,
         reasons: r.reasons.clone(),
         received_at: crate::timestamp::format(&r.received_at),
-        sha256: crate::sha256_hex(audit),
+        sha256: crate::sha256_hex(&audit.bytes),
+        audit_sha256: Some(audit.signed_sha256.clone()),
         receipt: Some(receipt),
     }
 }
