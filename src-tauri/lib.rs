@@ -13,6 +13,7 @@ pub mod state;
 
 use license_core::environment::config;
 use state::AppState;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use tauri::{Manager, WindowEvent};
 
@@ -101,6 +102,8 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: not in a pipe, a file or the journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     // Unknown or malformed options are refused before a window opens.
     let args = <Args as clap::Parser>::parse();

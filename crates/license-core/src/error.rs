@@ -118,7 +118,7 @@ pub enum Error {
     #[error("after writing, the installed license did not read back as the new file; the previous license was restored from backup {backup}")]
     ReadBackFailed { backup: String },
 
-    #[error("another install or restore is running (lock {path}): wait for it to finish")]
+    #[error("another install, restore or upload is running and held the environment's lock ({path}) for 30 seconds: wait for it to finish, then try again")]
     Busy { path: PathBuf },
 
     #[error("the portal at {url} is unreachable ({reason}): check the portal URL, proxy and network; on an air-gapped machine save the file and upload it from a connected one")]
@@ -138,6 +138,9 @@ pub enum Error {
 
     #[error("this is not a portal token: {reason}; copy the token again from the portal")]
     BadToken { reason: String },
+
+    #[error("{from} is set, but it is not bound to the portal {url}, so it is not sent there: set LICENSE_MANAGER_PORTAL={url} (or portal_url in the configuration) to use it with this portal")]
+    TokenNotBound { from: &'static str, url: String },
 
     #[error("no portal token is stored for {url}: store one in Settings or with `licensectl portal login`")]
     NoToken { url: String },
@@ -206,6 +209,7 @@ impl Error {
             Error::AuditNotRegistered { .. } => ErrorCode::AuditNotRegistered,
             Error::BadPortalUrl { .. } => ErrorCode::BadPortalUrl,
             Error::BadToken { .. } => ErrorCode::BadToken,
+            Error::TokenNotBound { .. } => ErrorCode::TokenNotBound,
             Error::NoToken { .. } => ErrorCode::NoToken,
             Error::Keyring { .. } => ErrorCode::Keyring,
             Error::BadRelease { .. } => ErrorCode::BadRelease,
@@ -280,6 +284,7 @@ error_codes! {
     AuditNotRegistered = "audit_not_registered",
     BadPortalUrl = "bad_portal_url",
     BadToken = "bad_token",
+    TokenNotBound = "token_not_bound",
     NoToken = "no_token",
     Keyring = "keyring",
     BadRelease = "bad_release",

@@ -108,20 +108,34 @@ pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUr
 pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<String>, Error> {
     let given =
         [(TOKEN_ENV, std::env::var(TOKEN_ENV).ok()), ("the systemd credential portal-token", credential_token())];
+    // A token given for another portal (or for none) is never sent here; if the
+    // keyring has none either, the error says how to bind it, not to set it again.
+    let mut unbound = None;
     for (from, token) in given {
         let Some(t) = token.filter(|t| !t.trim().is_empty()) else { continue };
         match env_token_owner(configured)? {
             Some(owner) if &owner == url => return validate_token(&t).map(Some),
-            owner => tracing::warn!(
+            Some(owner) => {
+                tracing::warn!(portal = %url, token_portal = %owner, "{from} belongs to another portal; not using it here")
+            }
+            None => tracing::warn!(
                 portal = %url,
-                token_portal = owner.as_ref().map(PortalUrl::as_str).unwrap_or("none"),
-                "{from} belongs to another portal; not using it here"
+                "{from} is bound to no portal ({PORTAL_ENV} is not set and no portal_url is configured); not using it"
             ),
         }
+        unbound.get_or_insert(from);
     }
-    match entry(url)?.get_password() {
-        Ok(t) => Ok(Some(t)),
-        Err(keyring::Error::NoEntry) => Ok(stored_here(url)),
-        Err(e) => Err(Error::Keyring { reason: e.to_string() }),
+    let stored = match keyring::Entry::new(SERVICE, url.as_str()).and_then(|e| e.get_password()) {
+        Ok(t) => Some(t),
+        Err(keyring::Error::NoEntry) => stored_here(url),
+        Err(e) if unbound.is_none() => return Err(Error::Keyring { reason: e.to_string() }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the OS keyring could not be used");
+            None
+        }
+    };
+    match (stored, unbound) {
+        (None, Some(from)) => Err(Error::TokenNotBound { from, url: url.to_string() }),
+        (t, _) => Ok(t),
     }
 }

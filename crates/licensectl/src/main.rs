@@ -2,6 +2,15 @@
 //! layer over `license-core`; this file owns only argument parsing, prompts, output
 //! and exit codes.
 
+/// `println!` and `print!` for standard output, except that a reader that went away
+/// (`licensectl … | head`) ends the process quietly instead of with a panic.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::output::stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::stdout(format_args!($($t)*)) };
+}
+
 mod output;
 mod portal_cmds;
 mod transfer_cmds;
@@ -175,6 +184,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: not in a pipe, a file or the journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let out = Out { json: cli.json };
@@ -277,7 +288,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
                     Ok(h.severity as u8)
                 }
                 Err(e) => {
-                    println!("LICENSE UNKNOWN - {}", e.to_string().lines().next().unwrap_or(""));
+                    outln!("LICENSE UNKNOWN - {}", e.to_string().lines().next().unwrap_or(""));
                     Ok(license_core::environment::monitor::Severity::Unknown as u8)
                 }
             }
@@ -286,7 +297,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             let text = environment(cfg)?.metrics()?;
             match file {
                 Some(f) => license_core::environment::durable::replace(&f, text.as_bytes(), "metrics")?,
-                None => print!("{text}"),
+                None => out!("{text}"),
             }
             Ok(EXIT_OK)
         }

@@ -15,8 +15,24 @@ pub struct Out {
     pub json: bool,
 }
 
+/// Writes to standard output. A closed pipe is the reader's way of saying it has
+/// read enough: the process ends there, quietly, as Unix tools do (Rust ignores
+/// SIGPIPE, so `println!` would panic instead).
+pub fn stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_fmt(args).and_then(|()| o.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(crate::EXIT_OK.into()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not write to standard output");
+            std::process::exit(crate::EXIT_ERROR.into());
+        }
+    }
+}
+
 fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).expect("output serialises"));
+    outln!("{}", serde_json::to_string_pretty(v).expect("output serialises"));
 }
 
 impl Out {
@@ -24,7 +40,7 @@ impl Out {
         if self.json {
             print_json(&json!({ "message": text }));
         } else {
-            println!("{text}");
+            outln!("{text}");
         }
     }
 
@@ -34,10 +50,11 @@ impl Out {
             .find_map(|c| c.downcast_ref::<license_core::Error>())
             .map(|c| c.code().as_str())
             .unwrap_or("error");
+        let message = sentence(e);
         if self.json {
-            print_json(&json!({ "error": { "code": code, "message": format!("{e:#}") } }));
+            print_json(&json!({ "error": { "code": code, "message": message } }));
         } else {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {message}");
         }
     }
 
@@ -46,7 +63,7 @@ impl Out {
         if self.json {
             print_json(v);
         } else {
-            print!("{}", render());
+            out!("{}", render());
         }
     }
 
@@ -78,14 +95,14 @@ impl Out {
                 None => print_json(e),
             };
         }
-        println!("{}", e.serial_number);
+        outln!("{}", e.serial_number);
         if explain {
-            println!("\nsource: {}", e.source);
+            outln!("\nsource: {}", e.source);
             for n in &e.notes {
-                println!("  {:<14} {:<40} {}", n.key, n.value.as_deref().unwrap_or("-"), n.reason);
+                outln!("  {:<14} {:<40} {}", n.key, n.value.as_deref().unwrap_or("-"), n.reason);
             }
-            println!("\nhashed facts (SHA-256 of \"serial-number/v1\\0\" + these lines):");
-            print!("{}", e.facts_text);
+            outln!("\nhashed facts (SHA-256 of \"serial-number/v1\\0\" + these lines):");
+            out!("{}", e.facts_text);
             if let Some((l, d)) = licensed {
                 self.serial_against_license(e, &l, d.as_ref());
             }
@@ -96,7 +113,7 @@ impl Out {
         if self.json {
             return print_json(&json!({ "file": file, "report": r }));
         }
-        println!("License file: {}", file.display());
+        outln!("License file: {}", file.display());
         for c in &r.checks {
             let tag = match c.status {
                 Status::Pass => "PASS",
@@ -104,12 +121,12 @@ impl Out {
                 Status::Fail => "FAIL",
                 Status::Skipped => "SKIP",
             };
-            println!("  [{tag}] {:<22} {}", c.label, c.message);
+            outln!("  [{tag}] {:<22} {}", c.label, c.message);
         }
         if !r.differences.is_empty() {
-            println!("Changes:");
+            outln!("Changes:");
             for d in &r.differences {
-                println!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
+                outln!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
             }
         }
         let verdict = if !r.installable {
@@ -119,57 +136,57 @@ impl Out {
         } else {
             "installable".to_string()
         };
-        println!("Result: {verdict}");
+        outln!("Result: {verdict}");
     }
 
     pub fn overview(&self, o: &Overview) {
         if self.json {
             return print_json(o);
         }
-        println!("Environment:   {} ({})", o.name, o.environment_type);
+        outln!("Environment:   {} ({})", o.name, o.environment_type);
         match (&o.serial, &o.serial_error) {
-            (Some(s), _) => println!("Serial number: {}", s.serial_number),
-            (None, Some(e)) => println!("Serial number: unknown ({e})"),
+            (Some(s), _) => outln!("Serial number: {}", s.serial_number),
+            (None, Some(e)) => outln!("Serial number: unknown ({e})"),
             _ => {}
         }
-        println!("License:       {}", o.installed.status_text);
+        outln!("License:       {}", o.installed.status_text);
         if let Some(l) = &o.installed.license {
             let e = &l.entitlements;
-            println!("  activation code  {}", l.activation_code);
-            println!("  customer         {}", l.customer);
-            println!("  type             {}", l.environment_type);
-            println!(
+            outln!("  activation code  {}", l.activation_code);
+            outln!("  customer         {}", l.customer);
+            outln!("  type             {}", l.environment_type);
+            outln!(
                 "  valid            {} – {}",
                 timestamp::format(&l.not_before),
                 l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "perpetual".into())
             );
-            println!("  named users      {}", e.named_users);
-            println!("  app objects      {}", e.application_objects);
-            println!("  environments     {}", e.environments);
-            println!("  support          {}", e.support_level);
-            println!("  features         {}", e.features.join(", "));
+            outln!("  named users      {}", e.named_users);
+            outln!("  app objects      {}", e.application_objects);
+            outln!("  environments     {}", e.environments);
+            outln!("  support          {}", e.support_level);
+            outln!("  features         {}", e.features.join(", "));
         }
         match &o.last_backup {
-            Some(b) => println!("Last backup:   {} ({})", b.id, timestamp::format(&b.taken_at)),
-            None => println!("Last backup:   none"),
+            Some(b) => outln!("Last backup:   {} ({})", b.id, timestamp::format(&b.taken_at)),
+            None => outln!("Last backup:   none"),
         }
         for w in &o.warnings {
-            println!("Warning: {w}");
+            outln!("Warning: {w}");
         }
         if let (Some(d), Some(s)) = (&o.drift, &o.serial) {
             print_drift(d);
-            println!("Request a license for {} now:", s.serial_number);
-            println!("  online:  {REQUEST_ONLINE}");
-            println!("  offline: {REQUEST_OFFLINE}  (carry it to a connected machine)");
+            outln!("Request a license for {} now:", s.serial_number);
+            outln!("  online:  {REQUEST_ONLINE}");
+            outln!("  offline: {REQUEST_OFFLINE}  (carry it to a connected machine)");
         }
     }
 
     /// `serial --explain` beside an installed license: the same comparison as `status`.
     fn serial_against_license(&self, e: &SerialExplanation, licensed: &str, drift: Option<&Drift>) {
         if e.serial_number.to_string() == licensed {
-            println!("\nThe installed license is for this serial number.");
+            outln!("\nThe installed license is for this serial number.");
         } else {
-            println!("\nThe installed license is for {licensed}, not this serial number.");
+            outln!("\nThe installed license is for {licensed}, not this serial number.");
             if let Some(d) = drift {
                 print_drift(d);
             }
@@ -180,7 +197,7 @@ impl Out {
         if self.json {
             return print_json(b);
         }
-        println!("backup {} written to {}", b.id, b.path.display());
+        outln!("backup {} written to {}", b.id, b.path.display());
     }
 
     pub fn backups(&self, list: &[BackupEntry]) {
@@ -188,12 +205,12 @@ impl Out {
             return print_json(&list);
         }
         if list.is_empty() {
-            println!("no backups yet");
+            outln!("no backups yet");
             return;
         }
-        println!("{:<30} {:<38} {:<22} {:<22} reason", "ID", "LICENSE ID", "EXPIRES", "TAKEN AT");
+        outln!("{:<30} {:<38} {:<22} {:<22} reason", "ID", "LICENSE ID", "EXPIRES", "TAKEN AT");
         for b in list {
-            println!(
+            outln!(
                 "{:<30} {:<38} {:<22} {:<22} {}{}",
                 b.id,
                 b.license_id.as_deref().unwrap_or("(unreadable)"),
@@ -210,21 +227,52 @@ impl Out {
             return print_json(o);
         }
         for d in &o.report.differences {
-            println!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
+            outln!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
         }
         match &o.backup {
-            Some(b) => println!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),
-            None => println!("installed license {}", o.license.license_id),
+            Some(b) => outln!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),
+            None => outln!("installed license {}", o.license.license_id),
         }
-        println!("written to {}", o.written_path.display());
+        outln!("written to {}", o.written_path.display());
     }
 }
 
 fn print_drift(d: &Drift) {
     if d.changes.is_empty() {
-        println!("Why: {}.", d.summary);
+        outln!("Why: {}.", d.summary);
     }
     for c in &d.changes {
-        println!("Why: {}.", c.text);
+        outln!("Why: {}.", c.text);
+    }
+}
+
+/// The error and its causes as one sentence, each said once: the core's messages
+/// already quote their cause (`could not write X: No space left on device`), so a
+/// cause whose words are already there is not repeated.
+pub fn sentence(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_already_quoted_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let e = license_core::Error::io("write", std::path::Path::new("/x/license.lic"), io);
+        let e = anyhow::Error::from(e).context("the install failed");
+        let s = super::sentence(&e);
+        assert_eq!(s.matches("os error 28").count(), 1, "{s}");
+        assert!(s.starts_with("the install failed: could not write /x/license.lic: "), "{s}");
     }
 }

@@ -131,14 +131,14 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             let recorded = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::AlreadyRecorded).count();
             let unmatched = plan.receipts.iter().filter(|r| r.fate == ReceiptFate::DoesNotMatch).count();
             if out.json {
-                println!(
+                outln!(
                     "{}",
                     json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "receipts_not_matching": unmatched, "notes": plan.notes})
                 );
             } else {
-                println!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
+                outln!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
                 if unmatched > 0 {
-                    println!("{unmatched} receipt(s) did not answer the audit waiting here and were not applied (see the notes)");
+                    outln!("{unmatched} receipt(s) did not answer the audit waiting here and were not applied (see the notes)");
                 }
             }
             Ok(status)

@@ -79,11 +79,11 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
             durable::create_private(&path, k.to_pem().as_bytes())?;
             print_public(out, &k);
         }
-        VendorCommand::Pubkey { key, pem: true } => print!("{}", KeyPair::read(&key)?.public().to_spki_pem()),
+        VendorCommand::Pubkey { key, pem: true } => out!("{}", KeyPair::read(&key)?.public().to_spki_pem()),
         VendorCommand::Pubkey { key, pem: false } => print_public(out, &KeyPair::read(&key)?),
         VendorCommand::SignRelease { key, dir } => {
             let names = license_core::release::sign(&dir, &KeyPair::read(&key)?)?;
-            println!("signed {} file(s) in {}: {}", names.len(), dir.display(), names.join(", "));
+            outln!("signed {} file(s) in {}: {}", names.len(), dir.display(), names.join(", "));
         }
         VendorCommand::Issue {
             key,
@@ -155,11 +155,11 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
 fn print_public(out: &Out, k: &KeyPair) {
     let p = k.public();
     if out.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"public_key": p.to_base64url(), "kid": p.kid()})).expect("json")
         );
     } else {
-        println!("public key: {}\nkey id:     {}", p.to_base64url(), p.kid());
+        outln!("public key: {}\nkey id:     {}", p.to_base64url(), p.kid());
     }
 }

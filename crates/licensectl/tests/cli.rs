@@ -398,3 +398,40 @@ fn a_signed_release_verifies_with_licensectl_and_with_openssl() {
     assert!(out.contains("MISMATCH  licensectl_0.1.0-1_amd64.deb") && out.contains("NOT verified"), "{out}");
     assert!(!sh(&one_liner).status.success(), "sha256sum -c refuses the altered file");
 }
+
+/// `licensectl … | head`: the reader has gone before anything is written. The
+/// command ends quietly, with no panic and no error message.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let v = vendor();
+    for args in [vec!["serial", "--facts", p(&v.facts)], vec!["serial", "--facts", p(&v.facts), "--json"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let child = cli().command(&args).stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+    }
+}
+
+/// LICENSE_MANAGER_TOKEN set, but bound to no portal (no LICENSE_MANAGER_PORTAL, no
+/// configuration): it is not sent, and the error says how to bind it rather than
+/// to set the variable that is already set.
+#[test]
+fn an_unbound_token_says_how_to_bind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cli()
+        .home(dir.path())
+        .env("LICENSE_MANAGER_TOKEN", "lm_sometoken")
+        .command(&["--portal", "http://127.0.0.1:9", "transfer", "process", "x.transfer.zip", "--json"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "token_not_bound", "{v}");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("LICENSE_MANAGER_PORTAL=http://127.0.0.1:9"), "{m}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("another portal"), "there is no other portal: {stderr}");
+}

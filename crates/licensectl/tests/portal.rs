@@ -535,7 +535,7 @@ fn the_environment_token_goes_only_to_its_own_portal() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("no portal token is stored") || err.contains("keyring"), "{err}");
+    assert!(err.contains("is not bound to the portal") && err.contains("LICENSE_MANAGER_PORTAL="), "{err}");
     assert!(!err.contains("401"), "the token must not have been sent: {err}");
 }
 

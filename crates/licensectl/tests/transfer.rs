@@ -411,3 +411,61 @@ fn an_archive_with_a_member_twice_is_refused_and_nothing_is_sent() {
     assert_eq!(portal.count("SELECT COUNT(*) FROM license_requests"), 0, "nothing reached the portal");
     assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 0);
 }
+
+/// Two imports of the same file at once (an administrator double-clicks, or a
+/// scheduled job runs beside a person): the environment's one lock serialises the
+/// history's read-modify-write, so every receipt is recorded exactly once.
+#[test]
+fn two_imports_at_once_record_every_receipt_once() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    for _ in 0..16 {
+        site.ok(&["audit", "generate"]);
+    }
+    site.ok(&["transfer", "export", p(&file)]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    for round in 0..3 {
+        let children: Vec<_> = (0..2)
+            .map(|_| site.cli().command(&site.with_config(&["transfer", "import", p(&file), "--yes"])).spawn().unwrap())
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success(), "round {round}");
+        }
+        let history = site.json(&["audit", "history"]);
+        let ids: std::collections::BTreeSet<_> =
+            history.as_array().unwrap().iter().map(|l| l["audit_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!((history.as_array().unwrap().len(), ids.len()), (16, 16), "round {round}: {history}");
+        assert_eq!(site.outbox(), 0);
+    }
+}
+
+/// A second writer waits for the environment's lock (with a note) instead of
+/// failing at once, and goes on when the first is done.
+#[test]
+fn a_second_writer_waits_for_the_lock_then_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(dir.path());
+    cli.ok(&["demo", p(&dir.path().join("demo"))]);
+    let config = dir.path().join("demo/environment.toml");
+    let state = license_core::environment::Config::read(&config).unwrap().state_dir();
+    std::fs::create_dir_all(&state).unwrap();
+    let lock = std::fs::File::create(state.join("lock")).unwrap();
+    lock.lock().unwrap();
+    let child = cli.command(&["--config", p(&config), "backup"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(lock);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for another install, restore or upload"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "no colour codes in a pipe: {stderr:?}");
+}

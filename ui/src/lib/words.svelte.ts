@@ -131,6 +131,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   audit_not_registered: { title: "The portal rejected the audit: this environment is not registered in the subscription.", next: "Request a license → Register this serial, then generate a new audit." },
   bad_portal_url: { title: "The portal address is not allowed.", next: "Use an https:// address (http:// only for this machine itself)." },
   bad_token: { title: "That does not look like a portal token.", next: "Copy the token again from the portal." },
+  token_not_bound: { title: "The token given to this program belongs to another portal.", next: "Set LICENSE_MANAGER_PORTAL to this portal's address, or store a token in Settings." },
   no_token: { title: "No portal token is stored.", next: "Store one in Settings." },
   bad_release: { title: "The release does not verify.", next: "Do not install it; get the release again from the vendor." },
   keyring: { title: "The system keyring could not be used.", next: "Unlock your keyring (log in to the desktop) and try again." },

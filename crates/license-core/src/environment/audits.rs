@@ -103,6 +103,7 @@ impl Environment {
 
     /// Builds, signs and stores (in the outbox) an audit of current consumption.
     pub fn generate_audit(&self) -> Result<GeneratedAudit, Error> {
+        let _lock = self.lock()?;
         let state = self.config.state_dir();
         let license = self.installed()?;
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
@@ -162,13 +163,8 @@ impl Environment {
         let mut done = Vec::new();
         for (i, path) in files.iter().enumerate() {
             progress(i, files.len());
-            match self.upload_file(client, path).await {
-                Ok(r) => {
-                    if let Err(e) = std::fs::remove_file(path) {
-                        return (done, Some(Error::io("remove from the outbox", path, e)));
-                    }
-                    done.push(r);
-                }
+            match self.upload(client, path, true).await {
+                Ok(r) => done.push(r),
                 Err(e) => return (done, Some(e)),
             }
         }
@@ -179,20 +175,34 @@ impl Environment {
     /// Uploads one audit file (from the outbox or made on another machine) and
     /// records the answer in the local history.
     pub async fn upload_file(&self, client: &PortalClient, path: &Path) -> Result<UploadResult, Error> {
+        self.upload(client, path, false).await
+    }
+
+    /// Uploads one audit file; the answer is recorded, and with `from_outbox` the
+    /// file leaves the outbox, in one step under the environment lock (the lock is
+    /// not held while the portal answers).
+    async fn upload(&self, client: &PortalClient, path: &Path, from_outbox: bool) -> Result<UploadResult, Error> {
         let bytes = durable::read_document(path)?;
         let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
         let audit_sha256 = crate::document::signed_sha256(crate::document::DocumentKind::Audit, &bytes)?;
         let r = client.upload_audit(&bytes).await?;
-        self.record_upload(LocalUpload {
-            upload_id: r.upload_id.clone(),
-            audit_id: Some(audit.audit_id.to_string()),
-            status: r.status,
-            reasons: r.reasons.clone(),
-            received_at: r.received_at.clone(),
-            sha256: crate::sha256_hex(&bytes),
-            audit_sha256: Some(audit_sha256),
-            receipt: r.receipt.clone(),
-        })?;
+        let lock = self.lock()?;
+        self.record_upload(
+            &lock,
+            LocalUpload {
+                upload_id: r.upload_id.clone(),
+                audit_id: Some(audit.audit_id.to_string()),
+                status: r.status,
+                reasons: r.reasons.clone(),
+                received_at: r.received_at.clone(),
+                sha256: crate::sha256_hex(&bytes),
+                audit_sha256: Some(audit_sha256),
+                receipt: r.receipt.clone(),
+            },
+        )?;
+        if from_outbox {
+            std::fs::remove_file(path).map_err(|e| Error::io("remove from the outbox", path, e))?;
+        }
         Ok(r)
     }
 
@@ -209,7 +219,7 @@ impl Environment {
             })
     }
 
-    pub(crate) fn record_upload(&self, u: LocalUpload) -> Result<(), Error> {
+    pub(crate) fn record_upload(&self, _lock: &super::EnvLock, u: LocalUpload) -> Result<(), Error> {
         let mut all = self.local_history();
         if !all.iter().any(|x| x.upload_id == u.upload_id) {
             all.push(u);

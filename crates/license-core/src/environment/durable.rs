@@ -162,6 +162,25 @@ pub fn lock_file(path: &Path, wait: bool) -> Result<File, Error> {
     }
 }
 
+/// Takes the OS file lock `path`, waiting at most `wait` for another process to
+/// release it; `waiting` is called once, when the wait begins, so the caller can say
+/// why nothing happens yet. Still held after `wait`: [`Error::Busy`].
+pub fn lock_file_within(path: &Path, wait: std::time::Duration, waiting: impl FnOnce()) -> Result<File, Error> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut waiting = Some(waiting);
+    loop {
+        match lock_file(path, false) {
+            Err(Error::Busy { .. }) if std::time::Instant::now() < deadline => {
+                if let Some(say) = waiting.take() {
+                    say();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Makes a rename in `dir` durable (on Unix the folder entry must be flushed too).
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
@@ -286,6 +305,23 @@ mod tests {
         fs::write(&big, [b'x'; 11]).unwrap();
         assert_eq!(read_capped(&big, 10, Links::Follow).unwrap_err().code(), "too_large");
         assert_eq!(read_capped(&big, 11, Links::Refuse).unwrap(), [b'x'; 11]);
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_then_busy() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("lock");
+        let held = lock_file(&path, false).unwrap();
+        let mut said = 0;
+        let e = lock_file_within(&path, std::time::Duration::from_millis(200), || said += 1).unwrap_err();
+        assert_eq!((e.code(), said), (crate::ErrorCode::Busy, 1));
+        // Released while waiting: taken.
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(held);
+        });
+        lock_file_within(&path, std::time::Duration::from_secs(10), || {}).unwrap();
+        release.join().unwrap();
     }
 
     #[test]

@@ -99,6 +99,14 @@ pub enum Step {
     Done,
 }
 
+/// How long a writer waits for another process's environment lock.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Proof that this process holds the environment's lock ([`Environment::lock`]).
+pub(crate) struct EnvLock {
+    _file: File,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InstallOptions {
     /// The administrator accepted the warnings (changed subscription, downgrade).
@@ -238,12 +246,21 @@ impl Environment {
         })
     }
 
-    /// Holds the environment's lock for an install, restore or backup. The OS drops
-    /// it when the process dies, so a killed install never blocks the next one.
-    fn lock(&self) -> Result<File, Error> {
+    /// Takes the environment's one lock, which every writer of its files holds:
+    /// install, restore, backup, the clock's acceptance, audits, receipts and the
+    /// upload history (each a read-modify-write that two processes must not
+    /// interleave). Another holder is waited for up to [`LOCK_WAIT`], with a note in
+    /// the log, then [`Error::Busy`]. The OS drops the lock when the process dies, so
+    /// a killed install never blocks the next one. Not re-entrant: only public entry
+    /// points take it, and what they call receives the [`EnvLock`] as proof.
+    pub(crate) fn lock(&self) -> Result<EnvLock, Error> {
         let dir = self.config.state_dir();
         durable::ensure_dir(&dir)?;
-        durable::lock_file(&dir.join("lock"), false)
+        let path = dir.join("lock");
+        let file = durable::lock_file_within(&path, LOCK_WAIT, || {
+            tracing::warn!(lock = %path.display(), "waiting for another install, restore or upload to finish");
+        })?;
+        Ok(EnvLock { _file: file })
     }
 
     /// The administrator confirms the system clock is right (after a suspect clock

@@ -178,7 +178,9 @@ impl Environment {
     /// before the audit leaves the outbox, so a crash in between loses nothing (the
     /// next import finds it recorded and only removes it). Returns how many moved.
     pub fn apply_receipts(&self, plan: &ImportPlan) -> Result<usize, Error> {
-        // The outbox is read again: only what still waits, and still matches, moves.
+        // Under the environment lock, the outbox is read again: only what still
+        // waits, and still matches, moves; two imports at once cannot interleave.
+        let lock = self.lock()?;
         let waiting = self.outbox_by_audit_id()?;
         let mut moved = 0;
         for r in plan.receipts.iter().filter(|r| r.fate == ReceiptFate::MovesToHistory) {
@@ -188,7 +190,7 @@ impl Environment {
             }
             let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
             if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id.to_string()) {
-                self.record_upload(upload_from(&r.receipt, w, text))?;
+                self.record_upload(&lock, upload_from(&r.receipt, w, text))?;
             }
             std::fs::remove_file(&w.path).map_err(|e| Error::io("remove from the outbox", &w.path, e))?;
             moved += 1;
