@@ -124,6 +124,18 @@ fn classify(name: &str) -> Result<Member, Error> {
     }
 }
 
+/// Takes the transfer file's lock: an OS lock on `.<name>.lock` beside it (the file
+/// itself is replaced by rename, so it cannot carry the lock). Held by every
+/// read-modify-write of the file; another holder is waited for up to 30 s. The lock
+/// file stays: removing it would let two writers lock two different files.
+fn lock(path: &Path) -> Result<std::fs::File, Error> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let lock = path.with_file_name(format!(".{name}.lock"));
+    durable::lock_file_within(&lock, crate::environment::LOCK_WAIT, || {
+        tracing::warn!(file = %path.display(), "waiting for another program that is writing this transfer file");
+    })
+}
+
 /// A transfer file is named `<anything>.transfer.zip` (spec), so people and tools
 /// know it; reading, writing and adding all insist on it.
 fn check_name(path: &Path) -> Result<(), Error> {
@@ -370,8 +382,11 @@ impl Transfer {
 
     /// The same file after adding or replacing one environment: an existing file is
     /// read (and must be sound) first, so a broken file is never silently replaced.
+    /// The file's lock is held from the read to the write, so an export and a
+    /// `process` of the same file never lose each other's work.
     pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
         check_name(path)?;
+        let _lock = lock(path)?;
         let mut t = match std::fs::symlink_metadata(path) {
             Ok(_) => Transfer::read(path, None)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Transfer::default(),
@@ -453,7 +468,7 @@ pub async fn process(
     progress: &(dyn Fn(&ItemOutcome, usize, usize) + Sync),
 ) -> Result<ProcessReport, Error> {
     use futures_util::stream::{self, StreamExt};
-    let mut t = Transfer::read(path, None)?;
+    let t = Transfer::read(path, None)?;
     let mut items = Vec::new();
     let mut work = Vec::new();
     for (e, p) in &t.environments {
@@ -490,17 +505,19 @@ pub async fn process(
             (item, answer)
         })
         .buffer_unordered(CONCURRENCY);
-    let mut written = false;
+    let mut answers: Vec<(SerialNumber, Answered)> = Vec::new();
     while let Some((mut item, answer)) = results.next().await {
         match answer {
             Ok((verdict, bytes)) => {
-                let papers = t.papers_mut(&item.serial_number).expect("listed");
-                match item.audit_id {
-                    Some(id) => drop(papers.receipts.insert(id, bytes)),
-                    None => papers.license = Some(bytes),
-                }
+                let answered = match item.audit_id {
+                    Some(id) => Answered::Receipt(id, bytes),
+                    None => {
+                        let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
+                        Answered::License { request, license: bytes }
+                    }
+                };
+                answers.push((item.serial_number.clone(), answered));
                 item.verdict = verdict;
-                written = true;
             }
             Err(e) => {
                 tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
@@ -512,10 +529,36 @@ pub async fn process(
         progress(&item, done, total);
         items.push(item);
     }
+    drop(results);
+    let written = !answers.is_empty();
     if written {
-        t.write(path)?;
+        // The portal work took a while: an environment may have been exported into
+        // the file meanwhile. Under the file's lock, read it again and add what came
+        // back to what is there now, where it still fits.
+        let _lock = lock(path)?;
+        let mut now = Transfer::read(path, None)?;
+        for (serial, answered) in answers {
+            let Some(papers) = now.papers_mut(&serial) else { continue };
+            match answered {
+                Answered::Receipt(id, receipt) if papers.audits.contains_key(&id) => {
+                    papers.receipts.insert(id, receipt);
+                }
+                // The license answers that request; a newer request waits for the next run.
+                Answered::License { request, license } if papers.request.as_ref() == Some(&request) => {
+                    papers.license = Some(license);
+                }
+                _ => {}
+            }
+        }
+        now.write(path)?;
     }
     Ok(ProcessReport { items, written })
+}
+
+/// What the portal gave back for one item.
+enum Answered {
+    Receipt(Uuid, Vec<u8>),
+    License { request: Vec<u8>, license: Vec<u8> },
 }
 
 /// Uploads one audit; returns the verdict and the receipt, which must name it.

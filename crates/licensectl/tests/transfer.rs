@@ -469,3 +469,38 @@ fn a_second_writer_waits_for_the_lock_then_goes_on() {
     assert!(stderr.contains("waiting for another install, restore or upload"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "no colour codes in a pipe: {stderr:?}");
 }
+
+/// An environment exported into the file while a workstation processes it (the
+/// portal is slow) is kept: process merges what came back into the file as it is
+/// at the end, under the file's lock.
+#[test]
+fn an_export_during_a_process_is_kept() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1), (EnvironmentType::Quality, 1)]);
+    let token = portal.token(&code, ALL);
+    let a = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let b = Site::new("Quality", EnvironmentType::Quality, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    a.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    portal.faults(vec![Fault::Delay { ms: 2000 }]);
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    let process = workstation.command(&["--portal", &portal.url, "transfer", "process", p(&file)]).spawn().unwrap();
+    while portal.pending_faults() > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The portal holds A's request now; B is added meanwhile.
+    b.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    assert!(process.wait_with_output().unwrap().status.success());
+    let shown: Value = serde_json::from_str(&workstation.ok(&["transfer", "show", p(&file), "--json"])).unwrap();
+    let envs = shown["environments"].as_array().unwrap();
+    assert_eq!(envs.len(), 2, "B's export was kept: {shown}");
+    let by_name = |n: &str| envs.iter().find(|e| e["entry"]["name"] == n).unwrap().clone();
+    assert_eq!(by_name("Production")["license"], true, "A's license came back: {shown}");
+    assert_eq!((by_name("Quality")["request"].clone(), by_name("Quality")["license"].clone()), (true.into(), false.into()));
+    // The next run does B's request.
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    b.ok(&["transfer", "import", p(&file), "--yes"]);
+    assert_eq!(b.json(&["status"])["installed"]["status"], "valid");
+}
