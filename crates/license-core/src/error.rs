@@ -106,6 +106,11 @@ pub enum Error {
     #[error("no license is installed: install one first")]
     NothingInstalled,
 
+    #[error(
+        "{path} does not hold a license ({reason}), so it was not backed up: a backup only ever holds a license file"
+    )]
+    NotALicense { path: PathBuf, reason: String },
+
     #[error("no backup with id '{id}': run `licensectl backups` to see the ids")]
     NoSuchBackup { id: String },
 
@@ -190,6 +195,7 @@ impl Error {
             Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
             Error::TransferFull { .. } => ErrorCode::TransferFull,
             Error::NothingInstalled => ErrorCode::NothingInstalled,
+            Error::NotALicense { .. } => ErrorCode::NotALicense,
             Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
             Error::Refused { .. } => ErrorCode::Refused,
             Error::NeedsConfirmation { .. } => ErrorCode::NeedsConfirmation,
@@ -267,6 +273,7 @@ error_codes! {
     NotATransferFile = "not_a_transfer_file",
     TransferFull = "transfer_full",
     NothingInstalled = "nothing_installed",
+    NotALicense = "not_a_license",
     NoSuchBackup = "no_such_backup",
     Refused = "refused",
     NeedsConfirmation = "needs_confirmation",

@@ -498,7 +498,10 @@ fn an_export_during_a_process_is_kept() {
     assert_eq!(envs.len(), 2, "B's export was kept: {shown}");
     let by_name = |n: &str| envs.iter().find(|e| e["entry"]["name"] == n).unwrap().clone();
     assert_eq!(by_name("Production")["license"], true, "A's license came back: {shown}");
-    assert_eq!((by_name("Quality")["request"].clone(), by_name("Quality")["license"].clone()), (true.into(), false.into()));
+    assert_eq!(
+        (by_name("Quality")["request"].clone(), by_name("Quality")["license"].clone()),
+        (true.into(), false.into())
+    );
     // The next run does B's request.
     workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
     b.ok(&["transfer", "import", p(&file), "--yes"]);

@@ -112,6 +112,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   usage_unavailable: { title: "The consumption figures could not be read.", next: "See Details; the usage command or file is set in the configuration." },
   bad_transfer: { title: "The transfer file cannot be used.", next: "It may be damaged or not a transfer file; see Details, and make it again on the other side." },
   nothing_installed: { title: "No license is installed.", next: "Install one first." },
+  not_a_license: { title: "The file at the license path is not a license, so it was not backed up.", next: "Check the license path in Settings." },
   no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },
   refused: { title: "The license was not installed: a check failed.", next: "See the checks marked ✗. Nothing was changed." },
   needs_confirmation: { title: "The warnings must be accepted first.", next: "Read the warnings and tick the box to go ahead." },

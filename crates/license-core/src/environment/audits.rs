@@ -110,7 +110,11 @@ impl Environment {
         let key = identity::load_or_create(&state)?;
         let now = self.clock().effective_now();
         let last: Option<LastPeriod> =
-            std::fs::read(state.join(LAST_PERIOD)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            match durable::read_capped(&state.join(LAST_PERIOD), 4096, durable::Links::Refuse) {
+                Ok(b) => serde_json::from_slice(&b).ok(),
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
         let period_start = last.map(|l| l.period_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
         let audit = Audit {
             format: 1,
@@ -182,7 +186,9 @@ impl Environment {
     /// file leaves the outbox, in one step under the environment lock (the lock is
     /// not held while the portal answers).
     async fn upload(&self, client: &PortalClient, path: &Path, from_outbox: bool) -> Result<UploadResult, Error> {
-        let bytes = durable::read_document(path)?;
+        // The outbox is our own folder: nothing in it is followed through a link.
+        let links = if from_outbox { durable::Links::Refuse } else { durable::Links::Follow };
+        let bytes = durable::read_capped(path, crate::MAX_FILE_BYTES, links)?;
         let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
         let audit_sha256 = crate::document::signed_sha256(crate::document::DocumentKind::Audit, &bytes)?;
         let r = client.upload_audit(&bytes).await?;

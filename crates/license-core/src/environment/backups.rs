@@ -56,7 +56,8 @@ impl Backups<'_> {
 
     /// Stores `bytes` unless an intact backup of the same bytes exists, and returns
     /// the entry. The file is durable before this returns.
-    pub fn store(&self, bytes: &[u8], reason: &str, now: Timestamp) -> Result<BackupEntry, Error> {
+    /// `mode`: the permission bits the backup gets (the license file's own).
+    pub fn store(&self, bytes: &[u8], reason: &str, now: Timestamp, mode: Option<u32>) -> Result<BackupEntry, Error> {
         durable::ensure_dir(self.dir)?;
         let sha = sha256_hex(bytes);
         if let Some(existing) = self.list()?.into_iter().find(|b| b.sha256 == sha && b.intact) {
@@ -64,9 +65,9 @@ impl Backups<'_> {
         }
         let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &sha[..12]);
         let path = self.dir.join(format!("{id}.{EXT}"));
-        durable::replace(&path, bytes, "backup")?;
+        durable::replace_as(&path, bytes, "backup", mode)?;
         // Verified: read back what is on disk before anything relies on it.
-        let back = fs::read(&path).map_err(|e| Error::io("read back the backup", &path, e))?;
+        let back = durable::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse)?;
         if sha256_hex(&back) != sha {
             return Err(Error::io(
                 "verify the backup",

@@ -35,12 +35,18 @@ pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
 /// `target` itself is replaced, so callers that must write *through* a link resolve
 /// it first ([`resolve_link`]).
 pub fn replace(target: &Path, bytes: &[u8], step: &str) -> Result<(), Error> {
+    replace_as(target, bytes, step, None)
+}
+
+/// [`replace`], and a new file gets permission bits `mode` (Unix) from its first
+/// byte instead of the default: a copy of a private file stays private.
+pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) -> Result<(), Error> {
     let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     ensure_dir(dir)?;
     let existing = fs::symlink_metadata(target).ok().filter(|m| m.is_file());
     let tmp = temp_path(target);
     let result = (|| {
-        let mut f = create_new(&tmp, existing.as_ref().map(mode_of))
+        let mut f = create_new(&tmp, existing.as_ref().map(mode_of).or(mode))
             .map_err(|e| Error::io("create a temporary file in", dir, e))?;
         if let Some(m) = &existing {
             keep_attributes(&f, m).map_err(|e| Error::io("keep the permissions of", target, e))?;
@@ -72,6 +78,11 @@ fn create_new(path: &Path, mode: Option<u32>) -> std::io::Result<File> {
     #[cfg(not(unix))]
     let _ = mode;
     o.open(path)
+}
+
+/// The permission bits of the file at `path` (following links), where it has them.
+pub fn mode_of_path(path: &Path) -> Option<u32> {
+    fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| mode_of(&m)).filter(|_| cfg!(unix))
 }
 
 #[cfg(unix)]
@@ -146,12 +157,25 @@ pub fn create_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// process dies, so a killed writer never blocks the next one. `wait`: block until
 /// it is free; otherwise a held lock is [`Error::Busy`].
 pub fn lock_file(path: &Path, wait: bool) -> Result<File, Error> {
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io("open the lock file", path, e))?;
+    let mut o = File::options();
+    o.create(true).truncate(false).write(true);
+    // Never through a link (a planted `lock -> /etc/nologin` would create that file
+    // as root), and never waiting on a pipe.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).mode(0o600);
+    }
+    let f = match o.open(path) {
+        #[cfg(unix)]
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO)) => {
+            return Err(Error::NotAFile { path: path.to_path_buf() })
+        }
+        r => r.map_err(|e| Error::io("open the lock file", path, e))?,
+    };
+    if !f.metadata().map_err(|e| Error::io("inspect", path, e))?.is_file() {
+        return Err(Error::NotAFile { path: path.to_path_buf() });
+    }
     if wait {
         return f.lock().map(|()| f).map_err(|e| Error::io("lock", path, e));
     }

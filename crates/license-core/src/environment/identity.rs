@@ -9,24 +9,27 @@ use std::path::Path;
 
 const FILE: &str = "environment.key";
 
-/// Whether this environment already has its key (it is made on first use).
+/// Whether this environment already has its key (it is made on first use). A link
+/// or anything else at that name counts as there, so it is refused when read rather
+/// than replaced.
 pub fn exists(state_dir: &Path) -> bool {
-    state_dir.join(FILE).exists()
+    std::fs::symlink_metadata(state_dir.join(FILE)).is_ok()
 }
+
+/// A PEM key is a few hundred bytes.
+const MAX_KEY_BYTES: u64 = 16 * 1024;
 
 pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     let path = state_dir.join(FILE);
-    if path.exists() {
-        check_private(&path)?;
-        return KeyPair::read(&path);
+    if exists(state_dir) {
+        return read_private(&path);
     }
     durable::ensure_dir(state_dir)?;
-    // Creation is serialised by its own lock (not the install lock, which a check
-    // during an install already holds); whoever comes second reads the first's key.
+    // Creation is serialised by its own lock (not the environment lock, which a
+    // check during an install already holds); whoever comes second reads the first's key.
     let _lock = durable::lock_file(&state_dir.join("environment.key.lock"), true)?;
-    if path.exists() {
-        check_private(&path)?;
-        return KeyPair::read(&path);
+    if exists(state_dir) {
+        return read_private(&path);
     }
     let key = KeyPair::generate();
     durable::create_private(&path, key.to_pem().as_bytes())?;
@@ -34,13 +37,15 @@ pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     Ok(key)
 }
 
-/// Refuses a key file that others can read: a leaked key lets anyone sign audits
-/// for this environment.
-fn check_private(path: &Path) -> Result<(), Error> {
+/// Reads the key without following a link or blocking on a pipe, and refuses a key
+/// file that others can read: a leaked key lets anyone sign audits for this
+/// environment.
+fn read_private(path: &Path) -> Result<KeyPair, Error> {
+    let pem = durable::read_capped(path, MAX_KEY_BYTES, durable::Links::Refuse)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(|e| Error::io("inspect", path, e))?.permissions().mode();
+        let mode = std::fs::symlink_metadata(path).map_err(|e| Error::io("inspect", path, e))?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(Error::BadKey {
                 reason: format!(
@@ -52,8 +57,10 @@ fn check_private(path: &Path) -> Result<(), Error> {
             });
         }
     }
-    let _ = path;
-    Ok(())
+    let text =
+        String::from_utf8(pem).map_err(|_| Error::BadKey { reason: format!("{} is not text", path.display()) })?;
+    KeyPair::from_pem(&text)
+        .map_err(|_| Error::BadKey { reason: format!("{} is not a PKCS#8 PEM Ed25519 private key", path.display()) })
 }
 
 #[cfg(test)]

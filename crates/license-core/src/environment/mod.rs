@@ -273,11 +273,28 @@ impl Environment {
 
     /// Backs up the installed license now. `None` when nothing is installed.
     pub fn backup_now(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         match self.installed_bytes()? {
             None => Ok(None),
-            Some(bytes) => self.backups().store(&bytes, reason, chrono::Utc::now()).map(Some),
+            Some(bytes) => self.back_up(&lock, &bytes, reason),
         }
+    }
+
+    /// Backs up `bytes`, the installed license file, with the license file's own
+    /// permission bits. Only a license is backed up: the license path may be a link,
+    /// and a link to a secret must not become a readable copy of it. "A license" is
+    /// judged leniently (its armor label anywhere in the text), so a license that
+    /// an editor re-saved with a byte-order mark or CRLF line ends is still kept.
+    fn back_up(&self, _lock: &EnvLock, bytes: &[u8], reason: &str) -> Result<Option<BackupEntry>, Error> {
+        let label = format!("-----BEGIN {}-----", crate::DocumentKind::License.label());
+        if !bytes.windows(label.len()).any(|w| w == label.as_bytes()) {
+            return Err(Error::NotALicense {
+                path: self.config.license_file.clone(),
+                reason: format!("it has no {label} line"),
+            });
+        }
+        let mode = durable::mode_of_path(&self.config.license_file);
+        self.backups().store(bytes, reason, chrono::Utc::now(), mode).map(Some)
     }
 
     pub fn install(
@@ -306,7 +323,7 @@ impl Environment {
         reason: &str,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         durable::crash_point("install:locked");
         // Platforms often link their license file: the link's target is replaced in
         // its own folder, keeping its mode and owner, and the link stays.
@@ -329,7 +346,15 @@ impl Environment {
 
         progress(Step::BackingUp);
         let backup = match &old {
-            Some(bytes) => Some(self.backups().store(bytes, reason, chrono::Utc::now())?),
+            Some(bytes) => match self.back_up(&lock, bytes, reason) {
+                // What is there is not a license: there is nothing to lose, and no
+                // copy of it is made (the path may be a link to something private).
+                Err(Error::NotALicense { reason, .. }) => {
+                    tracing::warn!(%reason, "the file at the license path is not a license; it is replaced without a backup");
+                    None
+                }
+                other => other?,
+            },
             None => None,
         };
         durable::crash_point("install:backed-up");

@@ -142,7 +142,7 @@ impl Environment {
         let stale = self
             .outbox()?
             .iter()
-            .filter_map(|p| super::durable::read_document(p).ok())
+            .filter_map(|p| super::durable::read_capped(p, crate::MAX_FILE_BYTES, super::durable::Links::Refuse).ok())
             .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
             .filter(|g| (now - *g).num_days() >= t.audit_age_days)
             .count();

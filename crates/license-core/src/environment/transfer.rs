@@ -202,7 +202,7 @@ impl Environment {
     fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
         for path in self.outbox()? {
-            let bytes = durable::read_document(&path)?;
+            let bytes = durable::read_capped(&path, crate::MAX_FILE_BYTES, durable::Links::Refuse)?;
             let (audit, _) = Audit::open(&bytes)?;
             let signed_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &bytes)?;
             out.insert(audit.audit_id, Waiting { path, bytes, audit, signed_sha256 });

@@ -1,0 +1,129 @@
+//! Things planted in the environment's state folder by another local user: a link
+//! where the lock goes, pipes where the key and the audit period are kept. Each
+//! command refuses them quickly; none follows a link or waits on a pipe.
+#![cfg(unix)]
+
+use license_test_support::Cli;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    cli: Cli,
+    config: PathBuf,
+    state: PathBuf,
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let cli = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(&root);
+    cli.ok(&["demo", root.join("demo").to_str().unwrap()]);
+    let config = root.join("demo/environment.toml");
+    let state = license_core::environment::Config::read(&config).unwrap().state_dir();
+    std::fs::create_dir_all(&state).unwrap();
+    Demo { _dir: dir, root, cli, config, state }
+}
+
+impl Demo {
+    /// Runs a command, killing it (and failing) if it has not ended in 20 s: a hang is
+    /// the defect under test, and must not hang the suite.
+    fn bounded(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--config", self.config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut child = self.cli.command(&all).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("licensectl {args:?} hung on a planted file");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn a_pipe_named_environment_key_hangs_nothing() {
+    let d = demo();
+    mkfifo(&d.state.join("environment.key"));
+    for args in [vec!["status"], vec!["check"], vec!["audit", "generate"]] {
+        let o = d.bounded(&args);
+        assert!(!text(&o).contains("panicked"), "{args:?}: {}", text(&o));
+    }
+    let o = d.bounded(&["audit", "generate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("is not a regular file"), "{}", text(&o));
+}
+
+#[test]
+fn a_pipe_named_last_audit_json_hangs_nothing() {
+    let d = demo();
+    mkfifo(&d.state.join("last-audit.json"));
+    let o = d.bounded(&["audit", "generate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("last-audit.json is not a regular file"), "{}", text(&o));
+    assert!(d.bounded(&["audit", "outbox", "--json"]).stdout.starts_with(b"[]"), "no audit was written");
+}
+
+#[test]
+fn a_link_where_the_lock_goes_creates_nothing_through_it() {
+    let d = demo();
+    let target = d.root.join("nologin");
+    std::os::unix::fs::symlink(&target, d.state.join("lock")).unwrap();
+    let o = d.bounded(&["backup"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("lock is not a regular file"), "{}", text(&o));
+    assert!(std::fs::symlink_metadata(&target).is_err(), "the lock's link target was created");
+    // A pipe there blocks nothing either.
+    std::fs::remove_file(d.state.join("lock")).unwrap();
+    mkfifo(&d.state.join("lock"));
+    let o = d.bounded(&["backup"]);
+    assert!(text(&o).contains("lock is not a regular file"), "{}", text(&o));
+}
+
+/// A backup keeps the license file's permission bits, and only a license is backed
+/// up: a license path turned into a link to a private file yields no copy of it.
+#[test]
+fn backups_keep_the_mode_and_hold_only_licenses() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = demo();
+    let license = license_core::environment::Config::read(&d.config).unwrap().license_file;
+    std::fs::set_permissions(&license, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = d.bounded(&["backup", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let backups = d.root.join("demo/backups");
+    let modes: Vec<u32> = std::fs::read_dir(&backups)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "lic"))
+        .map(|e| e.metadata().unwrap().permissions().mode() & 0o777)
+        .collect();
+    assert_eq!(modes, vec![0o600], "the backup is as private as the license");
+
+    let secret = d.root.join("secret");
+    std::fs::write(&secret, "root:$6$hash:19000:0:99999:7:::\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::remove_file(&license).unwrap();
+    std::os::unix::fs::symlink(&secret, &license).unwrap();
+    let o = d.bounded(&["backup"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("does not hold a license"), "{}", text(&o));
+    let copies = std::fs::read_dir(&backups)
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read(e.path()).is_ok_and(|b| b.windows(6).any(|w| w == b"$6$has")));
+    assert_eq!(copies.count(), 0, "no copy of the secret was made");
+}
