@@ -146,6 +146,7 @@ pub async fn register_environment(
                 environment_type: env.config.environment_type,
                 name: env.config.name.clone(),
                 environment_key: Some(env.environment_key()?),
+                reason: None,
             };
             Ok((code, reg, env.portal_client(None)?))
         })

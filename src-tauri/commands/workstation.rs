@@ -110,8 +110,13 @@ pub async fn register_slot(
         let (config, client) = config_and_client().await?;
         let code = config.activation_code()?;
         let name = optional(&name).unwrap_or_else(|| format!("{} environment", environment_type.as_str()));
-        let reg =
-            license_core::portal::Registration { serial_number: serial, environment_type, name, environment_key: None };
+        let reg = license_core::portal::Registration {
+            serial_number: serial,
+            environment_type,
+            name,
+            environment_key: None,
+            reason: None,
+        };
         client.register(code, &reg).await?;
         Ok(client.subscription(code).await?)
     })

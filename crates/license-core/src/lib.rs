@@ -49,6 +49,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex_lower(&sha2::Sha256::digest(bytes))
 }
 
+/// Untrusted text (a name from a transfer file or the portal, a member name) as it
+/// may be printed: without control characters or bidirectional overrides, which in
+/// a terminal or table could rewrite what the administrator sees, and at most 120
+/// characters.
+pub fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    text.chars().filter(|&c| !hidden(c)).take(120).collect()
+}
+
 /// Bytes as lower-case hex, the form every digest, key id and MAC is written in.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

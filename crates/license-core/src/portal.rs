@@ -128,6 +128,10 @@ pub struct Registration {
     /// none, and the portal pins the key on first sight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_key: Option<String>,
+    /// Why a slot freed while its license is still valid is reused: the portal asks
+    /// for one then (`reason-required`), as the vendor's procedure does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

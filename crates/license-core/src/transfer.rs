@@ -147,7 +147,7 @@ fn check_name(path: &Path) -> Result<(), Error> {
 }
 
 fn shown(name: &str) -> String {
-    name.chars().filter(|c| !c.is_control()).take(120).collect()
+    crate::printable(name)
 }
 
 fn serial_matches(member: &str, folder: &SerialNumber, signed: &SerialNumber) -> Result<(), Error> {
@@ -496,15 +496,21 @@ pub async fn process(
     }
     let total = items.len() + work.len();
     let mut done = items.len();
-    let mut results = stream::iter(work)
-        .map(|(item, w)| async move {
-            let answer = match &w {
-                Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
-                Work::Request(bytes) => license_for_request(client, &item.serial_number, bytes).await,
-            };
-            (item, answer)
-        })
-        .buffer_unordered(CONCURRENCY);
+    // License requests first, all of them, then the audits: a request registers its
+    // serial, and the portal signs a receipt only for a registered serial, so an
+    // environment's first trip brings back both its license and its receipts.
+    let (requests, audits): (Vec<_>, Vec<_>) = work.into_iter().partition(|(_, w)| matches!(w, Work::Request(_)));
+    let send = |(item, w): (ItemOutcome, Work)| async move {
+        let answer = match &w {
+            Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
+            Work::Request(bytes) => license_for_request(client, &item.serial_number, bytes).await,
+        };
+        (item, answer)
+    };
+    let mut results = stream::iter(requests)
+        .map(send)
+        .buffer_unordered(CONCURRENCY)
+        .chain(stream::iter(audits).map(send).buffer_unordered(CONCURRENCY));
     let mut answers: Vec<(SerialNumber, Answered)> = Vec::new();
     while let Some((mut item, answer)) = results.next().await {
         match answer {

@@ -25,6 +25,10 @@ pub enum PortalCommand {
         /// The name shown on the portal (default: the environment's name).
         #[arg(long)]
         name: Option<String>,
+        /// Why a slot freed while its license is still valid is reused (the portal
+        /// asks for one then).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Download this environment's license; with --install, install it (same checks).
     FetchLicense {
@@ -142,14 +146,14 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                         slot.environment_type.as_str(),
                         slot.serial_number
                             .as_ref()
-                            .map(|x| format!("{x} ({})", slot.name.as_deref().unwrap_or("")))
+                            .map(|x| format!("{x} ({})", license_core::printable(slot.name.as_deref().unwrap_or(""))))
                             .unwrap_or("free".into())
                     );
                 }
                 t
             });
         }
-        PortalCommand::Register { activation_code, name } => {
+        PortalCommand::Register { activation_code, name, reason } => {
             let env = env.context("no environment: pass --config")?;
             let code = installed_code(&env, activation_code.as_deref())?;
             let reg = Registration {
@@ -157,6 +161,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                 environment_type: env.config.environment_type,
                 name: name.unwrap_or_else(|| env.config.name.clone()),
                 environment_key: Some(env.environment_key()?),
+                reason,
             };
             rt.block_on(client(Some(&env), portal_flag)?.register(&code, &reg))?;
             out.line(&format!("serial {} registered in a {} slot of {code}", reg.serial_number, reg.environment_type));

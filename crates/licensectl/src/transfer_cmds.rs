@@ -80,7 +80,8 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                         (_, _, Some(v)) => format!("uploaded, {v}"),
                         _ => "license received".into(),
                     };
-                    eprintln!("[{done}/{total}] {} ({}): {what}: {state}", item.environment_name, item.serial_number);
+                    let name = license_core::printable(&item.environment_name);
+                    eprintln!("[{done}/{total}] {name} ({}): {what}: {state}", item.serial_number);
                 }
             }))?;
             let (done, already, failed) = count(&report);
@@ -175,8 +176,8 @@ fn render(t: &Transfer) -> String {
             "  {} — {} {} on {}: {} audit(s), {} receipt(s){}{}\n",
             e.serial_number,
             e.environment_type,
-            e.name,
-            e.hostname,
+            license_core::printable(&e.name),
+            license_core::printable(&e.hostname),
             p.audits.len(),
             p.receipts.len(),
             if p.request.is_some() { ", a license request" } else { "" },

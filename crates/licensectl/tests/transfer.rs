@@ -507,3 +507,28 @@ fn an_export_during_a_process_is_kept() {
     b.ok(&["transfer", "import", p(&file), "--yes"]);
     assert_eq!(b.json(&["status"])["installed"]["status"], "valid");
 }
+
+/// Names in a transfer file are untrusted: `show` and `process` print them without
+/// control characters, so a name cannot clear or rewrite the administrator's screen.
+#[test]
+fn untrusted_names_are_printed_without_control_characters() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    let mut t = Transfer::read(&file, None).unwrap();
+    t.environments[0].0.name = "Prod\x1b[2J\x1b[1;1HAll good\u{202e}".into();
+    t.environments[0].0.hostname = "host\r\nforged line".into();
+    t.write(&file).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    let shown = workstation.ok(&["transfer", "show", p(&file)]);
+    assert!(shown.contains("Prod[2J[1;1HAll good on hostforged line"), "{shown:?}");
+    let o = workstation.run(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains('\x1b') && !stderr.contains('\u{202e}') && !stderr.contains('\r'), "{stderr:?}");
+    assert!(stderr.contains("Prod[2J"), "{stderr:?}");
+}

@@ -52,6 +52,7 @@ pub fn router(portal: Shared) -> Router {
         .route("/api/v1/subscriptions/{code}/environments", post(register))
         .route("/api/v1/subscriptions/{code}/environments/{serial}", delete(unregister))
         .route("/api/v1/subscriptions/{code}/audits", get(audit_history))
+        .route("/api/v1/subscriptions/{code}/history", get(history))
         .route("/api/v1/environments/{serial}/license", get(download_license))
         .route("/api/v1/environments/{serial}/license/send", post(send_license))
         .route("/api/v1/license-requests", post(license_request))
@@ -280,10 +281,30 @@ struct Registration {
     /// is then pinned on first sight (the first request or audit of that serial).
     #[serde(default)]
     environment_key: Option<String>,
+    /// Why a slot freed while its license is still valid is registered again (the
+    /// vendor's procedure asks for one); ignored otherwise.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
-/// Puts `serial` in a free slot of `env_type`, pinning `key`; idempotent for the
-/// same serial and key.
+/// An environment's name as others will print it: 1 to 100 characters, trimmed, and
+/// no control characters (a name is shown in terminals and tables, where escape
+/// sequences would rewrite what an administrator sees).
+fn valid_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("a name has 1 to 100 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name has no control characters (line breaks, escapes)".into());
+    }
+    Ok(name)
+}
+
+/// Puts `serial` in a free slot of `env_type`; idempotent for the same serial.
+/// `key` is pinned only when it comes from a document that key signed (a license
+/// request): a key merely named in a registration proves nothing. `reason` is
+/// needed to reuse a slot whose freed license is still valid.
 fn register_serial(
     c: &Connection,
     code: &str,
@@ -291,21 +312,18 @@ fn register_serial(
     env_type: EnvironmentType,
     name: &str,
     key: Option<&str>,
+    reason: Option<&str>,
 ) -> Result<bool, Problem> {
-    let existing: Option<(String, String, Option<String>)> = c
+    // Only this subscription's slots: a serial another subscription holds is
+    // registered here like any unknown one, so its existence never shows.
+    let existing: Option<(String, Option<String>)> = c
         .query_row(
-            "SELECT activation_code, environment_type, environment_key FROM slots WHERE serial_number = ?1",
-            [serial],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "SELECT environment_type, environment_key FROM slots WHERE activation_code = ?1 AND serial_number = ?2",
+            [code, serial],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    if let Some((other_code, t, pinned)) = existing {
-        if other_code != code {
-            return Err(Problem::conflict(
-                "serial-registered-elsewhere",
-                format!("serial {serial} is registered in another subscription; free it there first"),
-            ));
-        }
+    if let Some((t, pinned)) = existing {
         if let (Some(pinned), Some(key)) = (&pinned, key) {
             if pinned != key {
                 return Err(Problem::conflict(
@@ -315,7 +333,10 @@ fn register_serial(
             }
         }
         if pinned.is_none() && key.is_some() {
-            c.execute("UPDATE slots SET environment_key = ?1 WHERE serial_number = ?2", params![key, serial])?;
+            c.execute(
+                "UPDATE slots SET environment_key = ?1 WHERE activation_code = ?2 AND serial_number = ?3",
+                params![key, code, serial],
+            )?;
         }
         if t != env_type.as_str() {
             return Err(Problem::conflict(
@@ -325,17 +346,41 @@ fn register_serial(
         }
         return Ok(false);
     }
-    let updated = c.execute(
-        "UPDATE slots SET serial_number = ?1, name = ?2, environment_key = ?3
-         WHERE id = (SELECT id FROM slots WHERE activation_code = ?4 AND environment_type = ?5 AND serial_number IS NULL ORDER BY id LIMIT 1)",
-        params![serial, name, key, code, env_type.as_str()],
-    )?;
-    if updated == 0 {
+    let now = license_core::timestamp::format(&Utc::now());
+    // A free slot, preferring one whose freed license has run out: reusing a slot
+    // while its license is valid would leave two valid licenses for one slot.
+    let free: Option<(i64, Option<String>)> = c
+        .query_row(
+            "SELECT s.id,
+                    (SELECT l.serial_number FROM licenses l WHERE l.slot_id = s.id AND l.revoked_at IS NOT NULL
+                       AND l.serial_number != ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4) LIMIT 1) AS still_valid
+             FROM slots s WHERE s.activation_code = ?1 AND s.environment_type = ?2 AND s.serial_number IS NULL
+             ORDER BY still_valid IS NOT NULL, s.id LIMIT 1",
+            params![code, env_type.as_str(), serial, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((slot, still_valid)) = free else {
         return Err(Problem::conflict(
             "no-free-slot",
             format!("the subscription has no free {env_type} slot: free one, or ask your account manager for another"),
         ));
+    };
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let (Some(previous), None) = (&still_valid, reason) {
+        return Err(Problem::conflict(
+            "reason-required",
+            format!("the only free {env_type} slot was freed while the license of {previous} in it is still valid: registering {serial} there needs a stated reason (for example a moved or rebuilt server); give one"),
+        ));
     }
+    c.execute(
+        "UPDATE slots SET serial_number = ?1, name = ?2, environment_key = ?3 WHERE id = ?4",
+        params![serial, name, key, slot],
+    )?;
+    c.execute(
+        "INSERT INTO slot_events (slot_id, activation_code, serial_number, event, reason, at) VALUES (?1, ?2, ?3, 'registered', ?4, ?5)",
+        params![slot, code, serial, reason, now],
+    )?;
     Ok(true)
 }
 
@@ -349,21 +394,18 @@ async fn register(
     let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&body.serial_number)?;
+    let name = valid_name(&body.name).map_err(|why| Problem::bad_request("invalid-name", why))?;
     if let Some(k) = &body.environment_key {
         PublicKey::from_base64url(k).map_err(|e| Problem::bad_request("invalid-environment-key", e.to_string()))?;
     }
     let c = p.db();
     load_sub(&c, &code)?;
-    let created = register_serial(
-        &c,
-        &code,
-        &serial,
-        body.environment_type,
-        body.name.trim(),
-        body.environment_key.as_deref().map(str::trim),
-    )?;
+    // The key named in the body is checked but not pinned: whoever registers (a
+    // workstation typing a serial) need not be the environment. The key is pinned
+    // from the environment's own signed request or audit.
+    let created = register_serial(&c, &code, &serial, body.environment_type, name, None, body.reason.as_deref())?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({"serial_number": serial, "environment_type": body.environment_type, "name": body.name})))
+    Ok((status, Json(json!({"serial_number": serial, "environment_type": body.environment_type, "name": name})))
         .into_response())
 }
 
@@ -376,25 +418,107 @@ async fn unregister(
     let grant = authorize(&p, &headers, &["register"])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&serial)?;
-    let n = p.db().execute(
-        "UPDATE slots SET serial_number = NULL, name = NULL, environment_key = NULL WHERE activation_code = ?1 AND serial_number = ?2",
-        params![code, serial],
-    )?;
-    if n == 0 {
+    let c = p.db();
+    let slot: Option<i64> = c
+        .query_row("SELECT id FROM slots WHERE activation_code = ?1 AND serial_number = ?2", [&code, &serial], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(slot) = slot else {
         return Err(Problem::not_found(format!("serial {serial} is not registered in this subscription")));
-    }
+    };
+    let now = license_core::timestamp::format(&Utc::now());
+    // The freed serial's licenses are revoked, and the subscription's history says so.
+    c.execute(
+        "UPDATE licenses SET revoked_at = ?1 WHERE activation_code = ?2 AND serial_number = ?3 AND revoked_at IS NULL",
+        params![now, code, serial],
+    )?;
+    c.execute(
+        "INSERT INTO slot_events (slot_id, activation_code, serial_number, event, at) VALUES (?1, ?2, ?3, 'freed', ?4)",
+        params![slot, code, serial, now],
+    )?;
+    c.execute("UPDATE slots SET serial_number = NULL, name = NULL, environment_key = NULL WHERE id = ?1", [slot])?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Issues and records a license for a registered serial.
-fn issue(p: &Portal, c: &Connection, serial: &str) -> Result<String, Problem> {
-    let (code, env_type): (String, String) = c
-        .query_row("SELECT activation_code, environment_type FROM slots WHERE serial_number = ?1", [serial], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+/// The subscription's license history: every license issued (newest first), with
+/// when a freed slot revoked it, and the slot events with their reasons.
+async fn history(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
+    let code = code_param(&code)?;
+    let grant = authorize(&p, &headers, &["read"])?;
+    same_subscription(&grant, &code)?;
+    let c = p.db();
+    let mut stmt = c.prepare(
+        "SELECT license_id, serial_number, issued_at, expires_at, revoked_at FROM licenses
+         WHERE activation_code = ?1 ORDER BY issued_at DESC, rowid DESC",
+    )?;
+    let licenses: Vec<Value> = stmt
+        .query_map([&code], |r| {
+            Ok(json!({
+                "license_id": r.get::<_, String>(0)?,
+                "serial_number": r.get::<_, String>(1)?,
+                "issued_at": r.get::<_, String>(2)?,
+                "expires_at": r.get::<_, Option<String>>(3)?,
+                "revoked_at": r.get::<_, Option<String>>(4)?,
+            }))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = c.prepare(
+        "SELECT serial_number, event, reason, at FROM slot_events WHERE activation_code = ?1 ORDER BY at DESC, id DESC",
+    )?;
+    let events: Vec<Value> = stmt
+        .query_map([&code], |r| {
+            Ok(json!({
+                "serial_number": r.get::<_, String>(0)?,
+                "event": r.get::<_, String>(1)?,
+                "reason": r.get::<_, Option<String>>(2)?,
+                "at": r.get::<_, String>(3)?,
+            }))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Json(json!({"licenses": licenses, "slot_events": events})).into_response())
+}
+
+/// Whether [`issue`] may hand out the license already issued on the same terms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Issue {
+    /// Downloads and sends: the same serial and slot get the same license until
+    /// its terms change (entitlements, expiry, type, customer) or it is revoked.
+    Current,
+    /// A license request asks for a license of its own.
+    New,
+}
+
+/// Issues (or, with [`Issue::Current`], finds) and records the license for a serial
+/// registered in subscription `code`.
+fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Result<String, Problem> {
+    let (slot, env_type): (i64, String) = c
+        .query_row(
+            "SELECT id, environment_type FROM slots WHERE activation_code = ?1 AND serial_number = ?2",
+            [code, serial],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or_else(|| Problem::not_found(format!("serial {serial} is not registered: register it in a slot first")))?;
-    let sub = load_sub(c, &code)?;
+    let sub = load_sub(c, code)?;
+    let terms = license_core::sha256_hex(
+        json!([code, serial, slot, env_type, sub.customer, sub.entitlements, sub.expires_at]).to_string().as_bytes(),
+    );
+    if how == Issue::Current {
+        let current: Option<String> = c
+            .query_row(
+                "SELECT file FROM licenses WHERE activation_code = ?1 AND serial_number = ?2 AND slot_id = ?3
+                   AND terms_sha256 = ?4 AND revoked_at IS NULL AND file IS NOT NULL
+                 ORDER BY issued_at DESC, rowid DESC LIMIT 1",
+                params![code, serial, slot, terms],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(file) = current {
+            return Ok(file);
+        }
+    }
+    let code = code.to_string();
     let now = Utc::now();
     let lic = License {
         format: 1,
@@ -413,11 +537,22 @@ fn issue(p: &Portal, c: &Connection, serial: &str) -> Result<String, Problem> {
             .map_err(Problem::internal)?,
         entitlements: sub.entitlements,
     };
+    let file = lic.seal(&p.vendor);
     c.execute(
-        "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at) VALUES (?1, ?2, ?3, ?4)",
-        params![lic.license_id.to_string(), serial, code, license_core::timestamp::format(&now)],
+        "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, terms_sha256, file, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            lic.license_id.to_string(),
+            serial,
+            code,
+            license_core::timestamp::format(&now),
+            slot,
+            terms,
+            file,
+            lic.expires_at.as_ref().map(license_core::timestamp::format)
+        ],
     )?;
-    Ok(lic.seal(&p.vendor))
+    Ok(file)
 }
 
 fn license_response(file: String) -> Response {
@@ -441,7 +576,7 @@ async fn download_license(State(p): State<Shared>, headers: HeaderMap, Path(seri
     let grant = authorize(&p, &headers, &["download_license"])?;
     let c = p.db();
     serial_in_subscription(&c, &grant, &serial)?;
-    Ok(license_response(issue(&p, &c, &serial)?))
+    Ok(license_response(issue(&p, &c, &grant.activation_code, &serial, Issue::Current)?))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Option<String> {
@@ -497,7 +632,7 @@ async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial):
         return Ok(r);
     }
     let sub = load_sub(&c, &grant.activation_code)?;
-    issue(&p, &c, &serial)?;
+    issue(&p, &c, &grant.activation_code, &serial, Issue::Current)?;
     let response = json!({"sent_to": sub.contacts}).to_string();
     c.execute(
         "INSERT INTO license_sends (serial_number, contacts, sent_at, activation_code, idempotency_key, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -536,8 +671,13 @@ async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Byte
         return Ok(license_response(license));
     }
     load_sub(&c, &code)?;
-    register_serial(&c, &code, &serial, req.environment_type, &req.hostname, Some(&req.environment_key))?;
-    let license = issue(&p, &c, &serial)?;
+    // The request is signed by the key it names (Request::open checked it): that key
+    // may be pinned. No reason can travel in a request file: a slot whose freed
+    // license is still valid is re-registered online, with one.
+    let name = valid_name(&req.hostname)
+        .map_err(|why| Problem::bad_request("invalid-license-request", format!("its hostname: {why}")))?;
+    register_serial(&c, &code, &serial, req.environment_type, name, Some(&req.environment_key), None)?;
+    let license = issue(&p, &c, &code, &serial, Issue::New)?;
     c.execute(
         "INSERT INTO license_requests (activation_code, request_sha256, request_id, license) VALUES (?1, ?2, ?3, ?4)",
         params![code, body_sha, req.request_id.to_string(), license],
@@ -574,8 +714,8 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Verdic
         // Registered from a workstation without its key: pinned on first sight.
         Some(None) => {
             c.execute(
-                "UPDATE slots SET environment_key = ?1 WHERE serial_number = ?2 AND environment_key IS NULL",
-                params![key.to_base64url(), serial],
+                "UPDATE slots SET environment_key = ?1 WHERE activation_code = ?2 AND serial_number = ?3 AND environment_key IS NULL",
+                params![key.to_base64url(), audit.activation_code.to_string(), serial],
             )?;
         }
         Some(pinned) if pinned.as_deref() != Some(key.to_base64url().as_str()) => {

@@ -71,6 +71,36 @@ const MIGRATIONS: &[&str] = &[
         license TEXT NOT NULL,
         PRIMARY KEY (activation_code, request_sha256)
      );",
+    // 3: serials are unique per subscription, not across them (another subscription's
+    // serial is none of this one's business, and its existence must not show);
+    // licenses remember their slot, terms and file (the same terms give the same
+    // license) and when a freed slot revoked them; slot events keep the reasons.
+    "CREATE TABLE slots_v3 (
+        id INTEGER PRIMARY KEY,
+        activation_code TEXT NOT NULL REFERENCES subscriptions(activation_code),
+        environment_type TEXT NOT NULL,
+        serial_number TEXT,
+        name TEXT,
+        environment_key TEXT,
+        UNIQUE (activation_code, serial_number)
+     );
+     INSERT INTO slots_v3 SELECT id, activation_code, environment_type, serial_number, name, environment_key FROM slots;
+     DROP TABLE slots;
+     ALTER TABLE slots_v3 RENAME TO slots;
+     ALTER TABLE licenses ADD COLUMN slot_id INTEGER;
+     ALTER TABLE licenses ADD COLUMN terms_sha256 TEXT;
+     ALTER TABLE licenses ADD COLUMN file TEXT;
+     ALTER TABLE licenses ADD COLUMN expires_at TEXT;
+     ALTER TABLE licenses ADD COLUMN revoked_at TEXT;
+     CREATE TABLE slot_events (
+        id INTEGER PRIMARY KEY,
+        slot_id INTEGER NOT NULL,
+        activation_code TEXT NOT NULL,
+        serial_number TEXT NOT NULL,
+        event TEXT NOT NULL,
+        reason TEXT,
+        at TEXT NOT NULL
+     );",
 ];
 
 pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {

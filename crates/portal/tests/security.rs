@@ -250,3 +250,121 @@ fn a_panic_while_holding_the_database_does_not_take_the_portal_down() {
     assert_eq!(r["status"], "verified", "{r}");
     assert_eq!(call(&w.url, "GET", &format!("/api/v1/subscriptions/{}", w.code_a), &w.token_a).status(), 200);
 }
+
+fn register(w: &World, token: &str, code: &ActivationCode, body: Value) -> ureq::Response {
+    post(
+        &w.url,
+        &format!("/api/v1/subscriptions/{code}/environments"),
+        token,
+        body.to_string().as_bytes(),
+        &[("Content-Type", "application/json")],
+    )
+}
+
+fn reg(serial: &str) -> Value {
+    serde_json::json!({"serial_number": serial, "environment_type": "production", "name": "x"})
+}
+
+/// Registering a serial that another subscription holds answers exactly as for a
+/// serial registered nowhere: serials are unique per subscription, so a token learns
+/// nothing of other customers' environments.
+#[test]
+fn a_serial_of_another_subscription_registers_like_an_unknown_one() {
+    let w = world();
+    let unknown = serial_from_facts_text("platform_uuid=6a1f0000-0000-4000-8000-000000000002\n").to_string();
+    let on_unknown = register(&w, &w.token_b, &w.code_b, reg(&unknown));
+    let on_a = register(&w, &w.token_b, &w.code_b, reg(&w.serial_a));
+    assert_eq!((on_a.status(), on_unknown.status()), (201, 201));
+    let (a, u): (Value, Value) = (on_a.into_json().unwrap(), on_unknown.into_json().unwrap());
+    assert_eq!(a.to_string().replace(&w.serial_a, "S"), u.to_string().replace(&unknown, "S"));
+    let held: i64 = w
+        .portal
+        .portal
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM slots WHERE serial_number = ?1 AND activation_code = ?2",
+            [&w.serial_a, &w.code_a.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 1, "A still holds its slot");
+}
+
+/// A key named in a registration is not pinned: only the environment's own signed
+/// request or audit pins it, so a workstation (or anyone with `register`) cannot
+/// lock an environment out by naming another key first.
+#[test]
+fn a_registration_pins_no_key() {
+    let w = world();
+    let unknown = serial_from_facts_text("platform_uuid=6a1f0000-0000-4000-8000-000000000003\n").to_string();
+    let mut body = reg(&unknown);
+    body["environment_key"] = license_core::KeyPair::generate().public().to_base64url().into();
+    assert_eq!(register(&w, &w.token_a, &w.code_a, body).status(), 201);
+    let pinned: Option<String> = w
+        .portal
+        .portal
+        .db()
+        .query_row("SELECT environment_key FROM slots WHERE serial_number = ?1", [&unknown], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pinned, None);
+}
+
+/// The same serial and slot download the same license until its terms change.
+#[test]
+fn downloading_a_license_is_idempotent_until_its_terms_change() {
+    let w = world();
+    let path = format!("/api/v1/environments/{}/license", w.serial_a);
+    let get = || call(&w.url, "GET", &path, &w.token_a).into_string().unwrap();
+    let first = get();
+    assert_eq!(get(), first, "a second download is the same license");
+    assert_eq!(w.portal.count("SELECT COUNT(*) FROM licenses"), 1, "the download is the license the request issued");
+    assert_eq!(first, std::fs::read_to_string(&w.env.config.license_file).unwrap());
+    w.portal.portal.db().execute("UPDATE subscriptions SET expires_at = '2100-01-01T00:00:00Z'", []).unwrap();
+    let renewed = get();
+    assert_ne!(renewed, first, "a changed expiry is a new license");
+    assert_eq!(get(), renewed);
+}
+
+/// Freeing a slot revokes its serial's license (listed in the subscription's
+/// history); reusing that slot while the license would still be valid needs a reason.
+#[test]
+fn a_freed_slot_revokes_its_license_and_its_reuse_needs_a_reason() {
+    let w = world();
+    let (a, code) = (&w.token_a, &w.code_a);
+    let license_id = w.env.installed().unwrap().license_id.to_string();
+    assert_eq!(
+        call(&w.url, "DELETE", &format!("/api/v1/subscriptions/{code}/environments/{}", w.serial_a), a).status(),
+        204
+    );
+    let history: Value = call(&w.url, "GET", &format!("/api/v1/subscriptions/{code}/history"), a).into_json().unwrap();
+    let revoked =
+        history["licenses"].as_array().unwrap().iter().find(|l| l["license_id"] == license_id.as_str()).unwrap();
+    assert!(revoked["revoked_at"].is_string(), "{history}");
+    assert_eq!(history["slot_events"][0]["event"], "freed");
+    // Two free slots: the one never used is taken first, with no reason needed.
+    let s1 = serial_from_facts_text("platform_uuid=6a1f0000-0000-4000-8000-000000000004\n").to_string();
+    let s2 = serial_from_facts_text("platform_uuid=6a1f0000-0000-4000-8000-000000000005\n").to_string();
+    assert_eq!(register(&w, a, code, reg(&s1)).status(), 201);
+    let (status, kind, detail) = observed(register(&w, a, code, reg(&s2)));
+    assert_eq!((status, kind.ends_with("/reason-required")), (409, true), "{kind}");
+    assert!(detail.contains(&w.serial_a) && detail.contains("reason"), "{detail}");
+    let mut with_reason = reg(&s2);
+    with_reason["reason"] = "the server was rebuilt".into();
+    assert_eq!(register(&w, a, code, with_reason).status(), 201);
+    let history: Value = call(&w.url, "GET", &format!("/api/v1/subscriptions/{code}/history"), a).into_json().unwrap();
+    assert_eq!(history["slot_events"][0]["reason"], "the server was rebuilt", "{history}");
+}
+
+/// The portal refuses names that others would print with control characters.
+#[test]
+fn names_with_control_characters_are_refused() {
+    let w = world();
+    let unknown = serial_from_facts_text("platform_uuid=6a1f0000-0000-4000-8000-000000000006\n").to_string();
+    for name in ["evil\u{1b}[2J", "two\nlines", "", &"x".repeat(101)] {
+        let mut body = reg(&unknown);
+        body["name"] = name.into();
+        let (status, kind, _) = observed(register(&w, &w.token_a, &w.code_a, body));
+        assert_eq!((status, kind.ends_with("/invalid-name")), (400, true), "{name:?}: {kind}");
+    }
+    assert_eq!(w.portal.count("SELECT COUNT(*) FROM slots WHERE serial_number IS NOT NULL"), 1, "nothing registered");
+}
