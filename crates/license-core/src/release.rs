@@ -17,11 +17,29 @@ fn bad(reason: impl Into<String>) -> Error {
     Error::BadRelease { reason: reason.into() }
 }
 
-fn file_sha256(path: &Path) -> Result<String, Error> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+/// The SHA-256 of a regular file, opened without following a link or waiting on a
+/// pipe: `None` for anything that is not a plain file of the folder.
+fn file_sha256(path: &Path) -> Result<Option<String>, Error> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let mut f = match o.open(path) {
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        r => r.map_err(|e| Error::io("read", path, e))?,
+    };
+    if !f.metadata().map_err(|e| Error::io("inspect", path, e))?.is_file()
+        || std::fs::symlink_metadata(path).map_err(|e| Error::io("inspect", path, e))?.file_type().is_symlink()
+    {
+        return Ok(None);
+    }
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io("read", path, e))?;
-    Ok(crate::hex_lower(&h.finalize()))
+    Ok(Some(crate::hex_lower(&h.finalize())))
 }
 
 /// Writes `SHA256SUMS` for every regular file in `dir` (sorted by name) and its
@@ -37,7 +55,8 @@ pub fn sign(dir: &Path, key: &KeyPair) -> Result<Vec<String>, Error> {
     names.sort();
     let mut sums = String::new();
     for n in &names {
-        sums += &format!("{}  {n}\n", file_sha256(&dir.join(n))?);
+        let sum = file_sha256(&dir.join(n))?.ok_or_else(|| bad(format!("{n} is not a regular file")))?;
+        sums += &format!("{sum}  {n}\n");
     }
     crate::environment::durable::replace(&dir.join(SUMS), sums.as_bytes(), "release sums")?;
     crate::environment::durable::replace(
@@ -54,6 +73,11 @@ pub enum FileVerdict {
     Ok,
     Mismatch,
     Missing,
+    /// Listed, but a link, folder or pipe: only a plain file of the folder is checked.
+    NotAFile,
+    /// In the folder but not in the signed list: not part of the release (it may
+    /// have been put there), so the folder does not verify.
+    Unlisted,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,18 +113,28 @@ pub fn verify(dir: &Path, key: &PublicKey) -> Result<Vec<FileCheck>, Error> {
             return Err(bad(format!("line {} of {SUMS} names '{name}', which is not a file of this folder", i + 1)));
         }
         let path = dir.join(name);
-        let verdict = if !path.is_file() {
+        let verdict = if std::fs::symlink_metadata(&path).is_err() {
             FileVerdict::Missing
-        } else if file_sha256(&path)?.eq_ignore_ascii_case(hash) {
-            FileVerdict::Ok
         } else {
-            FileVerdict::Mismatch
+            match file_sha256(&path)? {
+                None => FileVerdict::NotAFile,
+                Some(sum) if sum.eq_ignore_ascii_case(hash) => FileVerdict::Ok,
+                Some(_) => FileVerdict::Mismatch,
+            }
         };
         checks.push(FileCheck { name: name.to_string(), verdict });
     }
     if checks.is_empty() {
         return Err(bad(format!("{SUMS} lists no file")));
     }
+    let mut unlisted: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list", dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != SUMS && n != SIGNATURE && !checks.iter().any(|c| &c.name == n))
+        .collect();
+    unlisted.sort();
+    checks.extend(unlisted.into_iter().map(|name| FileCheck { name, verdict: FileVerdict::Unlisted }));
     Ok(checks)
 }
 
@@ -126,6 +160,26 @@ mod tests {
         std::fs::remove_file(d.path().join("a.deb")).unwrap();
         let v: Vec<_> = verify(d.path(), &k.public()).unwrap().into_iter().map(|c| (c.name, c.verdict)).collect();
         assert_eq!(v, vec![("a.deb".into(), FileVerdict::Missing), ("b.rpm".into(), FileVerdict::Mismatch)]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unlisted_files_and_linked_members_do_not_verify() {
+        let (d, k) = release();
+        std::fs::write(d.path().join("extra.msi"), b"planted").unwrap();
+        std::fs::remove_file(d.path().join("b.rpm")).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("b.rpm"), b"package b").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("b.rpm"), d.path().join("b.rpm")).unwrap();
+        let v: Vec<_> = verify(d.path(), &k.public()).unwrap().into_iter().map(|c| (c.name, c.verdict)).collect();
+        assert_eq!(
+            v,
+            vec![
+                ("a.deb".into(), FileVerdict::Ok),
+                ("b.rpm".into(), FileVerdict::NotAFile),
+                ("extra.msi".into(), FileVerdict::Unlisted)
+            ]
+        );
     }
 
     #[test]

@@ -369,12 +369,12 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             out.value(&checks, || {
                 let mut s: String = checks
                     .iter()
-                    .map(|c| format!("{:<9} {}\n", format!("{:?}", c.verdict).to_uppercase(), c.name))
+                    .map(|c| format!("{:<9} {}\n", verdict_word(c.verdict), license_core::printable(&c.name)))
                     .collect();
                 s += &if bad == 0 {
                     format!("release verified: {} file(s), signed by the release key\n", checks.len())
                 } else {
-                    format!("release NOT verified: {bad} file(s) missing or altered; do not install them\n")
+                    format!("release NOT verified: {bad} file(s) missing, altered, not in the signed list or not plain files; do not install them\n")
                 };
                 s
             });
@@ -402,6 +402,17 @@ fn package_assets(dir: &Path) -> Result<()> {
         clap_complete::generate_to(shell, &mut Cli::command(), "licensectl", &completions)?;
     }
     Ok(())
+}
+
+fn verdict_word(v: license_core::release::FileVerdict) -> &'static str {
+    use license_core::release::FileVerdict as V;
+    match v {
+        V::Ok => "OK",
+        V::Mismatch => "MISMATCH",
+        V::Missing => "MISSING",
+        V::NotAFile => "NOT-FILE",
+        V::Unlisted => "UNLISTED",
+    }
 }
 
 /// Install or restore: try without confirmation; on warnings ask (or take `--yes`).
