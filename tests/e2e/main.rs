@@ -882,6 +882,7 @@ fn a_suspect_clock_can_be_accepted_from_the_overview() {
     let s = &app.session;
     let warning = s.wait_text("[data-clock=suspect]", |t| !t.is_empty());
     assert!(warning.contains("once saw a time far ahead of this machine's clock"), "{warning}");
+    assert!(warning.contains("judged by that later time"), "{warning}");
     s.click("[data-testid=accept-clock]");
     s.click("[data-testid=confirm-accept-clock]");
     until(

@@ -103,6 +103,9 @@ pub enum Error {
     #[error("the transfer file would hold {members} members ({megabytes} MiB) for {environments} environment(s), over its limit of 1,000 members and 64 MiB, so nothing was written: put the remaining environments, or fewer audits, into a second transfer file")]
     TransferFull { members: usize, megabytes: u64, environments: usize },
 
+    #[error("the system clock is not behind any time this environment saw, so there is nothing to accept: `licensectl clock` shows the state")]
+    NothingToAccept,
+
     #[error("no license is installed: install one first")]
     NothingInstalled,
 
@@ -194,6 +197,7 @@ impl Error {
             Error::BadTransfer { .. } => ErrorCode::BadTransfer,
             Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
             Error::TransferFull { .. } => ErrorCode::TransferFull,
+            Error::NothingToAccept => ErrorCode::NothingToAccept,
             Error::NothingInstalled => ErrorCode::NothingInstalled,
             Error::NotALicense { .. } => ErrorCode::NotALicense,
             Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
@@ -273,6 +277,7 @@ error_codes! {
     BadTransfer = "bad_transfer",
     NotATransferFile = "not_a_transfer_file",
     TransferFull = "transfer_full",
+    NothingToAccept = "nothing_to_accept",
     NothingInstalled = "nothing_installed",
     NotALicense = "not_a_license",
     NoSuchBackup = "no_such_backup",

@@ -111,6 +111,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   not_a_file: { title: "That is not a regular file.", next: "Choose the file itself, not a folder or device." },
   usage_unavailable: { title: "The consumption figures could not be read.", next: "See Details; the usage command or file is set in the configuration." },
   bad_transfer: { title: "The transfer file cannot be used.", next: "It may be damaged or not a transfer file; see Details, and make it again on the other side." },
+  nothing_to_accept: { title: "The clock is not behind any time seen: there is nothing to accept.", next: "Reload the overview." },
   nothing_installed: { title: "No license is installed.", next: "Install one first." },
   not_a_license: { title: "The file at the license path is not a license, so it was not backed up.", next: "Check the license path in Settings." },
   no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },

@@ -5,12 +5,14 @@
 //! - It carries a MAC keyed by the environment key, so an edited or corrupt record is
 //!   evident. This is tamper-evident, not tamper-proof: root on the same machine can
 //!   read the key and forge a record.
-//! - A remembered time at most [`TRUST_AHEAD_DAYS`] ahead of the system clock is
-//!   believed: licenses are judged by it and the clock is reported as behind.
-//! - A remembered time further ahead is *suspect*: reported, not believed, and kept
-//!   (as evidence) until the system clock reaches it or the administrator accepts the
-//!   current clock ([`accept`]). A clock that once jumped to 2099 therefore cannot
-//!   lock every license out, and a clock turned back by months is never silent.
+//! - A remembered time ahead of the system clock is believed, however far ahead:
+//!   licenses are judged by it, so a clock turned back by a week or by a year cannot
+//!   revive an expired license. Up to [`TRUST_AHEAD_DAYS`] ahead the clock is
+//!   reported as *behind*; further ahead as *suspect* (more likely a clock that once
+//!   jumped forward). Either way the remembered time is kept until the system clock
+//!   reaches it or the administrator accepts the current clock ([`accept`], allowed
+//!   only in those two states): a clock that once jumped to 2099 expires the
+//!   licenses until a person decides, loudly, rather than letting a rollback pass.
 //! - A missing record (once the environment key exists) or one that fails its MAC is
 //!   reported once, then replaced by a fresh record from now.
 
@@ -26,7 +28,8 @@ use std::path::Path;
 const FILE: &str = "clock.json";
 /// Small corrections (NTP adjustments) are not worth a warning.
 const TOLERANCE_MINUTES: i64 = 10;
-/// How far ahead of the system clock a remembered time is still believed.
+/// Up to how far ahead of the system clock a remembered time is reported as the
+/// clock being behind; further ahead it is suspect. Both are believed.
 pub const TRUST_AHEAD_DAYS: i64 = 7;
 
 #[derive(Serialize, Deserialize)]
@@ -46,7 +49,8 @@ pub enum ClockState {
     /// The system clock is behind a time seen before, within the trusted bound:
     /// licenses are judged by the remembered time.
     Behind,
-    /// The remembered time is far ahead of the system clock: not believed.
+    /// The remembered time is far ahead of the system clock: still believed, and
+    /// worth an administrator's decision ([`accept`]).
     Suspect,
     /// The record was missing although this environment had one: protection restarts now.
     RecordMissing,
@@ -68,12 +72,19 @@ pub struct ClockReading {
 }
 
 impl ClockReading {
-    /// The time licenses are judged by: the remembered time only while it is believed.
+    /// The time licenses are judged by: the later of the system clock and the
+    /// remembered time, while that is trusted (not after a missing or altered record).
     pub fn effective_now(&self) -> Timestamp {
         match self.state {
-            ClockState::Behind => self.system_time.max(self.latest_seen),
+            ClockState::Behind | ClockState::Suspect => self.system_time.max(self.latest_seen),
             _ => self.system_time,
         }
+    }
+
+    /// Whether the administrator may accept the system clock: only while it is
+    /// behind a remembered time.
+    pub fn can_accept(&self) -> bool {
+        matches!(self.state, ClockState::Behind | ClockState::Suspect)
     }
 }
 
@@ -151,7 +162,7 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
             seen,
             None,
             Some(format!(
-                "this environment once saw the time {}, far ahead of the system clock ({}): if the system clock is right, accept it (the earlier time was a clock error); if not, correct the clock. Until then license dates are judged by the system clock",
+                "this environment once saw the time {}, far ahead of the system clock ({}): if the system clock is right, accept it (the earlier time was a clock error); if not, correct the clock. Until then license dates are judged by the later time, so a license expired by then is expired",
                 fmt(&seen),
                 fmt(&now)
             )),
@@ -212,18 +223,22 @@ mod tests {
     }
 
     #[test]
-    fn a_time_far_ahead_is_suspect_not_believed_until_accepted() {
+    fn a_time_far_ahead_is_suspect_and_believed_until_accepted() {
         let d = tempfile::tempdir().unwrap();
         observe(d.path(), at("2099-01-01T00:00:00Z"));
         let now = at("2026-11-24T10:00:00Z");
         let r = observe(d.path(), now);
         assert_eq!(r.state, ClockState::Suspect);
-        assert_eq!(r.effective_now(), now, "a correct clock is not blamed into expiring every license");
+        // No horizon: a clock turned back by years is judged by the later time too.
+        assert_eq!(r.effective_now(), at("2099-01-01T00:00:00Z"), "a rollback never revives a license");
+        assert!(r.can_accept());
         assert!(r.warning.as_deref().unwrap().contains("2099-01-01"));
         assert_eq!(observe(d.path(), now).state, ClockState::Suspect, "kept until accepted");
         accept(d.path(), now).unwrap();
         let r = observe(d.path(), now);
-        assert_eq!((r.state, r.warning), (ClockState::Ok, None));
+        assert_eq!((r.state, r.warning.clone()), (ClockState::Ok, None));
+        assert_eq!(r.effective_now(), now);
+        assert!(!r.can_accept(), "accepting is only for a clock behind a time seen");
     }
 
     #[test]

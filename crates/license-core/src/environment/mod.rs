@@ -267,6 +267,10 @@ impl Environment {
     /// record): the remembered time becomes now.
     pub fn accept_clock(&self) -> Result<ClockReading, Error> {
         let _lock = self.lock()?;
+        let reading = self.clock();
+        if !reading.can_accept() {
+            return Err(Error::NothingToAccept);
+        }
         clock::accept(&self.config.state_dir(), chrono::Utc::now())?;
         Ok(self.clock())
     }
