@@ -97,6 +97,9 @@ struct Args {
 
 /// Runs the app (the binary's `main`).
 pub fn run() {
+    // Before any thread starts: the token given in the environment moves into memory,
+    // so WebKit's processes, which the window starts, never inherit it.
+    license_core::secrets::take_from_environment();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LICENSE_MANAGER_LOG").unwrap_or_else(|_| "info".into()),

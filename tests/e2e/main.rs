@@ -437,10 +437,12 @@ fn request_online_then_audit_upload_through_the_real_portal() {
         let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();
         *portal_state.borrow_mut() = Some(portal);
+        std::fs::write(dir.join("token-given"), &token).unwrap();
         vec![("LICENSE_MANAGER_TOKEN", token)]
     });
     let s = &app.session;
     let portal = portal_state.borrow_mut().take().unwrap();
+    webkit_never_inherits_the_token(&app);
 
     // Online request: register, download, continue in the install wizard.
     app.nav("request");
@@ -480,6 +482,26 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     let n: i64 = portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'");
     assert_eq!(n, 1);
     assert!(s.wait_text("[data-testid=outbox]", |t| t.starts_with("0 ")).starts_with("0 "));
+}
+
+/// The app was started with LICENSE_MANAGER_TOKEN; WebKit's web and network
+/// processes, which the window starts, must not have it in their environment.
+fn webkit_never_inherits_the_token(app: &App) {
+    app.session.wait_for("[data-testid=overview]");
+    let token = std::fs::read_to_string(app.path("token-given")).unwrap();
+    let mut webkit = 0;
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("WebKit") || comm.starts_with("WebKitWebDriver") {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(p.path().join("environ")) else { continue };
+        webkit += 1;
+        let text = String::from_utf8_lossy(&environ);
+        assert!(!text.contains(token.trim()), "{} ({}) inherited the portal token", comm.trim(), p.path().display());
+        assert!(!text.contains("LICENSE_MANAGER_TOKEN="), "{} has LICENSE_MANAGER_TOKEN", comm.trim());
+    }
+    assert!(webkit > 0, "no WebKit process found to look at");
 }
 
 fn uuid_like() -> String {

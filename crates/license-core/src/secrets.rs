@@ -76,6 +76,38 @@ pub fn is_stored(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<bool
     load(url, configured).map(|t| t.is_some())
 }
 
+/// What the process was given in its environment, once taken out of it.
+struct Given {
+    token: Option<String>,
+    credentials_dir: Option<std::ffi::OsString>,
+}
+
+static GIVEN: std::sync::OnceLock<Given> = std::sync::OnceLock::new();
+
+/// Moves `LICENSE_MANAGER_TOKEN` and `CREDENTIALS_DIRECTORY` from the process
+/// environment into this process's memory. The desktop app calls it first thing,
+/// before any thread starts: the webview's processes (WebKit's web and network
+/// processes are children of the app) then never inherit the token. Later calls
+/// change nothing.
+pub fn take_from_environment() {
+    GIVEN.get_or_init(|| {
+        let given =
+            Given { token: std::env::var(TOKEN_ENV).ok(), credentials_dir: std::env::var_os("CREDENTIALS_DIRECTORY") };
+        // Safe to call here: the app has not started another thread yet.
+        std::env::remove_var(TOKEN_ENV);
+        std::env::remove_var("CREDENTIALS_DIRECTORY");
+        given
+    });
+}
+
+/// `LICENSE_MANAGER_TOKEN`, from memory once taken, else from the environment.
+fn given_token() -> Option<String> {
+    match GIVEN.get() {
+        Some(g) => g.token.clone(),
+        None => std::env::var(TOKEN_ENV).ok(),
+    }
+}
+
 /// The name of the token in a systemd unit's credentials (`LoadCredentialEncrypted=`).
 pub const CREDENTIAL: &str = "portal-token";
 
@@ -83,7 +115,10 @@ pub const CREDENTIAL: &str = "portal-token";
 /// folder (memory only, readable by that unit alone); it is bound to a portal like
 /// `LICENSE_MANAGER_TOKEN`.
 fn credential_token() -> Option<String> {
-    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    let dir = match GIVEN.get() {
+        Some(g) => g.credentials_dir.clone()?,
+        None => std::env::var_os("CREDENTIALS_DIRECTORY")?,
+    };
     let path = std::path::Path::new(&dir).join(CREDENTIAL);
     let bytes = crate::environment::durable::read_capped(
         &path,
@@ -106,8 +141,7 @@ pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUr
 /// The token for `url`: `LICENSE_MANAGER_TOKEN` if it belongs to `url`, else the keyring's.
 /// `configured` is the environment's configured portal, if any.
 pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<String>, Error> {
-    let given =
-        [(TOKEN_ENV, std::env::var(TOKEN_ENV).ok()), ("the systemd credential portal-token", credential_token())];
+    let given = [(TOKEN_ENV, given_token()), ("the systemd credential portal-token", credential_token())];
     // A token given for another portal (or for none) is never sent here; if the
     // keyring has none either, the error says how to bind it, not to set it again.
     let mut unbound = None;
