@@ -88,6 +88,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{path} is not safe to keep this environment's key and records in: {reason}")]
+    NotPrivate { path: PathBuf, reason: String },
+
     #[error("{path} is not a regular file (it is a folder, link, device or pipe): replace it with the file itself")]
     NotAFile { path: PathBuf },
 
@@ -193,6 +196,7 @@ impl Error {
             Error::NoConfig { .. } => ErrorCode::NoConfig,
             Error::Io { .. } => ErrorCode::Io,
             Error::NotAFile { .. } => ErrorCode::NotAFile,
+            Error::NotPrivate { .. } => ErrorCode::NotPrivate,
             Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
             Error::BadTransfer { .. } => ErrorCode::BadTransfer,
             Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
@@ -273,6 +277,7 @@ error_codes! {
     NoConfig = "no_config",
     Io = "io",
     NotAFile = "not_a_file",
+    NotPrivate = "not_private",
     UsageUnavailable = "usage_unavailable",
     BadTransfer = "bad_transfer",
     NotATransferFile = "not_a_transfer_file",

@@ -146,6 +146,11 @@ enum Command {
         vendor_keys: Vec<String>,
         #[arg(long)]
         portal_url: Option<PortalUrl>,
+        /// Where the environment keeps its key, outbox and records (default: for the
+        /// system-wide configuration /var/lib/license-manager, on Windows under
+        /// ProgramData; otherwise beside the license file).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Create the demo environment (its own vendor key, an installed license, sample files).
     Demo { dir: PathBuf },
@@ -327,7 +332,16 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             let env = environment(cfg)?;
             apply(out, &env, yes, |env, opts| env.restore(&id, opts, &mut |s| out.step(s)))
         }
-        Command::Init { path, name, environment_type, license_file, backup_dir, vendor_keys, portal_url } => {
+        Command::Init {
+            path,
+            name,
+            environment_type,
+            license_file,
+            backup_dir,
+            vendor_keys,
+            portal_url,
+            state_dir,
+        } => {
             let path = match path {
                 Some(p) => p,
                 None => config::candidates(None)
@@ -338,9 +352,11 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             if path.exists() {
                 anyhow::bail!("{} already exists: edit it, or choose another path with --path", path.display());
             }
+            let state_dir = state_dir.or_else(|| config::is_system_wide(&path).then(config::system_state_dir));
             Config::new(name, environment_type, license_file, backup_dir)
                 .portal_url(portal_url)
                 .vendor_keys(vendor_keys)
+                .state_dir(state_dir)
                 .write(&path)?;
             out.line(&format!("wrote {}", path.display()));
             Ok(EXIT_OK)

@@ -127,3 +127,35 @@ fn backups_keep_the_mode_and_hold_only_licenses() {
         .filter(|e| std::fs::read(e.path()).is_ok_and(|b| b.windows(6).any(|w| w == b"$6$has")));
     assert_eq!(copies.count(), 0, "no copy of the secret was made");
 }
+
+/// A state folder that other users may write to, or that another user owns, is
+/// refused: they could plant or swap the key, the lock or the records in it.
+#[test]
+fn a_state_folder_others_can_change_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = demo();
+    assert!(d.bounded(&["backup"]).status.success());
+    let mode = |m| std::fs::set_permissions(&d.state, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(0o777);
+    for args in [vec!["backup"], vec!["audit", "generate"]] {
+        let o = d.bounded(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("other users may change it: run `chmod go-w"), "{args:?}: {}", text(&o));
+    }
+    mode(0o700);
+    assert!(d.bounded(&["backup"]).status.success());
+    // As root (CI): a folder or key owned by someone else.
+    if unsafe { libc::geteuid() } == 0 {
+        let chown = |p: &Path, uid: u32| std::os::unix::fs::chown(p, Some(uid), None).unwrap();
+        chown(&d.state, 65534);
+        let o = d.bounded(&["backup"]);
+        assert!(text(&o).contains("belongs to user 65534"), "{}", text(&o));
+        chown(&d.state, 0);
+        assert!(d.bounded(&["audit", "generate"]).status.success(), "makes the key");
+        let key = d.state.join("environment.key");
+        chown(&key, 65534);
+        let o = d.bounded(&["audit", "generate"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("belongs to user 65534"), "{}", text(&o));
+    }
+}

@@ -108,6 +108,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   invalid_setting: { title: "A setting is not valid.", next: "See Details for which one, and correct it." },
   no_config: { title: "This environment is not set up yet.", next: "Set it up on the welcome page." },
   io: { title: "A file could not be read or written.", next: "See Details for which file; check that the folder exists and that you may write to it." },
+  not_private: { title: "The environment's state folder or key is not private to this user.", next: "Give it to the user License Manager runs as and take away others' write access; see Details." },
   not_a_file: { title: "That is not a regular file.", next: "Choose the file itself, not a folder or device." },
   usage_unavailable: { title: "The consumption figures could not be read.", next: "See Details; the usage command or file is set in the configuration." },
   bad_transfer: { title: "The transfer file cannot be used.", next: "It may be damaged or not a transfer file; see Details, and make it again on the other side." },

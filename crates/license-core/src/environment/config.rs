@@ -202,6 +202,11 @@ impl ConfigBuilder {
         self.0.backup_dir = p.into();
         self
     }
+    pub fn state_dir(mut self, p: Option<PathBuf>) -> Self {
+        self.0.state_dir = p;
+        self
+    }
+
     pub fn facts_file(mut self, p: Option<PathBuf>) -> Self {
         self.0.facts_file = p;
         self
@@ -247,6 +252,9 @@ impl ConfigBuilder {
             }
             Ok(if p.is_absolute() { p.to_path_buf() } else { base.join(p) })
         };
+        if let Some(p) = &c.state_dir {
+            place("state folder", p)?;
+        }
         let license = place("license file", &c.license_file)?;
         if license.file_name().is_none() || license.is_dir() {
             return Err(bad(
@@ -324,6 +332,22 @@ fn user_config_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
 }
 
+/// Whether `path` is in the system-wide configuration folder.
+pub fn is_system_wide(path: &Path) -> bool {
+    path.starts_with(system_config_dir())
+}
+
+/// The state folder a system-wide environment gets by default (`licensectl init`):
+/// where services keep their state, owned by the administrator (root).
+pub fn system_state_dir() -> PathBuf {
+    #[cfg(windows)]
+    return system_config_dir().join("state");
+    #[cfg(target_os = "macos")]
+    return PathBuf::from("/Library/Application Support/LicenseManager/state");
+    #[cfg(not(any(windows, target_os = "macos")))]
+    return PathBuf::from("/var/lib/license-manager");
+}
+
 fn system_config_dir() -> PathBuf {
     #[cfg(windows)]
     return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into()))
@@ -337,6 +361,14 @@ fn system_config_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn a_system_wide_environment_keeps_its_state_in_var_lib() {
+        assert!(is_system_wide(Path::new("/etc/license-manager/environment.toml")));
+        assert!(!is_system_wide(Path::new("/home/admin/.config/license-manager/environment.toml")));
+        assert_eq!(system_state_dir(), Path::new("/var/lib/license-manager"));
+    }
 
     const GOOD: &str = r#"
 name = "Production EU"

@@ -29,6 +29,51 @@ pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))
 }
 
+/// Makes sure `dir` (the state folder) exists and is safe to keep secrets and
+/// records in: created private (0700, whatever the umask), and refused when it is a
+/// link, is owned by another user, or others can write to it (they could plant or
+/// swap files: a key, a lock, a receipt). On Windows the folder's ACL decides.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    check_owned(dir, 0o022)
+}
+
+/// Refuses `path` when it is a link, is not owned by this process's user, or has
+/// any of the permission bits in `forbidden` (others may write, or read).
+pub fn check_owned(path: &Path, forbidden: u32) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(path).map_err(|e| Error::io("inspect", path, e))?;
+        let unsafe_because = |reason: String| Error::NotPrivate { path: path.to_path_buf(), reason };
+        if m.file_type().is_symlink() {
+            return Err(unsafe_because("it is a link: name the real folder".into()));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if m.uid() != me {
+            return Err(unsafe_because(format!(
+                "it belongs to user {} and this runs as user {me}: run as its owner, or `chown` it",
+                m.uid()
+            )));
+        }
+        let mode = m.mode() & 0o7777;
+        if mode & forbidden != 0 {
+            return Err(unsafe_because(format!(
+                "its mode is {mode:o}, so other users may change it: run `chmod go-w {}`",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, forbidden);
+    Ok(())
+}
+
 /// Replaces `target` with `bytes` atomically and durably. `step` names the crash
 /// points (`<step>:temp-synced`, `<step>:renamed`). An existing target keeps its
 /// permission bits, and its owner where the process may set it (root); a link at

@@ -21,10 +21,10 @@ const MAX_KEY_BYTES: u64 = 16 * 1024;
 
 pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     let path = state_dir.join(FILE);
+    durable::ensure_private_dir(state_dir)?;
     if exists(state_dir) {
         return read_private(&path);
     }
-    durable::ensure_dir(state_dir)?;
     // Creation is serialised by its own lock (not the environment lock, which a
     // check during an install already holds); whoever comes second reads the first's key.
     let _lock = durable::lock_file(&state_dir.join("environment.key.lock"), true)?;
@@ -57,6 +57,8 @@ fn read_private(path: &Path) -> Result<KeyPair, Error> {
             });
         }
     }
+    // A key another user owns is one they can swap: refused like a shared folder.
+    durable::check_owned(path, 0o077)?;
     let text =
         String::from_utf8(pem).map_err(|_| Error::BadKey { reason: format!("{} is not text", path.display()) })?;
     KeyPair::from_pem(&text)

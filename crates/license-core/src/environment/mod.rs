@@ -255,7 +255,7 @@ impl Environment {
     /// points take it, and what they call receives the [`EnvLock`] as proof.
     pub(crate) fn lock(&self) -> Result<EnvLock, Error> {
         let dir = self.config.state_dir();
-        durable::ensure_dir(&dir)?;
+        durable::ensure_private_dir(&dir)?;
         let path = dir.join("lock");
         let file = durable::lock_file_within(&path, LOCK_WAIT, || {
             tracing::warn!(lock = %path.display(), "waiting for another install, restore or upload to finish");
