@@ -54,6 +54,45 @@ pub async fn save_file(app: &AppHandle, title: &str, default_name: &str) -> Opti
     }
 }
 
+/// Asks the administrator to confirm `changes` in a native dialog: drawn and
+/// answered outside the webview, so a script in the page can neither skip it nor
+/// click it. With `test-dialogs`, the dialog file answers: `confirm` is yes, and the
+/// text shown is written beside it (`<file>.shown`) for the test to read.
+pub async fn confirm(app: &AppHandle, title: &str, changes: &[String]) -> bool {
+    let description = format!("{}\n\nMake these changes?", changes.join("\n"));
+    #[cfg(feature = "test-dialogs")]
+    {
+        let _ = app;
+        let Some(f) = std::env::var_os("LICENSE_MANAGER_TEST_DIALOG").map(PathBuf::from) else { return false };
+        let mut shown = f.clone().into_os_string();
+        shown.push(".shown");
+        let _ = std::fs::write(shown, format!("{title}\n{description}"));
+        return std::fs::read_to_string(f).is_ok_and(|a| a.trim() == "confirm");
+    }
+    #[cfg(not(feature = "test-dialogs"))]
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let window = app.get_webview_window("main");
+        let title = title.to_string();
+        app.run_on_main_thread(move || {
+            let mut dialog = rfd::AsyncMessageDialog::new()
+                .set_level(rfd::MessageLevel::Warning)
+                .set_title(title)
+                .set_description(description)
+                .set_buttons(rfd::MessageButtons::OkCancel);
+            if let Some(w) = &window {
+                dialog = dialog.set_parent(w);
+            }
+            let answer = dialog.show();
+            tauri::async_runtime::spawn(async move {
+                let _ = tx.send(answer.await == rfd::MessageDialogResult::Ok);
+            });
+        })
+        .is_ok()
+            && tauri::async_runtime::spawn_blocking(move || rx.recv().unwrap_or(false)).await.unwrap_or(false)
+    }
+}
+
 #[cfg(not(feature = "test-dialogs"))]
 type DialogFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<PathBuf>> + Send>>;
 

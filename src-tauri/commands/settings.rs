@@ -5,9 +5,11 @@ use super::environment::typed_path;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
+use crate::dialogs;
+use license_core::environment::config::TrustAnchors;
 use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{AppHandle, State};
 
 #[derive(Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
@@ -58,26 +60,45 @@ fn optional(s: &str) -> Option<String> {
 }
 
 /// Validates everything first; writes the file atomically only when all is well.
+/// What the environment trusts (vendor keys, proxy, CA bundle) changes only after a
+/// native confirmation that shows the change: the webview alone cannot change it.
+/// Every rule is checked first, so nothing invalid is ever put to the administrator.
 #[tauri::command]
-pub async fn save_settings(settings: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
+pub async fn save_settings(settings: Settings, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
     // Every rule (the one URL check included) is core's: ConfigBuilder::check.
     let portal_url = optional(&settings.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?;
     let config_path = env.config_path.clone();
+    let wanted = TrustAnchors {
+        vendor_keys: settings.vendor_keys.clone(),
+        proxy: optional(&settings.proxy),
+        ca_bundle: optional(&settings.ca_bundle).map(|c| typed_path(&c)),
+    };
+    let changes = env.config.trust_anchors().changes_to(&wanted);
+    let edited = env
+        .config
+        .clone()
+        .edit()
+        .name(settings.name.trim())
+        .environment_type(settings.environment_type)
+        .license_file(typed_path(&settings.license_file))
+        .backup_dir(typed_path(&settings.backup_dir))
+        .portal_url(portal_url)
+        .proxy(wanted.proxy)
+        .ca_bundle(wanted.ca_bundle)
+        .vendor_keys(wanted.vendor_keys);
     let p = config_path.clone();
-    let current = env.config.clone();
+    let edited = blocking(move || {
+        edited.check(&p)?;
+        Ok(edited)
+    })
+    .await?;
+    if !changes.is_empty() && !dialogs::confirm(&app, "Change what this environment trusts?", &changes).await {
+        return Err(CommandError::Cancelled);
+    }
+    let p = config_path.clone();
     blocking(move || {
-        current
-            .edit()
-            .name(settings.name.trim())
-            .environment_type(settings.environment_type)
-            .license_file(typed_path(&settings.license_file))
-            .backup_dir(typed_path(&settings.backup_dir))
-            .portal_url(portal_url)
-            .proxy(optional(&settings.proxy))
-            .ca_bundle(optional(&settings.ca_bundle).map(|c| typed_path(&c)))
-            .vendor_keys(settings.vendor_keys)
-            .write(&p)?;
+        edited.write(&p)?;
         Ok(())
     })
     .await?;

@@ -348,6 +348,32 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     s.type_into("[data-field=portal_url]", &format!("{portal}/"));
     s.click("[data-testid=save-settings]");
     s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+
+    // What the environment trusts changes only after a native confirmation that
+    // shows the change (keys by id, the proxy's password hidden); declined, nothing.
+    let before = std::fs::read_to_string(app.path("environment.toml")).unwrap();
+    let keys = license_core::environment::Config::read(&app.path("environment.toml")).unwrap().vendor_keys;
+    let new_key = license_core::KeyPair::generate().public();
+    s.type_into("[data-field=vendor_keys]", &format!("{}\u{E007}{}", keys.join("\u{E007}"), new_key.to_base64url()));
+    s.type_into("[data-field=proxy]", "http://admin:pw-9f2@127.0.0.1:3128");
+    std::fs::write(&app.dialog, "").unwrap();
+    s.click("[data-testid=save-settings]");
+    let err = s.wait_for("[data-testid=error]");
+    let said = s.text(&err);
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("cancelled"), "{said}");
+    assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), before, "declined: unchanged");
+    let shown = std::fs::read_to_string(app.path("dialog-answer.shown")).unwrap();
+    assert!(shown.contains(&format!("Trust a new vendor key: {}", new_key.kid())), "{shown}");
+    assert!(
+        shown.contains("Proxy: the system's → http://admin:****@127.0.0.1:3128") && !shown.contains("pw-9f2"),
+        "{shown}"
+    );
+    std::fs::write(&app.dialog, "confirm").unwrap();
+    s.click("[data-testid=save-settings]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    let after = license_core::environment::Config::read(&app.path("environment.toml")).unwrap();
+    assert!(after.vendor_keys.contains(&new_key.to_base64url()) && after.proxy.is_some());
+    std::fs::write(&app.dialog, "").unwrap();
     let token = format!("secret-token-{}", uuid_like());
     s.type_into("[data-testid=token]", &token);
     s.click("[data-testid=store-token]");

@@ -332,6 +332,63 @@ fn user_config_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
 }
 
+/// What an environment trusts beyond its own files: the vendor keys that sign its
+/// licenses and receipts, and the proxy and CA bundle its portal connection relies on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustAnchors {
+    pub vendor_keys: Vec<String>,
+    pub proxy: Option<String>,
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn trust_anchors(&self) -> TrustAnchors {
+        TrustAnchors {
+            vendor_keys: self.vendor_keys.clone(),
+            proxy: self.proxy.clone(),
+            ca_bundle: self.ca_bundle.clone(),
+        }
+    }
+}
+
+impl TrustAnchors {
+    /// Each change from `self` to `new`, as a line an administrator confirms in a
+    /// native dialog: keys by their id, the proxy without its password.
+    pub fn changes_to(&self, new: &TrustAnchors) -> Vec<String> {
+        let kid = |k: &str| {
+            crate::PublicKey::parse_any(k).map(|p| p.kid().to_string()).unwrap_or_else(|_| crate::printable(k))
+        };
+        let mut out = Vec::new();
+        for k in new.vendor_keys.iter().filter(|k| !self.vendor_keys.contains(k)) {
+            out.push(format!("Trust a new vendor key: {}", kid(k)));
+        }
+        for k in self.vendor_keys.iter().filter(|k| !new.vendor_keys.contains(k)) {
+            out.push(format!("Stop trusting the vendor key {}", kid(k)));
+        }
+        let shown = |p: &Option<String>| p.as_deref().map(without_password).unwrap_or_else(|| "the system's".into());
+        if self.proxy != new.proxy {
+            out.push(format!("Proxy: {} → {}", shown(&self.proxy), shown(&new.proxy)));
+        }
+        if self.ca_bundle != new.ca_bundle {
+            let ca = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into());
+            out.push(format!("Extra CA bundle: {} → {}", ca(&self.ca_bundle), ca(&new.ca_bundle)));
+        }
+        out
+    }
+}
+
+/// A proxy URL as it may be shown: `user:****@` instead of its password.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            crate::printable(&format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]))
+        }
+        _ => crate::printable(url),
+    }
+}
+
 /// Whether `path` is in the system-wide configuration folder.
 pub fn is_system_wide(path: &Path) -> bool {
     path.starts_with(system_config_dir())
@@ -361,6 +418,24 @@ fn system_config_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trust_changes_name_keys_by_id_and_hide_proxy_passwords() {
+        let k = crate::KeyPair::generate().public();
+        let old = TrustAnchors::default();
+        let new = TrustAnchors {
+            vendor_keys: vec![k.to_base64url()],
+            proxy: Some("http://admin:s3cret@proxy:3128".into()),
+            ca_bundle: Some("/etc/ssl/corp.pem".into()),
+        };
+        let c = old.changes_to(&new);
+        assert_eq!(c[0], format!("Trust a new vendor key: {}", k.kid()));
+        assert_eq!(c[1], "Proxy: the system's → http://admin:****@proxy:3128");
+        assert_eq!(c[2], "Extra CA bundle: none → /etc/ssl/corp.pem");
+        assert!(!c.join("\n").contains("s3cret"));
+        assert_eq!(new.changes_to(&old)[0], format!("Stop trusting the vendor key {}", k.kid()));
+        assert!(new.changes_to(&new).is_empty());
+    }
 
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
