@@ -131,10 +131,12 @@ pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState
     .await
 }
 
-/// Registers this environment's serial in a free slot of its type.
+/// Registers this environment's serial in a free slot of its type. `reason`: why a
+/// slot freed while its license is still valid is reused (the portal asks for one).
 #[tauri::command]
 pub async fn register_environment(
     activation_code: Option<String>,
+    reason: Option<String>,
     state: State<'_, AppState>,
 ) -> CommandResult<String> {
     let env = state.env()?;
@@ -146,7 +148,7 @@ pub async fn register_environment(
                 environment_type: env.config.environment_type,
                 name: env.config.name.clone(),
                 environment_key: Some(env.environment_key()?),
-                reason: None,
+                reason: reason.filter(|r| !r.trim().is_empty()),
             };
             Ok((code, reg, env.portal_client(None)?))
         })

@@ -103,6 +103,7 @@ pub async fn register_slot(
     serial: String,
     environment_type: EnvironmentType,
     name: String,
+    reason: Option<String>,
     state: State<'_, AppState>,
 ) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
@@ -115,7 +116,7 @@ pub async fn register_slot(
             environment_type,
             name,
             environment_key: None,
-            reason: None,
+            reason: reason.filter(|r| !r.trim().is_empty()),
         };
         client.register(code, &reg).await?;
         Ok(client.subscription(code).await?)

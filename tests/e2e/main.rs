@@ -459,6 +459,17 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     let portal_state = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
         let (portal, token, _) = portal_for_demo(dir);
+        // The only slot was freed while the license of a server in it is still valid.
+        portal
+            .portal
+            .db()
+            .execute(
+                "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, revoked_at)
+                 SELECT 'freed-license', 'AAAAA-BBBBB-CCCCC-DDDDD', activation_code, '2026-01-01T00:00:00Z', id,
+                        '2099-01-01T00:00:00Z', '2026-06-01T00:00:00Z' FROM slots",
+                [],
+            )
+            .unwrap();
         let cfg = dir.join("environment.toml");
         let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();
@@ -479,8 +490,19 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     s.wait_for("[data-testid=request-slots] tr[data-serial=free][data-slot-type=production]");
     s.wait_for("[data-testid=send-to-contacts]");
     s.screenshot("request");
+    // Reusing a slot freed while its license is valid needs a stated reason.
+    s.click("[data-testid=register]");
+    let err = s.wait_for("[data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("portal_reason_required"));
+    s.type_into("[data-field=reason]", "the server was rebuilt");
     s.click("[data-testid=register]");
     s.wait_text("[data-testid=notice]", |t| t.contains("Registered"));
+    let reason: String = portal
+        .portal
+        .db()
+        .query_row("SELECT reason FROM slot_events WHERE event = 'registered'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reason, "the server was rebuilt");
     s.wait_for(&format!("[data-testid=request-slots] tr[data-serial='{serial}']"));
     s.wait_for("[data-testid=registered]");
     s.click("[data-testid=download]");

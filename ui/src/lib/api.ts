@@ -58,7 +58,8 @@ export const api = {
   },
   uploadAuditFile: () => invoke<UploadResult | null>("upload_audit_file"),
   auditState: () => invoke<AuditState>("audit_state"),
-  registerEnvironment: (activationCode: string) => invoke<string>("register_environment", { activationCode }),
+  registerEnvironment: (activationCode: string, reason: string | null = null) =>
+    invoke<string>("register_environment", { activationCode, reason }),
   fetchLicense: () => invoke<CandidateView>("fetch_license"),
   sendLicense: () => invoke<string[]>("send_license"),
   requestView: (activationCode: string) => invoke<RequestView>("request_view", { activationCode }),
@@ -70,8 +71,8 @@ export const api = {
   saveWorkstation: (input: WorkstationInput) => invoke<WorkstationView>("save_workstation", { input }),
   setWorkstationToken: (token: string) => invoke<void>("set_workstation_token", { token }),
   infrastructure: () => invoke<Subscription>("infrastructure"),
-  registerSlot: (serial: string, environmentType: EnvironmentType, name: string) =>
-    invoke<Subscription>("register_slot", { serial, environmentType, name }),
+  registerSlot: (serial: string, environmentType: EnvironmentType, name: string, reason: string | null = null) =>
+    invoke<Subscription>("register_slot", { serial, environmentType, name, reason }),
   freeSlot: (serial: string) => invoke<Subscription>("free_slot", { serial }),
   openTransferFile: () => invoke<TransferView | null>("open_transfer_file"),
   processTransfer: (onItem: (i: ItemOutcome) => void) => {

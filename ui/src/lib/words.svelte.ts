@@ -126,7 +126,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   portal_forbidden: { title: "The token may not do this.", next: "Ask your portal administrator for a token with this permission, or use another way offered here." },
   portal_not_found: { title: "The portal does not know this environment or subscription.", next: "Register this environment first, or check the activation code." },
   portal_no_free_slot: { title: "No slot of this environment's type is free in the subscription.", next: "Free one on the portal (or from a connected workstation's Infrastructure page), or ask your account manager for another." },
-  portal_reason_required: { title: "This slot was freed while its license is still valid.", next: "Registering it again needs a stated reason: run `licensectl portal register --reason \"…\"` on this environment." },
+  portal_reason_required: { title: "This slot was freed while its license is still valid.", next: "Registering it again needs a stated reason, as the vendor's procedure asks: give it below and register again." },
   portal_conflict: { title: "The portal holds something different for this environment.", next: "See Details; the serial may already be registered under another subscription." },
   portal_rate_limited: { title: "The portal asks to wait before trying again.", next: "Try again in an hour." },
   portal_protocol: { title: "The portal answered in a way this version does not understand.", next: "Check the portal address in Settings; see Details." },
