@@ -88,6 +88,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{path} is a link to {target}, which does not exist: create that folder, or set the path to a folder that exists", target = target.display())]
+    DanglingLink { path: PathBuf, target: PathBuf },
+
     #[error("{path} is not safe to keep this environment's key and records in: {reason}")]
     NotPrivate { path: PathBuf, reason: String },
 
@@ -103,11 +106,14 @@ pub enum Error {
     #[error("'{name}' is not a transfer file: a transfer file is named <anything>.transfer.zip; choose the file License Manager wrote, or a name that ends in .transfer.zip")]
     NotATransferFile { name: String },
 
-    #[error("the transfer file would hold {members} members ({megabytes} MiB) for {environments} environment(s), over its limit of 1,000 members and 64 MiB, so nothing was written: put the remaining environments, or fewer audits, into a second transfer file")]
+    #[error("the transfer file would hold {members} members for {environments} environment(s), counting the license and the receipt each request and audit gets back{}, over its limit of 1,000 members and 64 MiB, so nothing was written or sent: put the remaining environments into a second transfer file (one file carries 38 environments with 12 audits each)", if *megabytes > 0 { format!(" ({megabytes} MiB)") } else { String::new() })]
     TransferFull { members: usize, megabytes: u64, environments: usize },
 
     #[error("the system clock is not behind any time this environment saw, so there is nothing to accept: `licensectl clock` shows the state")]
     NothingToAccept,
+
+    #[error("there is not enough free space in {path} for the new license ({needed} bytes needed, {free} free): free some space there, then install again. Nothing was changed")]
+    NoSpace { path: PathBuf, needed: u64, free: u64 },
 
     #[error("no license is installed: install one first")]
     NothingInstalled,
@@ -197,11 +203,13 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::NotAFile { .. } => ErrorCode::NotAFile,
             Error::NotPrivate { .. } => ErrorCode::NotPrivate,
+            Error::DanglingLink { .. } => ErrorCode::DanglingLink,
             Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
             Error::BadTransfer { .. } => ErrorCode::BadTransfer,
             Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
             Error::TransferFull { .. } => ErrorCode::TransferFull,
             Error::NothingToAccept => ErrorCode::NothingToAccept,
+            Error::NoSpace { .. } => ErrorCode::NoSpace,
             Error::NothingInstalled => ErrorCode::NothingInstalled,
             Error::NotALicense { .. } => ErrorCode::NotALicense,
             Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
@@ -278,11 +286,13 @@ error_codes! {
     Io = "io",
     NotAFile = "not_a_file",
     NotPrivate = "not_private",
+    DanglingLink = "dangling_link",
     UsageUnavailable = "usage_unavailable",
     BadTransfer = "bad_transfer",
     NotATransferFile = "not_a_transfer_file",
     TransferFull = "transfer_full",
     NothingToAccept = "nothing_to_accept",
+    NoSpace = "no_space",
     NothingInstalled = "nothing_installed",
     NotALicense = "not_a_license",
     NoSuchBackup = "no_such_backup",

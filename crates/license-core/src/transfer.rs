@@ -131,9 +131,12 @@ fn classify(name: &str) -> Result<Member, Error> {
 fn lock(path: &Path) -> Result<std::fs::File, Error> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let lock = path.with_file_name(format!(".{name}.lock"));
-    durable::lock_file_within(&lock, crate::environment::LOCK_WAIT, || {
+    let held = durable::lock_file_within(&lock, crate::environment::LOCK_WAIT, || {
         tracing::warn!(file = %path.display(), "waiting for another program that is writing this transfer file");
-    })
+    })?;
+    // A write killed before its rename left a hidden full copy beside the file.
+    durable::remove_stale_temps_of(path);
+    Ok(held)
 }
 
 /// A transfer file is named `<anything>.transfer.zip` (spec), so people and tools
@@ -349,6 +352,20 @@ impl Transfer {
             .sum::<usize>()
     }
 
+    /// Members once a connected machine has answered everything: each audit without
+    /// a receipt gains one, each request without a license gains it.
+    pub fn round_trip_members(&self) -> usize {
+        let answers: usize = self
+            .environments
+            .iter()
+            .map(|(_, p)| {
+                p.audits.keys().filter(|id| !p.receipts.contains_key(id)).count()
+                    + usize::from(p.request.is_some() && p.license.is_none())
+            })
+            .sum();
+        self.member_count() + answers
+    }
+
     /// The reader's limits, applied before writing: a file is never written that
     /// [`Transfer::read`] would refuse.
     fn within_limits(&self) -> Result<(), Error> {
@@ -393,6 +410,15 @@ impl Transfer {
             Err(e) => return Err(Error::io("open", path, e)),
         };
         t.put(entry, papers);
+        // Room for the way back too: a file the connected machine could not answer
+        // in full would only fail there.
+        if t.round_trip_members() > MAX_MEMBERS {
+            return Err(Error::TransferFull {
+                members: t.round_trip_members(),
+                megabytes: 0,
+                environments: t.environments.len(),
+            });
+        }
         t.write(path)?;
         Ok(t)
     }
@@ -493,6 +519,14 @@ pub async fn process(
             (Some(r), None) => work.push((outcome(ItemKind::Request, None, ItemState::Done), Work::Request(r.clone()))),
             (None, _) => {}
         }
+    }
+    // Everything that comes back must fit in the file: refused before anything is sent.
+    if t.member_count() + work.len() > MAX_MEMBERS {
+        return Err(Error::TransferFull {
+            members: t.member_count() + work.len(),
+            megabytes: 0,
+            environments: t.environments.len(),
+        });
     }
     let total = items.len() + work.len();
     let mut done = items.len();

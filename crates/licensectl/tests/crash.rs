@@ -266,3 +266,43 @@ fn every_step_and_random_kills_never_lose_the_license() {
         assert!(temps <= 1, "{}: {temps} temporary files pile up beside the license", s.name);
     }
 }
+
+/// Every hidden file in `dir` whose name marks it as one of our temporary files.
+fn temps_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with('.') && n.contains(".tmp-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A kill just before a rename leaves a hidden full copy beside the file it was
+/// writing: in the backups folder, the state folder and beside a transfer file. The
+/// next write there removes it (the writer is gone), and keeps everything else.
+#[test]
+fn temp_files_left_by_a_kill_are_removed_by_the_next_write() {
+    let env = Env::new();
+    let state = env.root.join(".license-manager");
+    let transfer = env.root.join("usb/site.transfer.zip");
+    std::fs::create_dir_all(transfer.parent().unwrap()).unwrap();
+    let others = transfer.parent().unwrap().join(".someone-elses.tmp-1-x");
+    std::fs::write(&others, b"not ours").unwrap();
+    let kills: [(&[&str], &str, &std::path::Path); 3] = [
+        (&["backup"], "backup:temp-synced", &env.backups),
+        (&["audit", "generate"], "last-audit:temp-synced", &state),
+        (&["transfer", "export", transfer.to_str().unwrap()], "transfer:temp-synced", transfer.parent().unwrap()),
+    ];
+    for (args, step, dir) in kills {
+        let st = env.command(args, Some(step)).status().unwrap();
+        assert!(!st.success(), "{step}: the kill happened");
+        assert!(temps_in(dir).iter().any(|n| !n.starts_with(".someone")), "{step}: a temp file was left");
+        let st = env.command(args, None).status().unwrap();
+        assert!(st.success(), "{step}: the next run succeeds");
+        let left: Vec<_> = temps_in(dir).into_iter().filter(|n| !n.starts_with(".someone")).collect();
+        assert!(left.is_empty(), "{step}: stale temps remain in {}: {left:?}", dir.display());
+    }
+    assert!(others.exists(), "another program's file beside the transfer file is kept");
+}

@@ -159,3 +159,18 @@ fn a_state_folder_others_can_change_is_refused() {
         assert!(text(&o).contains("belongs to user 65534"), "{}", text(&o));
     }
 }
+
+/// A backup folder that is a link to a folder that is gone says so, in one sentence,
+/// instead of "File exists".
+#[test]
+fn a_dangling_backup_folder_link_is_named() {
+    let d = demo();
+    let backups = d.root.join("demo/backups");
+    let _ = std::fs::remove_dir_all(&backups);
+    std::os::unix::fs::symlink(d.root.join("gone"), &backups).unwrap();
+    let o = d.bounded(&["backup"]);
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(t.contains("is a link to") && t.contains("gone, which does not exist"), "{t}");
+    assert!(!t.contains("File exists"), "{t}");
+}

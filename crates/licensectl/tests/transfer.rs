@@ -532,3 +532,96 @@ fn untrusted_names_are_printed_without_control_characters() {
     assert!(!stderr.contains('\x1b') && !stderr.contains('\u{202e}') && !stderr.contains('\r'), "{stderr:?}");
     assert!(stderr.contains("Prod[2J"), "{stderr:?}");
 }
+
+/// `process` refuses up front, with the figure, a file whose answers would not fit
+/// (every audit gets a receipt, every request a license): nothing is sent, and
+/// export refuses to make such a file in the first place.
+#[test]
+fn a_file_whose_answers_would_not_fit_is_refused_before_anything_is_sent() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    site.ok(&["audit", "generate"]);
+    site.ok(&["transfer", "export", p(&file)]);
+    // 600 audits of this environment, each signed by its own key, as a site that
+    // carried its outbox for a long time would have.
+    let key = KeyPair::read(&site.dir.path().join(".license-manager/environment.key")).unwrap();
+    let mut t = Transfer::read(&file, None).unwrap();
+    let papers = &mut t.environments[0].1;
+    let (_, one) = papers.audits.iter().next().map(|(k, v)| (*k, v.clone())).unwrap();
+    let (audit, _) = Audit::open(&one).unwrap();
+    while papers.audits.len() < 600 {
+        let id = uuid::Uuid::new_v4();
+        papers.audits.insert(id, Audit { audit_id: id, ..audit.clone() }.seal(&key).into_bytes());
+    }
+    t.write(&file).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let o = workstation.run(&["--portal", &portal.url, "transfer", "process", p(&file), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["error"]["code"], "transfer_full", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("1201 members"), "{e}");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 0, "nothing was sent");
+    assert_eq!(std::fs::read(&file).unwrap(), before, "nothing was written");
+    // Export: adding another environment to that file is refused the same way.
+    let other = Site::new("Quality", EnvironmentType::Quality, &vendor_public);
+    let o = other.run(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("second transfer file"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+/// A full license folder during `transfer import`: the space check comes before the
+/// backup, the install and the receipts, so the import changes nothing, and once
+/// there is room it completes.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_import_onto_a_full_license_folder_changes_nothing() {
+    let Some(tmpfs) = license_test_support::Tmpfs::mount(256) else { return };
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    license_core::environment::Config::read(&site.config)
+        .unwrap()
+        .edit()
+        .license_file(tmpfs.path().join("license.lic"))
+        .write(&site.config)
+        .unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    site.ok(&["audit", "generate"]);
+    site.ok(&["transfer", "export", p(&file), "--request"]);
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    let license = std::fs::read(tmpfs.path().join("license.lic")).unwrap();
+    let backups = site.backups();
+    tmpfs.fill_leaving(0);
+    let o = site.run(&["transfer", "import", p(&file), "--yes", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["error"]["code"], "no_space", "{e}");
+    assert_eq!(std::fs::read(tmpfs.path().join("license.lic")).unwrap(), license, "the license is untouched");
+    assert_eq!((site.backups(), site.outbox()), (backups, 1), "no backup, no receipt applied");
+    assert!(site.json(&["audit", "history"]).as_array().unwrap().is_empty());
+    tmpfs.unfill();
+    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    assert_ne!(std::fs::read(tmpfs.path().join("license.lic")).unwrap(), license);
+    assert_eq!(site.outbox(), 0);
+}

@@ -23,6 +23,7 @@ fn bench(c: &mut Criterion) {
         environment_type: EnvironmentType::Production,
         name: "bench".into(),
         environment_key: Some(env.environment_key().unwrap()),
+        reason: None,
     };
     rt.block_on(client.register(&code, &reg)).unwrap();
     let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();

@@ -148,3 +148,63 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A small tmpfs mounted for one test, to meet a full disk for real. Mounting needs
+/// root (CI runs as root); elsewhere `mount` returns `None` and the test says it was
+/// skipped and why. Unmounted when dropped.
+#[cfg(target_os = "linux")]
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    pub fn mount(kib: u64) -> Option<Tmpfs> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k,mode=0755"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(st.success(), "mount a {kib} KiB tmpfs");
+        Some(Tmpfs { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Free bytes on the tmpfs.
+    pub fn free(&self) -> u64 {
+        let c = std::ffi::CString::new(self.path().as_os_str().as_encoded_bytes()).unwrap();
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid C string and a zeroed out-parameter.
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
+        s.f_bavail as u64 * s.f_frsize as u64
+    }
+
+    /// Fills the tmpfs until `leave` bytes are free (a filler file), so the next
+    /// write larger than that fails with "No space left on device".
+    pub fn fill_leaving(&self, leave: u64) {
+        let filler = self.path().join("filler");
+        let size = self.free().saturating_sub(leave);
+        std::fs::write(&filler, vec![0u8; size as usize]).expect("write the filler");
+        assert!(self.free() <= leave, "filled: {} bytes free", self.free());
+    }
+
+    pub fn unfill(&self) {
+        std::fs::remove_file(self.path().join("filler")).expect("remove the filler");
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}

@@ -115,7 +115,11 @@ impl Environment {
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(e),
             };
-        let period_start = last.map(|l| l.period_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
+        // An audit written just before a kill, whose period was not recorded yet,
+        // still counts: the next period starts after every audit waiting here.
+        let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
+        let period_start =
+            last.map(|l| l.period_end).max(waiting_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
         let audit = Audit {
             format: 1,
             audit_id: Uuid::new_v4(),
@@ -132,11 +136,20 @@ impl Environment {
         let text = audit.seal(&key);
         let outbox_path = self.outbox_dir().join(format!("{}-{}.audit", now.format("%Y%m%dT%H%M%SZ"), audit.audit_id));
         durable::replace(&outbox_path, text.as_bytes(), "outbox")?;
-        durable::replace(
+        // The audit and the record of its period are one step: if the record cannot
+        // be written (a full disk), the audit is taken back out of the outbox, so the
+        // next audit starts from the same period and no two audits cover one period.
+        // Removing needs no space, and nothing else has seen the file (the lock is held).
+        if let Err(e) = durable::replace(
             &state.join(LAST_PERIOD),
             &serde_json::to_vec(&LastPeriod { period_end: now }).expect("json"),
             "last-audit",
-        )?;
+        ) {
+            if let Err(undo) = std::fs::remove_file(&outbox_path) {
+                tracing::error!(error = %undo, path = %outbox_path.display(), "could not take back the audit whose period was not recorded");
+            }
+            return Err(e);
+        }
         tracing::info!(audit_id = %audit.audit_id, "audit generated");
         Ok(GeneratedAudit { usage: usage::compare(&consumption, &license.entitlements), audit, text, outbox_path })
     }

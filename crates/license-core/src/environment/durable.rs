@@ -26,7 +26,24 @@ fn temp_path(target: &Path) -> PathBuf {
 }
 
 pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))
+    fs::create_dir_all(dir).map_err(|e| folder_error(dir, e))
+}
+
+/// Why a folder could not be made, in words: "File exists" for a link to a folder
+/// that is gone says nothing useful.
+fn folder_error(dir: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        if let Ok(m) = fs::symlink_metadata(dir) {
+            if m.file_type().is_symlink() {
+                let target = fs::read_link(dir).unwrap_or_default();
+                return Error::DanglingLink { path: dir.to_path_buf(), target };
+            }
+            if !m.is_dir() {
+                return Error::NotAFile { path: dir.to_path_buf() };
+            }
+        }
+    }
+    Error::io("create the folder", dir, e)
 }
 
 /// Makes sure `dir` (the state folder) exists and is safe to keep secrets and
@@ -38,7 +55,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    b.create(dir).map_err(|e| folder_error(dir, e))?;
     check_owned(dir, 0o022)
 }
 
@@ -250,6 +267,28 @@ pub fn lock_file_within(path: &Path, wait: std::time::Duration, waiting: impl Fn
     }
 }
 
+/// Free bytes for this user on the file system that holds `dir`, where the platform
+/// says (`None` elsewhere: the write itself then tells).
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: a valid C string and a zeroed out-parameter that statvfs fills.
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+            return None;
+        }
+        #[allow(clippy::unnecessary_cast)]
+        Some(s.f_bavail as u64 * s.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Makes a rename in `dir` durable (on Unix the folder entry must be flushed too).
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
@@ -259,16 +298,53 @@ pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Removes temporary files left by an interrupted [`replace`] in `dir`.
+/// Removes temporary files left by an interrupted [`replace`] in `dir`: those of
+/// our own naming whose writing process is gone (a live writer's are its own).
 pub fn remove_stale_temps(dir: &Path) {
+    remove_stale(dir, |_| true)
+}
+
+/// The same, for `target`'s temporary files only (a shared folder, such as the one
+/// a transfer file sits in, holds other programs' files too).
+pub fn remove_stale_temps_of(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else { return };
+    let prefix = format!(".{name}{TEMP_MARK}");
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    remove_stale(dir, |n| n.starts_with(&prefix))
+}
+
+fn remove_stale(dir: &Path, ours: impl Fn(&str) -> bool) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') && name.contains(TEMP_MARK) {
-            tracing::info!(file = %e.path().display(), "removing a temporary file left by an interrupted write");
-            let _ = fs::remove_file(e.path());
+        let Some((_, rest)) = name.split_once(TEMP_MARK) else { continue };
+        if !name.starts_with('.') || !ours(&name) {
+            continue;
         }
+        let writer = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if writer.is_some_and(process_alive) {
+            continue;
+        }
+        tracing::info!(file = %e.path().display(), "removing a temporary file left by an interrupted write");
+        let _ = fs::remove_file(e.path());
     }
+}
+
+/// Whether process `pid` still runs (so its temporary file may be in use).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        // Our own: written by another thread of this process, or left by a write that
+        // failed and already cleaned up; either way not stale yet.
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only asks whether the process exists.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    false
 }
 
 /// Whether a read may follow a link at the path itself.
@@ -396,10 +472,15 @@ mod tests {
     #[test]
     fn stale_temps_are_removed_and_others_kept() {
         let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join(".license.lic.tmp-12-abc"), b"x").unwrap();
+        // Left by a process that no longer runs (no pid is that large): stale.
+        fs::write(d.path().join(".license.lic.tmp-999999999-abc"), b"x").unwrap();
+        // A live writer's (this process stands in for it): kept.
+        let live = format!(".clock.json.tmp-{}-def", std::process::id());
+        fs::write(d.path().join(&live), b"x").unwrap();
         fs::write(d.path().join("license.lic"), b"y").unwrap();
         remove_stale_temps(d.path());
-        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("license.lic")]);
+        let mut names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, vec![std::ffi::OsString::from(live), std::ffi::OsString::from("license.lic")]);
     }
 }

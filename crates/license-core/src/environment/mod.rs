@@ -99,6 +99,10 @@ pub enum Step {
     Done,
 }
 
+/// Free space kept beyond the new license's size before an install starts: file
+/// systems allocate whole blocks, and a folder entry may need one.
+const SPACE_MARGIN: u64 = 64 * 1024;
+
 /// How long a writer waits for another process's environment lock.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -260,6 +264,10 @@ impl Environment {
         let file = durable::lock_file_within(&path, LOCK_WAIT, || {
             tracing::warn!(lock = %path.display(), "waiting for another install, restore or upload to finish");
         })?;
+        // Every writer of these folders holds this lock: what a killed one left is stale.
+        for d in [dir.clone(), dir.join("outbox"), self.config.backup_dir.clone()] {
+            durable::remove_stale_temps(&d);
+        }
         Ok(EnvLock { _file: file })
     }
 
@@ -347,6 +355,14 @@ impl Environment {
             return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
         }
         let license = report.license.clone().expect("installable reports carry the license");
+        // Room for the new file beside the old one (the temporary copy is written
+        // first), checked before the backup: an install either completes or changes
+        // nothing, not even the backup folder.
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let needed = file.len() as u64 + SPACE_MARGIN;
+        if let Some(free) = durable::free_bytes(dir).filter(|free| *free < needed) {
+            return Err(Error::NoSpace { path: dir.to_path_buf(), needed, free });
+        }
 
         progress(Step::BackingUp);
         let backup = match &old {

@@ -199,7 +199,7 @@ impl Environment {
     }
 
     /// Audits waiting in the outbox, by id.
-    fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
+    pub(super) fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
         for path in self.outbox()? {
             let bytes = durable::read_capped(&path, crate::MAX_FILE_BYTES, durable::Links::Refuse)?;
@@ -212,10 +212,10 @@ impl Environment {
 }
 
 /// An audit in the outbox, with what a receipt must match.
-struct Waiting {
+pub(super) struct Waiting {
     path: PathBuf,
     bytes: Vec<u8>,
-    audit: Audit,
+    pub(super) audit: Audit,
     signed_sha256: String,
 }
 
