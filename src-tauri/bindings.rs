@@ -29,7 +29,7 @@ pub fn typescript() -> String {
         license_core::ErrorCode, license_core::ErrorView,
         payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption,
         payload::Audit, payload::Request,
-        check::CheckId, check::Status, check::Check, check::Report, check::Difference,
+        check::CheckId, check::Status, check::Skip, check::Check, check::Report, check::Difference,
         serial::FactNote, serial::FactState, serial::SerialExplanation,
         environment_core::drift::Change, environment_core::drift::FactChange, environment_core::drift::Drift,
         environment_core::LicenseStatus, environment_core::InstalledLicense, environment_core::Overview,

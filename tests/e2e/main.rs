@@ -267,6 +267,30 @@ fn pasted_tampered_text_fails_the_signature_check() {
     assert_eq!(s.attr(&sig, "data-code").as_deref(), Some("bad_signature"));
     assert!(s.wait_text("[data-check=signature] .message", |t| !t.is_empty()).contains("altered after it was signed"));
     s.wait_for("[data-testid=next-step]");
+    // A check skipped after an earlier failure says so; it is not "unknown here".
+    for check in ["dates", "serial_number", "environment_type"] {
+        let said = s.wait_text(&format!("[data-check={check}] .message"), |t| !t.is_empty());
+        assert_eq!(said, "Skipped: an earlier check failed.", "{check}");
+    }
+}
+
+/// Text that is no license at all is "not a license file", not "cut or edited".
+#[test]
+fn text_that_is_no_license_is_named_so() {
+    let app = App::open();
+    let s = &app.session;
+    app.nav("install");
+    s.click("[data-testid=next]");
+    s.script(
+        "const t = document.querySelector('[data-testid=paste]'); t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));",
+        json!(["Dear administrator, please find the license attached."]),
+    );
+    s.click("[data-testid=check-pasted]");
+    s.wait_for("[data-testid=step-check]");
+    let format = s.wait_for("[data-check=format]");
+    assert_eq!(s.attr(&format, "data-code").as_deref(), Some("not_a_document"));
+    let said = s.wait_text("[data-check=format] .message", |t| !t.is_empty());
+    assert_eq!(said, "Not a license file.");
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
 
     // LF or CRLF; surrounding blank lines are ignored, nothing else is.
     let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
-    let first = lines.iter().position(|l| !l.trim().is_empty()).ok_or_else(|| bad("the file is empty"))?;
+    let first = lines.iter().position(|l| !l.trim().is_empty()).ok_or(Error::NotADocument { kind })?;
     let last = lines.iter().rposition(|l| !l.trim().is_empty()).expect("a non-blank line exists");
     let lines = &lines[first..=last];
 
@@ -57,7 +57,7 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
         return Err(if begin_count > 0 {
             bad("there is text before the BEGIN line")
         } else {
-            bad("there is no BEGIN line")
+            Error::NotADocument { kind }
         });
     };
     if begin_count > 1 {
@@ -109,7 +109,8 @@ mod tests {
     fn each_armor_fault_has_its_own_error() {
         let text = encode(K, b"{\"x\":1}");
         let code = |t: &str| decode(K, t.as_bytes()).unwrap_err().code();
-        assert_eq!(code(""), "bad_armor");
+        assert_eq!(code(""), "not_a_document");
+        assert_eq!(code("just some words\n"), "not_a_document", "text that is no document at all");
         assert_eq!(code(&format!("hello\n{text}")), "bad_armor");
         assert_eq!(code(&format!("{text}{text}")), "multiple_blocks");
         assert_eq!(code(&text.replace("LICENSE FILE", "LICENSE AUDIT")), "wrong_kind");

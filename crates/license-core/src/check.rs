@@ -70,6 +70,19 @@ pub struct Check {
     pub message: String,
     /// The error class for failures from parsing (`bad_signature`, ...).
     pub code: Option<crate::error::ErrorCode>,
+    /// Why a skipped check was not made.
+    pub skipped: Option<Skip>,
+}
+
+/// Why a check was skipped: the UI words each differently.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// An earlier check failed, so there is nothing sound to check against.
+    EarlierCheckFailed,
+    /// This environment's own value (its serial number, its type) is not known.
+    ValueUnknown,
 }
 
 /// What the local environment expects of a license.
@@ -110,7 +123,17 @@ struct Builder(Vec<Check>);
 
 impl Builder {
     fn push(&mut self, id: CheckId, status: Status, message: impl Into<String>) {
-        self.0.push(Check { id, label: id.label(), status, message: message.into(), code: None });
+        self.0.push(Check { id, label: id.label(), status, message: message.into(), code: None, skipped: None });
+    }
+    fn skip(&mut self, id: CheckId, why: Skip, message: impl Into<String>) {
+        self.0.push(Check {
+            id,
+            label: id.label(),
+            status: Status::Skipped,
+            message: message.into(),
+            code: None,
+            skipped: Some(why),
+        });
     }
     fn fail_with(&mut self, id: CheckId, err: &Error) {
         self.0.push(Check {
@@ -119,12 +142,13 @@ impl Builder {
             status: Status::Fail,
             message: err.to_string(),
             code: Some(err.code()),
+            skipped: None,
         });
     }
     fn skip_rest(&mut self) {
         for id in CheckId::ALL {
             if !self.0.iter().any(|c| c.id == id) {
-                self.push(id, Status::Skipped, "not checked: an earlier check failed");
+                self.skip(id, Skip::EarlierCheckFailed, "not checked: an earlier check failed");
             }
         }
     }
@@ -198,7 +222,7 @@ fn open_checked(
 
 fn check_serial_number(b: &mut Builder, lic: &License, local: Option<&SerialNumber>) {
     match local {
-        None => b.push(CheckId::SerialNumber, Status::Skipped, "this environment's serial number is unknown"),
+        None => b.skip(CheckId::SerialNumber, Skip::ValueUnknown, "this environment's serial number is unknown"),
         Some(local) if *local == lic.serial_number => {
             b.push(CheckId::SerialNumber, Status::Pass, format!("matches this environment ({local})"))
         }
@@ -236,7 +260,7 @@ fn check_activation_code(b: &mut Builder, lic: &License, installed: Option<&Lice
 
 fn check_environment_type(b: &mut Builder, lic: &License, local: Option<EnvironmentType>) {
     match local {
-        None => b.push(CheckId::EnvironmentType, Status::Skipped, "this environment's type is not configured"),
+        None => b.skip(CheckId::EnvironmentType, Skip::ValueUnknown, "this environment's type is not configured"),
         Some(t) if t == lic.environment_type => b.push(CheckId::EnvironmentType, Status::Pass, format!("{t}")),
         Some(t) => b.push(
             CheckId::EnvironmentType,

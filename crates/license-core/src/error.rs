@@ -24,6 +24,9 @@ pub enum Error {
     #[error("{reason}: a {kind} file is one -----BEGIN {label}----- block; use the file exactly as it was issued", label = kind.label())]
     BadArmor { kind: DocumentKind, reason: String },
 
+    #[error("this is not a {kind} file: a {kind} file is a -----BEGIN {label}----- block, and this text has none; choose the {kind} file itself", label = kind.label())]
+    NotADocument { kind: DocumentKind },
+
     #[error("this is a {found} file, not a {expected} file: choose the {expected} file")]
     WrongKind { expected: DocumentKind, found: String },
 
@@ -182,6 +185,7 @@ impl Error {
             Error::NotText { .. } => ErrorCode::NotText,
             Error::ByteOrderMark => ErrorCode::ByteOrderMark,
             Error::BadArmor { .. } => ErrorCode::BadArmor,
+            Error::NotADocument { .. } => ErrorCode::NotADocument,
             Error::WrongKind { .. } => ErrorCode::WrongKind,
             Error::MultipleBlocks { .. } => ErrorCode::MultipleBlocks,
             Error::BadEncoding { .. } => ErrorCode::BadEncoding,
@@ -265,6 +269,7 @@ error_codes! {
     NotText = "not_text",
     ByteOrderMark = "byte_order_mark",
     BadArmor = "bad_armor",
+    NotADocument = "not_a_document",
     WrongKind = "wrong_kind",
     MultipleBlocks = "multiple_blocks",
     BadEncoding = "bad_encoding",

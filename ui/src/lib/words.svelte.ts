@@ -88,6 +88,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   too_large: { title: "The file is too large to be a license file.", next: "Check that you chose the right file." },
   not_text: { title: "The file is not a text file.", next: "Choose the license file you received (it begins with -----BEGIN)." },
   byte_order_mark: { title: "The file was changed by an editor (it starts with a byte-order mark).", next: "Use the file exactly as you received it." },
+  not_a_document: { title: "This is not a License Manager file: it has no BEGIN line.", next: "Choose the file itself, as you were sent it." },
   bad_armor: { title: "The file is not a complete license file.", next: "It may have been cut or edited: ask for the file again, or download it from the portal." },
   wrong_kind: { title: "This is a different kind of file.", next: "Choose a license file; requests, audits and receipts go on their own pages." },
   multiple_blocks: { title: "The file holds more than one document.", next: "Use one license file at a time, as you received it." },
@@ -165,7 +166,11 @@ export type CheckContext = {
 
 /** One check in the administrator's words, from the verdict and the license. */
 export function checkWords(c: Check, lic: License | null, ctx: CheckContext): string {
-  if (c.status === "skipped") return c.id === "serial_number" || c.id === "environment_type" ? "Not checked: this environment's value is unknown." : "Not checked: an earlier check failed.";
+  if (c.status === "skipped")
+    return c.skipped === "value_unknown"
+      ? `Not checked: this environment's ${c.id === "serial_number" ? "serial number" : "type"} is unknown.`
+      : "Skipped: an earlier check failed.";
+  if (c.status === "fail" && c.code === "not_a_document") return "Not a license file.";
   if (c.status === "fail" && c.code) return `${ERROR_WORDS[c.code].title} ${ERROR_WORDS[c.code].next}`;
   const fail = c.status === "fail";
   switch (c.id) {
