@@ -599,7 +599,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     app.nav("transfer-here");
     app.dialog_answers(&file);
     s.click("[data-testid=add-to-transfer]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit(s) and a license request"));
+    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit and a license request"));
 
     // A connected workstation, started with no configuration at all (one window at
     // a time: the environment's is closed meanwhile, its files stay).
@@ -658,7 +658,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     s.wait_for("[data-testid=receipts]");
     s.screenshot("transfer-here");
     s.click("[data-testid=record-receipts]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit(s) moved"));
+    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit moved"));
     s.click("[data-testid=install-from-transfer]");
     s.wait_for("[data-testid=step-check]");
     s.click("[data-testid=install-button]");

@@ -60,6 +60,12 @@ pub fn printable(text: &str) -> String {
     text.chars().filter(|&c| !hidden(c)).take(120).collect()
 }
 
+/// "1 audit", "2 audits": a count with its noun (the plural adds an s; nouns here
+/// are regular), for every sentence the CLI and the core write.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Bytes as lower-case hex, the form every digest, key id and MAC is written in.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -388,9 +388,9 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
                     .map(|c| format!("{:<9} {}\n", verdict_word(c.verdict), license_core::printable(&c.name)))
                     .collect();
                 s += &if bad == 0 {
-                    format!("release verified: {} file(s), signed by the release key\n", checks.len())
+                    format!("release verified: {}, signed by the release key\n", license_core::count(checks.len(), "file"))
                 } else {
-                    format!("release NOT verified: {bad} file(s) missing, altered, not in the signed list or not plain files; do not install them\n")
+                    format!("release NOT verified: {} missing, altered, not in the signed list or not plain files; do not install them\n", license_core::count(bad, "file"))
                 };
                 s
             });

@@ -130,7 +130,7 @@ impl Out {
             }
         }
         let verdict = if !r.installable {
-            format!("NOT installable: {} check(s) failed", r.failed().count())
+            format!("NOT installable: {} failed", license_core::count(r.failed().count(), "check"))
         } else if r.needs_confirmation {
             "installable after confirmation (see warnings)".to_string()
         } else {

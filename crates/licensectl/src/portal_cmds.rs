@@ -246,8 +246,10 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
                 let (done, failed) = rt.block_on(env.flush_outbox(&c, &mut |i, n| out.progress("uploading", i, n)));
                 out.value(&done, || done.iter().map(|r| format!("{} {}\n", r.upload_id, r.status)).collect());
                 if let Some(e) = failed {
-                    return Err(anyhow::Error::from(e)
-                        .context(format!("{} audit(s) stay in the outbox for the next upload", env.outbox()?.len())));
+                    return Err(anyhow::Error::from(e).context(format!(
+                        "the outbox keeps {} for the next upload",
+                        license_core::count(env.outbox()?.len(), "audit")
+                    )));
                 }
             } else {
                 for f in files {

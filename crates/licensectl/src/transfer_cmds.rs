@@ -8,7 +8,7 @@ use clap::Subcommand;
 use license_core::environment::transfer::ReceiptFate;
 use license_core::environment::InstallOptions;
 use license_core::transfer::{self, ItemState, Transfer};
-use license_core::{ActivationCode, Environment, PortalUrl};
+use license_core::{count, ActivationCode, Environment, PortalUrl};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -49,13 +49,13 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             let s = need_env()?.export_transfer(&file, request, activation_code)?;
             out.value(&s, || {
                 format!(
-                    "added {} ({}) to {}: {} audit(s){}; the file now carries {} environment(s)\n",
+                    "added {} ({}) to {}: {}{}; the file now carries {}\n",
                     s.entry.name,
                     s.entry.serial_number,
                     s.path.display(),
-                    s.audits,
+                    count(s.audits, "audit"),
                     if s.request { " and a license request" } else { "" },
-                    s.environments
+                    count(s.environments, "environment")
                 )
             });
             Ok(crate::EXIT_OK)
@@ -84,7 +84,7 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     eprintln!("[{done}/{total}] {name} ({}): {what}: {state}", item.serial_number);
                 }
             }))?;
-            let (done, already, failed) = count(&report);
+            let (done, already, failed) = tally(&report);
             out.value(&report, || {
                 format!(
                     "{done} done, {already} already done, {failed} failed; {}\n",
@@ -137,9 +137,15 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "receipts_not_matching": unmatched, "notes": plan.notes})
                 );
             } else {
-                outln!("{moved} audit(s) moved from the outbox to the history with the portal's receipt ({recorded} already there)");
+                outln!(
+                    "{} moved from the outbox to the history with the portal's receipt ({recorded} already there)",
+                    count(moved, "audit")
+                );
                 if unmatched > 0 {
-                    outln!("{unmatched} receipt(s) did not answer the audit waiting here and were not applied (see the notes)");
+                    outln!(
+                        "{} did not answer the audit waiting here and were not applied (see the notes)",
+                        count(unmatched, "receipt")
+                    );
                 }
             }
             Ok(status)
@@ -147,7 +153,7 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
     }
 }
 
-fn count(r: &transfer::ProcessReport) -> (usize, usize, usize) {
+fn tally(r: &transfer::ProcessReport) -> (usize, usize, usize) {
     let n = |s: ItemState| r.items.iter().filter(|i| i.state == s).count();
     (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed))
 }
@@ -170,16 +176,16 @@ fn describe(t: &Transfer) -> serde_json::Value {
 }
 
 fn render(t: &Transfer) -> String {
-    let mut s = format!("{} environment(s)\n", t.environments.len());
+    let mut s = format!("{}\n", count(t.environments.len(), "environment"));
     for (e, p) in &t.environments {
         s += &format!(
-            "  {} — {} {} on {}: {} audit(s), {} receipt(s){}{}\n",
+            "  {} — {} {} on {}: {}, {}{}{}\n",
             e.serial_number,
             e.environment_type,
             license_core::printable(&e.name),
             license_core::printable(&e.hostname),
-            p.audits.len(),
-            p.receipts.len(),
+            count(p.audits.len(), "audit"),
+            count(p.receipts.len(), "receipt"),
             if p.request.is_some() { ", a license request" } else { "" },
             if p.license.is_some() { ", a license" } else { "" },
         );

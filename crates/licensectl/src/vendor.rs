@@ -83,7 +83,7 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
         VendorCommand::Pubkey { key, pem: false } => print_public(out, &KeyPair::read(&key)?),
         VendorCommand::SignRelease { key, dir } => {
             let names = license_core::release::sign(&dir, &KeyPair::read(&key)?)?;
-            outln!("signed {} file(s) in {}: {}", names.len(), dir.display(), names.join(", "));
+            outln!("signed {} in {}: {}", license_core::count(names.len(), "file"), dir.display(), names.join(", "));
         }
         VendorCommand::Issue {
             key,

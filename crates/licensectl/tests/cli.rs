@@ -384,7 +384,7 @@ fn a_signed_release_verifies_with_licensectl_and_with_openssl() {
     let pem = d.path().join("release-key.pub.pem");
     std::fs::write(&pem, ok(&["vendor", "pubkey", "--key", k, "--pem"])).unwrap();
     let verified = ok(&["verify-release", r, "--key", pem.to_str().unwrap()]);
-    assert!(verified.contains("release verified: 2 file(s)"), "{verified}");
+    assert!(verified.contains("release verified: 2 files"), "{verified}");
 
     let one_liner = format!(
         "cd '{r}' && openssl pkeyutl -verify -pubin -inkey '{}' -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig && sha256sum -c SHA256SUMS",

@@ -57,7 +57,7 @@ fn each_state_has_its_exit_code_and_one_status_line() {
     cli().ok(&["--config", &c, "audit", "generate"]);
     let (code, _, out) = check(&c, &["--warning", "1", "--critical", "0", "--audit-age", "0"]);
     assert_eq!(code, 1);
-    assert!(out.contains("1 audit(s) waiting for upload for more than 0 days"), "{out}");
+    assert!(out.contains("1 audit waiting for upload for more than 0 days"), "{out}");
 
     // CRITICAL: a license for another serial (the demo's wrong-serial sample, forced in).
     std::fs::copy(dir.path().join("samples/wrong-serial.lic"), dir.path().join("license.lic")).unwrap();

@@ -159,7 +159,7 @@ fn fault_matrix_loses_no_audit_and_counts_none_twice() {
     let o = licensectl(&home, &token, &["--config", &c, "--portal", &portal.url, "audit", "upload"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("stay in the outbox"),
+        String::from_utf8_lossy(&o.stderr).contains("the outbox keeps 1 audit for the next upload"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

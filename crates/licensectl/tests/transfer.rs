@@ -134,7 +134,7 @@ fn one_file_carries_three_environments_across_the_air_gap_and_back() {
     assert_eq!(portal.pending_faults(), 0, "both faults were hit");
     for (s, old) in sites.iter().zip(&before) {
         let out = s.ok(&["transfer", "import", p(&file), "--yes"]);
-        assert!(out.contains("2 audit(s) moved"), "{out}");
+        assert!(out.contains("2 audits moved"), "{out}");
         assert_ne!(&s.license(), old, "the renewed license is installed");
         assert_eq!(s.backups(), 1, "the previous license was backed up first");
         assert_eq!(s.outbox(), 0, "every audit left the outbox");

@@ -15,6 +15,11 @@ export const ENV_TYPE: Record<EnvironmentType, string> = {
 export const ENV_TYPE_HINT: Record<EnvironmentType, string> = { ...ENV_TYPE, lifetime: "LifeTime (management console)" };
 
 /** When the system refuses clipboard access; the serial number is selectable text. */
+/** "1 audit", "2 audits": a count with its noun, never "audit(s)". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export const COPY_REFUSED = "Copying was refused by the system: select the serial number and copy it by hand.";
 
 /** Times in local time unless the administrator switched to UTC (kept per machine). */

@@ -149,7 +149,11 @@ impl Environment {
         if stale > 0 {
             add(
                 Severity::Warning,
-                format!("{stale} audit(s) waiting for upload for more than {} days", t.audit_age_days),
+                format!(
+                    "{} waiting for upload for more than {}",
+                    crate::count(stale, "audit"),
+                    crate::count(t.audit_age_days as usize, "day")
+                ),
             );
         }
         if let Some(bytes) = self.installed_bytes()? {

@@ -132,7 +132,8 @@ impl Environment {
         };
         let others = t.environments.iter().filter(|(e, _)| e.serial_number != serial).count();
         if others > 0 {
-            plan.notes.push(format!("{others} other environment(s) in the file: their papers are skipped here"));
+            let others = crate::count(others, "other environment");
+            plan.notes.push(format!("{others} in the file: their papers are skipped here"));
         }
         let Some(papers) = t.papers(&serial) else {
             plan.notes.push(format!("this environment ({serial}) is not in the file: add it there first"));
