@@ -987,3 +987,32 @@ fn a_suspect_clock_can_be_accepted_from_the_overview() {
     let clock = license_core::Environment::open(&app.path("environment.toml")).unwrap().clock();
     assert_eq!(clock.state, license_core::environment::clock::ClockState::Ok);
 }
+
+/// An audit uploaded before the environment is registered is rejected: the result
+/// is red and names the way forward, not a green "1 uploaded".
+#[test]
+fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
+    let portal_state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let (portal, token, _) = portal_for_demo(dir);
+        let cfg = dir.join("environment.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
+        std::fs::write(&cfg, text).unwrap();
+        *portal_state.borrow_mut() = Some(portal);
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    let s = &app.session;
+    let portal = portal_state.borrow_mut().take().unwrap();
+    app.nav("audit");
+    s.click("[data-testid=generate-audit]");
+    s.wait_text("[data-testid=outbox]", |t| t.starts_with("1 audit "));
+    s.click("[data-testid=upload-now]");
+    let problem = s.wait_text("[data-testid=problem]", |t| !t.is_empty());
+    assert!(problem.starts_with("The portal rejected 1 audit of 1."), "{problem}");
+    assert!(problem.contains("not registered") && problem.contains("Request a license → Register"), "{problem}");
+    let notice = s.wait_for("[data-testid=notice]");
+    assert_ne!(s.attr(&notice, "class").as_deref(), Some("ok"), "a rejection is not shown as a success");
+    s.wait_for("[data-testid=history] tr[data-status=rejected]");
+    s.screenshot("audit-rejected");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits WHERE status = 'rejected'"), 1);
+}

@@ -1,7 +1,7 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, EnvironmentType, ErrorCode, License, LicenseStatus } from "./types";
+import type { Check, EnvironmentType, ErrorCode, License, LicenseStatus, UploadResult } from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -18,6 +18,19 @@ export const ENV_TYPE_HINT: Record<EnvironmentType, string> = { ...ENV_TYPE, lif
 /** "1 audit", "2 audits": a count with its noun, never "audit(s)". */
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What the portal's answers to uploaded audits mean, and what to do next. A
+ * rejected upload without a receipt is the portal saying the serial holds no slot of
+ * this subscription (it signs receipts only for registered serials). */
+export function uploadOutcome(results: UploadResult[]): string | null {
+  const rejected = results.filter((r) => r.status === "rejected");
+  if (rejected.length === 0) return null;
+  const unregistered = rejected.some((r) => r.receipt === null);
+  const what = `The portal rejected ${count(rejected.length, "audit")} of ${results.length}.`;
+  return unregistered
+    ? `${what} This environment is not registered in the subscription: go to Request a license → Register, then generate a new audit and upload it.`
+    : `${what} See the reasons in the history below; generate a new audit once the cause is fixed.`;
 }
 
 export const COPY_REFUSED = "Copying was refused by the system: select the serial number and copy it by hand.";
