@@ -49,7 +49,7 @@ pub fn typescript() -> String {
         environment_core::transfer::ImportPlan, environment_core::transfer::ExportSummary,
         license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,
         workstation::WorkstationView, workstation::WorkstationInput, workstation::TransferEnvironment,
-        workstation::TransferView, crate::commands::transfer::ReceiptsRecorded,
+        workstation::TransferView, workstation::Processed, crate::commands::transfer::ReceiptsRecorded,
     )
 }
 

@@ -181,20 +181,34 @@ pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<Transfer
     .await
 }
 
-/// Does all the portal work for the open transfer file, reporting each item.
+/// The processing's outcome, and the file as it is now (its "Carries" column).
+#[derive(Serialize, ts_rs::TS)]
+pub struct Processed {
+    report: ProcessReport,
+    file: TransferView,
+}
+
+/// Does all the portal work for the open transfer file, reporting each item. It can
+/// be cancelled: every portal call may be repeated, and a receipt or license that
+/// came back before the cancel is asked for again (and answered the same) next time.
 #[tauri::command]
 pub async fn process_transfer(
     on_progress: Channel<ItemOutcome>,
     state: State<'_, AppState>,
-) -> CommandResult<ProcessReport> {
+) -> CommandResult<Processed> {
     let path = state
         .transfer_file
         .lock()
         .expect("state lock")
         .clone()
         .ok_or_else(|| crate::error::CommandError::Invalid("open a transfer file first".into()))?;
-    let client = blocking(|| Ok(load()?.client()?)).await?;
-    let report =
-        license_core::transfer::process(&path, &client, &|item, _, _| drop(on_progress.send(item.clone()))).await?;
-    Ok(report)
+    cancellable(&state, async {
+        let client = blocking(|| Ok(load()?.client()?)).await?;
+        let report =
+            license_core::transfer::process(&path, &client, &|item, _, _| drop(on_progress.send(item.clone()))).await?;
+        let p = path.clone();
+        let file = blocking(move || Ok(transfer_view(p.clone(), &Transfer::read(&p, None)?))).await?;
+        Ok(Processed { report, file })
+    })
+    .await
 }

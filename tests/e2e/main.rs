@@ -637,8 +637,42 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     w.wait_for("[data-testid=transfer]");
     w.click("[data-testid=open-transfer]");
     w.wait_for("[data-testid=transfer-environments] [data-serial]");
+    let carries = || w.wait_text("[data-testid=transfer-environments] tbody tr td:nth-child(2)", |t| !t.is_empty());
+    assert_eq!(carries(), "1 audit, a license request");
+
+    // A slow portal: Cancel is offered while the work runs, and stops it.
+    portal.faults(vec![license_portal::faults::Fault::Delay { ms: 5000 }]);
+    w.click("[data-testid=process]");
+    until(
+        Duration::from_secs(10),
+        || (portal.pending_faults() == 0).then_some(()),
+        || "the portal was not reached".into(),
+    );
+    w.click("[data-testid=cancel]");
+    let err = w.wait_for("[data-testid=error]");
+    assert_eq!(w.attr(&err, "data-code").as_deref(), Some("cancelled"));
+    // A portal that refuses everything: the summary says nothing was done, in red,
+    // above the per-item results.
+    portal.faults((0..60).map(|_| license_portal::faults::Fault::Status { status: 500, retry_after: None }).collect());
+    w.click("[data-testid=process]");
+    let problem = w.wait_text("[data-testid=problem]", |t| !t.is_empty());
+    assert!(
+        problem.starts_with("Nothing was done: 2 items failed."),
+        "{problem} / {}",
+        w.wait_text("[data-testid=transfer-environments] [data-testid=result]", |_| true)
+    );
+    assert!(!w.exists("[data-testid=notice]"), "no success line beside it");
+    let above = w.script(
+        "return !!(document.querySelector('[data-testid=problem]').compareDocumentPosition(document.querySelector('[data-testid=transfer-environments]')) & Node.DOCUMENT_POSITION_FOLLOWING);",
+        json!([]),
+    );
+    assert_eq!(above, json!(true), "the summary sits above the per-item results");
+    while portal.portal.faults.as_ref().unwrap().next().is_some() {}
+
     w.click("[data-testid=process]");
     w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
+    // The "Carries" column shows what came back.
+    assert_eq!(carries(), "1 audit, a license request, a license, 1 receipt");
     w.screenshot("workstation-transfer");
     drop(w);
     drop(driver);

@@ -3,7 +3,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, EnvironmentType, ErrorCode, ExportSummary,
-  DragState, GeneratedAudit, ImportPlan, RequestView, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, ProcessReport, Report, Role, RoleView,
+  DragState, GeneratedAudit, ImportPlan, RequestView, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, Processed, Report, Role, RoleView,
   SavedRequest, Settings, Step, Subscription, TransferView, UploadProgress, UploadResult, UploadSummary, UsageLine,
   WorkstationInput, WorkstationView,
 } from "./types";
@@ -78,7 +78,7 @@ export const api = {
   processTransfer: (onItem: (i: ItemOutcome) => void) => {
     const ch = new Channel<ItemOutcome>();
     ch.onmessage = onItem;
-    return invoke<ProcessReport>("process_transfer", { onProgress: ch });
+    return invoke<Processed>("process_transfer", { onProgress: ch });
   },
   addToTransferFile: (request: boolean) => invoke<ExportSummary | null>("add_to_transfer_file", { request }),
   openTransferHere: () => invoke<ImportPlan | null>("open_transfer_here"),

@@ -271,6 +271,8 @@ export type TransferEnvironment = { entry: TransferEntry, request: boolean, audi
 
 export type TransferView = { path: string, environments: Array<TransferEnvironment>, };
 
+export type Processed = { report: ProcessReport, file: TransferView, };
+
 export type ReceiptsRecorded = { 
 /**
  * Audits moved from the outbox to the history.
