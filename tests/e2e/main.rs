@@ -239,6 +239,12 @@ fn a_license_for_another_serial_is_refused_and_nothing_changes() {
     assert_eq!(s.find_all("[data-testid=license-serial] .differs").len(), differing);
     assert_eq!(s.find_all("[data-testid=this-serial] .differs").len(), differing);
     s.wait_for("[data-testid=copy-this-serial]");
+    // The verdict comes first: the refusal stands above the checks.
+    let first = s.script(
+        "return !!(document.querySelector('[data-testid=refused]').compareDocumentPosition(document.querySelector('[data-testid=checks]')) & Node.DOCUMENT_POSITION_FOLLOWING);",
+        json!([]),
+    );
+    assert_eq!(first, json!(true), "the refusal is stated above the checks");
     s.screenshot("install-refused");
     assert_eq!(app.license(), original);
     assert!(app.backups().is_empty());
@@ -1049,4 +1055,15 @@ fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
     s.wait_for("[data-testid=history] tr[data-status=rejected]");
     s.screenshot("audit-rejected");
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits WHERE status = 'rejected'"), 1);
+}
+
+/// An expired license's heading says it expired; it never reads "valid until".
+#[test]
+fn an_expired_license_is_not_called_valid() {
+    let app = App::open();
+    let s = &app.session;
+    app.choose_sample("expired.lic");
+    let heading = s.wait_text("[data-testid=step-check] h2", |t| !t.is_empty());
+    assert!(heading.contains("expired on") && !heading.contains("valid until"), "{heading}");
+    s.wait_for("[data-testid=refused]");
 }

@@ -83,8 +83,16 @@ export function dateWithDistance(ts: string | null | undefined): string {
 }
 
 /** A license as a person names it: customer, type, expiry. */
-export function describeLicense(l: License): string {
-  return `${l.customer} · ${ENV_TYPE[l.environment_type]} · ${l.expires_at ? `valid until ${day(l.expires_at)}` : "perpetual"}`;
+export function describeLicense(l: License, now = Date.now()): string {
+  const validity =
+    new Date(l.not_before).getTime() > now
+      ? `valid from ${day(l.not_before)}`
+      : !l.expires_at
+        ? "perpetual"
+        : new Date(l.expires_at).getTime() <= now
+          ? `expired on ${day(l.expires_at)}`
+          : `valid until ${day(l.expires_at)}`;
+  return `${l.customer} · ${ENV_TYPE[l.environment_type]} · ${validity}`;
 }
 
 export const STATUS_LABEL: Record<LicenseStatus, string> = {
