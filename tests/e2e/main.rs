@@ -1067,3 +1067,22 @@ fn an_expired_license_is_not_called_valid() {
     assert!(heading.contains("expired on") && !heading.contains("valid until"), "{heading}");
     s.wait_for("[data-testid=refused]");
 }
+
+/// A newer license that gives less (fewer named users) is flagged as a downgrade and
+/// needs a confirmation, although every other check passes.
+#[test]
+fn a_license_that_gives_less_is_flagged_and_needs_confirmation() {
+    let app = App::open();
+    let s = &app.session;
+    let original = app.license();
+    app.choose_sample("fewer-users.lic");
+    assert_eq!(app.check_status("downgrade"), "warn");
+    let said = s.wait_text("[data-check=downgrade] .message", |t| !t.is_empty());
+    assert!(said.starts_with("It gives less than the installed license: named users"), "{said}");
+    let row = s.wait_for("[data-testid=differences] [data-field=named_users]");
+    assert_eq!(s.attr(&row, "data-lower").as_deref(), Some("true"));
+    assert!(s.wait_text("[data-testid=verdict]", |t| !t.is_empty()).contains("confirm the warnings"));
+    let install = s.wait_for("[data-testid=install-button]");
+    assert!(!s.enabled(&install), "not installable before the confirmation");
+    assert_eq!(app.license(), original);
+}

@@ -274,11 +274,30 @@ fn check_environment_type(b: &mut Builder, lic: &License, local: Option<Environm
 }
 
 fn check_downgrade(b: &mut Builder, lic: &License, installed: Option<&License>) {
+    // Less than the installed license gives (an earlier expiry, fewer users, a
+    // feature gone) is a downgrade even when the new license is newer and every other
+    // check passes: installed by mistake, it takes away what the platform relies on.
+    let less: Vec<String> = installed
+        .filter(|old| old.license_id != lic.license_id)
+        .map(|old| differences(Some(old), lic))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d.lower)
+        .map(|d| format!("{} {} → {}", d.label, d.old.as_deref().unwrap_or(""), d.new))
+        .collect();
     match installed {
         None => b.push(CheckId::Downgrade, Status::Pass, "no license installed"),
         Some(old) if old.license_id == lic.license_id => {
             b.push(CheckId::Downgrade, Status::Pass, "this license is already installed")
         }
+        Some(_) if !less.is_empty() => b.push(
+            CheckId::Downgrade,
+            Status::Warn,
+            format!(
+                "it gives less than the installed license ({}): confirm only if that is what you mean",
+                less.join("; ")
+            ),
+        ),
         Some(old) if lic.issued_at < old.issued_at => b.push(
             CheckId::Downgrade,
             Status::Warn,
@@ -329,6 +348,9 @@ pub struct Difference {
     pub label: &'static str,
     pub old: Option<String>,
     pub new: String,
+    /// The new value gives less than the old one: an earlier expiry (or none →
+    /// one), fewer users, objects or environments, a feature gone.
+    pub lower: bool,
 }
 
 /// The old→new view of an install. With nothing installed every field is "new".
@@ -355,9 +377,34 @@ pub fn differences(old: Option<&License>, new: &License) -> Vec<Difference> {
         .enumerate()
         .filter_map(|(i, (field, label, value))| {
             let before = old_fields.as_ref().map(|f| f[i].2.clone());
-            (before.as_deref() != Some(value.as_str())).then_some(Difference { field, label, old: before, new: value })
+            let lower = old.is_some_and(|o| gives_less(field, o, new));
+            (before.as_deref() != Some(value.as_str())).then_some(Difference {
+                field,
+                label,
+                old: before,
+                new: value,
+                lower,
+            })
         })
         .collect()
+}
+
+/// Whether `new` gives less than `old` in `field`.
+fn gives_less(field: &str, old: &License, new: &License) -> bool {
+    let (o, n) = (&old.entitlements, &new.entitlements);
+    match field {
+        // `None` is perpetual: any end date is less.
+        "expires_at" => match (old.expires_at, new.expires_at) {
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => b < a,
+            _ => false,
+        },
+        "named_users" => n.named_users < o.named_users,
+        "application_objects" => n.application_objects < o.application_objects,
+        "environments" => n.environments < o.environments,
+        "features" => o.features.iter().any(|f| !n.features.contains(f)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -390,6 +437,10 @@ mod tests {
         }
         fn status(&self, r: &Report, id: CheckId) -> Status {
             r.checks.iter().find(|c| c.id == id).unwrap().status
+        }
+        fn check_against(&self, lic: &License, installed: &License) -> Report {
+            let exp = Expectations { installed: Some(installed.clone()), ..self.exp() };
+            check_license(lic.seal(&self.vendor).as_bytes(), &self.ring(), &exp)
         }
     }
 
@@ -436,6 +487,28 @@ mod tests {
         assert_eq!(f.status(&r, CheckId::Signature), Status::Fail);
         assert_eq!(f.status(&r, CheckId::Dates), Status::Skipped);
         assert!(r.license.is_none());
+    }
+
+    #[test]
+    fn less_than_the_installed_license_is_a_downgrade_even_when_newer() {
+        let f = Fixture::new();
+        let installed = sample_license(&f.serial);
+        let mut fewer = installed.clone();
+        fewer.license_id = uuid::Uuid::new_v4();
+        fewer.issued_at = installed.issued_at + chrono::Duration::days(1);
+        fewer.entitlements.named_users = installed.entitlements.named_users - 1;
+        fewer.expires_at = installed.expires_at.map(|e| e - chrono::Duration::days(30));
+        let d = differences(Some(&installed), &fewer);
+        assert!(d.iter().filter(|d| d.lower).map(|d| d.field).eq(["expires_at", "named_users"]), "{d:?}");
+        let r = f.check_against(&fewer, &installed);
+        assert_eq!(f.status(&r, CheckId::Downgrade), Status::Warn);
+        assert!(r.needs_confirmation && r.installable);
+        let more = License {
+            entitlements: crate::payload::Entitlements { named_users: 10_000, ..installed.entitlements.clone() },
+            ..fewer.clone()
+        };
+        let more = License { expires_at: installed.expires_at.map(|e| e + chrono::Duration::days(365)), ..more };
+        assert_eq!(f.status(&f.check_against(&more, &installed), CheckId::Downgrade), Status::Pass);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub const SAMPLES: &[(&str, &str)] = &[
     ("renewal.lic", "installs: newer, more named users"),
     ("other-subscription.lic", "asks to confirm: another activation code"),
     ("older.lic", "asks to confirm: older than the installed license"),
+    ("fewer-users.lic", "asks to confirm: newer, but fewer named users than the installed license"),
     ("wrong-serial.lic", "refused: issued for another environment's serial number"),
     ("expired.lic", "refused: expired"),
     ("development.lic", "refused: for a development environment"),
@@ -92,6 +93,7 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         ),
         ("other-subscription.lic", variant(&|l| l.activation_code = random_code()).seal(&vendor)),
         ("older.lic", variant(&|l| l.issued_at = now - Duration::days(60)).seal(&vendor)),
+        ("fewer-users.lic", variant(&|l| l.entitlements.named_users = 50).seal(&vendor)),
         ("wrong-serial.lic", variant(&|l| l.serial_number = other_serial.clone()).seal(&vendor)),
         (
             "expired.lic",

@@ -39,7 +39,12 @@ export type Difference = { field: string,
 /**
  * The field as administrators name it ("Named users").
  */
-label: string, old: string | null, new: string, };
+label: string, old: string | null, new: string, 
+/**
+ * The new value gives less than the old one: an earlier expiry (or none →
+ * one), fewer users, objects or environments, a feature gone.
+ */
+lower: boolean, };
 
 export type FactNote = { key: string, value: string | null, used: boolean, state: FactState, reason: string, };
 

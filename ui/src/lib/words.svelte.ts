@@ -1,7 +1,7 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, EnvironmentType, ErrorCode, License, LicenseStatus, UploadResult } from "./types";
+import type { Check, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, UploadResult } from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -191,7 +191,7 @@ export type CheckContext = {
 };
 
 /** One check in the administrator's words, from the verdict and the license. */
-export function checkWords(c: Check, lic: License | null, ctx: CheckContext): string {
+export function checkWords(c: Check, lic: License | null, ctx: CheckContext, less: Difference[] = []): string {
   if (c.status === "skipped")
     return c.skipped === "value_unknown"
       ? `Not checked: this environment's ${c.id === "serial_number" ? "serial number" : "type"} is unknown.`
@@ -223,6 +223,7 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext): st
     case "downgrade":
       if (!ctx.installed) return "No license is installed yet.";
       if (lic && ctx.installed.license_id === lic.license_id) return "This license is already installed.";
+      if (c.status === "warn" && less.length) return `It gives less than the installed license: ${less.map((d) => d.label.toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
       if (c.status === "warn" && lic) return `Issued ${day(lic.issued_at)}, before the installed license (${day(ctx.installed.issued_at)}): install it only if you mean to go back.`;
       return lic ? `Issued ${day(lic.issued_at)}, after the installed license (${day(ctx.installed.issued_at)}).` : "";
   }
