@@ -9,16 +9,24 @@ use license_core::environment::transfer::{ExportSummary, ImportPlan};
 use tauri::{AppHandle, State};
 
 /// Adds this environment's audits (and a license request when asked) to a transfer
-/// file the administrator chooses: a new one, or one that already carries others.
+/// file the administrator chooses: a new one (a save dialog, named for this
+/// environment and today), or an existing one (an open dialog: the file is merged
+/// into, never replaced, so no "replace the file?" question is asked).
 #[tauri::command]
 pub async fn add_to_transfer_file(
     request: bool,
+    existing: bool,
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> CommandResult<Option<ExportSummary>> {
     let env = state.env()?;
-    let Some(path) = dialogs::save_file(&app, "Add to a transfer file (new or existing)", "site.transfer.zip").await
-    else {
+    let chosen = if existing {
+        dialogs::pick_file(&app, "Add to an existing transfer file", &dialogs::TRANSFER_FILES).await
+    } else {
+        let name = suggested_name(&env.config.name);
+        dialogs::save_file(&app, "Add to a new transfer file", &name).await
+    };
+    let Some(path) = chosen else {
         return Ok(None);
     };
     with_env(&env, move |env| Ok(Some(env.export_transfer(&path, request, None)?))).await
@@ -69,4 +77,17 @@ pub async fn record_receipts(app: AppHandle) -> CommandResult<ReceiptsRecorded> 
         Ok(ReceiptsRecorded { moved, plan })
     })
     .await
+}
+
+/// "production-eu-2026-12-02.transfer.zip": the environment and the day, readable.
+fn suggested_name(environment: &str) -> String {
+    let slug: String = environment
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("{}-{}.transfer.zip", if slug.is_empty() { "site" } else { &slug }, chrono::Local::now().format("%Y-%m-%d"))
 }

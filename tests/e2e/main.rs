@@ -605,7 +605,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     app.nav("transfer-here");
     app.dialog_answers(&file);
     s.click("[data-testid=add-to-transfer]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit and a license request"));
+    s.wait_text("[data-testid=notice]", |t| t.contains("Added 1 audit and a license request."));
 
     // A connected workstation, started with no configuration at all (one window at
     // a time: the environment's is closed meanwhile, its files stay).
@@ -1085,4 +1085,36 @@ fn a_license_that_gives_less_is_flagged_and_needs_confirmation() {
     let install = s.wait_for("[data-testid=install-button]");
     assert!(!s.enabled(&install), "not installable before the confirmation");
     assert_eq!(app.license(), original);
+}
+
+/// "Add to an existing transfer file" opens the file (no "replace it?" question)
+/// and says what it keeps.
+#[test]
+fn adding_to_an_existing_transfer_file_says_what_it_keeps() {
+    use license_core::transfer::{Papers, Transfer, TransferEntry};
+    let app = App::open();
+    let s = &app.session;
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let mut t = Transfer::default();
+    t.put(
+        TransferEntry {
+            serial_number: license_core::serial::serial_from_facts_text("machine_id=quality\n"),
+            environment_type: license_core::EnvironmentType::Quality,
+            name: "Quality".into(),
+            hostname: "qa-1".into(),
+            activation_code: None,
+            license_id: None,
+            expires_at: None,
+            exported_at: chrono::Utc::now(),
+        },
+        Papers::default(),
+    );
+    t.write(&file).unwrap();
+    app.nav("transfer-here");
+    app.dialog_answers(&file);
+    s.click("[data-testid=add-to-existing]");
+    let notice = s.wait_text("[data-testid=notice]", |t| !t.is_empty());
+    assert!(notice.contains("The 1 other environment in it is kept."), "{notice}");
+    assert_eq!(Transfer::read(&file, None).unwrap().environments.len(), 2);
 }

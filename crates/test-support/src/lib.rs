@@ -46,7 +46,9 @@ impl TestPortal {
                     application_objects: 800,
                     environments: 3,
                     support_level: "premium".into(),
-                    features: vec!["sso".into()],
+                    // A superset of the demo license's features: a license from
+                    // this portal gives the demo environment no less.
+                    features: vec!["sso".into(), "audit-log".into()],
                 },
                 contacts: vec![format!("admin@{}.example", code.compact().to_ascii_lowercase())],
                 expires_at: Some("2099-01-01T00:00:00Z".into()),

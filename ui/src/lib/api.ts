@@ -80,7 +80,8 @@ export const api = {
     ch.onmessage = onItem;
     return invoke<Processed>("process_transfer", { onProgress: ch });
   },
-  addToTransferFile: (request: boolean) => invoke<ExportSummary | null>("add_to_transfer_file", { request }),
+  addToTransferFile: (request: boolean, existing: boolean) =>
+    invoke<ExportSummary | null>("add_to_transfer_file", { request, existing }),
   openTransferHere: () => invoke<ImportPlan | null>("open_transfer_here"),
   recordReceipts: () => invoke<ReceiptsRecorded>("record_receipts"),
   onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> =>

@@ -248,7 +248,11 @@ export type ExportSummary = { path: string, entry: TransferEntry, audits: number
 /**
  * Environments in the file now, this one included.
  */
-environments: number, };
+environments: number, 
+/**
+ * Other environments that were in the file and are kept.
+ */
+others_kept: number, };
 
 export type WorkstationConfig = { portal_url?: string | null, proxy?: string | null, ca_bundle?: string | null, 
 /**

@@ -80,6 +80,8 @@ pub struct ExportSummary {
     pub request: bool,
     /// Environments in the file now, this one included.
     pub environments: usize,
+    /// Other environments that were in the file and are kept.
+    pub others_kept: usize,
 }
 
 impl Environment {
@@ -112,7 +114,15 @@ impl Environment {
         let audits = papers.audits.len();
         let t = Transfer::add_to_file(path, entry.clone(), papers)?;
         tracing::info!(path = %path.display(), audits, request, "added this environment to the transfer file");
-        Ok(ExportSummary { path: path.to_path_buf(), entry, audits, request, environments: t.environments.len() })
+        let others_kept = t.environments.iter().filter(|(e, _)| e.serial_number != entry.serial_number).count();
+        Ok(ExportSummary {
+            path: path.to_path_buf(),
+            entry,
+            audits,
+            request,
+            environments: t.environments.len(),
+            others_kept,
+        })
     }
 
     /// Reads a transfer file for this environment: verifies every signed member with
