@@ -1118,3 +1118,32 @@ fn adding_to_an_existing_transfer_file_says_what_it_keeps() {
     assert!(notice.contains("The 1 other environment in it is kept."), "{notice}");
     assert_eq!(Transfer::read(&file, None).unwrap().environments.len(), 2);
 }
+
+/// An audit given to the install wizard, or a license given to the audit upload:
+/// the headline names the kind of file and the page that takes it.
+#[test]
+fn the_wrong_kind_of_file_names_its_kind_and_page() {
+    let app = App::open_with(|dir| {
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        std::fs::write(dir.join("an.audit"), env.generate_audit().unwrap().text).unwrap();
+        vec![]
+    });
+    let s = &app.session;
+    app.nav("install");
+    s.click("[data-testid=next]");
+    app.dialog_answers(&app.path("an.audit"));
+    s.click("[data-testid=choose-file]");
+    s.wait_for("[data-testid=step-check]");
+    let format = s.wait_for("[data-check=format]");
+    assert_eq!(s.attr(&format, "data-code").as_deref(), Some("is_an_audit"));
+    let next = s.wait_text("[data-testid=next-step]", |t| !t.is_empty());
+    assert!(next.contains("license audit file") && next.contains("License verification page"), "{next}");
+
+    app.nav("audit");
+    app.dialog_answers(&app.path("samples/renewal.lic"));
+    s.click("[data-testid=upload-file]");
+    let err = s.wait_for("[data-testid=error]");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("is_a_license"));
+    let said = s.text(&err);
+    assert!(said.contains("This is a license file") && said.contains("Install a license page"), "{said}");
+}

@@ -65,8 +65,9 @@ pub fn decode(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<u8>, Error> {
     }
     if label != kind.label() {
         let shown: String = label.chars().take(40).collect();
-        let found = DocumentKind::from_label(&label).map(|k| k.to_string()).unwrap_or_else(|| format!("'{shown}'"));
-        return Err(Error::WrongKind { expected: kind, found });
+        let known = DocumentKind::from_label(&label);
+        let found = known.map(|k| k.to_string()).unwrap_or_else(|| format!("'{shown}'"));
+        return Err(Error::WrongKind { expected: kind, found, known });
     }
     let end = lines
         .iter()
@@ -113,7 +114,7 @@ mod tests {
         assert_eq!(code("just some words\n"), "not_a_document", "text that is no document at all");
         assert_eq!(code(&format!("hello\n{text}")), "bad_armor");
         assert_eq!(code(&format!("{text}{text}")), "multiple_blocks");
-        assert_eq!(code(&text.replace("LICENSE FILE", "LICENSE AUDIT")), "wrong_kind");
+        assert_eq!(code(&text.replace("LICENSE FILE", "LICENSE AUDIT")), "is_an_audit");
         assert_eq!(code(&text.replace("LICENSE FILE", "CERTIFICATE")), "wrong_kind");
         assert_eq!(code(&text.lines().take(2).collect::<Vec<_>>().join("\n")), "bad_armor");
         assert_eq!(code(&text.replace("eyJ4", "e!J4")), "bad_encoding");

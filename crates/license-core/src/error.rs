@@ -28,7 +28,7 @@ pub enum Error {
     NotADocument { kind: DocumentKind },
 
     #[error("this is a {found} file, not a {expected} file: choose the {expected} file")]
-    WrongKind { expected: DocumentKind, found: String },
+    WrongKind { expected: DocumentKind, found: String, known: Option<DocumentKind> },
 
     #[error("the file holds more than one {kind} block: keep exactly one, as issued")]
     MultipleBlocks { kind: DocumentKind },
@@ -186,6 +186,11 @@ impl Error {
             Error::ByteOrderMark => ErrorCode::ByteOrderMark,
             Error::BadArmor { .. } => ErrorCode::BadArmor,
             Error::NotADocument { .. } => ErrorCode::NotADocument,
+            // Which kind it is, when it is one of ours: the UI names the page that takes it.
+            Error::WrongKind { known: Some(DocumentKind::License), .. } => ErrorCode::IsALicense,
+            Error::WrongKind { known: Some(DocumentKind::Audit), .. } => ErrorCode::IsAnAudit,
+            Error::WrongKind { known: Some(DocumentKind::Request), .. } => ErrorCode::IsARequest,
+            Error::WrongKind { known: Some(DocumentKind::Receipt), .. } => ErrorCode::IsAReceipt,
             Error::WrongKind { .. } => ErrorCode::WrongKind,
             Error::MultipleBlocks { .. } => ErrorCode::MultipleBlocks,
             Error::BadEncoding { .. } => ErrorCode::BadEncoding,
@@ -271,6 +276,10 @@ error_codes! {
     BadArmor = "bad_armor",
     NotADocument = "not_a_document",
     WrongKind = "wrong_kind",
+    IsALicense = "is_a_license",
+    IsAnAudit = "is_an_audit",
+    IsARequest = "is_a_request",
+    IsAReceipt = "is_a_receipt",
     MultipleBlocks = "multiple_blocks",
     BadEncoding = "bad_encoding",
     BadEnvelope = "bad_envelope",
