@@ -625,3 +625,45 @@ fn an_import_onto_a_full_license_folder_changes_nothing() {
     assert_ne!(std::fs::read(tmpfs.path().join("license.lic")).unwrap(), license);
     assert_eq!(site.outbox(), 0);
 }
+
+/// The portal keeps the whole subscription's uploads; an environment's history
+/// shows only its own.
+#[test]
+fn an_environments_history_shows_only_its_own_audits() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1), (EnvironmentType::Quality, 1)]);
+    let token = portal.token(&code, ALL);
+    let sites = [
+        Site::new("Production", EnvironmentType::Production, &vendor_public),
+        Site::new("Quality", EnvironmentType::Quality, &vendor_public),
+    ];
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    for s in &sites {
+        s.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+    }
+    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
+    let mut own = Vec::new();
+    for s in &sites {
+        s.ok(&["transfer", "import", p(&file), "--yes"]);
+        license_core::environment::Config::read(&s.config)
+            .unwrap()
+            .edit()
+            .portal_url(Some(portal.url.parse().unwrap()))
+            .write(&s.config)
+            .unwrap();
+        let online = s.cli().token(&token, &portal.url);
+        let g: Value = serde_json::from_str(&online.ok(&s.with_config(&["audit", "generate", "--json"]))).unwrap();
+        online.ok(&s.with_config(&["audit", "upload"]));
+        own.push((online, g["audit"]["audit_id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 2);
+    for ((online, audit_id), s) in own.iter().zip(&sites) {
+        let history: Value = serde_json::from_str(&online.ok(&s.with_config(&["audit", "history", "--json"]))).unwrap();
+        let ids: Vec<&str> = history.as_array().unwrap().iter().map(|l| l["audit_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![audit_id.as_str()], "only its own audit: {history}");
+        assert_eq!(history[0]["known_to_portal"], true, "the portal was asked: {history}");
+    }
+}

@@ -255,11 +255,15 @@ impl Environment {
     }
 
     /// The local history merged with the portal's (when reachable), newest first.
+    /// The portal answers for the whole subscription; only this environment's own
+    /// uploads (its serial) are its history.
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
         let local = self.local_history();
+        let serial = self.serial().ok().map(|s| s.serial_number.to_string());
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
             .iter()
+            .filter(|p| serial.is_none() || p.serial_number == serial)
             .map(|p| HistoryLine {
                 upload_id: p.upload_id.clone(),
                 status: p.status,
