@@ -7,6 +7,7 @@ use crate::state::AppState;
 
 use crate::dialogs;
 use license_core::environment::config::TrustAnchors;
+use license_core::secrets::TokenSource;
 use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -21,9 +22,9 @@ pub struct Settings {
     proxy: String,
     ca_bundle: String,
     vendor_keys: Vec<String>,
-    /// Read-only: whether the keyring holds a token for this portal.
+    /// Read-only: where the token for this portal comes from, if there is one.
     #[serde(default)]
-    token_stored: bool,
+    token_source: Option<TokenSource>,
     #[serde(default)]
     config_path: String,
 }
@@ -36,9 +37,9 @@ fn text(p: &Option<impl ToString>) -> String {
 pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
     let c = &env.config;
-    let token_stored = match &c.portal_url {
-        Some(url) => secrets::is_stored(url, Some(url)).unwrap_or(false),
-        None => false,
+    let token_source = match &c.portal_url {
+        Some(url) => secrets::source(url, Some(url)).unwrap_or(None),
+        None => None,
     };
     let portal_url = text(&c.portal_url);
     Ok(Settings {
@@ -50,7 +51,7 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings>
         proxy: text(&c.proxy),
         ca_bundle: c.ca_bundle.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         vendor_keys: c.vendor_keys.clone(),
-        token_stored,
+        token_source,
         config_path: env.config_path.display().to_string(),
     })
 }

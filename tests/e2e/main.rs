@@ -560,6 +560,13 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     let n: i64 = portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'");
     assert_eq!(n, 1);
     assert!(s.wait_text("[data-testid=outbox]", |t| t.starts_with("0 ")).starts_with("0 "));
+
+    // Settings says where the token comes from: the environment, not the keyring,
+    // and offers no "Remove" for a token it does not keep.
+    app.nav("settings");
+    let said = s.wait_text("[data-testid=token-state]", |t| !t.is_empty());
+    assert!(said.starts_with("The token comes from LICENSE_MANAGER_TOKEN"), "{said}");
+    assert!(!s.enabled(&s.wait_for("[data-testid=remove-token]")));
 }
 
 /// The app was started with LICENSE_MANAGER_TOKEN; WebKit's web and network

@@ -71,9 +71,29 @@ pub fn clear(url: &PortalUrl) -> Result<(), Error> {
     }
 }
 
-/// Whether a token is available for `url`; the token itself is never returned to the UI.
+/// Where the token in use comes from: what Settings says, so it never claims a
+/// keyring token when the token is the environment's, or the other way round.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+    /// `LICENSE_MANAGER_TOKEN`, given when the program started.
+    Environment,
+    /// The systemd credential `portal-token` of a scheduled job.
+    Credential,
+}
+
+/// Where a token for `url` comes from, if there is one; the token itself is never
+/// returned to the UI.
+pub fn source(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<TokenSource>, Error> {
+    find(url, configured).map(|t| t.map(|(_, from)| from))
+}
+
+/// Whether a token is available for `url`.
 pub fn is_stored(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<bool, Error> {
-    load(url, configured).map(|t| t.is_some())
+    source(url, configured).map(|s| s.is_some())
 }
 
 /// What the process was given in its environment, once taken out of it.
@@ -141,14 +161,21 @@ pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUr
 /// The token for `url`: `LICENSE_MANAGER_TOKEN` if it belongs to `url`, else the keyring's.
 /// `configured` is the environment's configured portal, if any.
 pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<String>, Error> {
-    let given = [(TOKEN_ENV, given_token()), ("the systemd credential portal-token", credential_token())];
+    find(url, configured).map(|t| t.map(|(token, _)| token))
+}
+
+fn find(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<(String, TokenSource)>, Error> {
+    let given = [
+        (TOKEN_ENV, TokenSource::Environment, given_token()),
+        ("the systemd credential portal-token", TokenSource::Credential, credential_token()),
+    ];
     // A token given for another portal (or for none) is never sent here; if the
     // keyring has none either, the error says how to bind it, not to set it again.
     let mut unbound = None;
-    for (from, token) in given {
+    for (from, kind, token) in given {
         let Some(t) = token.filter(|t| !t.trim().is_empty()) else { continue };
         match env_token_owner(configured)? {
-            Some(owner) if &owner == url => return validate_token(&t).map(Some),
+            Some(owner) if &owner == url => return validate_token(&t).map(|t| Some((t, kind))),
             Some(owner) => {
                 tracing::warn!(portal = %url, token_portal = %owner, "{from} belongs to another portal; not using it here")
             }
@@ -170,6 +197,6 @@ pub fn load(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<St
     };
     match (stored, unbound) {
         (None, Some(from)) => Err(Error::TokenNotBound { from, url: url.to_string() }),
-        (t, _) => Ok(t),
+        (t, _) => Ok(t.map(|t| (t, TokenSource::Keyring))),
     }
 }

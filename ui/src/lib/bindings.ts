@@ -5,6 +5,8 @@ export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armo
 
 export type ErrorView = { code: ErrorCode, message: string, };
 
+export type TokenSource = "keyring" | "environment" | "credential";
+
 export type EnvironmentType = "development" | "quality" | "production" | "lifetime";
 
 export type Entitlements = { named_users: number, application_objects: number, environments: number, support_level: string, features: Array<string>, };
@@ -186,9 +188,9 @@ export type DragState = { dragging: boolean, };
 
 export type Settings = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, portal_url: string, proxy: string, ca_bundle: string, vendor_keys: Array<string>, 
 /**
- * Read-only: whether the keyring holds a token for this portal.
+ * Read-only: where the token for this portal comes from, if there is one.
  */
-token_stored: boolean, config_path: string, };
+token_source: TokenSource | null, config_path: string, };
 
 export type NewConfig = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, vendor_key: string, };
 

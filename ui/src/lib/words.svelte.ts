@@ -1,7 +1,7 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, UploadResult } from "./types";
+import type { Check, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, TokenSource, UploadResult } from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -32,6 +32,14 @@ export function uploadOutcome(results: UploadResult[]): string | null {
     ? `${what} This environment is not registered in the subscription: go to Request a license → Register, then generate a new audit and upload it.`
     : `${what} See the reasons in the history below; generate a new audit once the cause is fixed.`;
 }
+
+/** Where the portal token in use comes from (Settings). */
+export const TOKEN_FROM: Record<TokenSource | "none", string> = {
+  keyring: "A token for this portal is stored in the OS keyring.",
+  environment: "The token comes from LICENSE_MANAGER_TOKEN, given when License Manager started; it is not kept anywhere. Change it there.",
+  credential: "The token comes from the systemd credential portal-token.",
+  none: "No token is stored for this portal.",
+};
 
 export const COPY_REFUSED = "Copying was refused by the system: select the serial number and copy it by hand.";
 
