@@ -762,13 +762,7 @@ mod tests {
     /// the same length (ZIP writers refuse duplicates), then renamed in the headers.
     fn with_duplicate(bytes: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
         let stand_in = format!("{}~", &name[..name.len() - 1]);
-        let mut out = with_extra(bytes, &stand_in, data);
-        let mut i = 0;
-        while let Some(p) = out[i..].windows(stand_in.len()).position(|w| w == stand_in.as_bytes()) {
-            out[i + p..i + p + name.len()].copy_from_slice(name.as_bytes());
-            i += p + name.len();
-        }
-        out
+        crate::zip_index::renamed(&with_extra(bytes, &stand_in, data), &stand_in, name)
     }
 
     #[test]

@@ -89,6 +89,20 @@ fn find_eocd(bytes: &[u8]) -> Option<usize> {
         .find(|&i| u32_at(bytes, i) == EOCD_SIG && i + EOCD_LEN + u16_at(bytes, i + 20) == bytes.len())
 }
 
+/// Tests: renames a member in place (same length, in both of its headers), as a
+/// hostile tool would to make a name appear twice, which ZIP writers refuse to do.
+#[cfg(test)]
+pub(crate) fn renamed(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while let Some(p) = out[i..].windows(from.len()).position(|w| w == from.as_bytes()) {
+        out[i + p..i + p + from.len()].copy_from_slice(to.as_bytes());
+        i += p + from.len();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,18 +116,6 @@ mod tests {
             z.write_all(b"x").unwrap();
         }
         z.finish().unwrap().into_inner()
-    }
-
-    /// Renames every member in place (same length), in both headers.
-    fn renamed(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
-        assert_eq!(from.len(), to.len());
-        let mut out = bytes.to_vec();
-        let mut i = 0;
-        while let Some(p) = out[i..].windows(from.len()).position(|w| w == from.as_bytes()) {
-            out[i + p..i + p + from.len()].copy_from_slice(to.as_bytes());
-            i += p + from.len();
-        }
-        out
     }
 
     #[test]

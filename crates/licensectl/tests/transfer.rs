@@ -86,6 +86,23 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// A transfer file on a "USB stick", and a connected workstation with `token` and
+/// no configuration at all.
+fn carrier(portal: &TestPortal, token: &str) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, Cli) {
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("site.transfer.zip");
+    let home = tempfile::tempdir().unwrap();
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(token, &portal.url);
+    (usb, file, home, workstation)
+}
+
+/// An environment's first trip: its license request out, processed, its license in.
+fn first_trip(site: &Site, file: &Path, workstation: &Cli, portal: &str, code: &ActivationCode) {
+    site.ok(&["transfer", "export", p(file), "--request", "--activation-code", &code.to_string()]);
+    workstation.ok(&["--portal", portal, "transfer", "process", p(file)]);
+    site.ok(&["transfer", "import", p(file), "--yes"]);
+}
+
 #[test]
 fn one_file_carries_three_environments_across_the_air_gap_and_back() {
     let (portal, vendor_public, code) = portal();
@@ -233,13 +250,8 @@ fn a_forged_upload_never_proves_the_victims_audit() {
     portal.subscription(&attacker_code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
     let victim = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    victim.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
-    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
-    victim.ok(&["transfer", "import", p(&file), "--yes"]);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&victim, &file, &workstation, &portal.url, &code);
     victim.ok(&["audit", "generate"]);
     victim.ok(&["transfer", "export", p(&file)]);
     let serial: license_core::SerialNumber =
@@ -304,13 +316,8 @@ fn an_unconfirmed_import_applies_no_receipt() {
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
     let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
-    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
-    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
     site.ok(&["audit", "generate"]);
     site.ok(&["transfer", "export", p(&file)]);
     workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
@@ -421,13 +428,8 @@ fn two_imports_at_once_record_every_receipt_once() {
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
     let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
-    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
-    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
     for _ in 0..16 {
         site.ok(&["audit", "generate"]);
     }
@@ -542,13 +544,8 @@ fn a_file_whose_answers_would_not_fit_is_refused_before_anything_is_sent() {
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
     let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
-    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
-    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
     site.ok(&["audit", "generate"]);
     site.ok(&["transfer", "export", p(&file)]);
     // 600 audits of this environment, each signed by its own key, as a site that
@@ -600,13 +597,8 @@ fn an_import_onto_a_full_license_folder_changes_nothing() {
         .license_file(tmpfs.path().join("license.lic"))
         .write(&site.config)
         .unwrap();
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
-    workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
-    site.ok(&["transfer", "import", p(&file), "--yes"]);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
     site.ok(&["audit", "generate"]);
     site.ok(&["transfer", "export", p(&file), "--request"]);
     workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
@@ -637,10 +629,7 @@ fn an_environments_history_shows_only_its_own_audits() {
         Site::new("Production", EnvironmentType::Production, &vendor_public),
         Site::new("Quality", EnvironmentType::Quality, &vendor_public),
     ];
-    let usb = tempfile::tempdir().unwrap();
-    let file = usb.path().join("site.transfer.zip");
-    let home = tempfile::tempdir().unwrap();
-    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
     for s in &sites {
         s.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
     }
