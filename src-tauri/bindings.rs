@@ -44,7 +44,7 @@ pub fn typescript() -> String {
         crate::drop::DragState,
         settings::Settings, environment::NewConfig,
         license_core::payload::Receipt, license_core::transfer::TransferEntry, license_core::transfer::ItemKind,
-        license_core::transfer::ItemState, license_core::transfer::ItemOutcome, license_core::transfer::ProcessReport,
+        license_core::transfer::ItemState, license_core::transfer::ItemOutcome, license_core::transfer::IssuedLicense, license_core::transfer::ProcessReport,
         environment_core::transfer::ReceiptFate, environment_core::transfer::ReceiptPlan,
         environment_core::transfer::ImportPlan, environment_core::transfer::ExportSummary,
         license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,

@@ -684,8 +684,20 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
 
     w.click("[data-testid=process]");
     w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
-    // The "Carries" column shows what came back.
+    // The "Carries" column shows what came back, and the result names the slot, the
+    // name registered (the environment's, not its host name) and the expiry.
     assert_eq!(carries(), "1 audit, a license request, a license, 1 receipt");
+    let issued = w.wait_text("[data-testid=issued]", |t| !t.is_empty());
+    assert!(
+        issued.starts_with("— registered as “Demo production” in a Production slot; its license is valid until "),
+        "{issued}"
+    );
+    let name: String = portal
+        .portal
+        .db()
+        .query_row("SELECT name FROM slots WHERE serial_number IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "Demo production");
     w.screenshot("workstation-transfer");
     drop(w);
     drop(driver);

@@ -458,7 +458,23 @@ pub struct ItemOutcome {
     pub state: ItemState,
     /// The portal's verdict on an uploaded audit.
     pub verdict: Option<crate::portal::UploadStatus>,
+    /// The license a request brought back (requests only).
+    pub license: Option<IssuedLicense>,
     pub error: Option<crate::error::ErrorView>,
+}
+
+/// What a request's license says, for the result line: the slot it is registered
+/// in, the name it is registered under, and until when it is valid.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct IssuedLicense {
+    pub license_id: Uuid,
+    pub environment_type: EnvironmentType,
+    /// The name it is registered under: the environment's, from `transfer.json`.
+    pub registered_as: String,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<Timestamp>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -505,6 +521,7 @@ pub async fn process(
             audit_id,
             state,
             verdict: None,
+            license: None,
             error: None,
         };
         for (id, bytes) in &p.audits {
@@ -537,7 +554,9 @@ pub async fn process(
     let send = |(item, w): (ItemOutcome, Work)| async move {
         let answer = match &w {
             Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
-            Work::Request(bytes) => license_for_request(client, &item.serial_number, bytes).await,
+            Work::Request(bytes) => {
+                license_for_request(client, &item.serial_number, &item.environment_name, bytes).await
+            }
         };
         (item, answer)
     };
@@ -553,6 +572,7 @@ pub async fn process(
                     Some(id) => Answered::Receipt(id, bytes),
                     None => {
                         let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
+                        item.license = issued(&bytes, &item.environment_name);
                         Answered::License { request, license: bytes }
                     }
                 };
@@ -625,12 +645,36 @@ async fn upload_for_receipt(
     Ok((Some(r.status), receipt.into_bytes()))
 }
 
-/// Turns a request into its license, which must be for the request's serial.
+/// What a license brought back says, for the result line.
+fn issued(license: &[u8], name: &str) -> Option<IssuedLicense> {
+    let env = Envelope::parse(DocumentKind::License, license).ok()?;
+    let l = License::from_json(env.payload()).ok()?;
+    Some(IssuedLicense {
+        license_id: l.license_id,
+        environment_type: l.environment_type,
+        registered_as: name.to_string(),
+        expires_at: l.expires_at,
+    })
+}
+
+/// Turns a request into its license, which must be for the request's serial. The
+/// serial is registered first under the environment's own name from `transfer.json`
+/// (the request file carries only its host name); registering again is idempotent.
 async fn license_for_request(
     client: &crate::portal::PortalClient,
     serial: &SerialNumber,
+    name: &str,
     bytes: &[u8],
 ) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
+    let (req, _) = Request::open(bytes)?;
+    let registration = crate::portal::Registration {
+        serial_number: req.serial_number.clone(),
+        environment_type: req.environment_type,
+        name: name.to_string(),
+        environment_key: None,
+        reason: None,
+    };
+    client.register(&req.activation_code, &registration).await?;
     let text = client.license_from_request(bytes).await?;
     let env = Envelope::parse(DocumentKind::License, text.as_bytes())?;
     let lic = License::from_json(env.payload())?;

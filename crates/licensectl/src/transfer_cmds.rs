@@ -78,7 +78,17 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     let state = match (&item.state, &item.error, item.verdict) {
                         (ItemState::Failed, Some(e), _) => format!("failed: {}", e.message),
                         (_, _, Some(v)) => format!("uploaded, {v}"),
-                        _ => "license received".into(),
+                        _ => match &item.license {
+                            Some(l) => format!(
+                                "license received: registered as \"{}\" in a {} slot, {}",
+                                license_core::printable(&l.registered_as),
+                                l.environment_type,
+                                l.expires_at
+                                    .map(|t| format!("valid until {}", license_core::timestamp::format(&t)))
+                                    .unwrap_or_else(|| "perpetual".into())
+                            ),
+                            None => "license received".into(),
+                        },
                     };
                     let name = license_core::printable(&item.environment_name);
                     eprintln!("[{done}/{total}] {name} ({}): {what}: {state}", item.serial_number);

@@ -131,6 +131,10 @@ fn one_file_carries_three_environments_across_the_air_gap_and_back() {
     let shown: Value = serde_json::from_str(&workstation.ok(&["transfer", "show", p(&file), "--json"])).unwrap();
     assert_eq!(shown["environments"].as_array().unwrap().len(), 3);
     assert!(process().status.success());
+    // Registered under the environments' own names from the file, not their host names.
+    for name in ["Production EU", "Quality", "Development"] {
+        assert_eq!(portal.count(&format!("SELECT COUNT(*) FROM slots WHERE name = '{name}'")), 1, "{name}");
+    }
     for s in &sites {
         s.ok(&["transfer", "import", p(&file), "--yes"]);
         assert_eq!(s.json(&["status"])["installed"]["status"], "valid");

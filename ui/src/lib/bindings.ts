@@ -216,7 +216,17 @@ audit_id: string | null, state: ItemState,
 /**
  * The portal's verdict on an uploaded audit.
  */
-verdict: UploadStatus | null, error: ErrorView | null, };
+verdict: UploadStatus | null, 
+/**
+ * The license a request brought back (requests only).
+ */
+license: IssuedLicense | null, error: ErrorView | null, };
+
+export type IssuedLicense = { license_id: string, environment_type: EnvironmentType, 
+/**
+ * The name it is registered under: the environment's, from `transfer.json`.
+ */
+registered_as: string, expires_at: string | null, };
 
 export type ProcessReport = { items: Array<ItemOutcome>, 
 /**
