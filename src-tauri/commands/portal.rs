@@ -220,15 +220,21 @@ pub async fn save_license_request(
 /// license file through the portal, saved where the administrator chooses.
 #[tauri::command]
 pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<String>> {
-    let env = state.env()?;
     let Some(path) = dialogs::pick_file(&app, "Choose the license request file", &dialogs::REQUEST_FILES).await else {
         return Ok(None);
     };
+    // Either role: an environment's portal, or the connected workstation's (which
+    // has no environment at all).
+    let env = state.env().ok();
     let text = cancellable(&state, async {
-        let (bytes, client) = with_env(&env, move |env| {
+        let (bytes, client) = blocking(move || {
             let bytes = license_core::environment::durable::read_document(&path)?;
             <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
-            Ok((bytes, env.portal_client(None)?))
+            let client = match &env {
+                Some(env) => env.portal_client(None)?,
+                None => super::workstation::load()?.client()?,
+            };
+            Ok((bytes, client))
         })
         .await?;
         Ok(client.license_from_request(&bytes).await?)

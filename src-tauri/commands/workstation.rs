@@ -44,7 +44,7 @@ fn view(config: WorkstationConfig) -> CommandResult<WorkstationView> {
     Ok(WorkstationView { config, token_stored, path: config_path()?.display().to_string() })
 }
 
-fn load() -> CommandResult<WorkstationConfig> {
+pub(super) fn load() -> CommandResult<WorkstationConfig> {
     Ok(WorkstationConfig::load(&config_path()?)?)
 }
 

@@ -698,6 +698,17 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
         .query_row("SELECT name FROM slots WHERE serial_number IS NOT NULL", [], |r| r.get(0))
         .unwrap();
     assert_eq!(name, "Demo production");
+    // A single request file, turned into its license by the workstation (which has
+    // no environment). The test's one dialog answer serves both dialogs: the request
+    // file is chosen, and the license is saved over it.
+    let single = home.path().join("single.lreq");
+    let request =
+        license_core::Environment::open(&dir.path().join("environment.toml")).unwrap().license_request(None).unwrap();
+    std::fs::write(&single, request.text).unwrap();
+    std::fs::write(&answer, single.to_str().unwrap()).unwrap();
+    w.click("[data-testid=fulfil]");
+    w.wait_text("[data-testid=single-request] [data-testid=notice]", |t| t.contains("license file was saved"));
+    assert!(std::fs::read_to_string(&single).unwrap().starts_with("-----BEGIN LICENSE FILE-----"));
     w.screenshot("workstation-transfer");
     drop(w);
     drop(driver);
