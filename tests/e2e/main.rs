@@ -634,6 +634,9 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     );
     let w = driver.session(&["--workstation"]);
     w.wait_for("[data-testid=infrastructure]");
+    // Not set up yet: a next step, not a red error before anything was done.
+    w.wait_for("[data-testid=setup-first]");
+    assert!(!w.exists("[data-testid=error]"), "no error before any action");
     w.click("[data-nav=ws-settings]");
     w.wait_for("[data-testid=workstation-settings]");
     w.type_into("[data-field=ws-portal-url]", &portal.url);
@@ -709,6 +712,13 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     w.click("[data-testid=fulfil]");
     w.wait_text("[data-testid=single-request] [data-testid=notice]", |t| t.contains("license file was saved"));
     assert!(std::fs::read_to_string(&single).unwrap().starts_with("-----BEGIN LICENSE FILE-----"));
+    // "Free…" names the environment and what freeing does, and can be declined.
+    w.click("[data-nav=infrastructure]");
+    w.click("[data-testid=free]");
+    let consequence = w.wait_text("[data-testid=free-consequence]", |t| !t.is_empty());
+    assert!(consequence.contains("Demo production") && consequence.contains("revokes its license"), "{consequence}");
+    assert_eq!(w.wait_text("[data-testid=confirm-free]", |t| !t.is_empty()), "Free the slot of Demo production");
+    w.click("[data-testid=keep-slot]");
     w.screenshot("workstation-transfer");
     drop(w);
     drop(driver);
