@@ -687,6 +687,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
 
     w.click("[data-testid=process]");
     w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
+    w.screenshot("workstation-transfer");
     // The "Carries" column shows what came back, and the result names the slot, the
     // name registered (the environment's, not its host name) and the expiry.
     assert_eq!(carries(), "1 audit, a license request, a license, 1 receipt");
@@ -719,7 +720,6 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     assert!(consequence.contains("Demo production") && consequence.contains("revokes its license"), "{consequence}");
     assert_eq!(w.wait_text("[data-testid=confirm-free]", |t| !t.is_empty()), "Free the slot of Demo production");
     w.click("[data-testid=keep-slot]");
-    w.screenshot("workstation-transfer");
     drop(w);
     drop(driver);
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
