@@ -377,9 +377,20 @@ impl Transfer {
         if members > MAX_MEMBERS || unpacked > MAX_UNPACKED {
             return Err(Error::TransferFull {
                 members,
-                megabytes: unpacked.div_ceil(1 << 20),
+                megabytes: Some(unpacked.div_ceil(1 << 20)),
                 environments: self.environments.len(),
             });
+        }
+        Ok(())
+    }
+
+    /// Whether everything a connected machine sends back still fits: each waiting
+    /// audit's receipt and each open request's license ([`Transfer::round_trip_members`]).
+    /// Export checks it before writing and `process` before sending anything.
+    fn room_for_answers(&self) -> Result<(), Error> {
+        let members = self.round_trip_members();
+        if members > MAX_MEMBERS {
+            return Err(Error::TransferFull { members, megabytes: None, environments: self.environments.len() });
         }
         Ok(())
     }
@@ -412,13 +423,7 @@ impl Transfer {
         t.put(entry, papers);
         // Room for the way back too: a file the connected machine could not answer
         // in full would only fail there.
-        if t.round_trip_members() > MAX_MEMBERS {
-            return Err(Error::TransferFull {
-                members: t.round_trip_members(),
-                megabytes: 0,
-                environments: t.environments.len(),
-            });
-        }
+        t.room_for_answers()?;
         t.write(path)?;
         Ok(t)
     }
@@ -538,13 +543,7 @@ pub async fn process(
         }
     }
     // Everything that comes back must fit in the file: refused before anything is sent.
-    if t.member_count() + work.len() > MAX_MEMBERS {
-        return Err(Error::TransferFull {
-            members: t.member_count() + work.len(),
-            megabytes: 0,
-            environments: t.environments.len(),
-        });
-    }
+    t.room_for_answers()?;
     let total = items.len() + work.len();
     let mut done = items.len();
     // License requests first, all of them, then the audits: a request registers its

@@ -57,8 +57,9 @@ fn read_private(path: &Path) -> Result<KeyPair, Error> {
             });
         }
     }
-    // A key another user owns is one they can swap: refused like a shared folder.
-    durable::check_owned(path, 0o077)?;
+    // A key another user owns is one they can swap: refused like a shared folder
+    // (its mode bits were checked just above, with the chmod that mends them).
+    durable::check_owned(path, 0)?;
     let text =
         String::from_utf8(pem).map_err(|_| Error::BadKey { reason: format!("{} is not text", path.display()) })?;
     KeyPair::from_pem(&text)
