@@ -26,7 +26,8 @@ pub fn typescript() -> String {
     // Our integers are counts and sizes far below 2^53: plain numbers.
     let cfg = ts_rs::Config::new().with_large_int("number");
     declarations!(&cfg;
-        license_core::ErrorCode, license_core::ErrorView, license_core::secrets::TokenSource,
+        license_core::ErrorCode, license_core::ErrorView, license_core::Setting, license_core::SettingProblem,
+        license_core::SymbolCount, license_core::TransferDamage, license_core::secrets::TokenSource,
         payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption,
         payload::Audit, payload::Request,
         check::CheckId, check::Status, check::Skip, check::Check, check::Report, check::Difference,

@@ -35,7 +35,11 @@ impl CommandError {
 
 impl From<&CommandError> for ErrorView {
     fn from(e: &CommandError) -> Self {
-        ErrorView { code: e.code(), message: e.to_string() }
+        match e {
+            // The core's own view keeps its typed facts (the setting, the damage).
+            CommandError::Core(core) => ErrorView::from(core),
+            other => ErrorView::plain(other.code(), other.to_string()),
+        }
     }
 }
 

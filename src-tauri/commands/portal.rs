@@ -33,6 +33,10 @@ pub struct AuditState {
     outbox: Vec<String>,
     history: Vec<HistoryLine>,
     portal_error: Option<CommandError>,
+    /// Whether the portal has this environment's serial in a slot of the
+    /// subscription; `None` when that could not be asked. An unregistered serial's
+    /// audits are rejected, so the page warns before they are sent.
+    registered: Option<bool>,
 }
 
 /// Consumption next to entitlements, before anything is signed.
@@ -108,10 +112,20 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
 #[tauri::command]
 pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState> {
     let env = state.env()?;
-    let asked = with_env(&env, |env| Ok((env.installed_activation_code()?, env.portal_client(None)?))).await;
-    let portal = match asked {
-        Ok((code, client)) => client.audit_history(&code).await.map_err(CommandError::from),
-        Err(e) => Err(e),
+    let asked = with_env(&env, |env| {
+        let serial = env.serial().ok().map(|s| s.serial_number);
+        Ok((env.installed_activation_code()?, env.portal_client(None)?, serial))
+    })
+    .await;
+    let (portal, registered) = match asked {
+        Ok((code, client, serial)) => {
+            let registered = match (serial, client.subscription(&code).await) {
+                (Some(serial), Ok(sub)) => Some(sub.slots.iter().any(|s| s.serial_number.as_ref() == Some(&serial))),
+                _ => None,
+            };
+            (client.audit_history(&code).await.map_err(CommandError::from), registered)
+        }
+        Err(e) => (Err(e), None),
     };
     let (portal, portal_error) = match portal {
         Ok(p) => (Some(p), None),
@@ -126,6 +140,7 @@ pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState
                 .collect(),
             history: env.merge_history(portal.as_deref()),
             portal_error,
+            registered,
         })
     })
     .await

@@ -193,6 +193,7 @@ pub struct Processed {
 /// came back before the cancel is asked for again (and answered the same) next time.
 #[tauri::command]
 pub async fn process_transfer(
+    reasons: std::collections::BTreeMap<license_core::SerialNumber, String>,
     on_progress: Channel<ItemOutcome>,
     state: State<'_, AppState>,
 ) -> CommandResult<Processed> {
@@ -204,8 +205,10 @@ pub async fn process_transfer(
         .ok_or_else(|| crate::error::CommandError::Invalid("open a transfer file first".into()))?;
     cancellable(&state, async {
         let client = blocking(|| Ok(load()?.client()?)).await?;
-        let report =
-            license_core::transfer::process(&path, &client, &|item, _, _| drop(on_progress.send(item.clone()))).await?;
+        let report = license_core::transfer::process(&path, &client, &reasons, &|item, _, _| {
+            drop(on_progress.send(item.clone()))
+        })
+        .await?;
         let p = path.clone();
         let file = blocking(move || Ok(transfer_view(p.clone(), &Transfer::read(&p, None)?))).await?;
         Ok(Processed { report, file })

@@ -162,7 +162,8 @@ fn install_wizard_installs_backs_up_and_restores_previous() {
     let copy = app.path("copy.lic");
     app.dialog_answers(&copy);
     s.click("[data-testid=save-copy]");
-    s.wait_for("[data-testid=saved-copy]");
+    let said = s.wait_text("[data-testid=saved-copy]", |t| !t.is_empty());
+    assert_eq!(said, format!("A copy was saved to {}.", copy.display()));
     assert_eq!(std::fs::read(&copy).unwrap(), original);
 
     s.click("[data-testid=next]");
@@ -185,6 +186,17 @@ fn install_wizard_installs_backs_up_and_restores_previous() {
     }
     let users = s.wait_for("[data-testid=differences] [data-field=named_users]");
     assert!(s.text(&users).contains("100") && s.text(&users).contains("150"));
+    // One way of writing dates in the report: day, month, year and time, in the
+    // heading, the checks and "What changes" alike.
+    let parts = s.script(
+        "return [...document.querySelectorAll('[data-testid=step-check] :is(h2, [data-check] .message, [data-testid=differences] td)')].map((e) => e.textContent);",
+        json!([]),
+    );
+    let report: Vec<&str> = parts.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    let report = report.join(" | ");
+    let date = regex_lite::Regex::new(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b(, \d{2}:\d{2})?").unwrap();
+    let dates: Vec<&str> = date.find_iter(&report).map(|m| m.as_str()).collect();
+    assert!(dates.len() >= 5 && dates.iter().all(|d| d.contains(':')), "{dates:?} in {report}");
     s.screenshot("install-3-checks");
 
     s.click("[data-testid=install-button]");
@@ -197,7 +209,8 @@ fn install_wizard_installs_backs_up_and_restores_previous() {
     let report = app.path("change.html");
     app.dialog_answers(&report);
     s.click("[data-testid=save-report]");
-    s.wait_for("[data-testid=report-saved]");
+    let said = s.wait_text("[data-testid=report-saved]", |t| !t.is_empty());
+    assert!(said.contains(&format!("saved to {}", report.display())), "{said}");
     let html = std::fs::read_to_string(&report).unwrap();
     for part in [
         "License change record",
@@ -348,7 +361,8 @@ fn backups_page_backs_up_restores_and_exports() {
     let row = s.find_all("[data-backup]").len();
     assert!(row >= 1);
     s.click("[data-action=export]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("Exported"));
+    let said = s.wait_text("[data-testid=notice]", |t| t.contains("Exported"));
+    assert_eq!(said, format!("Exported a copy to {}.", exported.display()));
     assert!(app.backups().contains(&std::fs::read(&exported).unwrap()));
 }
 
@@ -370,6 +384,22 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     assert_eq!(s.attr(&err, "data-code").as_deref(), Some("bad_portal_url"));
     assert!(s.wait_text("[data-testid=error]", |t| !t.is_empty()).contains("https://"));
     assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), config);
+    // The wrong setting is named next to its own field, and only there.
+    let field = s.wait_for("[data-testid=field-error]");
+    assert_eq!(s.attr(&field, "data-setting").as_deref(), Some("portal_url"));
+    assert_eq!(s.find_all("[data-testid=field-error]").len(), 1);
+    let input = s.wait_for("[data-field=portal_url]");
+    assert_eq!(s.attr(&input, "aria-invalid").as_deref(), Some("true"));
+    // A license file that is a folder: named next to the license file's field.
+    s.type_into("[data-field=portal_url]", "https://portal.example.com");
+    s.type_into("[data-field=license_file]", app.path("samples").to_str().unwrap());
+    s.click("[data-testid=save-settings]");
+    let said = s.wait_text("[data-testid=field-error][data-setting=license_file]", |t| !t.is_empty());
+    assert_eq!(said, "This is a folder: name the license file itself.");
+    let title = s.wait_text("[data-testid=error-title]", |t| !t.is_empty());
+    assert_eq!(title, "The setting “License file” is not valid.");
+    assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), config);
+    s.type_into("[data-field=license_file]", app.path("license.lic").to_str().unwrap());
 
     // The token goes to the OS keyring only. A unique portal URL keeps runs apart.
     let portal = format!("http://127.0.0.1:{}", 20000 + std::process::id() % 10000);
@@ -557,6 +587,15 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     // The portal's signed receipt was kept and verifies with the vendor key.
     s.wait_text("[data-testid=history] tr[data-status=verified] [data-testid=receipt]", |t| t == "receipt verified");
     s.screenshot("audit");
+    assert!(!s.exists("[data-testid=not-registered]"), "registered: no warning");
+    // The overview's "last audit upload" is the history's newest line.
+    let newest = s.wait_for("[data-testid=history] tbody tr:first-child time");
+    let newest = s.attr(&newest, "datetime").unwrap();
+    app.nav("overview");
+    let last = s.wait_for("[data-testid=last-upload] time");
+    assert_eq!(s.attr(&last, "datetime").unwrap(), newest);
+    assert!(s.text(&s.wait_for("[data-testid=last-upload]")).ends_with("· verified"));
+    app.nav("audit");
     let n: i64 = portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'");
     assert_eq!(n, 1);
     assert!(s.wait_text("[data-testid=outbox]", |t| t.starts_with("0 ")).starts_with("0 "));
@@ -673,7 +712,9 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     w.click("[data-testid=process]");
     let problem = w.wait_text("[data-testid=problem]", |t| !t.is_empty());
     assert!(
-        problem.starts_with("Nothing was done: 2 items failed."),
+        problem.starts_with(
+            "Nothing was done: 1 item failed. 1 audit held back until its environment's license request succeeds."
+        ),
         "{problem} / {}",
         w.wait_text("[data-testid=transfer-environments] [data-testid=result]", |_| true)
     );
@@ -685,8 +726,30 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     assert_eq!(above, json!(true), "the summary sits above the per-item results");
     while portal.portal.faults.as_ref().unwrap().next().is_some() {}
 
+    // The only slot was freed while its last license is still valid: the portal asks
+    // why it is reused, and the request's result line asks the administrator.
+    portal
+        .portal
+        .db()
+        .execute(
+            "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, revoked_at)
+             SELECT 'freed-license', 'AAAAA-BBBBB-CCCCC-DDDDD', activation_code, '2026-01-01T00:00:00Z', id,
+                    '2099-01-01T00:00:00Z', '2026-06-01T00:00:00Z' FROM slots",
+            [],
+        )
+        .unwrap();
     w.click("[data-testid=process]");
+    w.wait_for("[data-testid=reason-needed]");
+    assert!(!w.enabled(&w.wait_for("[data-testid=process-with-reason]")), "not without a reason");
+    w.type_into("[data-field=reason]", "the server was rebuilt");
+    w.click("[data-testid=process-with-reason]");
     w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
+    let reason: String = portal
+        .portal
+        .db()
+        .query_row("SELECT reason FROM slot_events WHERE event = 'registered'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reason, "the server was rebuilt");
     w.screenshot("workstation-transfer");
     // The "Carries" column shows what came back, and the result names the slot, the
     // name registered (the environment's, not its host name) and the expiry.
@@ -972,14 +1035,25 @@ fn at_760_pixels_no_page_overflows_sideways() {
     for page in ["overview", "install", "backups", "request", "audit", "transfer-here", "settings"] {
         go(page);
         overflowing.extend(s.horizontal_overflow().into_iter().map(|o| format!("{page}: {o}")));
+        overflowing.extend(wrapped_serial_groups(s).into_iter().map(|g| format!("{page}: serial group {g} wraps")));
     }
     go("overview");
+    assert!(s.exists(".serial-group"), "the overview shows the serial in its groups");
     s.screenshot("narrow-overview");
     app.choose_sample_narrow("renewal.lic");
     s.wait_for("[data-testid=differences]");
     overflowing.extend(s.horizontal_overflow().into_iter().map(|o| format!("install checks: {o}")));
     s.screenshot("narrow-install-checks");
     assert!(overflowing.is_empty(), "{overflowing:?}");
+}
+
+/// Serial groups laid out on more than one line (Serial.svelte forbids it).
+fn wrapped_serial_groups(s: &Session) -> Vec<String> {
+    let r = s.script(
+        "return [...document.querySelectorAll('.serial-group')].filter((g) => g.getClientRects().length > 1).map((g) => g.textContent);",
+        json!([]),
+    );
+    r.as_array().unwrap().iter().map(|v| v.as_str().unwrap_or("").to_string()).collect()
 }
 
 /// The machine was moved: its platform UUID changed after the license was installed.
@@ -1032,6 +1106,18 @@ fn an_expiring_license_sends_a_desktop_notification_at_start() {
     let _ = monitor.kill();
     let _ = monitor.wait();
     assert!(seen.contains("Demo production: the license expires on"), "{seen}");
+    // One day count: the notification, the overview and the install report agree
+    // with the core (and so with licensectl, tests/monitor.rs): the demo's license
+    // was made to expire 20 days from now.
+    assert!(seen.contains("License expires in 20 days"), "{seen}");
+    let expires = app.session.wait_text("[data-testid=expires]", |t| !t.is_empty());
+    assert!(expires.ends_with("(in 20 days)"), "{expires}");
+    app.nav("install");
+    app.session.click("[data-testid=next]");
+    app.dialog_answers(&app.path("license.lic"));
+    app.session.click("[data-testid=choose-file]");
+    let dates = app.session.wait_text("[data-check=dates] .message", |t| !t.is_empty());
+    assert!(dates.ends_with("(in 20 days)."), "{dates}");
     // The webview was not given the notification plugin or permission.
     let r = app.session.async_script(
         "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('plugin:notification|notify', {options: {title: 'x'}}).then(() => done('allowed'), (e) => done('refused: ' + e));",
@@ -1084,6 +1170,10 @@ fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
     let s = &app.session;
     let portal = portal_state.borrow_mut().take().unwrap();
     app.nav("audit");
+    // Before anything is sent: the portal does not know this serial, so its audits
+    // would be rejected; the page says so and offers the registration.
+    let warned = s.wait_text("[data-testid=not-registered]", |t| !t.is_empty());
+    assert!(warned.contains("not registered in the subscription"), "{warned}");
     s.click("[data-testid=generate-audit]");
     s.wait_text("[data-testid=outbox]", |t| t.starts_with("1 audit "));
     s.click("[data-testid=upload-now]");
@@ -1095,6 +1185,8 @@ fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
     s.wait_for("[data-testid=history] tr[data-status=rejected]");
     s.screenshot("audit-rejected");
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits WHERE status = 'rejected'"), 1);
+    s.click("[data-testid=go-register]");
+    s.wait_for("[data-testid=request]");
 }
 
 /// An expired license's heading says it expired; it never reads "valid until".
@@ -1186,4 +1278,133 @@ fn the_wrong_kind_of_file_names_its_kind_and_page() {
     assert_eq!(s.attr(&err, "data-code").as_deref(), Some("is_a_license"));
     let said = s.text(&err);
     assert!(said.contains("This is a license file") && said.contains("Install a license page"), "{said}");
+}
+
+/// A code of the wrong length says how many symbols it has and how many it needs.
+#[test]
+fn a_short_activation_code_says_how_many_symbols_it_needs() {
+    let app = App::open();
+    let s = &app.session;
+    app.nav("request");
+    s.type_into("[data-testid=activation-code-input]", "ABCDE-FGHJK-MNPQR-STVWX-YZ01");
+    s.click("[data-testid=look-up]");
+    let fact = s.wait_text("[data-testid=error-fact]", |t| !t.is_empty());
+    assert_eq!(fact, "24 symbols; needs 25.");
+}
+
+/// A damaged transfer file gets a headline for its own damage: not a ZIP, cut
+/// short, a member that fails its checksum, a member the format does not allow.
+#[test]
+fn each_damaged_transfer_file_has_its_own_headline() {
+    let app = App::open();
+    let s = &app.session;
+    let good = app.path("good.transfer.zip");
+    let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();
+    env.export_transfer(&good, false, None).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    // transfer.json is the first member: its data follows the 30-byte local header
+    // and the name.
+    let mut flipped = bytes.clone();
+    flipped[30 + "transfer.json".len() + 1] ^= 0x55;
+    // Renamed in both of its headers (the checksum covers only the data).
+    let mut renamed = bytes.clone();
+    for i in 0..bytes.len() - 13 {
+        if &bytes[i..i + 13] == b"transfer.json" {
+            renamed[i..i + 13].copy_from_slice(b"transfer.jsom");
+        }
+    }
+    let cases = [
+        ("not_zip", b"not an archive at all".to_vec(), "not a ZIP archive"),
+        ("truncated", bytes[..bytes.len() / 2].to_vec(), "cut short"),
+        ("checksum", flipped, "fails its checksum"),
+        ("unknown_member", renamed, "never puts in one"),
+    ];
+    app.nav("transfer-here");
+    let mut titles = std::collections::BTreeSet::new();
+    for (damage, file, words) in cases {
+        let path = app.path(&format!("{damage}.transfer.zip"));
+        std::fs::write(&path, file).unwrap();
+        app.dialog_answers(&path);
+        s.click("[data-testid=open-transfer-here]");
+        s.wait_for(&format!("[data-testid=error][data-damage={damage}]"));
+        let title = s.wait_text("[data-testid=error-title]", |t| !t.is_empty());
+        assert!(title.contains(words), "{damage}: {title}");
+        titles.insert(title);
+    }
+    assert_eq!(titles.len(), 4, "four damages, four headlines: {titles:?}");
+}
+
+/// A locked OS keyring: storing the token waits for its unlock prompt, and the app
+/// says so while it waits (the button stays disabled). The app runs on a D-Bus
+/// session and a GNOME Keyring of its own, so locking it touches no other test.
+#[test]
+fn a_locked_keyring_is_named_while_the_app_waits_for_it() {
+    let bus = PrivateKeyring::start();
+    let app = App::open_with(|_| vec![("DBUS_SESSION_BUS_ADDRESS", bus.address.clone())]);
+    let s = &app.session;
+    app.nav("settings");
+    let portal = format!("http://127.0.0.1:{}", 30000 + std::process::id() % 10000);
+    s.type_into("[data-field=portal_url]", &portal);
+    s.click("[data-testid=save-settings]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    bus.lock();
+    s.type_into("[data-testid=token]", "secret-token-for-a-locked-keyring");
+    s.click("[data-testid=store-token]");
+    let said = s.wait_text("[data-testid=token-form] [data-testid=working]", |t| !t.is_empty());
+    assert!(said.contains("Waiting for the OS keyring") && said.contains("unlock it"), "{said}");
+    assert!(!s.enabled(&s.wait_for("[data-testid=store-token]")), "no second store while it waits");
+}
+
+/// A D-Bus session bus with its own unlocked GNOME Keyring; dropped, both end.
+struct PrivateKeyring {
+    address: String,
+    daemon: std::process::Child,
+    _home: tempfile::TempDir,
+}
+
+impl PrivateKeyring {
+    fn start() -> PrivateKeyring {
+        use std::io::{BufRead, Write};
+        use std::process::{Command, Stdio};
+        let home = tempfile::tempdir().unwrap();
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let mut address = String::new();
+        std::io::BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        let address = address.trim().to_string();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--daemonize", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("XDG_DATA_HOME", home.path())
+            .env("XDG_RUNTIME_DIR", home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon");
+        keyring.stdin.take().unwrap().write_all(b"private-keyring").unwrap();
+        assert!(keyring.wait().unwrap().success());
+        PrivateKeyring { address, daemon, _home: home }
+    }
+
+    /// Locks the login collection, as a screen lock or a timeout would.
+    fn lock(&self) {
+        let ok = std::process::Command::new("busctl")
+            .args(["--address", &self.address, "--timeout=5", "call", "org.freedesktop.secrets"])
+            .args(["/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock", "ao", "1"])
+            .arg("/org/freedesktop/secrets/collection/login")
+            .status()
+            .expect("busctl (Debian package systemd)");
+        assert!(ok.success());
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
 }

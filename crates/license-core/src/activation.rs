@@ -12,8 +12,8 @@ pub enum Activation {}
 impl CodeKind for Activation {
     const LEN: usize = 25;
     const TYPE_NAME: &'static str = "ActivationCode";
-    fn invalid(input: &str, reason: String) -> Error {
-        Error::InvalidActivationCode { input: input.chars().take(64).collect(), reason }
+    fn invalid(input: &str, reason: String, length: Option<crate::error::SymbolCount>) -> Error {
+        Error::InvalidActivationCode { input: input.chars().take(64).collect(), reason, length }
     }
     fn article_name() -> &'static str {
         "an activation code"

@@ -334,7 +334,7 @@ fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
         Some(exp) => b.push(
             CheckId::Dates,
             Status::Pass,
-            format!("valid until {} ({} days left)", timestamp::format(&exp), (exp - now).num_days()),
+            format!("valid until {} ({} days left)", timestamp::format(&exp), timestamp::days_until(&exp, &now)),
         ),
     }
 }

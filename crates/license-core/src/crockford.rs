@@ -65,7 +65,7 @@ pub trait CodeKind: 'static {
     /// For `Debug`: `ActivationCode`, `SerialNumber`.
     const TYPE_NAME: &'static str;
     /// The error for an input that is not such a code.
-    fn invalid(input: &str, reason: String) -> Error;
+    fn invalid(input: &str, reason: String, length: Option<crate::error::SymbolCount>) -> Error;
     /// "an activation code", "a serial number".
     fn article_name() -> &'static str;
 }
@@ -78,10 +78,10 @@ pub struct CheckedCode<K: CodeKind>(String, PhantomData<fn() -> K>);
 impl<K: CodeKind> CheckedCode<K> {
     /// A code with a correct check symbol, from `K::LEN - 1` payload symbols.
     pub fn from_payload(payload: &str) -> Result<Self, Error> {
-        let p =
-            normalize(payload).map_err(|c| K::invalid(payload, format!("'{c}' is not a Crockford base32 symbol")))?;
+        let p = normalize(payload)
+            .map_err(|c| K::invalid(payload, format!("'{c}' is not a Crockford base32 symbol"), None))?;
         if p.len() != K::LEN - 1 {
-            return Err(K::invalid(&p, format!("a payload has {} symbols, not {}", K::LEN - 1, p.len())));
+            return Err(K::invalid(&p, format!("a payload has {} symbols, not {}", K::LEN - 1, p.len()), None));
         }
         let check = luhn_check_symbol(&p);
         Ok(Self(format!("{p}{check}"), PhantomData))
@@ -96,14 +96,20 @@ impl<K: CodeKind> CheckedCode<K> {
 impl<K: CodeKind> FromStr for CheckedCode<K> {
     type Err = Error;
     fn from_str(input: &str) -> Result<Self, Error> {
-        let s = normalize(input.trim())
-            .map_err(|c| K::invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)")))?;
+        let s = normalize(input.trim()).map_err(|c| {
+            K::invalid(input, format!("'{c}' is not allowed (use 0-9 and A-Z without I, L, O, U)"), None)
+        })?;
         if s.len() != K::LEN {
-            return Err(K::invalid(input, format!("it has {} symbols; {} has {}", s.len(), K::article_name(), K::LEN)));
+            let length = crate::error::SymbolCount { given: s.len(), needed: K::LEN };
+            return Err(K::invalid(
+                input,
+                format!("it has {} symbols; {} has {}", s.len(), K::article_name(), K::LEN),
+                Some(length),
+            ));
         }
         let (payload, check) = s.split_at(K::LEN - 1);
         if luhn_check_symbol(payload).to_string() != check {
-            return Err(K::invalid(input, "its check character does not match: a symbol was mistyped".into()));
+            return Err(K::invalid(input, "its check character does not match: a symbol was mistyped".into(), None));
         }
         Ok(Self(s, PhantomData))
     }

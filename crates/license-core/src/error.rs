@@ -55,10 +55,10 @@ pub enum Error {
     UnsupportedFormat { kind: DocumentKind, found: u64 },
 
     #[error("'{input}' is not a valid activation code: {reason}; copy it from the subscription confirmation")]
-    InvalidActivationCode { input: String, reason: String },
+    InvalidActivationCode { input: String, reason: String, length: Option<SymbolCount> },
 
     #[error("'{input}' is not a valid serial number: {reason}; copy it from the Overview page or `licensectl serial`")]
-    InvalidSerialNumber { input: String, reason: String },
+    InvalidSerialNumber { input: String, reason: String, length: Option<SymbolCount> },
 
     #[error("the serial number cannot be computed from {origin}: no usable fact ({notes}); run `licensectl serial --explain` and, on a virtual machine, give it a platform UUID or /etc/machine-id, or set facts_file in the configuration to a facts file (key=value lines)", notes = notes.join("; "))]
     NoSerialFacts { origin: String, notes: Vec<String> },
@@ -76,7 +76,7 @@ pub enum Error {
     InvalidEnvironmentType { input: String },
 
     #[error("the {setting} setting is not valid: {reason}")]
-    InvalidSetting { setting: &'static str, reason: String },
+    InvalidSetting { setting: Setting, problem: SettingProblem, reason: String },
 
     #[error(
         "no configuration found (looked in {searched}): create one with `licensectl init` or open the demo environment"
@@ -104,7 +104,7 @@ pub enum Error {
     UsageUnavailable { origin: String, reason: String },
 
     #[error("the transfer file cannot be used: {reason}. Nothing was changed; use the file exactly as License Manager wrote it, or export it again")]
-    BadTransfer { reason: String },
+    BadTransfer { reason: String, damage: TransferDamage },
 
     #[error("'{name}' is not a transfer file: a transfer file is named <anything>.transfer.zip; choose the file License Manager wrote, or a name that ends in .transfer.zip")]
     NotATransferFile { name: String },
@@ -350,17 +350,142 @@ impl PartialEq<&str> for ErrorCode {
     }
 }
 
-/// An error as it crosses IPC and `--json`: its code and its message.
+/// A setting of a configuration, named as the Settings pages name their fields
+/// (`data-field`), so the UI can say which one is wrong next to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    Name,
+    EnvironmentType,
+    LicenseFile,
+    BackupDir,
+    StateDir,
+    FactsFile,
+    CaBundle,
+    VendorKeys,
+    Proxy,
+    PortalUrl,
+    ActivationCode,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Name => "name",
+            Setting::EnvironmentType => "environment type",
+            Setting::LicenseFile => "license file",
+            Setting::BackupDir => "backup folder",
+            Setting::StateDir => "state folder",
+            Setting::FactsFile => "facts file",
+            Setting::CaBundle => "CA bundle",
+            Setting::VendorKeys => "vendor keys",
+            Setting::Proxy => "proxy",
+            Setting::PortalUrl => "portal URL",
+            Setting::ActivationCode => "activation code",
+        })
+    }
+}
+
+/// What is wrong with a setting, for words next to its field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SettingProblem {
+    Empty,
+    NotSet,
+    /// A path with `..` in it.
+    HasParentDir,
+    /// A folder where a file is named.
+    IsAFolder,
+    /// The folder it goes in does not exist.
+    NoSuchFolder,
+    /// The file it names does not exist.
+    NoSuchFile,
+    /// It does not parse (a key, a proxy URL, a portal URL).
+    Unreadable,
+}
+
+/// A code of the wrong length: how many symbols were given, how many it needs
+/// (separators not counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SymbolCount {
+    pub given: usize,
+    pub needed: usize,
+}
+
+/// What is wrong with a transfer file that cannot be used, for a headline of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TransferDamage {
+    /// It is no ZIP archive at all.
+    NotZip,
+    /// A ZIP archive cut short: its directory at the end is missing.
+    Truncated,
+    /// An archive License Manager never writes: split, ZIP64, a name twice.
+    Malformed,
+    /// A member does not unpack, or fails its checksum.
+    Checksum,
+    /// A member the format does not allow: another name, a link, an escaping path.
+    UnknownMember,
+    /// A paper inside fails its own checks: its signature, its contents, or the
+    /// folder and name it sits under.
+    BadMember,
+    /// It unpacks to more than the limit.
+    TooLarge,
+    /// `transfer.json` is missing, invalid, or disagrees with the members.
+    BadIndex,
+}
+
+/// An error as it crosses IPC and `--json`: its code and its message, and the typed
+/// facts the UI words itself (the message stays behind Details).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorView {
     pub code: ErrorCode,
     pub message: String,
+    /// The setting that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub setting: Option<Setting>,
+    /// What is wrong with it, when the setting is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub problem: Option<SettingProblem>,
+    /// A code of the wrong length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub length: Option<SymbolCount>,
+    /// What is wrong with a transfer file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub damage: Option<TransferDamage>,
+}
+
+impl ErrorView {
+    /// A view with no facts beyond its code and message.
+    pub fn plain(code: ErrorCode, message: String) -> Self {
+        ErrorView { code, message, setting: None, problem: None, length: None, damage: None }
+    }
 }
 
 impl From<&Error> for ErrorView {
     fn from(e: &Error) -> Self {
-        ErrorView { code: e.code(), message: e.to_string() }
+        let mut v = ErrorView::plain(e.code(), e.to_string());
+        match e {
+            Error::InvalidSetting { setting, problem, .. } => (v.setting, v.problem) = (Some(*setting), Some(*problem)),
+            Error::BadPortalUrl { .. } => v.setting = Some(Setting::PortalUrl),
+            Error::InvalidEnvironmentType { .. } => v.setting = Some(Setting::EnvironmentType),
+            Error::InvalidActivationCode { length, .. } => {
+                (v.setting, v.length) = (Some(Setting::ActivationCode), *length)
+            }
+            Error::InvalidSerialNumber { length, .. } => v.length = *length,
+            Error::BadTransfer { damage, .. } => v.damage = Some(*damage),
+            _ => {}
+        }
+        v
     }
 }
 

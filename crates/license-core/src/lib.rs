@@ -36,7 +36,7 @@ pub mod timestamp;
 pub use activation::ActivationCode;
 pub use check::{check_license, Expectations, Report};
 pub use document::DocumentKind;
-pub use error::{Error, ErrorCode, ErrorView};
+pub use error::{Error, ErrorCode, ErrorView, Setting, SettingProblem, SymbolCount, TransferDamage};
 pub use keys::{KeyPair, KeyRing, PublicKey};
 pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned};
 pub use serial::SerialNumber;

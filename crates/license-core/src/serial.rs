@@ -22,8 +22,8 @@ pub enum Serial {}
 impl CodeKind for Serial {
     const LEN: usize = SYMBOLS + 1;
     const TYPE_NAME: &'static str = "SerialNumber";
-    fn invalid(input: &str, reason: String) -> Error {
-        Error::InvalidSerialNumber { input: input.chars().take(64).collect(), reason }
+    fn invalid(input: &str, reason: String, length: Option<crate::error::SymbolCount>) -> Error {
+        Error::InvalidSerialNumber { input: input.chars().take(64).collect(), reason, length }
     }
     fn article_name() -> &'static str {
         "a serial number"

@@ -23,6 +23,16 @@ pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| TimestampError::Malformed(shown()))
 }
 
+/// Whole days from `now` to `t`, rounded to the nearest day (a half day rounds up):
+/// 19 days and 23 hours is "20 days". Negative when `t` has passed. This is the one
+/// day count: the overview, the install report, the notification, `licensectl` and
+/// the UI (`relative` in `words.svelte.ts`, the same arithmetic) all use it, so that
+/// they never disagree by one.
+pub fn days_until(t: &Timestamp, now: &Timestamp) -> i64 {
+    const DAY_MS: i64 = 86_400_000;
+    ((*t - *now).num_milliseconds() + DAY_MS / 2).div_euclid(DAY_MS)
+}
+
 pub fn format(t: &Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -50,6 +60,18 @@ pub mod option {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn days_round_to_the_nearest_day() {
+        let now = super::parse("2026-12-01T12:00:00Z").unwrap();
+        let at = |s: &str| super::days_until(&super::parse(s).unwrap(), &now);
+        assert_eq!(at("2026-12-21T11:59:59Z"), 20, "19 days 23:59:59 reads as 20");
+        assert_eq!(at("2026-12-02T00:00:00Z"), 1, "a half day rounds up");
+        assert_eq!(at("2026-12-01T23:59:59Z"), 0);
+        assert_eq!(at("2026-12-01T12:00:00Z"), 0);
+        assert_eq!(at("2026-11-30T12:00:01Z"), -1);
+        assert_eq!(at("2026-11-01T12:00:00Z"), -30);
+    }
+
     #[test]
     fn only_utc_z_is_accepted() {
         assert!(super::parse("2026-11-22T10:00:00Z").is_ok());

@@ -9,6 +9,7 @@
 use crate::document::{DocumentKind, Envelope};
 use crate::environment::durable::{self, Links};
 use crate::error::Error;
+use crate::error::TransferDamage::{self, *};
 use crate::keys::KeyRing;
 use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned};
 use crate::timestamp::{self, Timestamp};
@@ -68,8 +69,21 @@ pub struct Transfer {
     pub environments: Vec<(TransferEntry, Papers)>,
 }
 
-fn bad(reason: impl Into<String>) -> Error {
-    Error::BadTransfer { reason: reason.into() }
+fn bad(damage: TransferDamage, reason: impl Into<String>) -> Error {
+    Error::BadTransfer { reason: reason.into(), damage }
+}
+
+/// What a fault in the archive's own index says of the file: no ZIP at all (it
+/// does not begin as one), a ZIP cut short (its end record or index is missing or
+/// points past the end), or a structure License Manager never writes.
+fn archive_damage(bytes: &[u8], reason: &str) -> TransferDamage {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        NotZip
+    } else if reason.contains("no end record") || reason.contains("truncated") || reason.contains("ends ") {
+        Truncated
+    } else {
+        Malformed
+    }
 }
 
 /// Where a member belongs.
@@ -88,13 +102,13 @@ fn classify(name: &str) -> Result<Member, Error> {
     if name == INDEX {
         return Ok(Member::Index);
     }
-    let refuse = || bad(format!("member '{}' is not one the transfer format allows", shown(name)));
+    let refuse = || bad(UnknownMember, format!("member '{}' is not one the transfer format allows", shown(name)));
     if name.starts_with('/')
         || name.contains('\\')
         || name.contains(':')
         || name.split('/').any(|c| c == ".." || c == ".")
     {
-        return Err(bad(format!("member '{}' has an absolute or escaping path", shown(name))));
+        return Err(bad(UnknownMember, format!("member '{}' has an absolute or escaping path", shown(name))));
     }
     let parts: Vec<&str> = name.split('/').collect();
     let serial = |s: &str| -> Result<SerialNumber, Error> {
@@ -155,9 +169,10 @@ fn shown(name: &str) -> String {
 
 fn serial_matches(member: &str, folder: &SerialNumber, signed: &SerialNumber) -> Result<(), Error> {
     if folder != signed {
-        return Err(bad(format!(
-            "member '{member}' is in the folder of {folder} but its signed contents are for {signed}"
-        )));
+        return Err(bad(
+            BadMember,
+            format!("member '{member}' is in the folder of {folder} but its signed contents are for {signed}"),
+        ));
     }
     Ok(())
 }
@@ -166,7 +181,7 @@ fn serial_matches(member: &str, folder: &SerialNumber, signed: &SerialNumber) ->
 /// vendor: checked against `vendor_keys` when given (an environment), else only
 /// parsed (a workstation has no vendor keys; the environment checks them on import).
 fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<(), Error> {
-    let wrap = |e: Error| bad(format!("member '{name}': {e}"));
+    let wrap = |e: Error| bad(BadMember, format!("member '{name}': {e}"));
     let vendor_signed = |kind: DocumentKind| -> Result<Vec<u8>, Error> {
         let env = Envelope::parse(kind, bytes).map_err(wrap)?;
         if let Some(keys) = vendor_keys {
@@ -180,7 +195,10 @@ fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<
         Member::Audit(s, id) => {
             let (a, _) = Audit::open(bytes).map_err(wrap)?;
             if a.audit_id != *id {
-                return Err(bad(format!("member '{name}' holds audit {}, not the one its name says", a.audit_id)));
+                return Err(bad(
+                    BadMember,
+                    format!("member '{name}' holds audit {}, not the one its name says", a.audit_id),
+                ));
             }
             serial_matches(name, s, &a.serial_number)
         }
@@ -191,10 +209,10 @@ fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<
         Member::Receipt(s, id) => {
             let r = Receipt::from_json(&vendor_signed(DocumentKind::Receipt)?).map_err(wrap)?;
             if r.audit_id != *id {
-                return Err(bad(format!(
-                    "member '{name}' is a receipt for audit {}, not the one its name says",
-                    r.audit_id
-                )));
+                return Err(bad(
+                    BadMember,
+                    format!("member '{name}' is a receipt for audit {}, not the one its name says", r.audit_id),
+                ));
             }
             serial_matches(name, s, &r.serial_number)
         }
@@ -212,21 +230,27 @@ impl Transfer {
     pub fn from_bytes(bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
         // The archive's own index first: counts, sizes and duplicate names, bounded
         // before the ZIP library allocates for them or folds duplicates into one.
-        crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY).map_err(bad)?;
+        crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY).map_err(|e| bad(archive_damage(bytes, &e), e))?;
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| bad(format!("it is not a ZIP archive, or it is truncated ({e})")))?;
+            .map_err(|e| bad(Truncated, format!("it is not a ZIP archive, or it is truncated ({e})")))?;
         let mut index: Option<Vec<u8>> = None;
         let mut members: Vec<(String, Member, Vec<u8>)> = Vec::new();
         let mut unpacked: u64 = 0;
         for i in 0..zip.len() {
-            let mut f = zip.by_index(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
-            let name = f.name().map_err(|_| bad(format!("member {i} has a name that is not UTF-8")))?.to_string();
+            let mut f = zip.by_index(i).map_err(|e| bad(Truncated, format!("member {i} cannot be read ({e})")))?;
+            let name = f
+                .name()
+                .map_err(|_| bad(UnknownMember, format!("member {i} has a name that is not UTF-8")))?
+                .to_string();
             if f.is_symlink() {
-                return Err(bad(format!("member '{}' is a link; links are not allowed", shown(&name))));
+                return Err(bad(UnknownMember, format!("member '{}' is a link; links are not allowed", shown(&name))));
             }
             let member = classify(&name)?;
             if f.is_dir() != matches!(member, Member::Folder) {
-                return Err(bad(format!("member '{}' is not one the transfer format allows", shown(&name))));
+                return Err(bad(
+                    UnknownMember,
+                    format!("member '{}' is not one the transfer format allows", shown(&name)),
+                ));
             }
             // Declared sizes can lie (a zip bomb): count what really comes out.
             let left = MAX_UNPACKED - unpacked;
@@ -235,16 +259,19 @@ impl Transfer {
             (&mut f)
                 .take(limit + 1)
                 .read_to_end(&mut data)
-                .map_err(|e| bad(format!("member '{}' is damaged ({e})", shown(&name))))?;
+                .map_err(|e| bad(Checksum, format!("member '{}' is damaged ({e})", shown(&name))))?;
             if data.len() as u64 > limit {
                 return Err(if limit < crate::MAX_FILE_BYTES {
-                    bad(format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
+                    bad(TooLarge, format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
                 } else {
-                    bad(format!(
-                        "member '{}' is larger than any document ({} bytes)",
-                        shown(&name),
-                        crate::MAX_FILE_BYTES
-                    ))
+                    bad(
+                        TooLarge,
+                        format!(
+                            "member '{}' is larger than any document ({} bytes)",
+                            shown(&name),
+                            crate::MAX_FILE_BYTES
+                        ),
+                    )
                 });
             }
             unpacked += data.len() as u64;
@@ -258,19 +285,20 @@ impl Transfer {
         for (name, m, data) in &members {
             verify_member(m, name, data, vendor_keys)?;
         }
-        let index = index.ok_or_else(|| bad(format!("it has no {INDEX}")))?;
-        crate::strict_json::check(&index).map_err(|e| bad(format!("{INDEX} is not valid ({e})")))?;
-        let index: Index = serde_json::from_slice(&index).map_err(|e| bad(format!("{INDEX} is not valid ({e})")))?;
+        let index = index.ok_or_else(|| bad(BadIndex, format!("it has no {INDEX}")))?;
+        crate::strict_json::check(&index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
+        let index: Index =
+            serde_json::from_slice(&index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
         if index.format != 1 {
-            return Err(bad(format!(
-                "{INDEX} has format {}; this version reads format 1: update License Manager",
-                index.format
-            )));
+            return Err(bad(
+                BadIndex,
+                format!("{INDEX} has format {}; this version reads format 1: update License Manager", index.format),
+            ));
         }
         let mut t = Transfer::default();
         for e in index.environments {
             if t.environments.iter().any(|(x, _)| x.serial_number == e.serial_number) {
-                return Err(bad(format!("two environments have the serial number {}", e.serial_number)));
+                return Err(bad(BadIndex, format!("two environments have the serial number {}", e.serial_number)));
             }
             t.environments.push((e, Papers::default()));
         }
@@ -279,9 +307,9 @@ impl Transfer {
                 Member::Request(s) | Member::Audit(s, _) | Member::License(s) | Member::Receipt(s, _) => s.clone(),
                 Member::Index | Member::Folder => unreachable!("not kept"),
             };
-            let papers = t
-                .papers_mut(&serial)
-                .ok_or_else(|| bad(format!("member '{name}' is for {serial}, which {INDEX} does not list")))?;
+            let papers = t.papers_mut(&serial).ok_or_else(|| {
+                bad(BadIndex, format!("member '{name}' is for {serial}, which {INDEX} does not list"))
+            })?;
             match member {
                 Member::Request(_) => papers.request = Some(data),
                 Member::License(_) => papers.license = Some(data),
@@ -403,7 +431,7 @@ impl Transfer {
         let bytes = self.to_bytes();
         // The reader's every rule, not only its counts: what we write must read.
         if let Err(e) = Transfer::from_bytes(&bytes, None) {
-            return Err(bad(format!("what would be written does not read back ({e})")));
+            return Err(bad(Malformed, format!("what would be written does not read back ({e})")));
         }
         durable::replace(path, &bytes, "transfer")
     }
@@ -450,6 +478,10 @@ pub enum ItemState {
     AlreadyDone,
     /// The portal refused it or could not be reached: see the error; the others went on.
     Failed,
+    /// Not sent: its environment's license request failed, so its serial may not be
+    /// registered, and the portal would reject the audit for good. It is sent on
+    /// the next run, once the request succeeds.
+    Held,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -492,7 +524,7 @@ pub struct ProcessReport {
 
 impl ProcessReport {
     pub fn failed(&self) -> usize {
-        self.items.iter().filter(|i| i.state == ItemState::Failed).count()
+        self.items.iter().filter(|i| matches!(i.state, ItemState::Failed | ItemState::Held)).count()
     }
 }
 
@@ -512,6 +544,7 @@ enum Work {
 pub async fn process(
     path: &Path,
     client: &crate::portal::PortalClient,
+    reasons: &BTreeMap<SerialNumber, String>,
     progress: &(dyn Fn(&ItemOutcome, usize, usize) + Sync),
 ) -> Result<ProcessReport, Error> {
     use futures_util::stream::{self, StreamExt};
@@ -548,45 +581,45 @@ pub async fn process(
     let mut done = items.len();
     // License requests first, all of them, then the audits: a request registers its
     // serial, and the portal signs a receipt only for a registered serial, so an
-    // environment's first trip brings back both its license and its receipts.
+    // environment's first trip brings back both its license and its receipts. An
+    // audit whose environment's request failed is held back: sent now, the portal
+    // would reject it for good (an unregistered serial).
     let (requests, audits): (Vec<_>, Vec<_>) = work.into_iter().partition(|(_, w)| matches!(w, Work::Request(_)));
     let send = |(item, w): (ItemOutcome, Work)| async move {
         let answer = match &w {
             Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
             Work::Request(bytes) => {
-                license_for_request(client, &item.serial_number, &item.environment_name, bytes).await
+                let reason = reasons.get(&item.serial_number).map(String::as_str);
+                license_for_request(client, &item.serial_number, &item.environment_name, reason, bytes).await
             }
         };
         (item, answer)
     };
-    let mut results = stream::iter(requests)
-        .map(send)
-        .buffer_unordered(CONCURRENCY)
-        .chain(stream::iter(audits).map(send).buffer_unordered(CONCURRENCY));
     let mut answers: Vec<(SerialNumber, Answered)> = Vec::new();
-    while let Some((mut item, answer)) = results.next().await {
-        match answer {
-            Ok((verdict, bytes)) => {
-                let answered = match item.audit_id {
-                    Some(id) => Answered::Receipt(id, bytes),
-                    None => {
-                        let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
-                        item.license = issued(&bytes, &item.environment_name);
-                        Answered::License { request, license: bytes }
-                    }
-                };
-                answers.push((item.serial_number.clone(), answered));
-                item.verdict = verdict;
-            }
-            Err(e) => {
-                tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
-                item.state = ItemState::Failed;
-                item.error = Some((&e).into());
-            }
-        }
+    let mut finished = |item: ItemOutcome, items: &mut Vec<ItemOutcome>| {
         done += 1;
         progress(&item, done, total);
         items.push(item);
+    };
+    let mut results = stream::iter(requests).map(send).buffer_unordered(CONCURRENCY);
+    while let Some((item, answer)) = results.next().await {
+        finished(answered(&t, item, answer, &mut answers), &mut items);
+    }
+    drop(results);
+    let unregistered: Vec<SerialNumber> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Request && i.state == ItemState::Failed)
+        .map(|i| i.serial_number.clone())
+        .collect();
+    let (held, audits): (Vec<_>, Vec<_>) =
+        audits.into_iter().partition(|(item, _)| unregistered.contains(&item.serial_number));
+    for (mut item, _) in held {
+        item.state = ItemState::Held;
+        finished(item, &mut items);
+    }
+    let mut results = stream::iter(audits).map(send).buffer_unordered(CONCURRENCY);
+    while let Some((item, answer)) = results.next().await {
+        finished(answered(&t, item, answer, &mut answers), &mut items);
     }
     drop(results);
     let written = !answers.is_empty();
@@ -612,6 +645,35 @@ pub async fn process(
         now.write(path)?;
     }
     Ok(ProcessReport { items, written })
+}
+
+/// One item's outcome from the portal's answer; what came back joins `answers`.
+fn answered(
+    t: &Transfer,
+    mut item: ItemOutcome,
+    answer: Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error>,
+    answers: &mut Vec<(SerialNumber, Answered)>,
+) -> ItemOutcome {
+    match answer {
+        Ok((verdict, bytes)) => {
+            let back = match item.audit_id {
+                Some(id) => Answered::Receipt(id, bytes),
+                None => {
+                    let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
+                    item.license = issued(&bytes, &item.environment_name);
+                    Answered::License { request, license: bytes }
+                }
+            };
+            answers.push((item.serial_number.clone(), back));
+            item.verdict = verdict;
+        }
+        Err(e) => {
+            tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
+            item.state = ItemState::Failed;
+            item.error = Some((&e).into());
+        }
+    }
+    item
 }
 
 /// What the portal gave back for one item.
@@ -659,10 +721,13 @@ fn issued(license: &[u8], name: &str) -> Option<IssuedLicense> {
 /// Turns a request into its license, which must be for the request's serial. The
 /// serial is registered first under the environment's own name from `transfer.json`
 /// (the request file carries only its host name); registering again is idempotent.
+/// `reason`: why a slot freed while its license is still valid is reused, when the
+/// portal asked for one (`portal_reason_required`) on an earlier run.
 async fn license_for_request(
     client: &crate::portal::PortalClient,
     serial: &SerialNumber,
     name: &str,
+    reason: Option<&str>,
     bytes: &[u8],
 ) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
     let (req, _) = Request::open(bytes)?;
@@ -671,7 +736,7 @@ async fn license_for_request(
         environment_type: req.environment_type,
         name: name.to_string(),
         environment_key: None,
-        reason: None,
+        reason: reason.map(str::to_string),
     };
     client.register(&req.activation_code, &registration).await?;
     let text = client.license_from_request(bytes).await?;
@@ -846,6 +911,38 @@ mod tests {
         t.papers_mut(&serial).unwrap().audits.insert(Uuid::new_v4(), sample);
         assert_eq!(t.write(&path).unwrap_err().code(), crate::ErrorCode::BadTransfer);
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    fn damage(bytes: &[u8]) -> TransferDamage {
+        match Transfer::from_bytes(bytes, None) {
+            Err(Error::BadTransfer { damage, .. }) => damage,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Each kind of damage is told apart, so each gets its own headline.
+    #[test]
+    fn each_kind_of_damage_is_named() {
+        let (_d, _env, bytes) = exported();
+        assert_eq!(damage(b"-----BEGIN LICENSE FILE-----\n"), NotZip);
+        assert_eq!(damage(&bytes[..bytes.len() / 2]), Truncated);
+        assert_eq!(damage(&with_extra(&bytes, "notes.txt", b"x")), UnknownMember);
+        assert_eq!(damage(&with_extra(&bytes, "../x", b"x")), UnknownMember);
+        assert_eq!(damage(&flipped_in_first_member(&bytes)), Checksum);
+        assert_eq!(damage(&crate::zip_index::renamed(&bytes, INDEX, "transfer.jsom")), UnknownMember);
+        let m = members_of(&bytes);
+        let without_index: Vec<(&str, Vec<u8>)> =
+            m.iter().filter(|(n, _)| n != INDEX).map(|(n, b)| (n.as_str(), b.clone())).collect();
+        assert_eq!(damage(&zip_of(&without_index, None)), BadIndex);
+    }
+
+    /// One byte of the first member's data changed: its checksum no longer holds.
+    pub(crate) fn flipped_in_first_member(bytes: &[u8]) -> Vec<u8> {
+        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+        let data = 30 + u16_at(26) + u16_at(28);
+        let mut out = bytes.to_vec();
+        out[data + 1] ^= 0x55;
+        out
     }
 
     #[test]

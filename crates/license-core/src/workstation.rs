@@ -4,7 +4,7 @@
 //! lives in the OS keyring like an environment's.
 
 use crate::environment::{config, durable};
-use crate::error::Error;
+use crate::error::{Error, Setting, SettingProblem};
 use crate::portal::{ClientOptions, PortalClient};
 use crate::{ActivationCode, PortalUrl};
 use serde::{Deserialize, Serialize};
@@ -55,13 +55,23 @@ impl WorkstationConfig {
 
     /// Checks (a proxy that parses, a CA bundle that exists) and writes atomically.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let bad = |setting: &'static str, reason: String| Error::InvalidSetting { setting, reason };
+        let bad = |setting: Setting, problem: SettingProblem, reason: String| Error::InvalidSetting {
+            setting,
+            problem,
+            reason,
+        };
         if let Some(p) = &self.proxy {
-            reqwest::Proxy::all(p).map_err(|e| bad("proxy", format!("'{p}' is not a proxy URL ({e})")))?;
+            reqwest::Proxy::all(p).map_err(|e| {
+                bad(Setting::Proxy, SettingProblem::Unreadable, format!("'{p}' is not a proxy URL ({e})"))
+            })?;
         }
         if let Some(ca) = &self.ca_bundle {
             if !ca.is_absolute() || !ca.is_file() {
-                return Err(bad("CA bundle", format!("{} is not an existing file (give its full path)", ca.display())));
+                return Err(bad(
+                    Setting::CaBundle,
+                    SettingProblem::NoSuchFile,
+                    format!("{} is not an existing file (give its full path)", ca.display()),
+                ));
             }
         }
         if let Some(dir) = path.parent() {
@@ -72,14 +82,16 @@ impl WorkstationConfig {
 
     pub fn portal_url(&self) -> Result<&PortalUrl, Error> {
         self.portal_url.as_ref().ok_or_else(|| Error::InvalidSetting {
-            setting: "portal URL",
+            setting: Setting::PortalUrl,
+            problem: SettingProblem::NotSet,
             reason: "it is not set: enter the portal's address in Settings".into(),
         })
     }
 
     pub fn activation_code(&self) -> Result<&ActivationCode, Error> {
         self.activation_code.as_ref().ok_or_else(|| Error::InvalidSetting {
-            setting: "activation code",
+            setting: Setting::ActivationCode,
+            problem: SettingProblem::NotSet,
             reason: "it is not set: enter the subscription's activation code in Settings".into(),
         })
     }

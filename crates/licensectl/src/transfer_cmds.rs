@@ -30,7 +30,14 @@ pub enum TransferCommand {
     /// On a connected machine: upload every audit, turn every request into a license,
     /// and write the receipts and licenses back into the file. Needs only --portal and
     /// a token.
-    Process { file: PathBuf },
+    Process {
+        file: PathBuf,
+        /// Why a slot freed while its license is still valid is reused, for the
+        /// environment with this serial (the portal asks for a reason): SERIAL=TEXT.
+        /// Repeat it for several environments.
+        #[arg(long, value_name = "SERIAL=TEXT", value_parser = serial_reason)]
+        reason: Vec<(license_core::SerialNumber, String)>,
+    },
     /// On this environment: take its license (same checks, backup first) and the
     /// receipts that move its audits from the outbox to the history.
     Import {
@@ -66,10 +73,11 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             out.value(&describe(&t), || render(&t));
             Ok(crate::EXIT_OK)
         }
-        TransferCommand::Process { file } => {
+        TransferCommand::Process { file, reason } => {
+            let reasons = reason.into_iter().collect();
             let client = portal_cmds::client(env.as_ref(), portal)?;
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let report = rt.block_on(transfer::process(&file, &client, &|item, done, total| {
+            let report = rt.block_on(transfer::process(&file, &client, &reasons, &|item, done, total| {
                 if !out.json {
                     let what = match item.audit_id {
                         Some(id) => format!("audit {id}"),
@@ -77,6 +85,9 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     };
                     let state = match (&item.state, &item.error, item.verdict) {
                         (ItemState::Failed, Some(e), _) => format!("failed: {}", e.message),
+                        (ItemState::Held, _, _) => {
+                            "held back: this environment's license request failed, and the portal would reject the audit; it is sent on the next run".into()
+                        }
                         (_, _, Some(v)) => format!("uploaded, {v}"),
                         _ => match &item.license {
                             Some(l) => format!(
@@ -94,10 +105,11 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
                     eprintln!("[{done}/{total}] {name} ({}): {what}: {state}", item.serial_number);
                 }
             }))?;
-            let (done, already, failed) = tally(&report);
+            let (done, already, failed, held) = tally(&report);
+            let held = if held > 0 { format!(", {held} held back") } else { String::new() };
             out.value(&report, || {
                 format!(
-                    "{done} done, {already} already done, {failed} failed; {}\n",
+                    "{done} done, {already} already done, {failed} failed{held}; {}\n",
                     if report.written { format!("{} updated", file.display()) } else { "the file is unchanged".into() }
                 )
             });
@@ -163,9 +175,20 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
     }
 }
 
-fn tally(r: &transfer::ProcessReport) -> (usize, usize, usize) {
+/// `--reason SERIAL=TEXT`.
+fn serial_reason(s: &str) -> Result<(license_core::SerialNumber, String), String> {
+    let (serial, text) =
+        s.split_once('=').ok_or("write it as SERIAL=TEXT, for example AAAAA-…=the server was rebuilt")?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the reason after '=' is empty: say why the slot is reused".into());
+    }
+    Ok((serial.parse().map_err(|e: license_core::Error| e.to_string())?, text.to_string()))
+}
+
+fn tally(r: &transfer::ProcessReport) -> (usize, usize, usize, usize) {
     let n = |s: ItemState| r.items.iter().filter(|i| i.state == s).count();
-    (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed))
+    (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed), n(ItemState::Held))
 }
 
 fn describe(t: &Transfer) -> serde_json::Value {

@@ -30,6 +30,18 @@ fn days_left(config: &str) -> i64 {
     v["installed"]["days_left"].as_i64().unwrap()
 }
 
+/// The one day count (`timestamp::days_until`): the demo's license was made to
+/// expire 20 days from now, and `status`, `status --json` and `check` all say 20, as
+/// the app's overview, install report and notification do (the E2E tests).
+#[test]
+fn status_and_check_count_the_same_days() {
+    let (_dir, c) = demo();
+    assert_eq!(days_left(&c), 20);
+    assert!(cli().ok(&["--config", &c, "status"]).contains("expires in 20 days"));
+    let (_, line, _) = check(&c, &[]);
+    assert!(line.starts_with("LICENSE WARNING - expires in 20 days"), "{line}");
+}
+
 #[test]
 fn each_state_has_its_exit_code_and_one_status_line() {
     let (dir, c) = demo();

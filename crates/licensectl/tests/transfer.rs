@@ -660,3 +660,53 @@ fn an_environments_history_shows_only_its_own_audits() {
         assert_eq!(history[0]["known_to_portal"], true, "the portal was asked: {history}");
     }
 }
+
+/// A slot freed while its license is still valid: the portal asks why it is reused.
+/// The request fails with `portal_reason_required`, and the environment's audit is
+/// held back, not burned (the portal would reject it for good); `--reason` on the
+/// next run registers the serial, and the held audit goes through.
+#[test]
+fn a_reused_slot_needs_a_reason_and_holds_the_audit_until_given() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
+    // The server is rebuilt: its slot is freed in the portal while its license is
+    // still valid, and the new machine has a new serial.
+    let old: license_core::SerialNumber = site.json(&["serial"])["serial_number"].as_str().unwrap().parse().unwrap();
+    let client = license_core::portal::PortalClient::new(
+        &portal.url.parse().unwrap(),
+        Some(token.clone()),
+        license_core::portal::ClientOptions::default(),
+    )
+    .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(client.unregister(&code, &old)).unwrap();
+    std::fs::write(site.dir.path().join("facts.txt"), format!("platform_uuid={}\n", uuid::Uuid::new_v4())).unwrap();
+    let serial = site.json(&["serial"])["serial_number"].as_str().unwrap().to_string();
+    site.ok(&["audit", "generate"]);
+    site.ok(&["transfer", "export", p(&file), "--request", "--activation-code", &code.to_string()]);
+
+    let o = workstation.run(&["--portal", &portal.url, "transfer", "process", p(&file), "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let item = |kind: &str| {
+        let items = report["items"].as_array().unwrap();
+        items.iter().find(|i| i["kind"] == kind && i["serial_number"] == serial.as_str()).unwrap().clone()
+    };
+    assert_eq!(item("request")["error"]["code"], "portal_reason_required", "{report}");
+    assert_eq!(item("audit")["state"], "held", "{report}");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 0, "the held audit was not sent");
+
+    let refused = workstation.run(&["--portal", &portal.url, "transfer", "process", p(&file), "--reason", "rebuilt"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SERIAL=TEXT"));
+
+    let reason = format!("{serial}=the server was rebuilt");
+    let out = workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file), "--reason", &reason]);
+    assert!(out.starts_with("2 done, 1 already done, 0 failed;"), "{out}");
+    // Sent once, now that its serial is registered (the portal judges it on its own:
+    // the rebuilt server still runs the old machine's license).
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
+}

@@ -122,7 +122,7 @@ fn bench(c: &mut Criterion) {
             |paths| {
                 let mut items = 0;
                 for path in &paths {
-                    let r = rt.block_on(transfer::process(path, &client, &|_, _, _| {})).unwrap();
+                    let r = rt.block_on(transfer::process(path, &client, &Default::default(), &|_, _, _| {})).unwrap();
                     assert_eq!(r.failed(), 0);
                     items += r.items.len();
                 }

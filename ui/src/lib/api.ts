@@ -12,8 +12,9 @@ import type {
  *  itself) is wrapped as an `internal` one. */
 export function asError(e: unknown): CommandError {
   if (e && typeof e === "object" && "code" in e && "message" in e) {
-    const o = e as { code: ErrorCode; message: unknown };
-    return { code: o.code, message: String(o.message) };
+    // Keep the typed facts (setting, problem, length, damage): the UI words them.
+    const o = e as CommandError;
+    return { ...o, code: o.code as ErrorCode, message: String(o.message) };
   }
   return { code: "internal", message: String(e) };
 }
@@ -75,10 +76,10 @@ export const api = {
     invoke<Subscription>("register_slot", { serial, environmentType, name, reason }),
   freeSlot: (serial: string) => invoke<Subscription>("free_slot", { serial }),
   openTransferFile: () => invoke<TransferView | null>("open_transfer_file"),
-  processTransfer: (onItem: (i: ItemOutcome) => void) => {
+  processTransfer: (reasons: Record<string, string>, onItem: (i: ItemOutcome) => void) => {
     const ch = new Channel<ItemOutcome>();
     ch.onmessage = onItem;
-    return invoke<Processed>("process_transfer", { onProgress: ch });
+    return invoke<Processed>("process_transfer", { reasons, onProgress: ch });
   },
   addToTransferFile: (request: boolean, existing: boolean) =>
     invoke<ExportSummary | null>("add_to_transfer_file", { request, existing }),

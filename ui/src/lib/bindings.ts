@@ -3,7 +3,31 @@
 
 export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
-export type ErrorView = { code: ErrorCode, message: string, };
+export type ErrorView = { code: ErrorCode, message: string, 
+/**
+ * The setting that is wrong.
+ */
+setting?: Setting, 
+/**
+ * What is wrong with it, when the setting is known.
+ */
+problem?: SettingProblem, 
+/**
+ * A code of the wrong length.
+ */
+length?: SymbolCount, 
+/**
+ * What is wrong with a transfer file.
+ */
+damage?: TransferDamage, };
+
+export type Setting = "name" | "environment_type" | "license_file" | "backup_dir" | "state_dir" | "facts_file" | "ca_bundle" | "vendor_keys" | "proxy" | "portal_url" | "activation_code";
+
+export type SettingProblem = "empty" | "not_set" | "has_parent_dir" | "is_a_folder" | "no_such_folder" | "no_such_file" | "unreadable";
+
+export type SymbolCount = { given: number, needed: number, };
+
+export type TransferDamage = "not_zip" | "truncated" | "malformed" | "checksum" | "unknown_member" | "bad_member" | "too_large" | "bad_index";
 
 export type TokenSource = "keyring" | "environment" | "credential";
 
@@ -112,7 +136,12 @@ export type ClockReading = { system_time: string, latest_seen: string, state: Cl
 
 export type GeneratedAudit = { audit: Audit, text: string, outbox_path: string, usage: Array<UsageLine>, };
 
-export type LocalUpload = { upload_id: string, audit_id: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, 
+export type LocalUpload = { upload_id: string, audit_id: string | null, 
+/**
+ * Whose audit it was: this environment's, or (uploaded from here as a file)
+ * another's. Missing in entries recorded before it was kept: taken as ours.
+ */
+serial_number: string | null, status: UploadStatus, reasons: Array<string>, received_at: string, sha256: string, 
 /**
  * SHA-256 of the audit's signed bytes: what its receipt must name. Missing in
  * entries recorded before receipts were bound to content; such a receipt does
@@ -174,7 +203,13 @@ export type UploadProgress = { done: number, total: number, };
 
 export type UploadSummary = { uploaded: Array<UploadResult>, remaining: number, error: ErrorView | null, };
 
-export type AuditState = { outbox: Array<string>, history: Array<HistoryLine>, portal_error: ErrorView | null, };
+export type AuditState = { outbox: Array<string>, history: Array<HistoryLine>, portal_error: ErrorView | null, 
+/**
+ * Whether the portal has this environment's serial in a slot of the
+ * subscription; `None` when that could not be asked. An unregistered serial's
+ * audits are rejected, so the page warns before they are sent.
+ */
+registered: boolean | null, };
 
 export type SavedRequest = { path: string | null, qr_svg: string, request_id: string, };
 
@@ -206,7 +241,7 @@ export type TransferEntry = { serial_number: string, environment_type: Environme
 
 export type ItemKind = "audit" | "request";
 
-export type ItemState = "done" | "already_done" | "failed";
+export type ItemState = "done" | "already_done" | "failed" | "held";
 
 export type ItemOutcome = { serial_number: string, environment_name: string, kind: ItemKind, 
 /**

@@ -1,7 +1,7 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, TokenSource, UploadResult } from "./types";
+import type { Check, CommandError, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, Setting, SettingProblem, SymbolCount, TokenSource, TransferDamage, UploadResult } from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -74,10 +74,12 @@ export function day(ts: string | null | undefined): string {
   return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: clock.utc ? "UTC" : undefined }).format(new Date(ts));
 }
 
-/** "in 394 days", "today", "3 days ago". */
+/** "in 394 days", "today", "3 days ago". The same count as the core's
+ * `timestamp::days_until` (nearest day, a half day rounds up), so the overview,
+ * the report, the notification and licensectl never disagree by one. */
 export function relative(ts: string | null | undefined, now = Date.now()): string {
   if (!ts) return "";
-  const days = Math.round((new Date(ts).getTime() - now) / DAY);
+  const days = Math.floor((new Date(ts).getTime() - now + DAY / 2) / DAY);
   if (days === 0) return "today";
   if (days === 1) return "tomorrow";
   if (days === -1) return "yesterday";
@@ -94,12 +96,12 @@ export function dateWithDistance(ts: string | null | undefined): string {
 export function describeLicense(l: License, now = Date.now()): string {
   const validity =
     new Date(l.not_before).getTime() > now
-      ? `valid from ${day(l.not_before)}`
+      ? `valid from ${dateTime(l.not_before)}`
       : !l.expires_at
         ? "perpetual"
         : new Date(l.expires_at).getTime() <= now
-          ? `expired on ${day(l.expires_at)}`
-          : `valid until ${day(l.expires_at)}`;
+          ? `expired on ${dateTime(l.expires_at)}`
+          : `valid until ${dateTime(l.expires_at)}`;
   return `${l.customer} · ${ENV_TYPE[l.environment_type]} · ${validity}`;
 }
 
@@ -117,6 +119,75 @@ export const STATUS_LABEL: Record<LicenseStatus, string> = {
 
 /** A sentence for the administrator: what happened, and what to do next. */
 export type Words = { title: string; next: string };
+
+/** While a token is read from or written to the OS keyring: a locked keyring
+ * waits, without a time limit, for the administrator to answer its unlock prompt. */
+export const KEYRING_WAIT = "Waiting for the OS keyring… If it asks to be unlocked, unlock it in the prompt it shows.";
+
+/** The settings as their fields are labelled. */
+export const SETTING_LABEL: Record<Setting, string> = {
+  name: "Name",
+  environment_type: "Environment type",
+  license_file: "License file",
+  backup_dir: "Backup folder",
+  state_dir: "State folder",
+  facts_file: "Facts file",
+  ca_bundle: "Custom CA bundle",
+  vendor_keys: "Trusted vendor public keys",
+  proxy: "Proxy",
+  portal_url: "Portal URL",
+  activation_code: "Activation code",
+};
+
+const SETTING_PROBLEM: Record<SettingProblem, string> = {
+  empty: "It is empty: fill it in.",
+  not_set: "It is not set: fill it in.",
+  has_parent_dir: "Give the path without “..”.",
+  is_a_folder: "This is a folder: name the license file itself.",
+  no_such_folder: "Its folder does not exist: create the folder first, or choose another place.",
+  no_such_file: "There is no such file: give the full path of an existing file.",
+  unreadable: "It cannot be read: check it for typing mistakes.",
+};
+
+const UNREADABLE: Partial<Record<Setting, string>> = {
+  vendor_keys: "A key cannot be read: paste each key as the vendor's welcome letter gives it, one per line.",
+  proxy: "This is not a proxy address: write it as http://host:port.",
+};
+
+/** What is wrong with the setting an error names, for the words next to its field. */
+export function settingWords(e: CommandError): string {
+  if (e.problem === "unreadable" && e.setting && UNREADABLE[e.setting]) return UNREADABLE[e.setting]!;
+  if (e.problem) return SETTING_PROBLEM[e.problem];
+  const w = ERROR_WORDS[e.code];
+  return e.length ? `${lengthWords(e.length)} ${w.next}` : `${w.title} ${w.next}`;
+}
+
+/** "24 symbols; needs 25." */
+function lengthWords(l: SymbolCount): string {
+  return `${count(l.given, "symbol")}; needs ${l.needed}.`;
+}
+
+/** Each kind of damaged transfer file has its own headline. */
+export const DAMAGE_WORDS: Record<TransferDamage, Words> = {
+  not_zip: { title: "This is not a transfer file: it is not a ZIP archive.", next: "Choose the .transfer.zip file License Manager wrote." },
+  truncated: { title: "The transfer file is cut short: it was not copied completely.", next: "Copy it again from where it was written, and eject the USB stick safely before you remove it." },
+  malformed: { title: "The transfer file was not written by License Manager: its archive is built differently.", next: "Use the file exactly as License Manager wrote it; do not repack it with an archive tool." },
+  checksum: { title: "A paper inside the transfer file is damaged: it fails its checksum.", next: "Copy the file again; if it stays damaged, export it again on the other side." },
+  unknown_member: { title: "The transfer file holds something License Manager never puts in one.", next: "Use the file exactly as License Manager wrote it; if files were added to it, export it again." },
+  bad_member: { title: "A paper inside the transfer file fails its own checks: its signature or its contents.", next: "Export the transfer file again on the other side." },
+  too_large: { title: "The transfer file unpacks to far more than any transfer file holds.", next: "Choose the .transfer.zip file License Manager wrote: this one is not it." },
+  bad_index: { title: "The transfer file's list of environments is missing or does not match what it holds.", next: "Use the file exactly as License Manager wrote it, or export it again." },
+};
+
+/** An error's headline and next step, from its code and typed facts: the setting
+ * it names, a code's length, a transfer file's damage. */
+export function errorWords(e: CommandError): Words & { fact?: string } {
+  if (e.damage) return DAMAGE_WORDS[e.damage];
+  const w = ERROR_WORDS[e.code];
+  if (e.code === "invalid_setting" && e.setting) return { title: `The setting “${SETTING_LABEL[e.setting]}” is not valid.`, next: settingWords(e) };
+  if (e.length) return { ...w, fact: lengthWords(e.length) };
+  return w;
+}
 
 export const ERROR_WORDS: Record<ErrorCode, Words> = {
   too_large: { title: "The file is too large to be a license file.", next: "Check that you chose the right file." },
@@ -236,8 +307,8 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext, les
       if (!ctx.installed) return "No license is installed yet.";
       if (lic && ctx.installed.license_id === lic.license_id) return "This license is already installed.";
       if (c.status === "warn" && less.length) return `It gives less than the installed license: ${less.map((d) => d.label.toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
-      if (c.status === "warn" && lic) return `Issued ${day(lic.issued_at)}, before the installed license (${day(ctx.installed.issued_at)}): install it only if you mean to go back.`;
-      return lic ? `Issued ${day(lic.issued_at)}, after the installed license (${day(ctx.installed.issued_at)}).` : "";
+      if (c.status === "warn" && lic) return `Issued ${dateTime(lic.issued_at)}, before the installed license (${dateTime(ctx.installed.issued_at)}): install it only if you mean to go back.`;
+      return lic ? `Issued ${dateTime(lic.issued_at)}, after the installed license (${dateTime(ctx.installed.issued_at)}).` : "";
   }
 }
 

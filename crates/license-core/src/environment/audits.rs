@@ -35,6 +35,10 @@ pub struct GeneratedAudit {
 pub struct LocalUpload {
     pub upload_id: String,
     pub audit_id: Option<String>,
+    /// Whose audit it was: this environment's, or (uploaded from here as a file)
+    /// another's. Missing in entries recorded before it was kept: taken as ours.
+    #[serde(default)]
+    pub serial_number: Option<crate::SerialNumber>,
     pub status: UploadStatus,
     pub reasons: Vec<String>,
     pub received_at: String,
@@ -211,6 +215,7 @@ impl Environment {
             LocalUpload {
                 upload_id: r.upload_id.clone(),
                 audit_id: Some(audit.audit_id.to_string()),
+                serial_number: Some(audit.serial_number.clone()),
                 status: r.status,
                 reasons: r.reasons.clone(),
                 received_at: r.received_at.clone(),
@@ -254,11 +259,21 @@ impl Environment {
             .unwrap_or_default()
     }
 
+    /// The uploads of this environment's own audits: what its history, the
+    /// overview's "last upload" and the metrics count. Another environment's audit
+    /// file uploaded from here is recorded, but it is not this environment's history.
+    pub fn own_history(&self) -> Vec<LocalUpload> {
+        let serial = self.serial().ok().map(|s| s.serial_number);
+        let mut all = self.local_history();
+        all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number == serial);
+        all
+    }
+
     /// The local history merged with the portal's (when reachable), newest first.
     /// The portal answers for the whole subscription; only this environment's own
     /// uploads (its serial) are its history.
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
-        let local = self.local_history();
+        let local = self.own_history();
         let serial = self.serial().ok().map(|s| s.serial_number.to_string());
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
@@ -294,5 +309,45 @@ impl Environment {
         }
         lines.sort_by(|a, b| b.received_at.cmp(&a.received_at));
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(id: &str, serial: Option<crate::SerialNumber>, at: &str) -> LocalUpload {
+        LocalUpload {
+            upload_id: id.into(),
+            audit_id: None,
+            serial_number: serial,
+            status: UploadStatus::Verified,
+            reasons: vec![],
+            received_at: at.into(),
+            sha256: String::new(),
+            audit_sha256: None,
+            receipt: None,
+        }
+    }
+
+    /// Another environment's audit file uploaded from here is recorded, but it is
+    /// not this environment's history, nor its overview's last upload.
+    #[test]
+    fn another_environments_upload_is_not_this_ones_history() {
+        let d = tempfile::tempdir().unwrap();
+        let env = Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        let mine = env.serial().unwrap().serial_number;
+        let other = crate::serial::serial_from_facts_text("machine_id=elsewhere\n");
+        let lock = env.lock().unwrap();
+        env.record_upload(&lock, upload("old-mine", Some(mine), "2026-11-01T00:00:00Z")).unwrap();
+        env.record_upload(&lock, upload("legacy", None, "2026-11-02T00:00:00Z")).unwrap();
+        env.record_upload(&lock, upload("newer-other", Some(other), "2026-11-03T00:00:00Z")).unwrap();
+        drop(lock);
+        assert_eq!(env.local_history().len(), 3, "every upload from here is recorded");
+        let own: Vec<String> = env.own_history().into_iter().map(|u| u.upload_id).collect();
+        assert_eq!(own, ["old-mine", "legacy"]);
+        let lines: Vec<String> = env.merge_history(None).into_iter().map(|l| l.upload_id).collect();
+        assert_eq!(lines, ["legacy", "old-mine"], "newest first, the other environment's left out");
+        assert_eq!(env.overview().unwrap().last_upload.unwrap().upload_id, "legacy");
     }
 }

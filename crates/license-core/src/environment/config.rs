@@ -1,7 +1,7 @@
 //! The environment configuration (TOML). Relative paths are relative to the
 //! configuration file's folder, so an environment folder can be moved whole.
 
-use crate::error::Error;
+use crate::error::{Error, Setting, SettingProblem};
 use crate::keys::KeyRing;
 use crate::payload::EnvironmentType;
 use crate::portal_url::PortalUrl;
@@ -238,46 +238,72 @@ impl ConfigBuilder {
     /// portal URL already did, as a [`PortalUrl`]).
     pub fn check(&self, path: &Path) -> Result<(), Error> {
         let c = &self.0;
-        let bad = |setting: &'static str, reason: String| Error::InvalidSetting { setting, reason };
+        let bad = |setting: Setting, problem: SettingProblem, reason: String| Error::InvalidSetting {
+            setting,
+            problem,
+            reason,
+        };
         if c.name.trim().is_empty() {
-            return Err(bad("name", "it is empty: give the environment a name administrators recognise".into()));
+            return Err(bad(
+                Setting::Name,
+                SettingProblem::Empty,
+                "it is empty: give the environment a name administrators recognise".into(),
+            ));
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        let place = |setting: &'static str, p: &Path| -> Result<PathBuf, Error> {
+        let place = |setting: Setting, p: &Path| -> Result<PathBuf, Error> {
             if p.as_os_str().is_empty() {
-                return Err(bad(setting, "it is empty".into()));
+                return Err(bad(setting, SettingProblem::Empty, "it is empty".into()));
             }
             if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(bad(setting, format!("{} contains '..': give the path without it", p.display())));
+                return Err(bad(
+                    setting,
+                    SettingProblem::HasParentDir,
+                    format!("{} contains '..': give the path without it", p.display()),
+                ));
             }
             Ok(if p.is_absolute() { p.to_path_buf() } else { base.join(p) })
         };
         if let Some(p) = &c.state_dir {
-            place("state folder", p)?;
+            place(Setting::StateDir, p)?;
         }
-        let license = place("license file", &c.license_file)?;
+        let license = place(Setting::LicenseFile, &c.license_file)?;
         if license.file_name().is_none() || license.is_dir() {
             return Err(bad(
-                "license file",
+                Setting::LicenseFile,
+                SettingProblem::IsAFolder,
                 format!("{} is a folder: name the license file itself", license.display()),
             ));
         }
-        for (setting, p) in [("license file", &license), ("backup folder", &place("backup folder", &c.backup_dir)?)] {
+        for (setting, p) in
+            [(Setting::LicenseFile, &license), (Setting::BackupDir, &place(Setting::BackupDir, &c.backup_dir)?)]
+        {
             if !p.parent().is_some_and(Path::is_dir) {
-                return Err(bad(setting, format!("the folder of {} does not exist: create it first", p.display())));
+                return Err(bad(
+                    setting,
+                    SettingProblem::NoSuchFolder,
+                    format!("the folder of {} does not exist: create it first", p.display()),
+                ));
             }
         }
-        for (setting, p) in [("facts file", &c.facts_file), ("CA bundle", &c.ca_bundle)] {
+        for (setting, p) in [(Setting::FactsFile, &c.facts_file), (Setting::CaBundle, &c.ca_bundle)] {
             if let Some(p) = p {
                 let p = place(setting, p)?;
                 if !p.is_file() {
-                    return Err(bad(setting, format!("{} does not exist or is not a file", p.display())));
+                    return Err(bad(
+                        setting,
+                        SettingProblem::NoSuchFile,
+                        format!("{} does not exist or is not a file", p.display()),
+                    ));
                 }
             }
         }
-        KeyRing::parse(&c.vendor_keys).map_err(|e| bad("vendor keys", e.to_string()))?;
+        KeyRing::parse(&c.vendor_keys)
+            .map_err(|e| bad(Setting::VendorKeys, SettingProblem::Unreadable, e.to_string()))?;
         if let Some(p) = &c.proxy {
-            reqwest::Proxy::all(p).map_err(|e| bad("proxy", format!("'{p}' is not a proxy URL ({e})")))?;
+            reqwest::Proxy::all(p).map_err(|e| {
+                bad(Setting::Proxy, SettingProblem::Unreadable, format!("'{p}' is not a proxy URL ({e})"))
+            })?;
         }
         Ok(())
     }

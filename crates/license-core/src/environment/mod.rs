@@ -242,7 +242,7 @@ impl Environment {
             serial_error,
             installed,
             last_backup: self.backups().list()?.into_iter().next(),
-            last_upload: self.local_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
+            last_upload: self.own_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
             clock,
             drift,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
@@ -409,7 +409,7 @@ impl Environment {
 fn installed_status(report: Report, now: Timestamp) -> InstalledLicense {
     let failed = |id: CheckId| report.checks.iter().find(|c| c.id == id && c.status == Status::Fail);
     let license = report.license.clone();
-    let days_left = license.as_ref().and_then(|l| l.expires_at).map(|e| (e - now).num_days());
+    let days_left = license.as_ref().and_then(|l| l.expires_at).map(|e| crate::timestamp::days_until(&e, &now));
     let (status, text) = if let Some(c) = failed(CheckId::Format).or(failed(CheckId::Contents)) {
         (LicenseStatus::Invalid, format!("the installed license is unreadable: {}", c.message))
     } else if let Some(c) = failed(CheckId::Signature) {

@@ -262,7 +262,7 @@ impl Environment {
             self.outbox()?.len() as f64,
         );
         let last_verified = self
-            .local_history()
+            .own_history()
             .into_iter()
             .filter(|u| u.status == UploadStatus::Verified)
             .filter_map(|u| timestamp::parse(&u.received_at).ok())
@@ -395,5 +395,23 @@ mod tests {
         let a = env.desktop_alert().unwrap().expect("serial mismatch");
         assert_eq!(a.title, "License no longer matches this machine");
         assert!(a.body.contains("the platform UUID changed since this license was installed"), "{a:?}");
+    }
+
+    /// The overview, the health check (`licensectl check`), the notification and the
+    /// install report name the same number of days left: one count, one rule.
+    #[test]
+    fn every_report_counts_the_same_days_left() {
+        let d = tempfile::tempdir().unwrap();
+        let env = crate::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        let days = env.overview().unwrap().installed.days_left.expect("the demo's license expires");
+        assert_eq!(days, 20, "the demo's license expires 20 days after it is made");
+        let in_days = format!("in {days} days");
+        assert!(env.desktop_alert().unwrap().unwrap().title.ends_with(&in_days));
+        let h = env.health(&Thresholds::DEFAULT).unwrap();
+        assert_eq!(h.days_left, Some(days));
+        assert!(h.problems.iter().any(|p| p.text.contains(&in_days)), "{:?}", h.problems);
+        let report = env.check(&env.installed_bytes().unwrap().unwrap()).unwrap();
+        let dates = report.checks.iter().find(|c| c.id == crate::check::CheckId::Dates).unwrap();
+        assert!(dates.message.ends_with(&format!("({days} days left)")), "{}", dates.message);
     }
 }

@@ -25,6 +25,7 @@ impl Environment {
                 Error::NothingInstalled => Error::InvalidActivationCode {
                     input: String::new(),
                     reason: "no license is installed to take it from: give the activation code".into(),
+                    length: None,
                 },
                 other => other,
             })?,

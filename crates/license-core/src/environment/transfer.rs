@@ -234,6 +234,7 @@ fn upload_from(r: &Receipt, audit: &Waiting, receipt: String) -> LocalUpload {
     LocalUpload {
         upload_id: r.upload_id.to_string(),
         audit_id: Some(r.audit_id.to_string()),
+        serial_number: Some(r.serial_number.clone()),
         status: r.status,
         reasons: r.reasons.clone(),
         received_at: crate::timestamp::format(&r.received_at),
