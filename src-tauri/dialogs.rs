@@ -28,6 +28,8 @@ fn injected() -> Option<PathBuf> {
     (!answer.is_empty()).then(|| PathBuf::from(answer))
 }
 
+// `return` leaves the test branch; the native one is compiled out with it.
+#[allow(clippy::needless_return)]
 pub async fn pick_file(app: &AppHandle, title: &str, filter: &Filter) -> Option<PathBuf> {
     #[cfg(feature = "test-dialogs")]
     {
@@ -41,6 +43,8 @@ pub async fn pick_file(app: &AppHandle, title: &str, filter: &Filter) -> Option<
     }
 }
 
+// `return` leaves the test branch; the native one is compiled out with it.
+#[allow(clippy::needless_return)]
 pub async fn save_file(app: &AppHandle, title: &str, default_name: &str) -> Option<PathBuf> {
     #[cfg(feature = "test-dialogs")]
     {
@@ -58,6 +62,8 @@ pub async fn save_file(app: &AppHandle, title: &str, default_name: &str) -> Opti
 /// answered outside the webview, so a script in the page can neither skip it nor
 /// click it. With `test-dialogs`, the dialog file answers: `confirm` is yes, and the
 /// text shown is written beside it (`<file>.shown`) for the test to read.
+// `return` leaves the test branch; the native one is compiled out with it.
+#[allow(clippy::needless_return)]
 pub async fn confirm(app: &AppHandle, title: &str, changes: &[String]) -> bool {
     let description = format!("{}\n\nMake these changes?", changes.join("\n"));
     #[cfg(feature = "test-dialogs")]

@@ -9,6 +9,8 @@ use license_core::{KeyPair, License, Payload};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum VendorCommand {
     /// Generate a vendor signing key (PKCS#8 PEM, mode 0600) and print its public key.

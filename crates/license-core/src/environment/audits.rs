@@ -93,7 +93,7 @@ impl Environment {
             ca_bundle: self.config.ca_bundle.clone(),
             ..Default::default()
         };
-        PortalClient::new(&url, token, opts)
+        PortalClient::new(url, token, opts)
     }
 
     /// The activation code of the installed license.

@@ -133,6 +133,8 @@ impl Config {
     /// The one way to make a new configuration (the demo, `licensectl init`, the
     /// app's first run): set what differs from the defaults, then [`ConfigBuilder::write`]
     /// checks every rule once and writes it.
+    // A builder, not a `Config`: a new configuration is never used unchecked.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(
         name: impl Into<String>,
         environment_type: EnvironmentType,

@@ -162,7 +162,7 @@ impl Environment {
                 add(Severity::Warning, "no backup of the installed license: take one (licensectl backup)".into());
             }
         }
-        problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         let severity = problems.first().map_or(Severity::Ok, |p| p.severity);
         let summary = match (problems.first(), expires_at, days_left) {
             (Some(p), _, _) => p.text.clone(),
