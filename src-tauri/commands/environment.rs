@@ -52,7 +52,7 @@ pub async fn create_config(input: NewConfig, state: State<'_, AppState>) -> Comm
     let p = path.clone();
     blocking(move || {
         let dir = p.parent().expect("a configuration file has a folder");
-        license_core::environment::durable::ensure_dir(dir)?;
+        license_core::fs::ensure_dir(dir)?;
         Config::new(
             input.name.trim(),
             input.environment_type,

@@ -6,7 +6,8 @@ use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Candidate};
 use license_core::environment::report::InstallRecord;
-use license_core::environment::{durable, InstallOptions, InstallOutcome, Step};
+use license_core::environment::{InstallOptions, InstallOutcome, Step};
+use license_core::fs;
 use license_core::Environment;
 use license_core::Report;
 use serde::Serialize;
@@ -49,7 +50,7 @@ pub fn from_bytes(state: &AppState, name: String, bytes: Vec<u8>) -> CommandResu
 /// Reads a file the administrator chose or dropped: the size limit applies before
 /// reading, and only a regular file is accepted.
 pub fn from_path(state: &AppState, path: &Path) -> CommandResult<CandidateView> {
-    let bytes = durable::read_document(path)?;
+    let bytes = fs::read_document(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     from_bytes(state, name, bytes)
 }
@@ -159,6 +160,6 @@ pub async fn save_license_copy(app: AppHandle, state: State<'_, AppState>) -> Co
 pub async fn save_bytes(app: &AppHandle, title: &str, name: &str, bytes: Vec<u8>) -> CommandResult<Option<String>> {
     let Some(path) = dialogs::save_file(app, title, name).await else { return Ok(None) };
     let shown = path.display().to_string();
-    blocking(move || Ok(durable::replace(&path, &bytes, "export")?)).await?;
+    blocking(move || Ok(fs::replace(&path, &bytes, "export")?)).await?;
     Ok(Some(shown))
 }

@@ -23,6 +23,22 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> CommandResult<T> + 
     tauri::async_runtime::spawn_blocking(f).await.map_err(|e| CommandError::Internal(e.to_string()))?
 }
 
+/// The core's flows run their blocking steps (reading, verifying, recording)
+/// through this: on the blocking pool, never on the async runtime's threads.
+pub struct OnBlockingPool;
+
+impl license_core::run::Blocking for OnBlockingPool {
+    async fn run<T, F>(&self, step: F) -> Result<T, license_core::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, license_core::Error> + Send + 'static,
+    {
+        tauri::async_runtime::spawn_blocking(step)
+            .await
+            .map_err(|e| license_core::Error::Interrupted { reason: e.to_string() })?
+    }
+}
+
 /// [`blocking`] with the open environment.
 pub async fn with_env<T: Send + 'static>(
     env: &Arc<Environment>,

@@ -2,11 +2,11 @@
 //! or as files carried to and from a connected machine.
 
 use super::install::{from_bytes, save_bytes, CandidateView};
-use super::{blocking, cancellable, with_env, with_state};
+use super::{blocking, cancellable, with_env, with_state, OnBlockingPool};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use license_core::environment::audits::{GeneratedAudit, HistoryLine};
+use license_core::environment::audits::{self, GeneratedAudit, HistoryLine};
 use license_core::environment::usage::{self, UsageLine};
 use license_core::portal::{PortalClient, Registration, UploadResult};
 use license_core::{Environment, SerialNumber};
@@ -68,7 +68,7 @@ pub async fn save_audit_copy(app: AppHandle, state: State<'_, AppState>) -> Comm
             .ok_or_else(|| CommandError::Invalid("no audit is waiting: generate one first".into()))?;
         let name =
             newest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "license.audit".into());
-        Ok((name, license_core::environment::durable::read_document(&newest)?))
+        Ok((name, license_core::fs::read_document(&newest)?))
     })
     .await?;
     save_bytes(&app, "Save the audit file", &name, bytes).await
@@ -84,7 +84,8 @@ pub async fn upload_outbox(
     // portal answered, so what was not answered is sent again next time.
     let flushed = cancellable(&state, async {
         let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-        Ok(env.flush_outbox(&client, &mut |done, total| drop(on_progress.send(UploadProgress { done, total }))).await)
+        let progress = &mut |done, total| drop(on_progress.send(UploadProgress { done, total }));
+        Ok(audits::flush_outbox(&env, &client, &OnBlockingPool, progress).await)
     });
     let (uploaded, error) = match flushed.await {
         Ok((uploaded, error)) => (uploaded, error.map(CommandError::from)),
@@ -103,7 +104,7 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
     };
     cancellable(&state, async {
         let client = with_env(&env, |env| Ok(env.portal_client(None)?)).await?;
-        Ok(Some(env.upload_file(&client, &path).await?))
+        Ok(Some(audits::upload_file(&env, &client, &path, &OnBlockingPool).await?))
     })
     .await
 }
@@ -243,7 +244,7 @@ pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> Comma
     let env = state.env().ok();
     let text = cancellable(&state, async {
         let (bytes, client) = blocking(move || {
-            let bytes = license_core::environment::durable::read_document(&path)?;
+            let bytes = license_core::fs::read_document(&path)?;
             <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
             let client = match &env {
                 Some(env) => env.portal_client(None)?,

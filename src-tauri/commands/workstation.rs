@@ -6,7 +6,8 @@ use crate::dialogs;
 use crate::error::CommandResult;
 use crate::state::AppState;
 use license_core::portal::{PortalClient, Subscription};
-use license_core::transfer::{ItemOutcome, ProcessReport, Transfer, TransferEntry};
+use license_core::transfer::{Transfer, TransferEntry};
+use license_core::workstation::process::{self, ItemOutcome, ProcessReport};
 use license_core::workstation::WorkstationConfig;
 use license_core::{secrets, ActivationCode, EnvironmentType, PortalUrl, SerialNumber};
 use serde::{Deserialize, Serialize};
@@ -205,7 +206,7 @@ pub async fn process_transfer(
         .ok_or_else(|| crate::error::CommandError::Invalid("open a transfer file first".into()))?;
     cancellable(&state, async {
         let client = blocking(|| Ok(load()?.client()?)).await?;
-        let report = license_core::transfer::process(&path, &client, &reasons, &|item, _, _| {
+        let report = process::process(&path, &client, &reasons, &super::OnBlockingPool, &|item, _, _| {
             drop(on_progress.send(item.clone()))
         })
         .await?;

@@ -1,8 +1,8 @@
 //! ASCII armor around signed documents: exactly one `-----BEGIN <KIND>-----` block
 //! of padded standard base64 wrapped at 64 columns.
 
-use crate::document::DocumentKind;
 use crate::error::Error;
+use crate::kind::DocumentKind;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 

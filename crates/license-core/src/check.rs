@@ -2,9 +2,10 @@
 //! verdict and a reason. `licensectl verify`, `install` and the app's wizard all show
 //! this same report.
 
-use crate::document::{DocumentKind, Envelope};
+use crate::document::Envelope;
 use crate::error::Error;
 use crate::keys::KeyRing;
+use crate::kind::DocumentKind;
 use crate::payload::{EnvironmentType, License, Payload};
 use crate::serial::SerialNumber;
 use crate::timestamp::{self, Timestamp};

@@ -4,8 +4,8 @@
 
 use crate::activation::ActivationCode;
 use crate::environment::config::{Config, Usage, UsageSource};
-use crate::environment::durable;
 use crate::error::Error;
+use crate::fs;
 use crate::keys::KeyPair;
 use crate::payload::{Entitlements, EnvironmentType, License, Payload};
 use crate::serial::HostFacts;
@@ -34,7 +34,7 @@ fn random_code() -> ActivationCode {
 /// Creates (or re-creates) the demo environment in `dir` and returns the path of its
 /// configuration.
 pub fn create(dir: &Path) -> Result<PathBuf, Error> {
-    durable::ensure_dir(&dir.join("samples"))?;
+    fs::ensure_dir(&dir.join("samples"))?;
     let vendor = KeyPair::generate();
     write(&dir.join("vendor.key"), vendor.to_pem().as_bytes(), true)?;
 
@@ -129,9 +129,9 @@ fn tamper(file: &str) -> String {
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
     if private {
-        durable::create_private(path, bytes)
+        fs::create_private(path, bytes)
     } else {
-        durable::replace(path, bytes, "demo")
+        fs::replace(path, bytes, "demo")
     }
 }
 

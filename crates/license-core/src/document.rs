@@ -8,61 +8,11 @@
 use crate::armor;
 use crate::error::Error;
 use crate::keys::{KeyPair, KeyRing, PublicKey};
+use crate::kind::DocumentKind;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    License,
-    Audit,
-    Request,
-    /// The portal's signed proof of an upload (spec v1.1), signed with the vendor key.
-    Receipt,
-}
-
-impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] =
-        [DocumentKind::License, DocumentKind::Audit, DocumentKind::Request, DocumentKind::Receipt];
-
-    /// The armor label: `-----BEGIN <label>-----`.
-    pub fn label(self) -> &'static str {
-        match self {
-            DocumentKind::License => "LICENSE FILE",
-            DocumentKind::Audit => "LICENSE AUDIT",
-            DocumentKind::Request => "LICENSE REQUEST",
-            DocumentKind::Receipt => "LICENSE RECEIPT",
-        }
-    }
-
-    /// The signature domain: the signed bytes are `<domain>/<payload>`.
-    pub fn domain(self) -> &'static str {
-        match self {
-            DocumentKind::License => "license",
-            DocumentKind::Audit => "audit",
-            DocumentKind::Request => "request",
-            DocumentKind::Receipt => "receipt",
-        }
-    }
-
-    pub fn from_label(label: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.label() == label)
-    }
-}
-
-impl fmt::Display for DocumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DocumentKind::License => "license",
-            DocumentKind::Audit => "license audit",
-            DocumentKind::Request => "license request",
-            DocumentKind::Receipt => "upload receipt",
-        })
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

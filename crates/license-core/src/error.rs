@@ -1,7 +1,7 @@
 //! The one error type of the core. Every message says what is wrong and what to
 //! do about it; `code()` is a stable identifier for programs (CLI `--json`, IPC).
 
-use crate::document::DocumentKind;
+use crate::kind::DocumentKind;
 use serde::{Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
@@ -168,6 +168,9 @@ pub enum Error {
     #[error("the OS keyring could not be used ({reason}): on Linux make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked; on a headless server pass the token in LICENSE_MANAGER_TOKEN")]
     Keyring { reason: String },
 
+    #[error("the operation stopped unexpectedly: {reason}; nothing it had not finished was recorded, so trying again is safe")]
+    Interrupted { reason: String },
+
     #[error("the release does not verify: {reason}. Do not install it; get the release again from the vendor")]
     BadRelease { reason: String },
 }
@@ -245,6 +248,7 @@ impl Error {
             Error::NoToken { .. } => ErrorCode::NoToken,
             Error::Keyring { .. } => ErrorCode::Keyring,
             Error::BadRelease { .. } => ErrorCode::BadRelease,
+            Error::Interrupted { .. } => ErrorCode::Internal,
         }
     }
 }

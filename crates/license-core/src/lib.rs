@@ -27,17 +27,20 @@ pub mod check;
 pub mod crockford;
 pub mod document;
 pub mod error;
+pub mod fs;
 pub mod keys;
+pub mod kind;
 pub mod payload;
+pub mod run;
 pub mod serial;
 mod strict_json;
 pub mod timestamp;
 
 pub use activation::ActivationCode;
 pub use check::{check_license, Expectations, Report};
-pub use document::DocumentKind;
 pub use error::{Error, ErrorCode, ErrorView, Setting, SettingProblem, SymbolCount, TransferDamage};
 pub use keys::{KeyPair, KeyRing, PublicKey};
+pub use kind::DocumentKind;
 pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned};
 pub use serial::SerialNumber;
 

@@ -2,9 +2,10 @@
 //! Unknown members are ignored; duplicates and a format other than 1 are errors.
 
 use crate::activation::ActivationCode;
-use crate::document::{seal, DocumentKind, Envelope};
+use crate::document::{seal, Envelope};
 use crate::error::Error;
 use crate::keys::{KeyPair, KeyRing, PublicKey};
+use crate::kind::DocumentKind;
 use crate::serial::SerialNumber;
 use crate::timestamp::{self, Timestamp};
 use serde::de::DeserializeOwned;
@@ -153,7 +154,7 @@ pub struct Receipt {
     /// the receipt proves the upload of this content, not just of an audit id.
     /// Ours, beyond spec v1.1 (ARCHITECTURE.md, "What a receipt proves").
     pub audit_sha256: String,
-    pub status: crate::portal::UploadStatus,
+    pub status: UploadStatus,
     pub reasons: Vec<String>,
     #[serde(with = "timestamp")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
@@ -170,8 +171,8 @@ impl Payload for Receipt {
             return Err("audit_sha256 is not 64 lower-case hex characters".into());
         }
         match (self.status, self.reasons.is_empty()) {
-            (crate::portal::UploadStatus::Verified, false) => Err("a verified receipt lists reasons".into()),
-            (crate::portal::UploadStatus::Rejected, true) => Err("a rejected receipt gives no reason".into()),
+            (UploadStatus::Verified, false) => Err("a verified receipt lists reasons".into()),
+            (UploadStatus::Rejected, true) => Err("a rejected receipt gives no reason".into()),
             _ => Ok(()),
         }
     }
@@ -345,6 +346,31 @@ pub fn open_license(file: &[u8], vendor_keys: &KeyRing) -> Result<License, Error
     let env = Envelope::parse(DocumentKind::License, file)?;
     env.verify(vendor_keys, "vendor")?;
     License::from_json(env.payload())
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// The portal's verdict on an uploaded audit; the same type on the server, the
+/// client and (generated) in the UI.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadStatus {
+    Verified,
+    Rejected,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Verified => "verified",
+            UploadStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for UploadStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 //!   failures, timeouts, 5xx, 408 and 429 (honouring Retry-After), a bounded number
 //!   of times; an unreachable portal is reported within [`UNREACHABLE_WITHIN`].
 
-use crate::environment::durable::Links;
 use crate::error::Error;
+use crate::fs::Links;
 use crate::payload::Consumption;
+use crate::payload::UploadStatus;
 use crate::portal_url::PortalUrl;
 use crate::sha256_hex;
 use crate::{ActivationCode, SerialNumber};
@@ -52,31 +53,6 @@ pub struct PortalClient {
     token: Option<String>,
     http: reqwest::Client,
     opts: ClientOptions,
-}
-
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-/// The portal's verdict on an uploaded audit; the same type on the server, the
-/// client and (generated) in the UI.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum UploadStatus {
-    Verified,
-    Rejected,
-}
-
-impl UploadStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UploadStatus::Verified => "verified",
-            UploadStatus::Rejected => "rejected",
-        }
-    }
-}
-
-impl std::fmt::Display for UploadStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -244,7 +220,7 @@ impl PortalClient {
             b = b.proxy(reqwest::Proxy::all(p).map_err(|e| bad(format!("proxy '{p}': {e}")))?);
         }
         if let Some(ca) = &opts.ca_bundle {
-            let pem = crate::environment::durable::read_capped(ca, crate::MAX_FILE_BYTES, Links::Follow)?;
+            let pem = crate::fs::read_capped(ca, crate::MAX_FILE_BYTES, Links::Follow)?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| bad(format!("CA bundle {}: {e}", ca.display())))?
             {

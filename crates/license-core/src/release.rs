@@ -58,12 +58,8 @@ pub fn sign(dir: &Path, key: &KeyPair) -> Result<Vec<String>, Error> {
         let sum = file_sha256(&dir.join(n))?.ok_or_else(|| bad(format!("{n} is not a regular file")))?;
         sums += &format!("{sum}  {n}\n");
     }
-    crate::environment::durable::replace(&dir.join(SUMS), sums.as_bytes(), "release sums")?;
-    crate::environment::durable::replace(
-        &dir.join(SIGNATURE),
-        &key.sign(sums.as_bytes()).to_bytes(),
-        "release signature",
-    )?;
+    crate::fs::replace(&dir.join(SUMS), sums.as_bytes(), "release sums")?;
+    crate::fs::replace(&dir.join(SIGNATURE), &key.sign(sums.as_bytes()).to_bytes(), "release signature")?;
     Ok(names)
 }
 
@@ -90,7 +86,7 @@ pub struct FileCheck {
 /// list is trusted only once its signature verifies; a name that is not a plain file
 /// name in `dir` is refused, so a list cannot point outside the release folder.
 pub fn verify(dir: &Path, key: &PublicKey) -> Result<Vec<FileCheck>, Error> {
-    use crate::environment::durable::{read_capped, Links};
+    use crate::fs::{read_capped, Links};
     let sums = read_capped(&dir.join(SUMS), crate::MAX_FILE_BYTES, Links::Refuse)?;
     let sig = read_capped(&dir.join(SIGNATURE), 1024, Links::Refuse)?;
     let sig: [u8; 64] = sig

@@ -140,12 +140,7 @@ fn credential_token() -> Option<String> {
         None => std::env::var_os("CREDENTIALS_DIRECTORY")?,
     };
     let path = std::path::Path::new(&dir).join(CREDENTIAL);
-    let bytes = crate::environment::durable::read_capped(
-        &path,
-        MAX_TOKEN_CHARS as u64,
-        crate::environment::durable::Links::Refuse,
-    )
-    .ok()?;
+    let bytes = crate::fs::read_capped(&path, MAX_TOKEN_CHARS as u64, crate::fs::Links::Refuse).ok()?;
     // A pasted token keeps its line's end; validate_token trims it.
     String::from_utf8(bytes).ok()
 }

@@ -6,11 +6,12 @@
 //! and checks that a member's folder names the serial its signed payload carries.
 //! Nothing is extracted to disk; a transfer file is written whole and atomically.
 
-use crate::document::{DocumentKind, Envelope};
-use crate::environment::durable::{self, Links};
+use crate::document::Envelope;
 use crate::error::Error;
 use crate::error::TransferDamage::{self, *};
+use crate::fs::{self, Links};
 use crate::keys::KeyRing;
+use crate::kind::DocumentKind;
 use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned};
 use crate::timestamp::{self, Timestamp};
 use crate::{ActivationCode, SerialNumber};
@@ -61,6 +62,14 @@ pub struct Papers {
     pub audits: BTreeMap<Uuid, Vec<u8>>,
     pub license: Option<Vec<u8>>,
     pub receipts: BTreeMap<Uuid, Vec<u8>>,
+}
+
+/// What the portal gave back for one paper, to be added with [`Transfer::add_answers`].
+pub enum Answer {
+    /// The receipt for the audit with this id.
+    Receipt(Uuid, Vec<u8>),
+    /// The license, and the request it answers.
+    License { request: Vec<u8>, license: Vec<u8> },
 }
 
 /// A transfer file's contents, in the order of `transfer.json`.
@@ -145,11 +154,11 @@ fn classify(name: &str) -> Result<Member, Error> {
 fn lock(path: &Path) -> Result<std::fs::File, Error> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let lock = path.with_file_name(format!(".{name}.lock"));
-    let held = durable::lock_file_within(&lock, crate::environment::LOCK_WAIT, || {
+    let held = fs::lock_file_within(&lock, fs::LOCK_WAIT, || {
         tracing::warn!(file = %path.display(), "waiting for another program that is writing this transfer file");
     })?;
     // A write killed before its rename left a hidden full copy beside the file.
-    durable::remove_stale_temps_of(path);
+    fs::remove_stale_temps_of(path);
     Ok(held)
 }
 
@@ -223,7 +232,7 @@ impl Transfer {
     /// Reads and checks a transfer file; see the module documentation.
     pub fn read(path: &Path, vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
         check_name(path)?;
-        let bytes = durable::read_capped(path, MAX_UNPACKED, Links::Follow)?;
+        let bytes = fs::read_capped(path, MAX_UNPACKED, Links::Follow)?;
         Self::from_bytes(&bytes, vendor_keys)
     }
 
@@ -415,7 +424,7 @@ impl Transfer {
     /// Whether everything a connected machine sends back still fits: each waiting
     /// audit's receipt and each open request's license ([`Transfer::round_trip_members`]).
     /// Export checks it before writing and `process` before sending anything.
-    fn room_for_answers(&self) -> Result<(), Error> {
+    pub fn room_for_answers(&self) -> Result<(), Error> {
         let members = self.round_trip_members();
         if members > MAX_MEMBERS {
             return Err(Error::TransferFull { members, megabytes: None, environments: self.environments.len() });
@@ -433,13 +442,36 @@ impl Transfer {
         if let Err(e) = Transfer::from_bytes(&bytes, None) {
             return Err(bad(Malformed, format!("what would be written does not read back ({e})")));
         }
-        durable::replace(path, &bytes, "transfer")
+        fs::replace(path, &bytes, "transfer")
     }
 
     /// The same file after adding or replacing one environment: an existing file is
     /// read (and must be sound) first, so a broken file is never silently replaced.
     /// The file's lock is held from the read to the write, so an export and a
     /// `process` of the same file never lose each other's work.
+    /// Adds what the portal gave back to the file at `path`. The portal work took a
+    /// while: an environment may have been exported into the file meanwhile. So,
+    /// under the file's lock, it is read again and each answer is added where it
+    /// still answers what is there: a receipt to its waiting audit, a license to the
+    /// request it answers (a newer request waits for the next run).
+    pub fn add_answers(path: &Path, answers: Vec<(SerialNumber, Answer)>) -> Result<(), Error> {
+        let _lock = lock(path)?;
+        let mut now = Transfer::read(path, None)?;
+        for (serial, answer) in answers {
+            let Some(papers) = now.papers_mut(&serial) else { continue };
+            match answer {
+                Answer::Receipt(id, receipt) if papers.audits.contains_key(&id) => {
+                    papers.receipts.insert(id, receipt);
+                }
+                Answer::License { request, license } if papers.request.as_ref() == Some(&request) => {
+                    papers.license = Some(license);
+                }
+                _ => {}
+            }
+        }
+        now.write(path)
+    }
+
     pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
         check_name(path)?;
         let _lock = lock(path)?;
@@ -455,299 +487,6 @@ impl Transfer {
         t.write(path)?;
         Ok(t)
     }
-}
-
-/// Which paper an item of the processing is.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    /// An audit to upload; its receipt comes back.
-    Audit,
-    /// A license request; the license comes back.
-    Request,
-}
-
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemState {
-    /// Done now: the receipt or license is in the file.
-    Done,
-    /// Done by an earlier run: nothing was sent.
-    AlreadyDone,
-    /// The portal refused it or could not be reached: see the error; the others went on.
-    Failed,
-    /// Not sent: its environment's license request failed, so its serial may not be
-    /// registered, and the portal would reject the audit for good. It is sent on
-    /// the next run, once the request succeeds.
-    Held,
-}
-
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Debug, Serialize)]
-pub struct ItemOutcome {
-    pub serial_number: SerialNumber,
-    pub environment_name: String,
-    pub kind: ItemKind,
-    /// The audit's id (audits only).
-    pub audit_id: Option<Uuid>,
-    pub state: ItemState,
-    /// The portal's verdict on an uploaded audit.
-    pub verdict: Option<crate::portal::UploadStatus>,
-    /// The license a request brought back (requests only).
-    pub license: Option<IssuedLicense>,
-    pub error: Option<crate::error::ErrorView>,
-}
-
-/// What a request's license says, for the result line: the slot it is registered
-/// in, the name it is registered under, and until when it is valid.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Debug, Serialize)]
-pub struct IssuedLicense {
-    pub license_id: Uuid,
-    pub environment_type: EnvironmentType,
-    /// The name it is registered under: the environment's, from `transfer.json`.
-    pub registered_as: String,
-    #[serde(with = "timestamp::option")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
-    pub expires_at: Option<Timestamp>,
-}
-
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Clone, Debug, Serialize)]
-pub struct ProcessReport {
-    pub items: Vec<ItemOutcome>,
-    /// The file was rewritten (something new came back).
-    pub written: bool,
-}
-
-impl ProcessReport {
-    pub fn failed(&self) -> usize {
-        self.items.iter().filter(|i| matches!(i.state, ItemState::Failed | ItemState::Held)).count()
-    }
-}
-
-/// Portal requests in flight at once while processing a transfer file.
-pub const CONCURRENCY: usize = 8;
-
-enum Work {
-    Audit(Uuid, Vec<u8>),
-    Request(Vec<u8>),
-}
-
-/// On the connected machine: uploads every audit that has no receipt yet and turns
-/// every request that has no license yet into one, `CONCURRENCY` at a time, then
-/// writes the receipts and licenses back into the file atomically. One item's error
-/// does not stop the others. Running it again sends nothing for what is done, and
-/// audits are idempotent on the portal anyway (a lost answer is asked again).
-pub async fn process(
-    path: &Path,
-    client: &crate::portal::PortalClient,
-    reasons: &BTreeMap<SerialNumber, String>,
-    progress: &(dyn Fn(&ItemOutcome, usize, usize) + Sync),
-) -> Result<ProcessReport, Error> {
-    use futures_util::stream::{self, StreamExt};
-    let t = Transfer::read(path, None)?;
-    let mut items = Vec::new();
-    let mut work = Vec::new();
-    for (e, p) in &t.environments {
-        let outcome = |kind, audit_id, state| ItemOutcome {
-            serial_number: e.serial_number.clone(),
-            environment_name: e.name.clone(),
-            kind,
-            audit_id,
-            state,
-            verdict: None,
-            license: None,
-            error: None,
-        };
-        for (id, bytes) in &p.audits {
-            if p.receipts.contains_key(id) {
-                items.push(outcome(ItemKind::Audit, Some(*id), ItemState::AlreadyDone));
-            } else {
-                work.push((outcome(ItemKind::Audit, Some(*id), ItemState::Done), Work::Audit(*id, bytes.clone())));
-            }
-        }
-        match (&p.request, &p.license) {
-            (Some(_), Some(_)) => items.push(outcome(ItemKind::Request, None, ItemState::AlreadyDone)),
-            (Some(r), None) => work.push((outcome(ItemKind::Request, None, ItemState::Done), Work::Request(r.clone()))),
-            (None, _) => {}
-        }
-    }
-    // Everything that comes back must fit in the file: refused before anything is sent.
-    t.room_for_answers()?;
-    let total = items.len() + work.len();
-    let mut done = items.len();
-    // License requests first, all of them, then the audits: a request registers its
-    // serial, and the portal signs a receipt only for a registered serial, so an
-    // environment's first trip brings back both its license and its receipts. An
-    // audit whose environment's request failed is held back: sent now, the portal
-    // would reject it for good (an unregistered serial).
-    let (requests, audits): (Vec<_>, Vec<_>) = work.into_iter().partition(|(_, w)| matches!(w, Work::Request(_)));
-    let send = |(item, w): (ItemOutcome, Work)| async move {
-        let answer = match &w {
-            Work::Audit(id, bytes) => upload_for_receipt(client, &item.serial_number, *id, bytes).await,
-            Work::Request(bytes) => {
-                let reason = reasons.get(&item.serial_number).map(String::as_str);
-                license_for_request(client, &item.serial_number, &item.environment_name, reason, bytes).await
-            }
-        };
-        (item, answer)
-    };
-    let mut answers: Vec<(SerialNumber, Answered)> = Vec::new();
-    let mut finished = |item: ItemOutcome, items: &mut Vec<ItemOutcome>| {
-        done += 1;
-        progress(&item, done, total);
-        items.push(item);
-    };
-    let mut results = stream::iter(requests).map(send).buffer_unordered(CONCURRENCY);
-    while let Some((item, answer)) = results.next().await {
-        finished(answered(&t, item, answer, &mut answers), &mut items);
-    }
-    drop(results);
-    let unregistered: Vec<SerialNumber> = items
-        .iter()
-        .filter(|i| i.kind == ItemKind::Request && i.state == ItemState::Failed)
-        .map(|i| i.serial_number.clone())
-        .collect();
-    let (held, audits): (Vec<_>, Vec<_>) =
-        audits.into_iter().partition(|(item, _)| unregistered.contains(&item.serial_number));
-    for (mut item, _) in held {
-        item.state = ItemState::Held;
-        finished(item, &mut items);
-    }
-    let mut results = stream::iter(audits).map(send).buffer_unordered(CONCURRENCY);
-    while let Some((item, answer)) = results.next().await {
-        finished(answered(&t, item, answer, &mut answers), &mut items);
-    }
-    drop(results);
-    let written = !answers.is_empty();
-    if written {
-        // The portal work took a while: an environment may have been exported into
-        // the file meanwhile. Under the file's lock, read it again and add what came
-        // back to what is there now, where it still fits.
-        let _lock = lock(path)?;
-        let mut now = Transfer::read(path, None)?;
-        for (serial, answered) in answers {
-            let Some(papers) = now.papers_mut(&serial) else { continue };
-            match answered {
-                Answered::Receipt(id, receipt) if papers.audits.contains_key(&id) => {
-                    papers.receipts.insert(id, receipt);
-                }
-                // The license answers that request; a newer request waits for the next run.
-                Answered::License { request, license } if papers.request.as_ref() == Some(&request) => {
-                    papers.license = Some(license);
-                }
-                _ => {}
-            }
-        }
-        now.write(path)?;
-    }
-    Ok(ProcessReport { items, written })
-}
-
-/// One item's outcome from the portal's answer; what came back joins `answers`.
-fn answered(
-    t: &Transfer,
-    mut item: ItemOutcome,
-    answer: Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error>,
-    answers: &mut Vec<(SerialNumber, Answered)>,
-) -> ItemOutcome {
-    match answer {
-        Ok((verdict, bytes)) => {
-            let back = match item.audit_id {
-                Some(id) => Answered::Receipt(id, bytes),
-                None => {
-                    let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
-                    item.license = issued(&bytes, &item.environment_name);
-                    Answered::License { request, license: bytes }
-                }
-            };
-            answers.push((item.serial_number.clone(), back));
-            item.verdict = verdict;
-        }
-        Err(e) => {
-            tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
-            item.state = ItemState::Failed;
-            item.error = Some((&e).into());
-        }
-    }
-    item
-}
-
-/// What the portal gave back for one item.
-enum Answered {
-    Receipt(Uuid, Vec<u8>),
-    License { request: Vec<u8>, license: Vec<u8> },
-}
-
-/// Uploads one audit; returns the verdict and the receipt, which must name it.
-async fn upload_for_receipt(
-    client: &crate::portal::PortalClient,
-    serial: &SerialNumber,
-    id: Uuid,
-    bytes: &[u8],
-) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
-    let (audit, _) = Audit::open(bytes)?;
-    let sent = crate::document::signed_sha256(DocumentKind::Audit, bytes)?;
-    let r = client.upload_audit(bytes).await?;
-    let Some(receipt) = r.receipt else {
-        // The portal signs receipts only for serials of the uploader's subscription.
-        return Err(Error::AuditNotRegistered { audit_id: id, serial: serial.to_string(), reasons: r.reasons });
-    };
-    let env = Envelope::parse(DocumentKind::Receipt, receipt.as_bytes())?;
-    let parsed = Receipt::from_json(env.payload())?;
-    if let Err(why) = parsed.answers(&audit, &sent) {
-        return Err(Error::PortalProtocol {
-            reason: format!("the portal's receipt for audit {id} does not answer it: {why}"),
-        });
-    }
-    Ok((Some(r.status), receipt.into_bytes()))
-}
-
-/// What a license brought back says, for the result line.
-fn issued(license: &[u8], name: &str) -> Option<IssuedLicense> {
-    let env = Envelope::parse(DocumentKind::License, license).ok()?;
-    let l = License::from_json(env.payload()).ok()?;
-    Some(IssuedLicense {
-        license_id: l.license_id,
-        environment_type: l.environment_type,
-        registered_as: name.to_string(),
-        expires_at: l.expires_at,
-    })
-}
-
-/// Turns a request into its license, which must be for the request's serial. The
-/// serial is registered first under the environment's own name from `transfer.json`
-/// (the request file carries only its host name); registering again is idempotent.
-/// `reason`: why a slot freed while its license is still valid is reused, when the
-/// portal asked for one (`portal_reason_required`) on an earlier run.
-async fn license_for_request(
-    client: &crate::portal::PortalClient,
-    serial: &SerialNumber,
-    name: &str,
-    reason: Option<&str>,
-    bytes: &[u8],
-) -> Result<(Option<crate::portal::UploadStatus>, Vec<u8>), Error> {
-    let (req, _) = Request::open(bytes)?;
-    let registration = crate::portal::Registration {
-        serial_number: req.serial_number.clone(),
-        environment_type: req.environment_type,
-        name: name.to_string(),
-        environment_key: None,
-        reason: reason.map(str::to_string),
-    };
-    client.register(&req.activation_code, &registration).await?;
-    let text = client.license_from_request(bytes).await?;
-    let env = Envelope::parse(DocumentKind::License, text.as_bytes())?;
-    let lic = License::from_json(env.payload())?;
-    if &lic.serial_number != serial {
-        return Err(Error::PortalProtocol {
-            reason: format!("the portal issued a license for {}, not {serial}", lic.serial_number),
-        });
-    }
-    Ok((None, text.into_bytes()))
 }
 
 #[cfg(test)]
@@ -1004,7 +743,7 @@ mod tests {
                 activation_code: a.activation_code.clone(),
                 serial_number: serial.clone(),
                 audit_sha256: audit_sha256.clone(),
-                status: crate::portal::UploadStatus::Verified,
+                status: crate::payload::UploadStatus::Verified,
                 reasons: vec![],
                 received_at: chrono::Utc::now(),
             }
@@ -1061,7 +800,7 @@ mod tests {
             activation_code: a.activation_code.clone(),
             serial_number: serial.clone(),
             audit_sha256: crate::document::signed_sha256(DocumentKind::Audit, &audit).unwrap(),
-            status: crate::portal::UploadStatus::Rejected,
+            status: crate::payload::UploadStatus::Rejected,
             reasons: vec!["forged".into()],
             received_at: chrono::Utc::now(),
         };
@@ -1103,7 +842,7 @@ mod tests {
             activation_code: ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap(),
             serial_number: crate::serial::serial_from_facts_text("machine_id=x\n"),
             audit_sha256: crate::sha256_hex(b"audit"),
-            status: crate::portal::UploadStatus::Verified,
+            status: crate::payload::UploadStatus::Verified,
             reasons: vec![],
             received_at: chrono::Utc::now(),
         };

@@ -239,7 +239,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Verify { file, vendor_keys, serial, facts, environment_type } => {
-            let bytes = license_core::environment::durable::read_document(&file)?;
+            let bytes = license_core::fs::read_document(&file)?;
             let env = optional_environment(cfg)?;
             let mut ring: Vec<String> = env.as_ref().map(|e| e.config.vendor_keys.clone()).unwrap_or_default();
             ring.extend(vendor_keys);
@@ -301,7 +301,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Metrics { out: file } => {
             let text = environment(cfg)?.metrics()?;
             match file {
-                Some(f) => license_core::environment::durable::replace(&f, text.as_bytes(), "metrics")?,
+                Some(f) => license_core::fs::replace(&f, text.as_bytes(), "metrics")?,
                 None => out!("{text}"),
             }
             Ok(EXIT_OK)
@@ -325,7 +325,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         }
         Command::Install { file, yes } => {
             let env = environment(cfg)?;
-            let bytes = license_core::environment::durable::read_document(&file)?;
+            let bytes = license_core::fs::read_document(&file)?;
             apply(out, &env, yes, |env, opts| env.install(&bytes, opts, &mut |s| out.step(s)))
         }
         Command::Restore { id, yes } => {
@@ -375,7 +375,7 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Audit(cmd) => portal_cmds::audit(cmd, optional_environment(cfg)?, cli.portal.as_ref(), out),
         Command::VerifyRelease { dir, key } => {
             // A key file (regular files only, capped), else the key itself.
-            use license_core::environment::durable::{read_capped, Links};
+            use license_core::fs::{read_capped, Links};
             let text = match read_capped(Path::new(&key), 64 * 1024, Links::Follow) {
                 Ok(pem) => String::from_utf8(pem).map_err(|_| anyhow::anyhow!("{key} is not a PEM text file"))?,
                 Err(_) => key,

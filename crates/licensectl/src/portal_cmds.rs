@@ -3,8 +3,10 @@
 use crate::output::Out;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use license_core::environment::{durable, InstallOptions};
+use license_core::environment::{audits, InstallOptions};
+use license_core::fs;
 use license_core::portal::{ClientOptions, PortalClient, Registration};
+use license_core::run::InPlace;
 use license_core::{secrets, ActivationCode, Environment, Error, PortalUrl};
 use serde_json::json;
 use std::io::Read;
@@ -177,7 +179,7 @@ pub fn portal(cmd: PortalCommand, env: Option<Environment>, portal_flag: Option<
                 other => other?,
             };
             if let Some(p) = &path {
-                durable::replace(p, text.as_bytes(), "fetch")?;
+                fs::replace(p, text.as_bytes(), "fetch")?;
                 out.line(&format!("license saved to {}", p.display()));
             }
             if install {
@@ -205,19 +207,20 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
         let rt = runtime()?;
         let c = client(None, portal_flag)?;
         for f in files {
-            let bytes = durable::read_document(f)?;
+            let bytes = fs::read_document(f)?;
             <license_core::Audit as license_core::SelfSigned>::open(&bytes)?;
             let r = rt.block_on(c.upload_audit(&bytes))?;
             out.value(&r, || format!("{}: {} ({})\n", f.display(), r.status, r.upload_id));
         }
         return Ok(crate::EXIT_OK);
     }
-    let env = env.context("no environment: pass --config")?;
+    // Shared with the upload flow's blocking steps.
+    let env = std::sync::Arc::new(env.context("no environment: pass --config")?);
     match cmd {
         AuditCommand::Generate { out: copy } => {
             let g = env.generate_audit()?;
             if let Some(p) = &copy {
-                durable::replace(p, g.text.as_bytes(), "audit-copy")?;
+                fs::replace(p, g.text.as_bytes(), "audit-copy")?;
             }
             out.value(&g, || {
                 let mut t =
@@ -243,7 +246,8 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
             let rt = runtime()?;
             let c = client(Some(&env), portal_flag)?;
             if files.is_empty() {
-                let (done, failed) = rt.block_on(env.flush_outbox(&c, &mut |i, n| out.progress("uploading", i, n)));
+                let progress = &mut |i, n| out.progress("uploading", i, n);
+                let (done, failed) = rt.block_on(audits::flush_outbox(&env, &c, &InPlace, progress));
                 out.value(&done, || done.iter().map(|r| format!("{} {}\n", r.upload_id, r.status)).collect());
                 if let Some(e) = failed {
                     return Err(anyhow::Error::from(e).context(format!(
@@ -253,7 +257,7 @@ pub fn audit(cmd: AuditCommand, env: Option<Environment>, portal_flag: Option<&P
                 }
             } else {
                 for f in files {
-                    let r = rt.block_on(env.upload_file(&c, &f))?;
+                    let r = rt.block_on(audits::upload_file(&env, &c, &f, &InPlace))?;
                     out.value(&r, || format!("{}: {} ({})\n", f.display(), r.status, r.upload_id));
                 }
             }
@@ -301,9 +305,9 @@ pub fn request(
             let env = env.context("no environment: pass --config")?;
             let code = activation_code.map(|c| c.parse()).transpose()?;
             let r = env.license_request(code)?;
-            durable::replace(&path, r.text.as_bytes(), "request")?;
+            fs::replace(&path, r.text.as_bytes(), "request")?;
             if let Some(q) = &qr {
-                durable::replace(q, license_core::qr::svg(&r.text).as_bytes(), "request-qr")?;
+                fs::replace(q, license_core::qr::svg(&r.text).as_bytes(), "request-qr")?;
             }
             out.line(&format!(
                 "license request {} written to {}: upload it from a connected machine (`licensectl request fulfil`)",
@@ -312,12 +316,12 @@ pub fn request(
             ));
         }
         RequestCommand::Fulfil { file, out: path } => {
-            let bytes = durable::read_document(&file)?;
+            let bytes = fs::read_document(&file)?;
             // Check the file before sending it anywhere.
             <license_core::Request as license_core::SelfSigned>::open(&bytes)?;
             let rt = runtime()?;
             let text = rt.block_on(client(env.as_ref(), portal_flag)?.license_from_request(&bytes))?;
-            durable::replace(&path, text.as_bytes(), "fulfil")?;
+            fs::replace(&path, text.as_bytes(), "fulfil")?;
             out.line(&format!(
                 "license written to {}: carry it back and install it with `licensectl install`",
                 path.display()

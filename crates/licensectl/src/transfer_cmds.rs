@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use license_core::environment::transfer::ReceiptFate;
 use license_core::environment::InstallOptions;
-use license_core::transfer::{self, ItemState, Transfer};
+use license_core::run::InPlace;
+use license_core::transfer::Transfer;
+use license_core::workstation::process::{self, ItemState};
 use license_core::{count, ActivationCode, Environment, PortalUrl};
 use serde_json::json;
 use std::path::PathBuf;
@@ -77,7 +79,7 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             let reasons = reason.into_iter().collect();
             let client = portal_cmds::client(env.as_ref(), portal)?;
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let report = rt.block_on(transfer::process(&file, &client, &reasons, &|item, done, total| {
+            let report = rt.block_on(process::process(&file, &client, &reasons, &InPlace, &|item, done, total| {
                 if !out.json {
                     let what = match item.audit_id {
                         Some(id) => format!("audit {id}"),
@@ -186,7 +188,7 @@ fn serial_reason(s: &str) -> Result<(license_core::SerialNumber, String), String
     Ok((serial.parse().map_err(|e: license_core::Error| e.to_string())?, text.to_string()))
 }
 
-fn tally(r: &transfer::ProcessReport) -> (usize, usize, usize, usize) {
+fn tally(r: &process::ProcessReport) -> (usize, usize, usize, usize) {
     let n = |s: ItemState| r.items.iter().filter(|i| i.state == s).count();
     (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed), n(ItemState::Held))
 }

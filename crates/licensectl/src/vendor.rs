@@ -4,7 +4,7 @@
 use crate::output::Out;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use license_core::environment::durable;
+use license_core::fs;
 use license_core::{KeyPair, License, Payload};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -78,7 +78,7 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
                 bail!("{} already exists: a signing key is never overwritten; choose another path", path.display());
             }
             let k = KeyPair::generate();
-            durable::create_private(&path, k.to_pem().as_bytes())?;
+            fs::create_private(&path, k.to_pem().as_bytes())?;
             print_public(out, &k);
         }
         VendorCommand::Pubkey { key, pem: true } => out!("{}", KeyPair::read(&key)?.public().to_spki_pem()),
@@ -142,7 +142,7 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
             set(ent, "features", features.map(Value::from));
             // Parsing through the core validates exactly as a reader will.
             let license = License::from_json(&serde_json::to_vec(&p)?)?;
-            durable::replace(&path, license.seal(&k).as_bytes(), "issue")?;
+            fs::replace(&path, license.seal(&k).as_bytes(), "issue")?;
             out.line(&format!(
                 "wrote license {} for serial {} to {}",
                 license.license_id,

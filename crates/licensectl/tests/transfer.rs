@@ -270,13 +270,13 @@ fn a_forged_upload_never_proves_the_victims_audit() {
 
     // Another customer's token: rejected, and no receipt at all.
     let r = upload(&portal, &portal.token(&attacker_code, ALL), forge(&attacker_code).as_bytes());
-    assert_eq!(r.status, license_core::portal::UploadStatus::Rejected);
+    assert_eq!(r.status, license_core::payload::UploadStatus::Rejected);
     assert!(r.receipt.is_none(), "a receipt for a serial the uploader does not hold: {:?}", r.receipt);
 
     // An upload-only token of the victim's own subscription: a rejected receipt,
     // but one that names the forged content, which the environment will not apply.
     let r = upload(&portal, &portal.token(&code, &["upload_audit"]), forge(&code).as_bytes());
-    assert_eq!(r.status, license_core::portal::UploadStatus::Rejected);
+    assert_eq!(r.status, license_core::payload::UploadStatus::Rejected);
     let receipt = r.receipt.expect("a receipt for a serial of the uploader's subscription");
     let mut t = Transfer::read(&file, None).unwrap();
     t.papers_mut(&serial).unwrap().receipts.insert(audit_id, receipt.into_bytes());

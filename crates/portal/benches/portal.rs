@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
             || env.generate_audit().unwrap().text,
             |text| {
                 let r = rt.block_on(client.upload_audit(text.as_bytes())).unwrap();
-                assert_eq!(r.status, license_core::portal::UploadStatus::Verified, "{:?}", r.reasons);
+                assert_eq!(r.status, license_core::payload::UploadStatus::Verified, "{:?}", r.reasons);
             },
             BatchSize::SmallInput,
         )

@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use license_core::payload::{Audit, Consumption, Payload};
 use license_core::portal::{ClientOptions, PortalClient, Registration};
 use license_core::serial::serial_from_facts_text;
-use license_core::transfer::{self, Papers, Transfer, TransferEntry};
+use license_core::transfer::{Papers, Transfer, TransferEntry};
 use license_core::{ActivationCode, EnvironmentType, KeyPair, SerialNumber};
 use license_test_support::{TestPortal, ALL};
 use std::path::Path;
@@ -122,7 +122,15 @@ fn bench(c: &mut Criterion) {
             |paths| {
                 let mut items = 0;
                 for path in &paths {
-                    let r = rt.block_on(transfer::process(path, &client, &Default::default(), &|_, _, _| {})).unwrap();
+                    let r = rt
+                        .block_on(license_core::workstation::process::process(
+                            path,
+                            &client,
+                            &Default::default(),
+                            &license_core::run::InPlace,
+                            &|_, _, _| {},
+                        ))
+                        .unwrap();
                     assert_eq!(r.failed(), 0);
                     items += r.items.len();
                 }

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use license_core::document::DocumentKind;
+use license_core::payload::UploadStatus;
 use license_core::payload::{Entitlements, Receipt, SelfSigned};
-use license_core::portal::{UploadResult, UploadStatus};
+use license_core::portal::UploadResult;
+use license_core::DocumentKind;
 use license_core::{
     ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, PublicKey, Request, SerialNumber,
 };

@@ -7,14 +7,18 @@
 //! counted twice: uploads carry the body's SHA-256 as Idempotency-Key, so a retry
 //! gets the portal's first answer.
 
-use super::{durable, identity, usage, Environment};
+use super::{identity, usage, Environment};
 use crate::error::Error;
+use crate::fs;
+use crate::payload::UploadStatus;
 use crate::payload::{Audit, Payload};
-use crate::portal::{PortalClient, PortalUpload, UploadResult, UploadStatus};
+use crate::portal::{PortalClient, PortalUpload, UploadResult};
 use crate::portal_url::PortalUrl;
+use crate::run::Blocking;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use uuid::Uuid;
 
 const OUTBOX: &str = "outbox";
@@ -113,12 +117,11 @@ impl Environment {
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
         let key = identity::load_or_create(&state)?;
         let now = self.clock().effective_now();
-        let last: Option<LastPeriod> =
-            match durable::read_capped(&state.join(LAST_PERIOD), 4096, durable::Links::Refuse) {
-                Ok(b) => serde_json::from_slice(&b).ok(),
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e),
-            };
+        let last: Option<LastPeriod> = match fs::read_capped(&state.join(LAST_PERIOD), 4096, fs::Links::Refuse) {
+            Ok(b) => serde_json::from_slice(&b).ok(),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
         // An audit written just before a kill, whose period was not recorded yet,
         // still counts: the next period starts after every audit waiting here.
         let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
@@ -139,12 +142,12 @@ impl Environment {
         };
         let text = audit.seal(&key);
         let outbox_path = self.outbox_dir().join(format!("{}-{}.audit", now.format("%Y%m%dT%H%M%SZ"), audit.audit_id));
-        durable::replace(&outbox_path, text.as_bytes(), "outbox")?;
+        fs::replace(&outbox_path, text.as_bytes(), "outbox")?;
         // The audit and the record of its period are one step: if the record cannot
         // be written (a full disk), the audit is taken back out of the outbox, so the
         // next audit starts from the same period and no two audits cover one period.
         // Removing needs no space, and nothing else has seen the file (the lock is held).
-        if let Err(e) = durable::replace(
+        if let Err(e) = fs::replace(
             &state.join(LAST_PERIOD),
             &serde_json::to_vec(&LastPeriod { period_end: now }).expect("json"),
             "last-audit",
@@ -170,64 +173,39 @@ impl Environment {
         Ok(files)
     }
 
-    /// Uploads every audit in the outbox; each one leaves it only once the portal
-    /// answered. Returns the answers and the first failure, if any.
-    pub async fn flush_outbox(
-        &self,
-        client: &PortalClient,
-        progress: &mut (dyn FnMut(usize, usize) + Send),
-    ) -> (Vec<UploadResult>, Option<Error>) {
-        let files = match self.outbox() {
-            Ok(f) => f,
-            Err(e) => return (Vec::new(), Some(e)),
-        };
-        let mut done = Vec::new();
-        for (i, path) in files.iter().enumerate() {
-            progress(i, files.len());
-            match self.upload(client, path, true).await {
-                Ok(r) => done.push(r),
-                Err(e) => return (done, Some(e)),
-            }
-        }
-        progress(files.len(), files.len());
-        (done, None)
-    }
-
-    /// Uploads one audit file (from the outbox or made on another machine) and
-    /// records the answer in the local history.
-    pub async fn upload_file(&self, client: &PortalClient, path: &Path) -> Result<UploadResult, Error> {
-        self.upload(client, path, false).await
-    }
-
-    /// Uploads one audit file; the answer is recorded, and with `from_outbox` the
-    /// file leaves the outbox, in one step under the environment lock (the lock is
-    /// not held while the portal answers).
-    async fn upload(&self, client: &PortalClient, path: &Path, from_outbox: bool) -> Result<UploadResult, Error> {
-        // The outbox is our own folder: nothing in it is followed through a link.
-        let links = if from_outbox { durable::Links::Refuse } else { durable::Links::Follow };
-        let bytes = durable::read_capped(path, crate::MAX_FILE_BYTES, links)?;
+    /// Reads and opens one audit file for upload: the blocking step before the send.
+    /// The outbox is our own folder: nothing in it is followed through a link.
+    pub fn prepare_upload(&self, path: &Path, from_outbox: bool) -> Result<PreparedUpload, Error> {
+        let links = if from_outbox { fs::Links::Refuse } else { fs::Links::Follow };
+        let bytes = fs::read_capped(path, crate::MAX_FILE_BYTES, links)?;
         let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
-        let audit_sha256 = crate::document::signed_sha256(crate::document::DocumentKind::Audit, &bytes)?;
-        let r = client.upload_audit(&bytes).await?;
+        let audit_sha256 = crate::document::signed_sha256(crate::kind::DocumentKind::Audit, &bytes)?;
+        Ok(PreparedUpload { path: path.to_path_buf(), bytes, audit, audit_sha256, from_outbox })
+    }
+
+    /// Records the portal's answer in the history and, for an audit from the
+    /// outbox, takes it out: one step under the environment lock (the lock is not
+    /// held while the portal answers).
+    pub fn record_answer(&self, p: &PreparedUpload, r: &UploadResult) -> Result<(), Error> {
         let lock = self.lock()?;
         self.record_upload(
             &lock,
             LocalUpload {
                 upload_id: r.upload_id.clone(),
-                audit_id: Some(audit.audit_id.to_string()),
-                serial_number: Some(audit.serial_number.clone()),
+                audit_id: Some(p.audit.audit_id.to_string()),
+                serial_number: Some(p.audit.serial_number.clone()),
                 status: r.status,
                 reasons: r.reasons.clone(),
                 received_at: r.received_at.clone(),
-                sha256: crate::sha256_hex(&bytes),
-                audit_sha256: Some(audit_sha256),
+                sha256: crate::sha256_hex(&p.bytes),
+                audit_sha256: Some(p.audit_sha256.clone()),
                 receipt: r.receipt.clone(),
             },
         )?;
-        if from_outbox {
-            std::fs::remove_file(path).map_err(|e| Error::io("remove from the outbox", path, e))?;
+        if p.from_outbox {
+            std::fs::remove_file(&p.path).map_err(|e| Error::io("remove from the outbox", &p.path, e))?;
         }
-        Ok(r)
+        Ok(())
     }
 
     /// The upload's receipt verifies with the vendor key and names this upload and
@@ -249,11 +227,11 @@ impl Environment {
             all.push(u);
         }
         let path = self.config.state_dir().join(HISTORY);
-        durable::replace(&path, &serde_json::to_vec_pretty(&all).expect("json"), "history")
+        fs::replace(&path, &serde_json::to_vec_pretty(&all).expect("json"), "history")
     }
 
     pub fn local_history(&self) -> Vec<LocalUpload> {
-        durable::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::MAX_FILE_BYTES, durable::Links::Refuse)
+        fs::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::MAX_FILE_BYTES, fs::Links::Refuse)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -310,6 +288,67 @@ impl Environment {
         lines.sort_by(|a, b| b.received_at.cmp(&a.received_at));
         lines
     }
+}
+
+/// One audit file read and opened for upload (see [`Environment::prepare_upload`]).
+pub struct PreparedUpload {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    audit: Audit,
+    audit_sha256: String,
+    from_outbox: bool,
+}
+
+/// Uploads every audit in the outbox; each one leaves it only once the portal
+/// answered. Returns the answers and the first failure, if any. Reading and
+/// recording run through `blocking`; only the sends are awaited here.
+pub async fn flush_outbox(
+    env: &Arc<Environment>,
+    client: &PortalClient,
+    blocking: &impl Blocking,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> (Vec<UploadResult>, Option<Error>) {
+    let e = env.clone();
+    let files = match blocking.run(move || e.outbox()).await {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
+    let mut done = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        progress(i, files.len());
+        match upload(env, client, path, true, blocking).await {
+            Ok(r) => done.push(r),
+            Err(e) => return (done, Some(e)),
+        }
+    }
+    progress(files.len(), files.len());
+    (done, None)
+}
+
+/// Uploads one audit file (from the outbox or made on another machine) and
+/// records the answer in the local history.
+pub async fn upload_file(
+    env: &Arc<Environment>,
+    client: &PortalClient,
+    path: &Path,
+    blocking: &impl Blocking,
+) -> Result<UploadResult, Error> {
+    upload(env, client, path, false, blocking).await
+}
+
+/// Prepare (blocking), send (async), record (blocking).
+async fn upload(
+    env: &Arc<Environment>,
+    client: &PortalClient,
+    path: &Path,
+    from_outbox: bool,
+    blocking: &impl Blocking,
+) -> Result<UploadResult, Error> {
+    let (e, p) = (env.clone(), path.to_path_buf());
+    let prepared = blocking.run(move || e.prepare_upload(&p, from_outbox)).await?;
+    let r = client.upload_audit(&prepared.bytes).await?;
+    let e = env.clone();
+    blocking.run(move || e.record_answer(&prepared, &r).map(|()| r)).await
 }
 
 #[cfg(test)]

@@ -3,15 +3,14 @@
 //! The folder is the source of truth; `manifest.json` only adds why a backup was
 //! taken, so a crash between the two loses no backup.
 
-use super::durable::{self, Links};
 use crate::error::Error;
+use crate::fs::{self, Links};
 use crate::keys::KeyRing;
 use crate::payload::{License, Payload};
 use crate::sha256_hex;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = "manifest.json";
@@ -48,7 +47,7 @@ pub struct Backups<'a> {
 
 impl Backups<'_> {
     fn manifest(&self) -> Manifest {
-        durable::read_capped(&self.dir.join(MANIFEST), crate::MAX_FILE_BYTES, Links::Refuse)
+        fs::read_capped(&self.dir.join(MANIFEST), crate::MAX_FILE_BYTES, Links::Refuse)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -58,16 +57,16 @@ impl Backups<'_> {
     /// the entry. The file is durable before this returns.
     /// `mode`: the permission bits the backup gets (the license file's own).
     pub fn store(&self, bytes: &[u8], reason: &str, now: Timestamp, mode: Option<u32>) -> Result<BackupEntry, Error> {
-        durable::ensure_dir(self.dir)?;
+        fs::ensure_dir(self.dir)?;
         let sha = sha256_hex(bytes);
         if let Some(existing) = self.list()?.into_iter().find(|b| b.sha256 == sha && b.intact) {
             return Ok(existing);
         }
         let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &sha[..12]);
         let path = self.dir.join(format!("{id}.{EXT}"));
-        durable::replace_as(&path, bytes, "backup", mode)?;
+        fs::replace_as(&path, bytes, "backup", mode)?;
         // Verified: read back what is on disk before anything relies on it.
-        let back = durable::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse)?;
+        let back = fs::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse)?;
         if sha256_hex(&back) != sha {
             return Err(Error::io(
                 "verify the backup",
@@ -75,10 +74,10 @@ impl Backups<'_> {
                 std::io::Error::other("the backup did not read back identically"),
             ));
         }
-        durable::crash_point("backup:stored");
+        fs::crash_point("backup:stored");
         let mut m = self.manifest();
         m.reasons.insert(id.clone(), reason.to_string());
-        durable::replace(
+        fs::replace(
             &self.dir.join(MANIFEST),
             &serde_json::to_vec_pretty(&m).expect("manifest serialises"),
             "manifest",
@@ -88,7 +87,7 @@ impl Backups<'_> {
 
     /// All backups, newest first.
     pub fn list(&self) -> Result<Vec<BackupEntry>, Error> {
-        let entries = match fs::read_dir(self.dir) {
+        let entries = match std::fs::read_dir(self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("list the backup folder", self.dir, e)),
@@ -110,7 +109,7 @@ impl Backups<'_> {
     pub fn get(&self, id: &str) -> Result<BackupEntry, Error> {
         let valid_id = id.len() < 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let path = self.dir.join(format!("{id}.{EXT}"));
-        if !valid_id || fs::symlink_metadata(&path).is_err() {
+        if !valid_id || std::fs::symlink_metadata(&path).is_err() {
             return Err(Error::NoSuchBackup { id: id.chars().take(64).collect() });
         }
         self.entry(id.to_string(), path, &self.manifest()).ok_or_else(|| Error::NoSuchBackup { id: id.into() })
@@ -119,7 +118,7 @@ impl Backups<'_> {
     /// The bytes of an intact backup.
     pub fn read(&self, id: &str) -> Result<Vec<u8>, Error> {
         let entry = self.get(id)?;
-        let bytes = durable::read_capped(&entry.path, crate::MAX_FILE_BYTES, Links::Refuse)?;
+        let bytes = fs::read_capped(&entry.path, crate::MAX_FILE_BYTES, Links::Refuse)?;
         if !entry.intact || sha256_hex(&bytes) != entry.sha256 {
             return Err(Error::io(
                 "restore from",
@@ -137,7 +136,7 @@ impl Backups<'_> {
         let taken_at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
         // Only a regular file within the document limit is read; anything else (a
         // pipe, a link to a device, a huge file) is listed as damaged, never waited on.
-        let bytes = match durable::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse) {
+        let bytes = match fs::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "damaged backup");

@@ -16,7 +16,8 @@
 //! - A missing record (once the environment key exists) or one that fails its MAC is
 //!   reported once, then replaced by a fresh record from now.
 
-use super::{durable, identity};
+use super::identity;
+use crate::fs;
 use crate::keys::KeyPair;
 use crate::timestamp::{self, Timestamp};
 use chrono::Duration;
@@ -103,7 +104,7 @@ fn mac_of(key: &KeyPair, latest: &Timestamp) -> String {
 /// Writes the record for `latest`, with its MAC.
 fn write(path: &Path, key: &KeyPair, latest: Timestamp) -> Result<(), crate::Error> {
     let body = serde_json::to_vec(&Record { latest_seen: latest, mac: mac_of(key, &latest) }).expect("serialises");
-    durable::replace(path, &body, "clock")
+    fs::replace(path, &body, "clock")
 }
 
 enum Read {
@@ -113,7 +114,7 @@ enum Read {
 }
 
 fn read(path: &Path, key: &KeyPair) -> Read {
-    let bytes = match durable::read_capped(path, 4096, durable::Links::Refuse) {
+    let bytes = match fs::read_capped(path, 4096, fs::Links::Refuse) {
         Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
         Err(_) => return Read::Altered,
         Ok(b) => b,

@@ -315,7 +315,7 @@ impl ConfigBuilder {
         self.check(path)?;
         let text = self.0.to_toml();
         let parsed = Config::parse(&text, path)?;
-        super::durable::replace(path, text.as_bytes(), "config")?;
+        crate::fs::replace(path, text.as_bytes(), "config")?;
         Ok(parsed)
     }
 }

@@ -5,8 +5,9 @@
 //! keeping off backups and support bundles). When the serial changes, comparing the
 //! digests says which fact changed, in words an administrator can act on.
 
-use super::{durable, Environment};
+use super::Environment;
 use crate::error::Error;
+use crate::fs;
 use crate::payload::License;
 use crate::serial::{FactState, HostFacts};
 use crate::timestamp::{self, Timestamp};
@@ -148,7 +149,7 @@ impl Environment {
             facts: digests(&facts),
         };
         let path = self.config.state_dir().join(FILE);
-        durable::replace(&path, &serde_json::to_vec_pretty(&record).expect("json"), "serial facts")
+        fs::replace(&path, &serde_json::to_vec_pretty(&record).expect("json"), "serial facts")
     }
 
     /// Why the serial no longer matches the installed license; `None` when it matches
@@ -166,7 +167,7 @@ impl Environment {
             return None;
         }
         let record: Option<Record> =
-            durable::read_capped(&self.config.state_dir().join(FILE), crate::MAX_FILE_BYTES, durable::Links::Refuse)
+            fs::read_capped(&self.config.state_dir().join(FILE), crate::MAX_FILE_BYTES, fs::Links::Refuse)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .filter(|r: &Record| r.license_id == license.license_id);

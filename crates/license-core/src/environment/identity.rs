@@ -2,8 +2,8 @@
 //! Created on first use in the state folder, readable by its owner (the
 //! administrator) only; the portal pins its public key on first sight of the serial.
 
-use super::durable;
 use crate::error::Error;
+use crate::fs;
 use crate::keys::KeyPair;
 use std::path::Path;
 
@@ -21,18 +21,18 @@ const MAX_KEY_BYTES: u64 = 16 * 1024;
 
 pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
     let path = state_dir.join(FILE);
-    durable::ensure_private_dir(state_dir)?;
+    fs::ensure_private_dir(state_dir)?;
     if exists(state_dir) {
         return read_private(&path);
     }
     // Creation is serialised by its own lock (not the environment lock, which a
     // check during an install already holds); whoever comes second reads the first's key.
-    let _lock = durable::lock_file(&state_dir.join("environment.key.lock"), true)?;
+    let _lock = fs::lock_file(&state_dir.join("environment.key.lock"), true)?;
     if exists(state_dir) {
         return read_private(&path);
     }
     let key = KeyPair::generate();
-    durable::create_private(&path, key.to_pem().as_bytes())?;
+    fs::create_private(&path, key.to_pem().as_bytes())?;
     tracing::info!(kid = key.public().kid(), "created the environment key");
     Ok(key)
 }
@@ -41,7 +41,7 @@ pub fn load_or_create(state_dir: &Path) -> Result<KeyPair, Error> {
 /// file that others can read: a leaked key lets anyone sign audits for this
 /// environment.
 fn read_private(path: &Path) -> Result<KeyPair, Error> {
-    let pem = durable::read_capped(path, MAX_KEY_BYTES, durable::Links::Refuse)?;
+    let pem = fs::read_capped(path, MAX_KEY_BYTES, fs::Links::Refuse)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -59,7 +59,7 @@ fn read_private(path: &Path) -> Result<KeyPair, Error> {
     }
     // A key another user owns is one they can swap: refused like a shared folder
     // (its mode bits were checked just above, with the chmod that mends them).
-    durable::check_owned(path, 0)?;
+    fs::check_owned(path, 0)?;
     let text =
         String::from_utf8(pem).map_err(|_| Error::BadKey { reason: format!("{} is not text", path.display()) })?;
     KeyPair::from_pem(&text)

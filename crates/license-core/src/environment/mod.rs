@@ -10,7 +10,6 @@ pub mod backups;
 pub mod clock;
 pub mod config;
 pub mod drift;
-pub mod durable;
 pub mod identity;
 pub mod monitor;
 pub mod report;
@@ -20,6 +19,7 @@ pub mod usage;
 
 use crate::check::{check_license, CheckId, Expectations, Report, Status};
 use crate::error::Error;
+use crate::fs;
 use crate::keys::KeyRing;
 use crate::payload::{EnvironmentType, License};
 use crate::serial::{SerialExplanation, SerialNumber};
@@ -103,8 +103,7 @@ pub enum Step {
 /// systems allocate whole blocks, and a folder entry may need one.
 const SPACE_MARGIN: u64 = 64 * 1024;
 
-/// How long a writer waits for another process's environment lock.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+pub use crate::fs::LOCK_WAIT;
 
 /// Proof that this process holds the environment's lock ([`Environment::lock`]).
 pub(crate) struct EnvLock {
@@ -157,7 +156,7 @@ impl Environment {
 
     /// The installed license file's bytes, `None` when nothing is installed.
     pub fn installed_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
-        durable::read_optional(&self.config.license_file)
+        fs::read_optional(&self.config.license_file)
     }
 
     /// The installed license, parsed and verified against the trusted vendor keys.
@@ -259,14 +258,14 @@ impl Environment {
     /// points take it, and what they call receives the [`EnvLock`] as proof.
     pub(crate) fn lock(&self) -> Result<EnvLock, Error> {
         let dir = self.config.state_dir();
-        durable::ensure_private_dir(&dir)?;
+        fs::ensure_private_dir(&dir)?;
         let path = dir.join("lock");
-        let file = durable::lock_file_within(&path, LOCK_WAIT, || {
+        let file = fs::lock_file_within(&path, LOCK_WAIT, || {
             tracing::warn!(lock = %path.display(), "waiting for another install, restore or upload to finish");
         })?;
         // Every writer of these folders holds this lock: what a killed one left is stale.
         for d in [dir.clone(), dir.join("outbox"), self.config.backup_dir.clone()] {
-            durable::remove_stale_temps(&d);
+            fs::remove_stale_temps(&d);
         }
         Ok(EnvLock { _file: file })
     }
@@ -305,7 +304,7 @@ impl Environment {
                 reason: format!("it has no {label} line"),
             });
         }
-        let mode = durable::mode_of_path(&self.config.license_file);
+        let mode = fs::mode_of_path(&self.config.license_file);
         self.backups().store(bytes, reason, chrono::Utc::now(), mode).map(Some)
     }
 
@@ -336,12 +335,12 @@ impl Environment {
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         let lock = self.lock()?;
-        durable::crash_point("install:locked");
+        fs::crash_point("install:locked");
         // Platforms often link their license file: the link's target is replaced in
         // its own folder, keeping its mode and owner, and the link stays.
-        let target = &durable::resolve_link(&self.config.license_file)?;
+        let target = &fs::resolve_link(&self.config.license_file)?;
         if let Some(dir) = target.parent() {
-            durable::remove_stale_temps(dir);
+            fs::remove_stale_temps(dir);
         }
 
         progress(Step::Checking);
@@ -360,7 +359,7 @@ impl Environment {
         // nothing, not even the backup folder.
         let dir = target.parent().unwrap_or(Path::new("."));
         let needed = file.len() as u64 + SPACE_MARGIN;
-        if let Some(free) = durable::free_bytes(dir).filter(|free| *free < needed) {
+        if let Some(free) = fs::free_bytes(dir).filter(|free| *free < needed) {
             return Err(Error::NoSpace { path: dir.to_path_buf(), needed, free });
         }
 
@@ -377,16 +376,16 @@ impl Environment {
             },
             None => None,
         };
-        durable::crash_point("install:backed-up");
+        fs::crash_point("install:backed-up");
 
         progress(Step::Writing);
-        durable::replace(target, file, "license")?;
+        fs::replace(target, file, "license")?;
 
         progress(Step::Verifying);
-        let back = durable::read_optional(&self.config.license_file)?;
+        let back = fs::read_optional(&self.config.license_file)?;
         if back.as_deref() != Some(file) {
             if let (Some(old), Some(b)) = (&old, &backup) {
-                durable::replace(target, old, "license-rollback")?;
+                fs::replace(target, old, "license-rollback")?;
                 return Err(Error::ReadBackFailed { backup: b.id.clone() });
             }
             return Err(Error::io(

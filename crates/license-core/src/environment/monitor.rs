@@ -6,8 +6,8 @@
 use super::clock::ClockState;
 use super::{Environment, LicenseStatus};
 use crate::error::Error;
+use crate::payload::UploadStatus;
 use crate::payload::{Audit, SelfSigned};
-use crate::portal::UploadStatus;
 use crate::timestamp::{self, Timestamp};
 use serde::Serialize;
 use std::fmt::Write;
@@ -142,7 +142,7 @@ impl Environment {
         let stale = self
             .outbox()?
             .iter()
-            .filter_map(|p| super::durable::read_capped(p, crate::MAX_FILE_BYTES, super::durable::Links::Refuse).ok())
+            .filter_map(|p| crate::fs::read_capped(p, crate::MAX_FILE_BYTES, crate::fs::Links::Refuse).ok())
             .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
             .filter(|g| (now - *g).num_days() >= t.audit_age_days)
             .count();

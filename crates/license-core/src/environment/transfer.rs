@@ -7,10 +7,11 @@
 //! applies the plan (the license goes through the same checked, backed-up install).
 
 use super::audits::LocalUpload;
-use super::{durable, requests, Environment};
+use super::{requests, Environment};
 use crate::check::Report;
-use crate::document::DocumentKind;
 use crate::error::Error;
+use crate::fs;
+use crate::kind::DocumentKind;
 use crate::payload::{Audit, Receipt, SelfSigned};
 use crate::transfer::{Papers, Transfer, TransferEntry};
 use crate::ActivationCode;
@@ -213,7 +214,7 @@ impl Environment {
     pub(super) fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
         for path in self.outbox()? {
-            let bytes = durable::read_capped(&path, crate::MAX_FILE_BYTES, durable::Links::Refuse)?;
+            let bytes = fs::read_capped(&path, crate::MAX_FILE_BYTES, fs::Links::Refuse)?;
             let (audit, _) = Audit::open(&bytes)?;
             let signed_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &bytes)?;
             out.insert(audit.audit_id, Waiting { path, bytes, audit, signed_sha256 });

@@ -3,8 +3,8 @@
 //! "servers":…}`).
 
 use super::config::{Usage, UsageSource};
-use super::durable::{self, Links};
 use crate::error::Error;
+use crate::fs::{self, Links};
 use crate::payload::{Consumption, Entitlements};
 use serde::Serialize;
 use std::io::Read;
@@ -30,7 +30,7 @@ pub fn read(usage: Option<&Usage>, config_path: &Path) -> Result<Consumption, Er
         });
     };
     let (bytes, origin) = match &usage.source {
-        UsageSource::File(p) => (durable::read_capped(p, MAX_USAGE_BYTES, Links::Follow)?, p.display().to_string()),
+        UsageSource::File(p) => (fs::read_capped(p, MAX_USAGE_BYTES, Links::Follow)?, p.display().to_string()),
         UsageSource::Command(argv) => {
             let origin = format!("`{}`", argv.join(" "));
             let bytes = run(argv, Duration::from_secs(usage.timeout_seconds))

@@ -1,11 +1,17 @@
-//! Durable file replacement: write a temporary file in the same folder, fsync it,
-//! rename it over the target, fsync the folder. A reader (or a crash) sees the old
-//! file or the new one, never a mix.
+//! The file system, as every part of the core uses it. Durable replacement: write a
+//! temporary file in the same folder, fsync it, rename it over the target, fsync
+//! the folder, so a reader (or a crash) sees the old file or the new one, never a
+//! mix. Also: capped reads that refuse links, private folders, OS file locks with a
+//! bounded wait, free space, and stale temporary files.
 
 use crate::error::Error;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// How long a writer waits for another process's lock (an environment's, a
+/// transfer file's).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Test builds can stop the process at named steps to prove crash safety; see
 /// `crates/licensectl/tests/crash.rs`. Compiled out unless `crash-points` is on.

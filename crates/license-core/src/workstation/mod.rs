@@ -3,8 +3,11 @@
 //! portal (URL, proxy, CA bundle) and the subscription's activation code; the token
 //! lives in the OS keyring like an environment's.
 
-use crate::environment::{config, durable};
+pub mod process;
+
+use crate::environment::config;
 use crate::error::{Error, Setting, SettingProblem};
+use crate::fs;
 use crate::portal::{ClientOptions, PortalClient};
 use crate::{ActivationCode, PortalUrl};
 use serde::{Deserialize, Serialize};
@@ -42,7 +45,7 @@ impl WorkstationConfig {
 
     /// The saved configuration, or an empty one.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        match durable::read_optional(path)? {
+        match fs::read_optional(path)? {
             None => Ok(Self::default()),
             Some(bytes) => {
                 let text = String::from_utf8(bytes)
@@ -75,9 +78,9 @@ impl WorkstationConfig {
             }
         }
         if let Some(dir) = path.parent() {
-            durable::ensure_dir(dir)?;
+            fs::ensure_dir(dir)?;
         }
-        durable::replace(path, toml::to_string_pretty(self).expect("serialises").as_bytes(), "workstation")
+        fs::replace(path, toml::to_string_pretty(self).expect("serialises").as_bytes(), "workstation")
     }
 
     pub fn portal_url(&self) -> Result<&PortalUrl, Error> {
