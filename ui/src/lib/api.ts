@@ -2,10 +2,38 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AuditState, BackupEntry, CandidateDropped, CandidateView, CommandError, EnvironmentType, ErrorCode, ExportSummary,
-  DragState, GeneratedAudit, ImportPlan, RequestView, InstallOutcome, ReceiptsRecorded, ItemOutcome, NewConfig, Overview, Processed, Report, Role, RoleView,
-  SavedRequest, Settings, Step, Subscription, TransferView, UploadProgress, UploadResult, UploadSummary, UsageLine,
-  WorkstationInput, WorkstationView,
+  AuditState,
+  BackupEntry,
+  CandidateDropped,
+  CandidateView,
+  CommandError,
+  EnvironmentType,
+  ErrorCode,
+  ExportSummary,
+  DragState,
+  GeneratedAudit,
+  ImportPlan,
+  RequestView,
+  InstallOutcome,
+  ReceiptsRecorded,
+  ItemOutcome,
+  NewConfig,
+  Overview,
+  Processed,
+  Report,
+  Role,
+  RoleView,
+  SavedRequest,
+  Settings,
+  Step,
+  Subscription,
+  TransferView,
+  UploadProgress,
+  UploadResult,
+  UploadSummary,
+  UsageLine,
+  WorkstationInput,
+  WorkstationView,
 } from "./types";
 
 /** Every command error is `{code, message}`; anything else (a failure inside Tauri
@@ -34,8 +62,7 @@ export const api = {
   chooseLicenseFile: () => invoke<CandidateView | null>("choose_license_file"),
   pasteLicense: (text: string) => invoke<CandidateView>("paste_license", { text }),
   currentCandidate: () => invoke<CandidateView | null>("current_candidate"),
-  installCandidate: (confirmed: boolean, onStep: (s: Step) => void) =>
-    invoke<InstallOutcome>("install_candidate", { confirmed, onProgress: progress(onStep) }),
+  installCandidate: (confirmed: boolean, onStep: (s: Step) => void) => invoke<InstallOutcome>("install_candidate", { confirmed, onProgress: progress(onStep) }),
   saveLicenseCopy: () => invoke<string | null>("save_license_copy"),
   saveInstallReport: () => invoke<string | null>("save_install_report"),
   cancelPortalCall: () => invoke<void>("cancel_portal_call"),
@@ -59,8 +86,7 @@ export const api = {
   },
   uploadAuditFile: () => invoke<UploadResult | null>("upload_audit_file"),
   auditState: () => invoke<AuditState>("audit_state"),
-  registerEnvironment: (activationCode: string, reason: string | null = null) =>
-    invoke<string>("register_environment", { activationCode, reason }),
+  registerEnvironment: (activationCode: string, reason: string | null = null) => invoke<string>("register_environment", { activationCode, reason }),
   fetchLicense: () => invoke<CandidateView>("fetch_license"),
   sendLicense: () => invoke<string[]>("send_license"),
   requestView: (activationCode: string) => invoke<RequestView>("request_view", { activationCode }),
@@ -81,12 +107,10 @@ export const api = {
     ch.onmessage = onItem;
     return invoke<Processed>("process_transfer", { reasons, onProgress: ch });
   },
-  addToTransferFile: (request: boolean, existing: boolean) =>
-    invoke<ExportSummary | null>("add_to_transfer_file", { request, existing }),
+  addToTransferFile: (request: boolean, existing: boolean) => invoke<ExportSummary | null>("add_to_transfer_file", { request, existing }),
   openTransferHere: () => invoke<ImportPlan | null>("open_transfer_here"),
   recordReceipts: () => invoke<ReceiptsRecorded>("record_receipts"),
-  onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> =>
-    listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
+  onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> => listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
   onDragState: (f: (d: DragState) => void): Promise<UnlistenFn> => listen<DragState>("drag-state", (e) => f(e.payload)),
 };
 

@@ -1,7 +1,21 @@
 // The administrator's words: how the app names types, dates, licenses, checks and
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
-import type { Check, CommandError, Difference, EnvironmentType, ErrorCode, License, LicenseStatus, Setting, SettingProblem, SymbolCount, TokenSource, TransferDamage, UploadResult } from "./types";
+import type {
+  Check,
+  CommandError,
+  Difference,
+  EnvironmentType,
+  ErrorCode,
+  License,
+  LicenseStatus,
+  Setting,
+  SettingProblem,
+  SymbolCount,
+  TokenSource,
+  TransferDamage,
+  UploadResult,
+} from "./types";
 
 /** The vendor's own names for the environment types. */
 export const ENV_TYPE: Record<EnvironmentType, string> = {
@@ -170,13 +184,34 @@ function lengthWords(l: SymbolCount): string {
 /** Each kind of damaged transfer file has its own headline. */
 export const DAMAGE_WORDS: Record<TransferDamage, Words> = {
   not_zip: { title: "This is not a transfer file: it is not a ZIP archive.", next: "Choose the .transfer.zip file License Manager wrote." },
-  truncated: { title: "The transfer file is cut short: it was not copied completely.", next: "Copy it again from where it was written, and eject the USB stick safely before you remove it." },
-  malformed: { title: "The transfer file was not written by License Manager: its archive is built differently.", next: "Use the file exactly as License Manager wrote it; do not repack it with an archive tool." },
-  checksum: { title: "A paper inside the transfer file is damaged: it fails its checksum.", next: "Copy the file again; if it stays damaged, export it again on the other side." },
-  unknown_member: { title: "The transfer file holds something License Manager never puts in one.", next: "Use the file exactly as License Manager wrote it; if files were added to it, export it again." },
-  bad_member: { title: "A paper inside the transfer file fails its own checks: its signature or its contents.", next: "Export the transfer file again on the other side." },
-  too_large: { title: "The transfer file unpacks to far more than any transfer file holds.", next: "Choose the .transfer.zip file License Manager wrote: this one is not it." },
-  bad_index: { title: "The transfer file's list of environments is missing or does not match what it holds.", next: "Use the file exactly as License Manager wrote it, or export it again." },
+  truncated: {
+    title: "The transfer file is cut short: it was not copied completely.",
+    next: "Copy it again from where it was written, and eject the USB stick safely before you remove it.",
+  },
+  malformed: {
+    title: "The transfer file was not written by License Manager: its archive is built differently.",
+    next: "Use the file exactly as License Manager wrote it; do not repack it with an archive tool.",
+  },
+  checksum: {
+    title: "A paper inside the transfer file is damaged: it fails its checksum.",
+    next: "Copy the file again; if it stays damaged, export it again on the other side.",
+  },
+  unknown_member: {
+    title: "The transfer file holds something License Manager never puts in one.",
+    next: "Use the file exactly as License Manager wrote it; if files were added to it, export it again.",
+  },
+  bad_member: {
+    title: "A paper inside the transfer file fails its own checks: its signature or its contents.",
+    next: "Export the transfer file again on the other side.",
+  },
+  too_large: {
+    title: "The transfer file unpacks to far more than any transfer file holds.",
+    next: "Choose the .transfer.zip file License Manager wrote: this one is not it.",
+  },
+  bad_index: {
+    title: "The transfer file's list of environments is missing or does not match what it holds.",
+    next: "Use the file exactly as License Manager wrote it, or export it again.",
+  },
 };
 
 /** An error's headline and next step, from its code and typed facts: the setting
@@ -194,23 +229,44 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   not_text: { title: "The file is not a text file.", next: "Choose the license file you received (it begins with -----BEGIN)." },
   byte_order_mark: { title: "The file was changed by an editor (it starts with a byte-order mark).", next: "Use the file exactly as you received it." },
   not_a_document: { title: "This is not a License Manager file: it has no BEGIN line.", next: "Choose the file itself, as you were sent it." },
-  bad_armor: { title: "The file is not a complete license file.", next: "It may have been cut or edited: ask for the file again, or download it from the portal." },
+  bad_armor: {
+    title: "The file is not a complete license file.",
+    next: "It may have been cut or edited: ask for the file again, or download it from the portal.",
+  },
   wrong_kind: { title: "This is a different kind of file.", next: "Choose a license file; requests, audits and receipts go on their own pages." },
   is_a_license: { title: "This is a license file, not the kind of file asked for here.", next: "Install it on the Install a license page." },
-  is_an_audit: { title: "This is a license audit file, not a license.", next: "Upload it on the License verification page (Upload a file from another machine)." },
-  is_a_request: { title: "This is a license request, not a license.", next: "Turn it into a license on a connected machine: Request a license → Turn a request into a license." },
+  is_an_audit: {
+    title: "This is a license audit file, not a license.",
+    next: "Upload it on the License verification page (Upload a file from another machine).",
+  },
+  is_a_request: {
+    title: "This is a license request, not a license.",
+    next: "Turn it into a license on a connected machine: Request a license → Turn a request into a license.",
+  },
   is_a_receipt: { title: "This is an upload receipt, not a license.", next: "Receipts come back inside a transfer file: open it on the Transfer file page." },
   multiple_blocks: { title: "The file holds more than one document.", next: "Use one license file at a time, as you received it." },
   bad_encoding: { title: "The file's contents are damaged.", next: "Ask for the file again, or download it from the portal." },
   bad_envelope: { title: "The file's contents are damaged.", next: "Ask for the file again, or download it from the portal." },
-  unsupported_algorithm: { title: "The file is signed in a way this version does not know.", next: "Update License Manager, or ask the vendor for a current file." },
-  unknown_key: { title: "The file is signed with a key this environment does not trust.", next: "Check the trusted vendor keys in Settings against your vendor's welcome letter." },
+  unsupported_algorithm: {
+    title: "The file is signed in a way this version does not know.",
+    next: "Update License Manager, or ask the vendor for a current file.",
+  },
+  unknown_key: {
+    title: "The file is signed with a key this environment does not trust.",
+    next: "Check the trusted vendor keys in Settings against your vendor's welcome letter.",
+  },
   bad_signature: { title: "The vendor's signature does not match the contents.", next: "The file was altered after it was signed: use the original file." },
   bad_payload: { title: "The license inside the file cannot be read.", next: "Ask the vendor for a new file." },
   unsupported_format: { title: "The file uses a newer format than this version knows.", next: "Update License Manager." },
-  invalid_activation_code: { title: "That is not a valid activation code.", next: "It has five groups of five letters and digits; check it against your welcome letter." },
+  invalid_activation_code: {
+    title: "That is not a valid activation code.",
+    next: "It has five groups of five letters and digits; check it against your welcome letter.",
+  },
   invalid_serial_number: { title: "That is not a valid serial number.", next: "Copy it from the environment's Overview page." },
-  no_serial_facts: { title: "This machine's serial number cannot be worked out.", next: "Its hardware identifiers cannot be read; see Details and ask your system administrator." },
+  no_serial_facts: {
+    title: "This machine's serial number cannot be worked out.",
+    next: "Its hardware identifiers cannot be read; see Details and ask your system administrator.",
+  },
   bad_facts: { title: "This machine's hardware identifiers cannot be read.", next: "See Details and ask your system administrator." },
   bad_key: { title: "A vendor key in the settings is not valid.", next: "Copy the key again from your vendor's welcome letter." },
   bad_config: { title: "The configuration file cannot be used.", next: "See Details for the line at fault, then correct it in Settings." },
@@ -218,13 +274,25 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   invalid_setting: { title: "A setting is not valid.", next: "See Details for which one, and correct it." },
   no_config: { title: "This environment is not set up yet.", next: "Set it up on the welcome page." },
   io: { title: "A file could not be read or written.", next: "See Details for which file; check that the folder exists and that you may write to it." },
-  dangling_link: { title: "A folder in the settings is a link to a folder that no longer exists.", next: "Create that folder, or point the setting at one that exists; see Details." },
-  not_private: { title: "The environment's state folder or key is not private to this user.", next: "Give it to the user License Manager runs as and take away others' write access; see Details." },
+  dangling_link: {
+    title: "A folder in the settings is a link to a folder that no longer exists.",
+    next: "Create that folder, or point the setting at one that exists; see Details.",
+  },
+  not_private: {
+    title: "The environment's state folder or key is not private to this user.",
+    next: "Give it to the user License Manager runs as and take away others' write access; see Details.",
+  },
   not_a_file: { title: "That is not a regular file.", next: "Choose the file itself, not a folder or device." },
   usage_unavailable: { title: "The consumption figures could not be read.", next: "See Details; the usage command or file is set in the configuration." },
-  bad_transfer: { title: "The transfer file cannot be used.", next: "It may be damaged or not a transfer file; see Details, and make it again on the other side." },
+  bad_transfer: {
+    title: "The transfer file cannot be used.",
+    next: "It may be damaged or not a transfer file; see Details, and make it again on the other side.",
+  },
   nothing_to_accept: { title: "The clock is not behind any time seen: there is nothing to accept.", next: "Reload the overview." },
-  no_space: { title: "There is not enough free space for the new license: nothing was changed.", next: "Free some space in the license folder, then install again." },
+  no_space: {
+    title: "There is not enough free space for the new license: nothing was changed.",
+    next: "Free some space in the license folder, then install again.",
+  },
   nothing_installed: { title: "No license is installed.", next: "Install one first." },
   not_a_license: { title: "The file at the license path is not a license, so it was not backed up.", next: "Check the license path in Settings." },
   no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },
@@ -232,22 +300,46 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   needs_confirmation: { title: "The warnings must be accepted first.", next: "Read the warnings and tick the box to go ahead." },
   read_back_failed: { title: "The license did not read back as written, so the previous one was put back.", next: "Check the disk, then try again." },
   busy: { title: "Another change to this license is under way.", next: "Wait for it to finish, then try again." },
-  portal_unreachable: { title: "The portal cannot be reached.", next: "Check the network, the proxy and the portal address in Settings, or use a transfer file." },
+  portal_unreachable: {
+    title: "The portal cannot be reached.",
+    next: "Check the network, the proxy and the portal address in Settings, or use a transfer file.",
+  },
   portal_refused: { title: "The portal refused the request.", next: "See Details for its reason." },
   portal_unauthorized: { title: "The portal did not accept the token.", next: "Store a valid token in Settings." },
-  portal_forbidden: { title: "The token may not do this.", next: "Ask your portal administrator for a token with this permission, or use another way offered here." },
-  portal_not_found: { title: "The portal does not know this environment or subscription.", next: "Register this environment first, or check the activation code." },
-  portal_no_free_slot: { title: "No slot of this environment's type is free in the subscription.", next: "Free one on the portal (or from a connected workstation's Infrastructure page), or ask your account manager for another." },
-  portal_reason_required: { title: "This slot was freed while its license is still valid.", next: "Registering it again needs a stated reason, as the vendor's procedure asks: give it below and register again." },
-  portal_conflict: { title: "The portal holds something different for this environment.", next: "See Details; the serial may already be registered under another subscription." },
+  portal_forbidden: {
+    title: "The token may not do this.",
+    next: "Ask your portal administrator for a token with this permission, or use another way offered here.",
+  },
+  portal_not_found: {
+    title: "The portal does not know this environment or subscription.",
+    next: "Register this environment first, or check the activation code.",
+  },
+  portal_no_free_slot: {
+    title: "No slot of this environment's type is free in the subscription.",
+    next: "Free one on the portal (or from a connected workstation's Infrastructure page), or ask your account manager for another.",
+  },
+  portal_reason_required: {
+    title: "This slot was freed while its license is still valid.",
+    next: "Registering it again needs a stated reason, as the vendor's procedure asks: give it below and register again.",
+  },
+  portal_conflict: {
+    title: "The portal holds something different for this environment.",
+    next: "See Details; the serial may already be registered under another subscription.",
+  },
   portal_rate_limited: { title: "The portal asks to wait before trying again.", next: "Try again in an hour." },
   portal_protocol: { title: "The portal answered in a way this version does not understand.", next: "Check the portal address in Settings; see Details." },
   not_a_transfer_file: { title: "That is not a transfer file.", next: "Choose the file whose name ends in .transfer.zip." },
   transfer_full: { title: "The transfer file is full: nothing was written.", next: "Put the remaining environments into a second transfer file." },
-  audit_not_registered: { title: "The portal rejected the audit: this environment is not registered in the subscription.", next: "Request a license → Register this serial, then generate a new audit." },
+  audit_not_registered: {
+    title: "The portal rejected the audit: this environment is not registered in the subscription.",
+    next: "Request a license → Register this serial, then generate a new audit.",
+  },
   bad_portal_url: { title: "The portal address is not allowed.", next: "Use an https:// address (http:// only for this machine itself)." },
   bad_token: { title: "That does not look like a portal token.", next: "Copy the token again from the portal." },
-  token_not_bound: { title: "The token given to this program belongs to another portal.", next: "Set LICENSE_MANAGER_PORTAL to this portal's address, or store a token in Settings." },
+  token_not_bound: {
+    title: "The token given to this program belongs to another portal.",
+    next: "Set LICENSE_MANAGER_PORTAL to this portal's address, or store a token in Settings.",
+  },
   no_token: { title: "No portal token is stored.", next: "Store one in Settings." },
   bad_release: { title: "The release does not verify.", next: "Do not install it; get the release again from the vendor." },
   keyring: { title: "The system keyring could not be used.", next: "Unlock your keyring (log in to the desktop) and try again." },
@@ -302,12 +394,16 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext, les
     case "environment_type":
       return fail && lic && ctx.environmentType
         ? `The license is for a ${ENV_TYPE[lic.environment_type]} environment; this one is ${ENV_TYPE[ctx.environmentType]}.`
-        : lic ? `${ENV_TYPE[lic.environment_type]}, as this environment.` : "";
+        : lic
+          ? `${ENV_TYPE[lic.environment_type]}, as this environment.`
+          : "";
     case "downgrade":
       if (!ctx.installed) return "No license is installed yet.";
       if (lic && ctx.installed.license_id === lic.license_id) return "This license is already installed.";
-      if (c.status === "warn" && less.length) return `It gives less than the installed license: ${less.map((d) => d.label.toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
-      if (c.status === "warn" && lic) return `Issued ${dateTime(lic.issued_at)}, before the installed license (${dateTime(ctx.installed.issued_at)}): install it only if you mean to go back.`;
+      if (c.status === "warn" && less.length)
+        return `It gives less than the installed license: ${less.map((d) => d.label.toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
+      if (c.status === "warn" && lic)
+        return `Issued ${dateTime(lic.issued_at)}, before the installed license (${dateTime(ctx.installed.issued_at)}): install it only if you mean to go back.`;
       return lic ? `Issued ${dateTime(lic.issued_at)}, after the installed license (${dateTime(ctx.installed.issued_at)}).` : "";
   }
 }
