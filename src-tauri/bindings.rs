@@ -47,11 +47,11 @@ pub fn typescript() -> String {
         license_core::payload::Receipt, license_core::transfer::TransferEntry, license_core::workstation::process::ItemKind,
         license_core::workstation::process::ItemState, license_core::workstation::process::ItemOutcome,
         license_core::workstation::process::IssuedLicense, license_core::workstation::process::ProcessReport,
-        environment_core::transfer::ReceiptFate, environment_core::transfer::ReceiptPlan,
-        environment_core::transfer::ImportPlan, environment_core::transfer::ExportSummary,
+        environment_core::transfer_here::ReceiptFate, environment_core::transfer_here::ReceiptPlan,
+        environment_core::transfer_here::ImportPlan, environment_core::transfer_here::ExportSummary,
         license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,
         workstation::WorkstationView, workstation::WorkstationInput, workstation::TransferEnvironment,
-        workstation::TransferView, workstation::Processed, crate::commands::transfer::ReceiptsRecorded,
+        workstation::TransferView, workstation::Processed, crate::commands::transfer_here::ReceiptsRecorded,
     )
 }
 

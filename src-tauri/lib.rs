@@ -74,9 +74,9 @@ app_commands! {
     workstation::free_slot,
     workstation::open_transfer_file,
     workstation::process_transfer,
-    transfer::add_to_transfer_file,
-    transfer::open_transfer_here,
-    transfer::record_receipts,
+    transfer_here::add_to_transfer_file,
+    transfer_here::open_transfer_here,
+    transfer_here::record_receipts,
 }
 
 /// License Manager: keep this environment's platform license right.

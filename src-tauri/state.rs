@@ -23,7 +23,7 @@ pub struct AppState {
     /// The transfer file the workstation opened.
     pub transfer_file: Mutex<Option<PathBuf>>,
     /// What importing the transfer file this environment opened would do.
-    pub import_plan: Mutex<Option<license_core::environment::transfer::ImportPlan>>,
+    pub import_plan: Mutex<Option<license_core::environment::transfer_here::ImportPlan>>,
     /// Wakes the portal calls under way when the administrator presses "Cancel".
     pub cancel: tokio::sync::Notify,
     /// The last install or restore, for "Save report…".

@@ -8,7 +8,7 @@ pub mod install;
 pub mod portal;
 pub mod role;
 pub mod settings;
-pub mod transfer;
+pub mod transfer_here;
 pub mod workstation;
 
 use crate::error::{CommandError, CommandResult};

@@ -374,15 +374,36 @@ pub fn read_capped(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, Err
         let nofollow = if links == Links::Refuse { libc::O_NOFOLLOW } else { 0 };
         o.custom_flags(libc::O_NONBLOCK | nofollow);
     }
+    #[cfg(windows)]
+    if links == Links::Refuse {
+        // Open the reparse point itself (a symlink or junction), not its target,
+        // so that the check below sees what is really at the path.
+        use std::os::windows::fs::OpenOptionsExt;
+        o.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT);
+    }
     let f = match o.open(path) {
         #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::NotAFile { path: path.to_path_buf() }),
+        // Windows refuses to open a folder as a file ("access denied"): say what it is.
+        #[cfg(windows)]
+        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) => {
+            return Err(Error::NotAFile { path: path.to_path_buf() })
+        }
         r => r.map_err(|e| Error::io("open", path, e))?,
     };
     let meta = f.metadata().map_err(|e| Error::io("inspect", path, e))?;
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf() });
     }
+    #[cfg(windows)]
+    if links == Links::Refuse {
+        use std::os::windows::fs::MetadataExt;
+        if meta.file_attributes() & windows_sys::Win32::Storage::FileSystem::FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return Err(Error::NotAFile { path: path.to_path_buf() });
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    let _ = links;
     if meta.len() > limit {
         return Err(Error::TooLarge { what: "file".into(), size: meta.len(), limit });
     }
@@ -456,6 +477,23 @@ mod tests {
         fs::write(&big, [b'x'; 11]).unwrap();
         assert_eq!(read_capped(&big, 10, Links::Follow).unwrap_err().code(), "too_large");
         assert_eq!(read_capped(&big, 11, Links::Refuse).unwrap(), [b'x'; 11]);
+    }
+
+    /// Windows: a symbolic link at a path we own is refused with `Links::Refuse`
+    /// and followed with `Links::Follow`; a folder is never read as a file.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_capped_reads_refuse_links_folders_and_oversized_files() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real.lic");
+        fs::write(&real, b"license").unwrap();
+        let link = d.path().join("link.lic");
+        std::os::windows::fs::symlink_file(&real, &link)
+            .expect("a symbolic link (Wine allows them; Windows needs the privilege)");
+        assert_eq!(read_capped(&link, 100, Links::Refuse).unwrap_err().code(), "not_a_file");
+        assert_eq!(read_capped(&link, 100, Links::Follow).unwrap(), b"license");
+        assert_eq!(read_capped(d.path(), 100, Links::Follow).unwrap_err().code(), "not_a_file");
+        assert_eq!(read_capped(&real, 3, Links::Refuse).unwrap_err().code(), "too_large");
     }
 
     #[test]

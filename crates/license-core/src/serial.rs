@@ -178,7 +178,8 @@ fn usable_uuid(v: &str) -> Result<String, String> {
 
 fn usable_machine_id(v: &str) -> Result<String, String> {
     let v = v.trim().to_string();
-    if v.is_empty() || v == "uninitialized" || v.chars().all(|c| c == '0') {
+    // Windows writes MachineGuid with hyphens: an all-zero one is a placeholder too.
+    if v.is_empty() || v == "uninitialized" || v.chars().filter(|c| *c != '-').all(|c| c == '0') {
         return Err("empty or a placeholder".into());
     }
     Ok(v)
@@ -216,6 +217,53 @@ pub fn host_explanation() -> Result<SerialExplanation, Error> {
     host_facts().explain(HOST_SOURCE)
 }
 
+/// The system UUID from raw SMBIOS data as Windows' `GetSystemFirmwareTable('RSMB')`
+/// returns it (an 8-byte header: calling method, major, minor, DMI revision, length;
+/// then the structure table). The UUID is structure type 1's 16 bytes at offset 8;
+/// from SMBIOS 2.6 its first three fields are little-endian, as Windows and Linux
+/// (`product_uuid`) both print it. `None` when there is no type-1 structure.
+pub fn smbios_uuid(raw: &[u8]) -> Option<String> {
+    let (major, minor) = (*raw.get(1)?, *raw.get(2)?);
+    let len = u32::from_le_bytes(raw.get(4..8)?.try_into().ok()?) as usize;
+    let table = raw.get(8..8usize.checked_add(len)?)?;
+    let mut at = 0;
+    while at + 4 <= table.len() {
+        let (kind, size) = (table[at], table[at + 1] as usize);
+        if size < 4 {
+            return None;
+        }
+        if kind == 1 && size >= 0x18 {
+            let u = table.get(at + 8..at + 24)?;
+            let le = (major, minor) >= (2, 6);
+            let (a, b, c) = if le {
+                (
+                    u32::from_le_bytes(u[0..4].try_into().ok()?),
+                    u16::from_le_bytes(u[4..6].try_into().ok()?),
+                    u16::from_le_bytes(u[6..8].try_into().ok()?),
+                )
+            } else {
+                (
+                    u32::from_be_bytes(u[0..4].try_into().ok()?),
+                    u16::from_be_bytes(u[4..6].try_into().ok()?),
+                    u16::from_be_bytes(u[6..8].try_into().ok()?),
+                )
+            };
+            let rest: String = u[8..].iter().map(|b| format!("{b:02x}")).collect();
+            return Some(format!("{a:08x}-{b:04x}-{c:04x}-{}-{}", &rest[..4], &rest[4..]));
+        }
+        if kind == 127 {
+            return None;
+        }
+        // The formatted area, then its strings, ended by two NULs.
+        let mut end = at + size;
+        while end + 1 < table.len() && !(table[end] == 0 && table[end + 1] == 0) {
+            end += 1;
+        }
+        at = end + 2;
+    }
+    None
+}
+
 #[cfg(target_os = "linux")]
 mod platform {
     pub const SOURCE: &str = "/sys/class/dmi/id/product_uuid, /etc/machine-id";
@@ -231,16 +279,60 @@ mod platform {
 
 #[cfg(target_os = "windows")]
 mod platform {
-    pub const SOURCE: &str = "Win32_ComputerSystemProduct.UUID, HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid";
-    fn run(cmd: &str, args: &[&str]) -> Option<String> {
-        let out = std::process::Command::new(cmd).args(args).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    //! Read natively, with no child process: the SMBIOS system UUID from the
+    //! firmware table (what `Win32_ComputerSystemProduct.UUID` shows) and
+    //! MachineGuid from the registry's 64-bit view (a 32-bit view would read
+    //! another key under WOW64).
+    use windows_sys::Win32::System::Registry::{
+        RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6464KEY,
+    };
+    use windows_sys::Win32::System::SystemInformation::{GetSystemFirmwareTable, RSMB};
+
+    pub const SOURCE: &str =
+        "SMBIOS system UUID (firmware table RSMB), HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid";
+
+    fn wide(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain(std::iter::once(0)).collect()
     }
+
+    fn machine_guid() -> Option<String> {
+        let (key, value) = (wide(r"SOFTWARE\Microsoft\Cryptography"), wide("MachineGuid"));
+        let mut buf = [0u16; 128];
+        let mut bytes = (buf.len() * 2) as u32;
+        // SAFETY: the strings are NUL-terminated; `buf` holds `bytes` bytes.
+        let rc = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                key.as_ptr(),
+                value.as_ptr(),
+                RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY,
+                std::ptr::null_mut(),
+                buf.as_mut_ptr().cast(),
+                &mut bytes,
+            )
+        };
+        if rc != 0 {
+            return None;
+        }
+        let len = (bytes as usize / 2).min(buf.len());
+        let text = String::from_utf16_lossy(&buf[..len]);
+        Some(text.trim_end_matches('\0').to_string())
+    }
+
+    fn smbios() -> Option<Vec<u8>> {
+        // SAFETY: a null buffer of size 0 asks for the size; then the buffer holds it.
+        let size = unsafe { GetSystemFirmwareTable(RSMB, 0, std::ptr::null_mut(), 0) };
+        if size == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; size as usize];
+        let got = unsafe { GetSystemFirmwareTable(RSMB, 0, buf.as_mut_ptr(), size) };
+        (got == size).then_some(buf)
+    }
+
     pub fn read() -> Vec<(&'static str, Option<String>)> {
-        let uuid = run("powershell", &["-NoProfile", "-Command", "(Get-CimInstance Win32_ComputerSystemProduct).UUID"]);
-        let guid = run("reg", &["query", r"HKLM\SOFTWARE\Microsoft\Cryptography", "/v", "MachineGuid"])
-            .and_then(|o| o.split_whitespace().last().map(str::to_string));
-        vec![("platform_uuid", uuid), ("machine_id", guid)]
+        let uuid = smbios().and_then(|raw| super::smbios_uuid(&raw));
+        vec![("platform_uuid", uuid), ("machine_id", machine_guid())]
     }
 }
 
@@ -273,6 +365,36 @@ mod tests {
 
     fn facts(text: &str) -> HostFacts {
         HostFacts::parse(text, "test").unwrap()
+    }
+
+    /// Raw SMBIOS data as Windows returns it: a BIOS structure (type 0, one
+    /// string), then the system structure (type 1) with its UUID, then the end.
+    fn smbios(major: u8, minor: u8, uuid: [u8; 16]) -> Vec<u8> {
+        let mut table = vec![0u8, 0x18, 0, 0];
+        table.extend([0u8; 0x14]);
+        table.extend(b"Vendor\0\0");
+        let mut system = vec![1u8, 0x1b, 1, 0, 1, 2, 3, 4];
+        system.extend(uuid);
+        system.extend([6u8, 0, 0]);
+        table.extend(system);
+        table.extend(b"Maker\0Model\0\0");
+        table.extend([127u8, 4, 2, 0, 0, 0]);
+        let mut raw = vec![0u8, major, minor, 0];
+        raw.extend((table.len() as u32).to_le_bytes());
+        raw.extend(table);
+        raw
+    }
+
+    #[test]
+    fn the_smbios_system_uuid_is_read_as_windows_and_linux_print_it() {
+        let bytes = [0x44, 0x45, 0x4c, 0x4c, 0x42, 0x00, 0x10, 0x35, 0x80, 0x52, 0xb4, 0xc0, 0x4f, 0x38, 0x4e, 0x32];
+        assert_eq!(smbios_uuid(&smbios(3, 4, bytes)).as_deref(), Some("4c4c4544-0042-3510-8052-b4c04f384e32"));
+        assert_eq!(smbios_uuid(&smbios(2, 4, bytes)).as_deref(), Some("44454c4c-4200-1035-8052-b4c04f384e32"));
+        // Placeholders are read as they are; the facts' own rule refuses them.
+        let zero = smbios_uuid(&smbios(3, 0, [0; 16])).unwrap();
+        assert!(usable_uuid(&zero).is_err());
+        assert_eq!(smbios_uuid(&[0, 3, 0, 0, 200, 0, 0, 0, 1]), None, "a table past the end is refused");
+        assert_eq!(smbios_uuid(&[]), None);
     }
 
     #[test]

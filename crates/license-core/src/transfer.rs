@@ -492,7 +492,7 @@ impl Transfer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::environment::transfer::ReceiptFate;
+    use crate::environment::transfer_here::ReceiptFate;
     use crate::environment::Environment;
     use crate::KeyPair;
 

@@ -5,7 +5,7 @@ use crate::output::Out;
 use crate::portal_cmds;
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use license_core::environment::transfer::ReceiptFate;
+use license_core::environment::transfer_here::ReceiptFate;
 use license_core::environment::InstallOptions;
 use license_core::run::InPlace;
 use license_core::transfer::Transfer;

@@ -14,7 +14,7 @@ pub mod identity;
 pub mod monitor;
 pub mod report;
 pub mod requests;
-pub mod transfer;
+pub mod transfer_here;
 pub mod usage;
 
 use crate::check::{check_license, CheckId, Expectations, Report, Status};

@@ -165,6 +165,8 @@ mod tests {
         read(Some(usage), Path::new("/e/environment.toml"))
     }
 
+    // Unix only: its command is a /bin/sh script.
+    #[cfg(unix)]
     #[test]
     fn the_command_gets_no_secrets() {
         std::env::set_var("LICENSE_MANAGER_TOKEN", "lmp_secret_do_not_pass");
@@ -176,6 +178,8 @@ mod tests {
         assert_eq!((c.named_users, c.application_objects, c.servers), (1, 2, 3));
     }
 
+    // Unix only: its command is a /bin/sh script; `on_windows_…` below is its twin.
+    #[cfg(unix)]
     #[test]
     fn a_hanging_command_is_stopped_at_its_time_limit() {
         let started = Instant::now();
@@ -185,6 +189,8 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10), "stopped, not waited for");
     }
 
+    // Unix only: its command is a /bin/sh script (`yes`); `on_windows_…` below is its twin.
+    #[cfg(unix)]
     #[test]
     fn endless_output_is_cut_and_stderr_is_quoted_briefly() {
         let e = read_with(&command("yes", 5)).unwrap_err();
@@ -199,6 +205,9 @@ mod tests {
         assert!(e.len() < 800, "a short excerpt, not the whole stderr: {} chars", e.len());
     }
 
+    // Unix only: /dev/zero is a Unix device (a folder is refused the same way on
+    // Windows: `fs::read_capped`'s tests).
+    #[cfg(unix)]
     #[test]
     fn a_usage_file_that_is_a_device_is_refused() {
         let u = Usage::new(UsageSource::File("/dev/zero".into()));
@@ -218,5 +227,51 @@ mod tests {
         let over: Vec<_> = lines.iter().filter(|l| l.over).map(|l| l.metric).collect();
         assert_eq!(over, ["named_users"]);
         assert_eq!(lines[2].entitled, None);
+    }
+
+    /// On Windows the usage command is this test binary itself, asked to run one
+    /// of the ignored helpers below: it needs no shell, and under Wine it is a
+    /// real Windows process. (The command gets an empty environment, so the
+    /// arguments say what to do.)
+    #[cfg(windows)]
+    fn this_binary(helper: &str, timeout_seconds: u64) -> Usage {
+        let exe = std::env::current_exe().unwrap().to_string_lossy().to_string();
+        let name = format!("environment::usage::tests::{helper}");
+        let args = vec![exe, "--ignored".into(), "--exact".into(), "--nocapture".into(), name];
+        Usage { source: UsageSource::Command(args), timeout_seconds }
+    }
+
+    #[cfg(windows)]
+    #[test]
+    #[ignore = "a helper: the usage command of on_windows_a_hanging_command_is_stopped"]
+    fn helper_hangs() {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+
+    #[cfg(windows)]
+    #[test]
+    #[ignore = "a helper: the usage command of on_windows_endless_output_is_cut"]
+    fn helper_floods() {
+        let line = "y".repeat(1024);
+        loop {
+            println!("{line}");
+        }
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_a_hanging_command_is_stopped_at_its_time_limit() {
+        let started = Instant::now();
+        let e = read_with(&this_binary("helper_hangs", 2)).unwrap_err();
+        assert_eq!(e.code(), "usage_unavailable");
+        assert!(e.to_string().contains("did not finish within 2 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(30), "stopped, not waited for");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_endless_output_is_cut() {
+        let e = read_with(&this_binary("helper_floods", 20)).unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
     }
 }

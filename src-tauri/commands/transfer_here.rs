@@ -5,7 +5,7 @@ use super::{with_env, with_state};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Candidate};
-use license_core::environment::transfer::{ExportSummary, ImportPlan};
+use license_core::environment::transfer_here::{ExportSummary, ImportPlan};
 use tauri::{AppHandle, State};
 
 /// Adds this environment's audits (and a license request when asked) to a transfer
