@@ -123,7 +123,7 @@ pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) ->
         f.sync_all().map_err(|e| Error::io("flush to disk", &tmp, e))?;
         drop(f);
         crash_point(&format!("{step}:temp-synced"));
-        fs::rename(&tmp, target).map_err(|e| Error::io("replace", target, e))?;
+        rename_over(&tmp, target)?;
         crash_point(&format!("{step}:renamed"));
         sync_dir(dir)
     })();
@@ -131,6 +131,41 @@ pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) ->
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Renames `from` over `to` in one step.
+#[cfg(not(windows))]
+fn rename_over(from: &Path, to: &Path) -> Result<(), Error> {
+    fs::rename(from, to).map_err(|e| Error::io("replace", to, e))
+}
+
+/// Windows: `MoveFileExW` with `REPLACE_EXISTING | WRITE_THROUGH`, so the rename is
+/// on disk when it returns. A program that holds the target open without sharing
+/// delete (the platform reading its license) makes it fail with a sharing
+/// violation: that is retried for up to 2 s, then refused with the reason; the
+/// target is never touched in between.
+#[cfg(windows)]
+fn rename_over(from: &Path, to: &Path) -> Result<(), Error> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::{MoveFileExW, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH};
+    let wide = |p: &Path| p.as_os_str().encode_wide().chain(std::iter::once(0)).collect::<Vec<u16>>();
+    let (f, t) = (wide(from), wide(to));
+    const SHARING_VIOLATION: i32 = 32;
+    const LOCK_VIOLATION: i32 = 33;
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        // SAFETY: both paths are NUL-terminated wide strings that outlive the call.
+        if unsafe { MoveFileExW(f.as_ptr(), t.as_ptr(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) } != 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        let busy = matches!(e.raw_os_error(), Some(SHARING_VIOLATION | LOCK_VIOLATION));
+        if !busy || waited >= std::time::Duration::from_secs(2) {
+            return Err(Error::io("replace (another program may hold it open)", to, e));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += std::time::Duration::from_millis(100);
+    }
 }
 
 /// Creates `path` for writing, failing if it exists, with `mode` from the start
@@ -486,6 +521,26 @@ mod tests {
         fs::write(&big, [b'x'; 11]).unwrap();
         assert_eq!(read_capped(&big, 10, Links::Follow).unwrap_err().code(), "too_large");
         assert_eq!(read_capped(&big, 11, Links::Refuse).unwrap(), [b'x'; 11]);
+    }
+
+    /// Windows: a license file held open without delete sharing (the platform
+    /// reading it) is not replaced: the write waits, then says why, and the file
+    /// keeps its bytes; once it is closed, the replacement goes through.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_a_target_held_open_is_refused_then_replaced() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("license.lic");
+        fs::write(&t, b"old").unwrap();
+        let held = OpenOptions::new().read(true).share_mode(1 /* FILE_SHARE_READ only */).open(&t).unwrap();
+        let e = replace(&t, b"new", "t").unwrap_err();
+        assert!(e.to_string().contains("another program may hold it open"), "{e}");
+        assert_eq!(fs::read(&t).unwrap(), b"old");
+        drop(held);
+        replace(&t, b"new", "t").unwrap();
+        assert_eq!(fs::read(&t).unwrap(), b"new");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file is left");
     }
 
     /// Windows: a folder is never read as a file, and the size cap holds. (A link
