@@ -157,6 +157,7 @@ pub fn compare(c: &Consumption, e: &Entitlements) -> Vec<UsageLine> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     fn command(script: &str, timeout_seconds: u64) -> Usage {
         Usage { source: UsageSource::Command(vec!["/bin/sh".into(), "-c".into(), script.into()]), timeout_seconds }
     }
