@@ -514,22 +514,34 @@ fn portal_for_demo(dir: &Path) -> (license_test_support::TestPortal, String, lic
     (portal, token, code)
 }
 
+/// The portal's only slot was freed while another server's license in it is still
+/// valid: reusing it needs a stated reason.
+fn freed_with_a_valid_license(portal: &license_test_support::TestPortal) {
+    portal
+        .portal
+        .db()
+        .execute(
+            "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, revoked_at)
+             SELECT 'freed-license', 'AAAAA-BBBBB-CCCCC-DDDDD', activation_code, '2026-01-01T00:00:00Z', id,
+                    '2099-01-01T00:00:00Z', '2026-06-01T00:00:00Z' FROM slots",
+            [],
+        )
+        .unwrap();
+}
+
+/// The reason the portal recorded for the registration.
+fn registered_reason(portal: &license_test_support::TestPortal) -> String {
+    let db = portal.portal.db();
+    db.query_row("SELECT reason FROM slot_events WHERE event = 'registered'", [], |r| r.get(0)).unwrap()
+}
+
 #[test]
 fn request_online_then_audit_upload_through_the_real_portal() {
     let portal_state = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
         let (portal, token, _) = portal_for_demo(dir);
         // The only slot was freed while the license of a server in it is still valid.
-        portal
-            .portal
-            .db()
-            .execute(
-                "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, revoked_at)
-                 SELECT 'freed-license', 'AAAAA-BBBBB-CCCCC-DDDDD', activation_code, '2026-01-01T00:00:00Z', id,
-                        '2099-01-01T00:00:00Z', '2026-06-01T00:00:00Z' FROM slots",
-                [],
-            )
-            .unwrap();
+        freed_with_a_valid_license(&portal);
         let cfg = dir.join("environment.toml");
         let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();
@@ -557,12 +569,7 @@ fn request_online_then_audit_upload_through_the_real_portal() {
     s.type_into("[data-field=reason]", "the server was rebuilt");
     s.click("[data-testid=register]");
     s.wait_text("[data-testid=notice]", |t| t.contains("Registered"));
-    let reason: String = portal
-        .portal
-        .db()
-        .query_row("SELECT reason FROM slot_events WHERE event = 'registered'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(reason, "the server was rebuilt");
+    assert_eq!(registered_reason(&portal), "the server was rebuilt");
     s.wait_for(&format!("[data-testid=request-slots] tr[data-serial='{serial}']"));
     s.wait_for("[data-testid=registered]");
     s.click("[data-testid=download]");
@@ -728,28 +735,14 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
 
     // The only slot was freed while its last license is still valid: the portal asks
     // why it is reused, and the request's result line asks the administrator.
-    portal
-        .portal
-        .db()
-        .execute(
-            "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, revoked_at)
-             SELECT 'freed-license', 'AAAAA-BBBBB-CCCCC-DDDDD', activation_code, '2026-01-01T00:00:00Z', id,
-                    '2099-01-01T00:00:00Z', '2026-06-01T00:00:00Z' FROM slots",
-            [],
-        )
-        .unwrap();
+    freed_with_a_valid_license(&portal);
     w.click("[data-testid=process]");
     w.wait_for("[data-testid=reason-needed]");
     assert!(!w.enabled(&w.wait_for("[data-testid=process-with-reason]")), "not without a reason");
     w.type_into("[data-field=reason]", "the server was rebuilt");
     w.click("[data-testid=process-with-reason]");
     w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
-    let reason: String = portal
-        .portal
-        .db()
-        .query_row("SELECT reason FROM slot_events WHERE event = 'registered'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(reason, "the server was rebuilt");
+    assert_eq!(registered_reason(&portal), "the server was rebuilt");
     w.screenshot("workstation-transfer");
     // The "Carries" column shows what came back, and the result names the slot, the
     // name registered (the environment's, not its host name) and the expiry.

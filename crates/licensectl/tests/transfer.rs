@@ -96,6 +96,31 @@ fn carrier(portal: &TestPortal, token: &str) -> (tempfile::TempDir, PathBuf, tem
     (usb, file, home, workstation)
 }
 
+/// One production environment licensed through its first trip, with its portal,
+/// token, transfer file and workstation.
+/// Bind `_usb` and `_home` where it is used: they are the folders' lifetimes.
+struct Licensed {
+    portal: TestPortal,
+    vendor_public: String,
+    code: ActivationCode,
+    token: String,
+    site: Site,
+    file: PathBuf,
+    workstation: Cli,
+    _usb: tempfile::TempDir,
+    _home: tempfile::TempDir,
+}
+
+fn licensed_production() -> Licensed {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, ALL);
+    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    first_trip(&site, &file, &workstation, &portal.url, &code);
+    Licensed { portal, vendor_public, code, token, site, file, workstation, _usb, _home }
+}
+
 /// An environment's first trip: its license request out, processed, its license in.
 fn first_trip(site: &Site, file: &Path, workstation: &Cli, portal: &str, code: &ActivationCode) {
     site.ok(&["transfer", "export", p(file), "--request", "--activation-code", &code.to_string()]);
@@ -428,12 +453,7 @@ fn an_archive_with_a_member_twice_is_refused_and_nothing_is_sent() {
 /// history's read-modify-write, so every receipt is recorded exactly once.
 #[test]
 fn two_imports_at_once_record_every_receipt_once() {
-    let (portal, vendor_public, code) = portal();
-    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, ALL);
-    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let (_usb, file, _home, workstation) = carrier(&portal, &token);
-    first_trip(&site, &file, &workstation, &portal.url, &code);
+    let Licensed { portal, site, file, workstation, _usb, _home, .. } = licensed_production();
     for _ in 0..16 {
         site.ok(&["audit", "generate"]);
     }
@@ -544,12 +564,7 @@ fn untrusted_names_are_printed_without_control_characters() {
 /// export refuses to make such a file in the first place.
 #[test]
 fn a_file_whose_answers_would_not_fit_is_refused_before_anything_is_sent() {
-    let (portal, vendor_public, code) = portal();
-    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, ALL);
-    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let (_usb, file, _home, workstation) = carrier(&portal, &token);
-    first_trip(&site, &file, &workstation, &portal.url, &code);
+    let Licensed { portal, vendor_public, code, site, file, workstation, _usb, _home, .. } = licensed_production();
     site.ok(&["audit", "generate"]);
     site.ok(&["transfer", "export", p(&file)]);
     // 600 audits of this environment, each signed by its own key, as a site that
@@ -667,12 +682,7 @@ fn an_environments_history_shows_only_its_own_audits() {
 /// next run registers the serial, and the held audit goes through.
 #[test]
 fn a_reused_slot_needs_a_reason_and_holds_the_audit_until_given() {
-    let (portal, vendor_public, code) = portal();
-    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, ALL);
-    let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    let (_usb, file, _home, workstation) = carrier(&portal, &token);
-    first_trip(&site, &file, &workstation, &portal.url, &code);
+    let Licensed { portal, code, token, site, file, workstation, _usb, _home, .. } = licensed_production();
     // The server is rebuilt: its slot is freed in the portal while its license is
     // still valid, and the new machine has a new serial.
     let old: license_core::SerialNumber = site.json(&["serial"])["serial_number"].as_str().unwrap().parse().unwrap();
