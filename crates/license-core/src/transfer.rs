@@ -83,12 +83,12 @@ fn bad(damage: TransferDamage, reason: impl Into<String>) -> Error {
 }
 
 /// What a fault in the archive's own index says of the file: no ZIP at all (it
-/// does not begin as one), a ZIP cut short (its end record or index is missing or
-/// points past the end), or a structure License Manager never writes.
-fn archive_damage(bytes: &[u8], reason: &str) -> TransferDamage {
+/// does not begin as one), a ZIP cut short, or a structure License Manager never
+/// writes.
+fn archive_damage(bytes: &[u8], e: &crate::zip_index::IndexError) -> TransferDamage {
     if !bytes.starts_with(b"PK\x03\x04") {
         NotZip
-    } else if reason.contains("no end record") || reason.contains("truncated") || reason.contains("ends ") {
+    } else if e.cut_short {
         Truncated
     } else {
         Malformed
@@ -239,7 +239,8 @@ impl Transfer {
     pub fn from_bytes(bytes: &[u8], vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
         // The archive's own index first: counts, sizes and duplicate names, bounded
         // before the ZIP library allocates for them or folds duplicates into one.
-        crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY).map_err(|e| bad(archive_damage(bytes, &e), e))?;
+        crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY)
+            .map_err(|e| bad(archive_damage(bytes, &e), e.reason))?;
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| bad(Truncated, format!("it is not a ZIP archive, or it is truncated ({e})")))?;
         let mut index: Option<Vec<u8>> = None;

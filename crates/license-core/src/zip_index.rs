@@ -13,6 +13,23 @@ const EOCD_LEN: usize = 22;
 const CDH_SIG: u32 = 0x0201_4b50;
 const CDH_LEN: usize = 46;
 
+/// Why an archive's index is refused, in words for the caller to wrap, and whether
+/// the archive looks cut short (its end, or the index the end points to, is
+/// missing) rather than built in a way a transfer file never is.
+#[derive(Debug, PartialEq, Eq)]
+pub struct IndexError {
+    pub cut_short: bool,
+    pub reason: String,
+}
+
+fn cut_short(reason: impl Into<String>) -> IndexError {
+    IndexError { cut_short: true, reason: reason.into() }
+}
+
+fn not_ours(reason: impl Into<String>) -> IndexError {
+    IndexError { cut_short: false, reason: reason.into() }
+}
+
 /// What the index says, once it is known to be sound.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ZipIndex {
@@ -29,53 +46,53 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 /// Reads the index of `bytes`, refusing more than `max_members` members, a central
 /// directory larger than `max_members × max_entry` bytes, ZIP64 and split archives
-/// (a transfer file never needs either), and any name that appears twice. Errors are
-/// reasons in words, for the caller to wrap.
-pub fn read(bytes: &[u8], max_members: usize, max_entry: usize) -> Result<ZipIndex, String> {
-    let eocd = find_eocd(bytes).ok_or("it is not a ZIP archive, or it is truncated (no end record)")?;
+/// (a transfer file never needs either), and any name that appears twice.
+pub fn read(bytes: &[u8], max_members: usize, max_entry: usize) -> Result<ZipIndex, IndexError> {
+    let eocd =
+        find_eocd(bytes).ok_or_else(|| cut_short("it is not a ZIP archive, or it is truncated (no end record)"))?;
     let e = &bytes[eocd..];
     let (disk, cd_disk) = (u16_at(e, 4), u16_at(e, 6));
     let (on_disk, total) = (u16_at(e, 8), u16_at(e, 10));
     let (cd_size, cd_offset) = (u32_at(e, 12), u32_at(e, 16));
     if disk != 0 || cd_disk != 0 || on_disk != total {
-        return Err("it is a split (multi-part) ZIP archive; a transfer file is one file".into());
+        return Err(not_ours("it is a split (multi-part) ZIP archive; a transfer file is one file"));
     }
     if total == 0xFFFF || cd_size == u32::MAX || cd_offset == u32::MAX {
-        return Err("it uses ZIP64, which a transfer file never needs (at most 64 MiB)".into());
+        return Err(not_ours("it uses ZIP64, which a transfer file never needs (at most 64 MiB)"));
     }
     if total > max_members {
-        return Err(format!("it has {total} members; at most {max_members} are allowed"));
+        return Err(not_ours(format!("it has {total} members; at most {max_members} are allowed")));
     }
     let (cd_size, cd_offset) = (cd_size as usize, cd_offset as usize);
     if cd_size > max_members * max_entry {
-        return Err(format!("its index is {cd_size} bytes, larger than {max_members} members need"));
+        return Err(not_ours(format!("its index is {cd_size} bytes, larger than {max_members} members need")));
     }
     if cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd) {
-        return Err("its index points outside the file: it is damaged or truncated".into());
+        return Err(cut_short("its index points outside the file: it is damaged or truncated"));
     }
     let cd = &bytes[cd_offset..cd_offset + cd_size];
     let mut names: Vec<Vec<u8>> = Vec::with_capacity(total);
     let mut at = 0;
     for i in 0..total {
         if at + CDH_LEN > cd.len() || u32_at(cd, at) != CDH_SIG {
-            return Err(format!("its index ends before member {} of the {total} it declares", i + 1));
+            return Err(cut_short(format!("its index ends before member {} of the {total} it declares", i + 1)));
         }
         let name_len = u16_at(cd, at + 28);
         let rest = name_len + u16_at(cd, at + 30) + u16_at(cd, at + 32);
         let end = at + CDH_LEN + rest;
         if end > cd.len() {
-            return Err(format!("its index ends inside member {}", i + 1));
+            return Err(cut_short(format!("its index ends inside member {}", i + 1)));
         }
         let name = cd[at + CDH_LEN..at + CDH_LEN + name_len].to_vec();
         if names.contains(&name) {
             let shown: String = String::from_utf8_lossy(&name).chars().filter(|c| !c.is_control()).take(120).collect();
-            return Err(format!("member '{shown}' appears twice"));
+            return Err(not_ours(format!("member '{shown}' appears twice")));
         }
         names.push(name);
         at = end;
     }
     if at != cd.len() {
-        return Err(format!("its index holds more than the {total} members its end record declares"));
+        return Err(not_ours(format!("its index holds more than the {total} members its end record declares")));
     }
     Ok(ZipIndex { names })
 }
@@ -129,7 +146,7 @@ mod tests {
         let bytes = renamed(&archive(&["transfer.json", "transfer.jsoX"]), "transfer.jsoX", "transfer.json");
         // The library sees one member named so: the reason for reading the index here.
         assert_eq!(zip::ZipArchive::new(Cursor::new(bytes.clone())).unwrap().len(), 1);
-        assert!(read(&bytes, 10, 512).unwrap_err().contains("'transfer.json' appears twice"));
+        assert!(read(&bytes, 10, 512).unwrap_err().reason.contains("'transfer.json' appears twice"));
     }
 
     #[test]
@@ -141,14 +158,22 @@ mod tests {
             b[eocd + at..eocd + at + v.len()].copy_from_slice(v);
             b
         };
-        assert!(read(&bytes, 1, 512).unwrap_err().contains("at most 1 are allowed"));
-        assert!(read(&patch(8, &[0xFF, 0xFF, 0xFF, 0xFF]), 10, 512).unwrap_err().contains("ZIP64"));
-        assert!(read(&patch(12, &0x00FF_FFFFu32.to_le_bytes()), 10, 512).unwrap_err().contains("larger than"));
-        assert!(read(&patch(16, &0x00FF_FFFFu32.to_le_bytes()), 10, 512).unwrap_err().contains("outside the file"));
-        assert!(read(&patch(8, &[3, 0, 3, 0]), 10, 512).unwrap_err().contains("ends before member 3"));
-        assert!(read(&patch(8, &[1, 0, 1, 0]), 10, 512).unwrap_err().contains("more than the 1 members"));
-        assert!(read(&patch(4, &[1, 0]), 10, 512).unwrap_err().contains("split"));
-        assert!(read(&bytes[..bytes.len() - 1], 10, 512).unwrap_err().contains("no end record"));
-        assert!(read(b"", 10, 512).unwrap_err().contains("no end record"));
+        assert!(read(&bytes, 1, 512).unwrap_err().reason.contains("at most 1 are allowed"));
+        assert!(read(&patch(8, &[0xFF, 0xFF, 0xFF, 0xFF]), 10, 512).unwrap_err().reason.contains("ZIP64"));
+        assert!(read(&patch(12, &0x00FF_FFFFu32.to_le_bytes()), 10, 512).unwrap_err().reason.contains("larger than"));
+        assert!(read(&patch(16, &0x00FF_FFFFu32.to_le_bytes()), 10, 512)
+            .unwrap_err()
+            .reason
+            .contains("outside the file"));
+        assert!(read(&patch(8, &[3, 0, 3, 0]), 10, 512).unwrap_err().reason.contains("ends before member 3"));
+        assert!(read(&patch(8, &[1, 0, 1, 0]), 10, 512).unwrap_err().reason.contains("more than the 1 members"));
+        assert!(read(&patch(4, &[1, 0]), 10, 512).unwrap_err().reason.contains("split"));
+        assert!(read(&bytes[..bytes.len() - 1], 10, 512).unwrap_err().reason.contains("no end record"));
+        assert!(read(b"", 10, 512).unwrap_err().reason.contains("no end record"));
+        // Cut short, or built as a transfer file never is: each says which.
+        assert!(read(&bytes[..bytes.len() - 1], 10, 512).unwrap_err().cut_short);
+        assert!(read(&patch(8, &[3, 0, 3, 0]), 10, 512).unwrap_err().cut_short);
+        assert!(!read(&patch(4, &[1, 0]), 10, 512).unwrap_err().cut_short, "split");
+        assert!(!read(&bytes, 1, 512).unwrap_err().cut_short, "too many members");
     }
 }
