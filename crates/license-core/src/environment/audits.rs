@@ -241,9 +241,14 @@ impl Environment {
     /// overview's "last upload" and the metrics count. Another environment's audit
     /// file uploaded from here is recorded, but it is not this environment's history.
     pub fn own_history(&self) -> Vec<LocalUpload> {
-        let serial = self.serial().ok().map(|s| s.serial_number);
+        self.history_of(self.serial().ok().map(|s| s.serial_number).as_ref())
+    }
+
+    /// [`Environment::own_history`] for a serial already worked out (reading the
+    /// facts again would be the same work twice).
+    pub(crate) fn history_of(&self, serial: Option<&crate::SerialNumber>) -> Vec<LocalUpload> {
         let mut all = self.local_history();
-        all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number == serial);
+        all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number.as_ref() == serial);
         all
     }
 
@@ -251,8 +256,9 @@ impl Environment {
     /// The portal answers for the whole subscription; only this environment's own
     /// uploads (its serial) are its history.
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
-        let local = self.own_history();
-        let serial = self.serial().ok().map(|s| s.serial_number.to_string());
+        let own = self.serial().ok().map(|s| s.serial_number);
+        let local = self.history_of(own.as_ref());
+        let serial = own.map(|s| s.to_string());
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
             .iter()

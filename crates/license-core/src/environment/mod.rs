@@ -232,6 +232,10 @@ impl Environment {
                 self.config_path.display()
             ));
         }
+        let last_upload = self
+            .history_of(serial.as_ref().map(|s| &s.serial_number))
+            .into_iter()
+            .max_by(|a, b| a.received_at.cmp(&b.received_at));
         Ok(Overview {
             name: self.config.name.clone(),
             environment_type: self.config.environment_type,
@@ -241,7 +245,7 @@ impl Environment {
             serial_error,
             installed,
             last_backup: self.backups().list()?.into_iter().next(),
-            last_upload: self.own_history().into_iter().max_by(|a, b| a.received_at.cmp(&b.received_at)),
+            last_upload,
             clock,
             drift,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
