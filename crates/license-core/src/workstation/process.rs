@@ -99,7 +99,6 @@ enum Work {
 /// the blocking first step of [`process`].
 pub struct Plan {
     path: PathBuf,
-    transfer: Transfer,
     /// Done by an earlier run.
     done: Vec<ItemOutcome>,
     requests: Vec<(ItemOutcome, Work)>,
@@ -166,7 +165,7 @@ pub fn prepare(path: &Path) -> Result<Plan, Error> {
             (None, _) => {}
         }
     }
-    Ok(Plan { path: path.to_path_buf(), transfer, done, requests, audits })
+    Ok(Plan { path: path.to_path_buf(), done, requests, audits })
 }
 
 /// Sends the plan's work to the portal. License requests first, all of them, then
@@ -181,7 +180,7 @@ pub async fn send(
     progress: &(dyn Fn(&ItemOutcome, usize, usize) + Sync),
 ) -> Sent {
     use futures_util::stream::{self, StreamExt};
-    let Plan { path, transfer: t, done: mut items, requests, audits } = plan;
+    let Plan { path, done: mut items, requests, audits } = plan;
     let total = items.len() + requests.len() + audits.len();
     let mut done = items.len();
     let send = |(item, w): (ItemOutcome, Work)| async move {
@@ -192,7 +191,7 @@ pub async fn send(
                 license_for_request(client, &item.serial_number, &item.environment_name, reason, bytes).await
             }
         };
-        (item, answer)
+        (item, w, answer)
     };
     let mut answers: Vec<(SerialNumber, Answer)> = Vec::new();
     let mut finished = |item: ItemOutcome, items: &mut Vec<ItemOutcome>| {
@@ -201,8 +200,8 @@ pub async fn send(
         items.push(item);
     };
     let mut results = stream::iter(requests).map(send).buffer_unordered(CONCURRENCY);
-    while let Some((item, answer)) = results.next().await {
-        finished(answered(&t, item, answer, &mut answers), &mut items);
+    while let Some((item, work, answer)) = results.next().await {
+        finished(answered(item, work, answer, &mut answers), &mut items);
     }
     drop(results);
     let unregistered: Vec<SerialNumber> = items
@@ -217,8 +216,8 @@ pub async fn send(
         finished(item, &mut items);
     }
     let mut results = stream::iter(audits).map(send).buffer_unordered(CONCURRENCY);
-    while let Some((item, answer)) = results.next().await {
-        finished(answered(&t, item, answer, &mut answers), &mut items);
+    while let Some((item, work, answer)) = results.next().await {
+        finished(answered(item, work, answer, &mut answers), &mut items);
     }
     drop(results);
     Sent { path, items, answers }
@@ -233,19 +232,19 @@ pub fn record(sent: Sent) -> Result<ProcessReport, Error> {
     Ok(ProcessReport { items: sent.items, written })
 }
 
-/// One item's outcome from the portal's answer; what came back joins `answers`.
+/// One item's outcome from the portal's answer to `work`; what came back joins
+/// `answers` (a license with the request it answers).
 fn answered(
-    t: &Transfer,
     mut item: ItemOutcome,
+    work: Work,
     answer: Result<(Option<crate::payload::UploadStatus>, Vec<u8>), Error>,
     answers: &mut Vec<(SerialNumber, Answer)>,
 ) -> ItemOutcome {
     match answer {
         Ok((verdict, bytes)) => {
-            let back = match item.audit_id {
-                Some(id) => Answer::Receipt(id, bytes),
-                None => {
-                    let request = t.papers(&item.serial_number).and_then(|p| p.request.clone()).expect("listed");
+            let back = match work {
+                Work::Audit(id, _) => Answer::Receipt(id, bytes),
+                Work::Request(request) => {
                     item.license = issued(&bytes, &item.environment_name);
                     Answer::License { request, license: bytes }
                 }
