@@ -8,7 +8,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::audits::{self, GeneratedAudit, HistoryLine};
 use license_core::environment::usage::{self, UsageLine};
-use license_core::portal::{PortalClient, Registration, UploadResult};
+use license_core::portal::{PortalClient, UploadResult};
 use license_core::{Environment, SerialNumber};
 use serde::Serialize;
 use std::sync::Arc;
@@ -158,14 +158,8 @@ pub async fn register_environment(
     let env = state.env()?;
     cancellable(&state, async {
         let (code, reg, client) = with_env(&env, move |env| {
-            let code = chosen_code(env, activation_code)?;
-            let reg = Registration {
-                serial_number: env.serial()?.serial_number,
-                environment_type: env.config.environment_type,
-                name: env.config.name.clone(),
-                environment_key: Some(env.environment_key()?),
-                reason: reason.filter(|r| !r.trim().is_empty()),
-            };
+            let code = env.subscription_code(activation_code.as_deref())?;
+            let reg = env.registration(None, reason)?;
             Ok((code, reg, env.portal_client(None)?))
         })
         .await?;
@@ -195,15 +189,6 @@ pub async fn send_license(state: State<'_, AppState>) -> CommandResult<Vec<Strin
         Ok(client.send_license(&serial).await?)
     })
     .await
-}
-
-/// The subscription to ask: the code the administrator typed, else the installed
-/// license's.
-fn chosen_code(env: &Environment, typed: Option<String>) -> Result<license_core::ActivationCode, license_core::Error> {
-    match typed.filter(|c| !c.trim().is_empty()) {
-        Some(c) => c.parse(),
-        None => env.installed_activation_code(),
-    }
 }
 
 async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumber, PortalClient)> {
@@ -285,7 +270,8 @@ pub async fn request_view(activation_code: Option<String>, state: State<'_, AppS
                 subscription: None,
                 subscription_error: None,
             };
-            let asked = chosen_code(env, activation_code)
+            let asked = env
+                .subscription_code(activation_code.as_deref())
                 .map_err(CommandError::from)
                 .and_then(|code| Ok((code, env.portal_client(None)?)));
             Ok((view, asked))

@@ -7,9 +7,13 @@ use license_core::environment::drift::Drift;
 use license_core::environment::monitor::{REQUEST_OFFLINE, REQUEST_ONLINE};
 use license_core::environment::{InstallOutcome, Overview, Step};
 use license_core::serial::SerialExplanation;
-use license_core::timestamp;
+use license_core::{timestamp, SerialNumber};
 use serde_json::json;
 use std::path::Path;
+
+mod local;
+mod portal;
+mod transfer;
 
 pub struct Out {
     pub json: bool,
@@ -88,7 +92,7 @@ impl Out {
 
     /// The serial number; with `explain`, its facts, and (`licensed`: the installed
     /// license's serial and the drift) whether the license is for it and why not.
-    pub fn serial(&self, e: &SerialExplanation, explain: bool, licensed: Option<(String, Option<Drift>)>) {
+    pub fn serial(&self, e: &SerialExplanation, explain: bool, licensed: Option<(SerialNumber, Option<Drift>)>) {
         if self.json {
             return match licensed {
                 Some((l, d)) => print_json(&json!({ "serial": e, "license_serial_number": l, "drift": d })),
@@ -182,8 +186,8 @@ impl Out {
     }
 
     /// `serial --explain` beside an installed license: the same comparison as `status`.
-    fn serial_against_license(&self, e: &SerialExplanation, licensed: &str, drift: Option<&Drift>) {
-        if e.serial_number.to_string() == licensed {
+    fn serial_against_license(&self, e: &SerialExplanation, licensed: &SerialNumber, drift: Option<&Drift>) {
+        if e.serial_number == *licensed {
             outln!("\nThe installed license is for this serial number.");
         } else {
             outln!("\nThe installed license is for {licensed}, not this serial number.");

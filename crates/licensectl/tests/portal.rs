@@ -1,6 +1,8 @@
 //! licensectl against the reference portal over real HTTP on loopback: online
 //! registration and download, audits under a fault matrix (exactly once, none
 //! lost), and the full air-gapped round trip.
+// A scenario reads best whole: tests may run long (clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 use license_core::portal::{ClientOptions, PortalClient};
 use license_core::{ActivationCode, EnvironmentType};

@@ -3,6 +3,8 @@
 //! transfer file; a connected workstation with no configuration processes it against
 //! the real portal on loopback, with faults; each environment takes back its license
 //! and receipts. Twice, to prove a second run changes nothing.
+// A scenario reads best whole: tests may run long (clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 use license_core::environment::config::{Usage, UsageSource};
 use license_core::environment::Config;

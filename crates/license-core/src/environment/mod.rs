@@ -14,6 +14,7 @@ pub mod identity;
 pub mod monitor;
 pub mod report;
 pub mod requests;
+pub mod subscription;
 pub mod transfer_here;
 pub mod usage;
 
@@ -190,6 +191,23 @@ impl Environment {
         Ok(self.check_against(file, self.installed_bytes()?.as_deref()))
     }
 
+    /// The installed license, checked as the overview shows it.
+    fn installed_license(&self, serial: Option<SerialNumber>, now: Timestamp) -> Result<InstalledLicense, Error> {
+        Ok(match self.installed_bytes()? {
+            None => InstalledLicense {
+                status: LicenseStatus::None,
+                status_text: "no license is installed".into(),
+                days_left: None,
+                license: None,
+                report: check_license(b"", &self.vendor_keys, &Expectations::default()),
+            },
+            Some(bytes) => {
+                let exp = self.expectations(serial, None, now);
+                installed_status(check_license(&bytes, &self.vendor_keys, &exp), now)
+            }
+        })
+    }
+
     pub fn overview(&self) -> Result<Overview, Error> {
         let clock = self.clock();
         let now = clock.effective_now();
@@ -201,19 +219,7 @@ impl Environment {
             Ok((f, s)) => (Some(f), Some(s), None),
             Err(e) => (None, None, Some(e)),
         };
-        let installed = match self.installed_bytes()? {
-            None => InstalledLicense {
-                status: LicenseStatus::None,
-                status_text: "no license is installed".into(),
-                days_left: None,
-                license: None,
-                report: check_license(b"", &self.vendor_keys, &Expectations::default()),
-            },
-            Some(bytes) => {
-                let exp = self.expectations(serial.as_ref().map(|s| s.serial_number.clone()), None, now);
-                installed_status(check_license(&bytes, &self.vendor_keys, &exp), now)
-            }
-        };
+        let installed = self.installed_license(serial.as_ref().map(|s| s.serial_number.clone()), now)?;
         let mut warnings = Vec::new();
         warnings.extend(clock.warning.clone());
         if let Some(e) = &serial_error {
@@ -227,10 +233,8 @@ impl Environment {
             _ => None,
         };
         if self.vendor_keys.is_empty() {
-            warnings.push(format!(
-                "no trusted vendor key is configured: add vendor_keys to {}",
-                self.config_path.display()
-            ));
+            let config = self.config_path.display();
+            warnings.push(format!("no trusted vendor key is configured: add vendor_keys to {config}"));
         }
         let last_upload = self
             .history_of(serial.as_ref().map(|s| &s.serial_number))
@@ -331,6 +335,19 @@ impl Environment {
         self.replace_license(&bytes, opts, &format!("before restore of {backup_id}"), progress)
     }
 
+    /// The checks an install must pass: installable here, and confirmed when the
+    /// report has warnings.
+    fn admit(&self, file: &[u8], old: Option<&[u8]>, opts: InstallOptions) -> Result<Report, Error> {
+        let report = self.check_against(file, old);
+        if !report.installable {
+            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
+        }
+        if report.needs_confirmation && !opts.confirmed {
+            return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
+        }
+        Ok(report)
+    }
+
     fn replace_license(
         &self,
         file: &[u8],
@@ -350,22 +367,12 @@ impl Environment {
         progress(Step::Checking);
         // Read once: the same bytes are compared with and then backed up.
         let old = self.installed_bytes()?;
-        let report = self.check_against(file, old.as_deref());
-        if !report.installable {
-            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
-        }
-        if report.needs_confirmation && !opts.confirmed {
-            return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
-        }
+        let report = self.admit(file, old.as_deref(), opts)?;
         let license = report.license.clone().expect("installable reports carry the license");
         // Room for the new file beside the old one (the temporary copy is written
         // first), checked before the backup: an install either completes or changes
         // nothing, not even the backup folder.
-        let dir = target.parent().unwrap_or(Path::new("."));
-        let needed = file.len() as u64 + SPACE_MARGIN;
-        if let Some(free) = fs::free_bytes(dir).filter(|free| *free < needed) {
-            return Err(Error::NoSpace { path: dir.to_path_buf(), needed, free });
-        }
+        ensure_room(target.parent().unwrap_or(Path::new(".")), file.len() as u64 + SPACE_MARGIN)?;
 
         progress(Step::BackingUp);
         let backup = match &old {
@@ -406,6 +413,13 @@ impl Environment {
         }
         progress(Step::Done);
         Ok(InstallOutcome { license, backup, report, written_path: target.clone() })
+    }
+}
+
+fn ensure_room(dir: &Path, needed: u64) -> Result<(), Error> {
+    match fs::free_bytes(dir).filter(|free| *free < needed) {
+        Some(free) => Err(Error::NoSpace { path: dir.to_path_buf(), needed, free }),
+        None => Ok(()),
     }
 }
 

@@ -1,0 +1,75 @@
+//! What one environment says of itself: serial number, checks of a file, status,
+//! backups and the clock. Nothing here talks to the portal.
+
+use crate::output::Out;
+use crate::{EXIT_OK, EXIT_REFUSED};
+use anyhow::Result;
+use license_core::environment::subscription;
+use license_core::serial::HostFacts;
+use license_core::{check_license, Environment, EnvironmentType, Error, SerialNumber};
+use std::path::{Path, PathBuf};
+
+pub fn serial(env: Option<Environment>, explain: bool, facts: Option<PathBuf>, out: &Out) -> Result<u8> {
+    let own_facts = facts.is_none();
+    let e = match (facts, &env) {
+        (Some(f), _) => HostFacts::read(&f)?.explain(&f.display().to_string())?,
+        (None, Some(env)) => env.serial()?,
+        (None, None) => license_core::serial::host_explanation()?,
+    };
+    // With an environment: compare with the installed license, and say which fact
+    // changed when they differ.
+    let licensed = match (explain && own_facts, &env) {
+        (true, Some(env)) => env.installed().ok().map(|l| (l.serial_number, env.serial_drift())),
+        _ => None,
+    };
+    out.serial(&e, explain, licensed);
+    Ok(EXIT_OK)
+}
+
+/// Every check on a file, against the serial and type named here, else the
+/// environment's (`subscription::expectations`).
+pub fn verify(
+    env: Option<Environment>,
+    file: &Path,
+    vendor_keys: Vec<String>,
+    serial: Option<String>,
+    facts: Option<PathBuf>,
+    environment_type: Option<String>,
+    out: &Out,
+) -> Result<u8> {
+    let bytes = license_core::fs::read_document(file)?;
+    let ring = subscription::key_ring(env.as_ref(), vendor_keys)?;
+    let serial_number: Option<SerialNumber> = match (serial, facts) {
+        (Some(s), _) => Some(s.parse()?),
+        (_, Some(f)) => Some(HostFacts::read(&f)?.serial_number()?),
+        _ => None,
+    };
+    let environment_type: Option<EnvironmentType> =
+        environment_type.map(|t| t.parse().map_err(anyhow::Error::msg)).transpose()?;
+    let report =
+        check_license(&bytes, &ring, &subscription::expectations(env.as_ref(), serial_number, environment_type));
+    out.report(file, &report);
+    Ok(if report.installable { EXIT_OK } else { EXIT_REFUSED })
+}
+
+pub fn status(env: &Environment, out: &Out) -> Result<u8> {
+    out.overview(&env.overview()?);
+    Ok(EXIT_OK)
+}
+
+pub fn backup(env: &Environment, out: &Out) -> Result<u8> {
+    let b = env.backup_now("on demand")?.ok_or(Error::NothingInstalled)?;
+    out.backup_taken(&b);
+    Ok(EXIT_OK)
+}
+
+pub fn backups(env: &Environment, out: &Out) -> Result<u8> {
+    out.backups(&env.backups().list()?);
+    Ok(EXIT_OK)
+}
+
+pub fn clock(env: &Environment, accept: bool, out: &Out) -> Result<u8> {
+    let r = if accept { env.accept_clock()? } else { env.clock() };
+    out.clock(&r);
+    Ok(EXIT_OK)
+}
