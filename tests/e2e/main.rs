@@ -4,6 +4,8 @@
 //! `test-dialogs` feature; see ARCHITECTURE.md).
 //!
 //! Run with `scripts/test` (it builds the UI and starts Xvfb, D-Bus and the keyring).
+// A scenario reads best whole: tests may run long (clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 mod driver;
 

@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::fs;
 use crate::keys::KeyPair;
 use crate::payload::{Entitlements, EnvironmentType, License, Payload};
-use crate::serial::HostFacts;
+use crate::serial::{HostFacts, SerialNumber};
+use crate::timestamp::Timestamp;
 use chrono::{Duration, Utc};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -54,12 +55,24 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         .write(&config_path)?;
 
     let now = Utc::now();
-    let code = random_code();
-    let base = License {
+    let base = installed_license(serial, now);
+    write(&dir.join("license.lic"), base.seal(&vendor).as_bytes(), false)?;
+    for (name, text) in samples(&base, &vendor, other_serial, now) {
+        write(&dir.join("samples").join(name), text.as_bytes(), false)?;
+    }
+    // As an install would: remember the facts its serial was made from.
+    crate::Environment::open(&config_path)?.remember_serial_facts(&base)?;
+    Ok(config_path)
+}
+
+/// The demo's installed license: Production, expiring in 20 days, so the overview
+/// warns.
+fn installed_license(serial: SerialNumber, now: Timestamp) -> License {
+    License {
         format: 1,
         license_id: Uuid::new_v4(),
-        activation_code: code.clone(),
-        serial_number: serial.clone(),
+        activation_code: random_code(),
+        serial_number: serial,
         environment_type: EnvironmentType::Production,
         customer: "Demo Corp".into(),
         issued_at: now - Duration::days(30),
@@ -72,46 +85,46 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
             support_level: "standard".into(),
             features: vec!["sso".into(), "audit-log".into()],
         },
-    };
+    }
+}
+
+/// Sample files to try, each a variant of `base` that one check treats differently.
+fn samples(
+    base: &License,
+    vendor: &KeyPair,
+    other_serial: SerialNumber,
+    now: Timestamp,
+) -> Vec<(&'static str, String)> {
     let variant = |f: &dyn Fn(&mut License)| {
         let mut l = base.clone();
         l.license_id = Uuid::new_v4();
         l.issued_at = now - Duration::days(1);
         f(&mut l);
-        l
+        l.seal(vendor)
     };
-    write(&dir.join("license.lic"), base.seal(&vendor).as_bytes(), false)?;
-    let samples: Vec<(&str, String)> = vec![
+    vec![
         (
             "renewal.lic",
             variant(&|l| {
                 l.expires_at = Some(now + Duration::days(395));
                 l.entitlements.named_users = 150;
                 l.entitlements.features.push("high-availability".into());
-            })
-            .seal(&vendor),
+            }),
         ),
-        ("other-subscription.lic", variant(&|l| l.activation_code = random_code()).seal(&vendor)),
-        ("older.lic", variant(&|l| l.issued_at = now - Duration::days(60)).seal(&vendor)),
-        ("fewer-users.lic", variant(&|l| l.entitlements.named_users = 50).seal(&vendor)),
-        ("wrong-serial.lic", variant(&|l| l.serial_number = other_serial.clone()).seal(&vendor)),
+        ("other-subscription.lic", variant(&|l| l.activation_code = random_code())),
+        ("older.lic", variant(&|l| l.issued_at = now - Duration::days(60))),
+        ("fewer-users.lic", variant(&|l| l.entitlements.named_users = 50)),
+        ("wrong-serial.lic", variant(&|l| l.serial_number = other_serial.clone())),
         (
             "expired.lic",
             variant(&|l| {
                 l.not_before = now - Duration::days(400);
                 l.expires_at = Some(now - Duration::days(35));
-            })
-            .seal(&vendor),
+            }),
         ),
-        ("development.lic", variant(&|l| l.environment_type = EnvironmentType::Development).seal(&vendor)),
-        ("tampered.lic", tamper(&variant(&|l| l.entitlements.named_users = 10).seal(&vendor))),
-    ];
-    for (name, text) in samples {
-        write(&dir.join("samples").join(name), text.as_bytes(), false)?;
-    }
-    // As an install would: remember the facts its serial was made from.
-    crate::Environment::open(&config_path)?.remember_serial_facts(&base)?;
-    Ok(config_path)
+        ("development.lic", variant(&|l| l.environment_type = EnvironmentType::Development)),
+        ("tampered.lic", tamper(&variant(&|l| l.entitlements.named_users = 10))),
+    ]
 }
 
 /// Re-signs nothing: swaps the payload for an edited copy, as a hand edit would.

@@ -175,6 +175,18 @@ pub enum Error {
     BadRelease { reason: String },
 }
 
+/// One exhaustive `match` over [`Error`]: the special arms first, then each variant
+/// whose code has its own name, written once. A new variant without a code does not
+/// compile.
+macro_rules! codes_by_variant {
+    ($value:expr; $($pat:pat => $code:expr),+; $($same:ident),+ $(,)?) => {
+        match $value {
+            $($pat => $code,)+
+            $(Error::$same { .. } => ErrorCode::$same,)+
+        }
+    };
+}
+
 impl Error {
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Error::Io { action, path: path.to_path_buf(), source }
@@ -183,53 +195,12 @@ impl Error {
     /// A stable, machine-readable identifier of the error's class. Portal refusals
     /// are told apart by what the administrator can do next.
     pub fn code(&self) -> ErrorCode {
-        match self {
-            Error::TooLarge { .. } => ErrorCode::TooLarge,
-            Error::NotText { .. } => ErrorCode::NotText,
-            Error::ByteOrderMark => ErrorCode::ByteOrderMark,
-            Error::BadArmor { .. } => ErrorCode::BadArmor,
-            Error::NotADocument { .. } => ErrorCode::NotADocument,
+        codes_by_variant!(self;
             // Which kind it is, when it is one of ours: the UI names the page that takes it.
             Error::WrongKind { known: Some(DocumentKind::License), .. } => ErrorCode::IsALicense,
             Error::WrongKind { known: Some(DocumentKind::Audit), .. } => ErrorCode::IsAnAudit,
             Error::WrongKind { known: Some(DocumentKind::Request), .. } => ErrorCode::IsARequest,
             Error::WrongKind { known: Some(DocumentKind::Receipt), .. } => ErrorCode::IsAReceipt,
-            Error::WrongKind { .. } => ErrorCode::WrongKind,
-            Error::MultipleBlocks { .. } => ErrorCode::MultipleBlocks,
-            Error::BadEncoding { .. } => ErrorCode::BadEncoding,
-            Error::BadEnvelope { .. } => ErrorCode::BadEnvelope,
-            Error::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
-            Error::UnknownKey { .. } => ErrorCode::UnknownKey,
-            Error::BadSignature { .. } => ErrorCode::BadSignature,
-            Error::BadPayload { .. } => ErrorCode::BadPayload,
-            Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
-            Error::InvalidActivationCode { .. } => ErrorCode::InvalidActivationCode,
-            Error::InvalidSerialNumber { .. } => ErrorCode::InvalidSerialNumber,
-            Error::NoSerialFacts { .. } => ErrorCode::NoSerialFacts,
-            Error::BadFacts { .. } => ErrorCode::BadFacts,
-            Error::BadKey { .. } => ErrorCode::BadKey,
-            Error::BadConfig { .. } => ErrorCode::BadConfig,
-            Error::InvalidEnvironmentType { .. } => ErrorCode::InvalidEnvironmentType,
-            Error::InvalidSetting { .. } => ErrorCode::InvalidSetting,
-            Error::NoConfig { .. } => ErrorCode::NoConfig,
-            Error::Io { .. } => ErrorCode::Io,
-            Error::NotAFile { .. } => ErrorCode::NotAFile,
-            Error::NotPrivate { .. } => ErrorCode::NotPrivate,
-            Error::DanglingLink { .. } => ErrorCode::DanglingLink,
-            Error::UsageUnavailable { .. } => ErrorCode::UsageUnavailable,
-            Error::BadTransfer { .. } => ErrorCode::BadTransfer,
-            Error::NotATransferFile { .. } => ErrorCode::NotATransferFile,
-            Error::TransferFull { .. } => ErrorCode::TransferFull,
-            Error::NothingToAccept => ErrorCode::NothingToAccept,
-            Error::NoSpace { .. } => ErrorCode::NoSpace,
-            Error::NothingInstalled => ErrorCode::NothingInstalled,
-            Error::NotALicense { .. } => ErrorCode::NotALicense,
-            Error::NoSuchBackup { .. } => ErrorCode::NoSuchBackup,
-            Error::Refused { .. } => ErrorCode::Refused,
-            Error::NeedsConfirmation { .. } => ErrorCode::NeedsConfirmation,
-            Error::ReadBackFailed { .. } => ErrorCode::ReadBackFailed,
-            Error::Busy { .. } => ErrorCode::Busy,
-            Error::PortalUnreachable { .. } => ErrorCode::PortalUnreachable,
             Error::PortalRefused { status, kind, .. } => match (*status, kind.as_str()) {
                 (401, _) => ErrorCode::PortalUnauthorized,
                 (403, _) => ErrorCode::PortalForbidden,
@@ -240,16 +211,17 @@ impl Error {
                 (429, _) => ErrorCode::PortalRateLimited,
                 _ => ErrorCode::PortalRefused,
             },
-            Error::PortalProtocol { .. } => ErrorCode::PortalProtocol,
-            Error::AuditNotRegistered { .. } => ErrorCode::AuditNotRegistered,
-            Error::BadPortalUrl { .. } => ErrorCode::BadPortalUrl,
-            Error::BadToken { .. } => ErrorCode::BadToken,
-            Error::TokenNotBound { .. } => ErrorCode::TokenNotBound,
-            Error::NoToken { .. } => ErrorCode::NoToken,
-            Error::Keyring { .. } => ErrorCode::Keyring,
-            Error::BadRelease { .. } => ErrorCode::BadRelease,
-            Error::Interrupted { .. } => ErrorCode::Internal,
-        }
+            Error::Interrupted { .. } => ErrorCode::Internal;
+            // Every other variant has the code of its own name.
+            TooLarge, NotText, ByteOrderMark, BadArmor, NotADocument, WrongKind, MultipleBlocks,
+            BadEncoding, BadEnvelope, UnsupportedAlgorithm, UnknownKey, BadSignature, BadPayload,
+            UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
+            BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
+            DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, NeedsConfirmation,
+            ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
+            BadToken, TokenNotBound, NoToken, Keyring, BadRelease
+        )
     }
 }
 

@@ -228,6 +228,69 @@ fn verify_member(member: &Member, name: &str, bytes: &[u8], vendor_keys: Option<
     }
 }
 
+/// Every member, classified and unpacked under the caps; the index apart.
+type Unpacked = (Option<Vec<u8>>, Vec<(String, Member, Vec<u8>)>);
+
+fn unpack(bytes: &[u8]) -> Result<Unpacked, Error> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| bad(Truncated, format!("it is not a ZIP archive, or it is truncated ({e})")))?;
+    let mut index: Option<Vec<u8>> = None;
+    let mut members = Vec::new();
+    let mut unpacked: u64 = 0;
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(|e| bad(Truncated, format!("member {i} cannot be read ({e})")))?;
+        let name =
+            f.name().map_err(|_| bad(UnknownMember, format!("member {i} has a name that is not UTF-8")))?.to_string();
+        if f.is_symlink() {
+            return Err(bad(UnknownMember, format!("member '{}' is a link; links are not allowed", shown(&name))));
+        }
+        let member = classify(&name)?;
+        if f.is_dir() != matches!(member, Member::Folder) {
+            return Err(bad(UnknownMember, format!("member '{}' is not one the transfer format allows", shown(&name))));
+        }
+        let data = read_member(&mut f, &name, MAX_UNPACKED - unpacked)?;
+        unpacked += data.len() as u64;
+        match member {
+            Member::Index => index = Some(data),
+            Member::Folder => {}
+            m => members.push((name, m, data)),
+        }
+    }
+    Ok((index, members))
+}
+
+/// A member's bytes, at most `left` (what the archive may still unpack to) and never
+/// more than any document. Declared sizes can lie (a zip bomb): this counts what
+/// really comes out.
+fn read_member(f: &mut impl Read, name: &str, left: u64) -> Result<Vec<u8>, Error> {
+    let limit = left.min(crate::MAX_FILE_BYTES);
+    let mut data = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| bad(Checksum, format!("member '{}' is damaged ({e})", shown(name))))?;
+    if data.len() as u64 <= limit {
+        return Ok(data);
+    }
+    Err(if limit < crate::MAX_FILE_BYTES {
+        bad(TooLarge, format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
+    } else {
+        bad(TooLarge, format!("member '{}' is larger than any document ({} bytes)", shown(name), crate::MAX_FILE_BYTES))
+    })
+}
+
+fn parse_index(index: &[u8]) -> Result<Index, Error> {
+    crate::strict_json::check(index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
+    let index: Index =
+        serde_json::from_slice(index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
+    if index.format != 1 {
+        return Err(bad(
+            BadIndex,
+            format!("{INDEX} has format {}; this version reads format 1: update License Manager", index.format),
+        ));
+    }
+    Ok(index)
+}
+
 impl Transfer {
     /// Reads and checks a transfer file; see the module documentation.
     pub fn read(path: &Path, vendor_keys: Option<&KeyRing>) -> Result<Transfer, Error> {
@@ -241,70 +304,12 @@ impl Transfer {
         // before the ZIP library allocates for them or folds duplicates into one.
         crate::zip_index::read(bytes, MAX_MEMBERS, MAX_INDEX_ENTRY)
             .map_err(|e| bad(archive_damage(bytes, &e), e.reason))?;
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| bad(Truncated, format!("it is not a ZIP archive, or it is truncated ({e})")))?;
-        let mut index: Option<Vec<u8>> = None;
-        let mut members: Vec<(String, Member, Vec<u8>)> = Vec::new();
-        let mut unpacked: u64 = 0;
-        for i in 0..zip.len() {
-            let mut f = zip.by_index(i).map_err(|e| bad(Truncated, format!("member {i} cannot be read ({e})")))?;
-            let name = f
-                .name()
-                .map_err(|_| bad(UnknownMember, format!("member {i} has a name that is not UTF-8")))?
-                .to_string();
-            if f.is_symlink() {
-                return Err(bad(UnknownMember, format!("member '{}' is a link; links are not allowed", shown(&name))));
-            }
-            let member = classify(&name)?;
-            if f.is_dir() != matches!(member, Member::Folder) {
-                return Err(bad(
-                    UnknownMember,
-                    format!("member '{}' is not one the transfer format allows", shown(&name)),
-                ));
-            }
-            // Declared sizes can lie (a zip bomb): count what really comes out.
-            let left = MAX_UNPACKED - unpacked;
-            let limit = left.min(crate::MAX_FILE_BYTES);
-            let mut data = Vec::new();
-            (&mut f)
-                .take(limit + 1)
-                .read_to_end(&mut data)
-                .map_err(|e| bad(Checksum, format!("member '{}' is damaged ({e})", shown(&name))))?;
-            if data.len() as u64 > limit {
-                return Err(if limit < crate::MAX_FILE_BYTES {
-                    bad(TooLarge, format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
-                } else {
-                    bad(
-                        TooLarge,
-                        format!(
-                            "member '{}' is larger than any document ({} bytes)",
-                            shown(&name),
-                            crate::MAX_FILE_BYTES
-                        ),
-                    )
-                });
-            }
-            unpacked += data.len() as u64;
-            match member {
-                Member::Index => index = Some(data),
-                Member::Folder => {}
-                m => members.push((name, m, data)),
-            }
-        }
+        let (index, members) = unpack(bytes)?;
         // Only once every byte is counted: a bomb is refused before any parsing.
         for (name, m, data) in &members {
             verify_member(m, name, data, vendor_keys)?;
         }
-        let index = index.ok_or_else(|| bad(BadIndex, format!("it has no {INDEX}")))?;
-        crate::strict_json::check(&index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
-        let index: Index =
-            serde_json::from_slice(&index).map_err(|e| bad(BadIndex, format!("{INDEX} is not valid ({e})")))?;
-        if index.format != 1 {
-            return Err(bad(
-                BadIndex,
-                format!("{INDEX} has format {}; this version reads format 1: update License Manager", index.format),
-            ));
-        }
+        let index = parse_index(&index.ok_or_else(|| bad(BadIndex, format!("it has no {INDEX}")))?)?;
         let mut t = Transfer::default();
         for e in index.environments {
             if t.environments.iter().any(|(x, _)| x.serial_number == e.serial_number) {

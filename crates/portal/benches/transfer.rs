@@ -85,6 +85,24 @@ fn transfer_file(path: &Path, code: &ActivationCode, sites: &[Site]) -> Vec<Vec<
     all
 }
 
+/// Registers environment `i` in a slot and takes the license the portal issues it.
+fn register_site(rt: &tokio::runtime::Runtime, client: &PortalClient, code: &ActivationCode, i: usize) -> Site {
+    let key = KeyPair::generate();
+    let serial = serial_from_facts_text(&format!("platform_uuid=bench-{i}\n"));
+    let reg = Registration {
+        serial_number: serial.clone(),
+        environment_type: EnvironmentType::Production,
+        name: format!("Environment {i}"),
+        environment_key: Some(key.public().to_base64url()),
+        reason: None,
+    };
+    rt.block_on(client.register(code, &reg)).unwrap();
+    let text = rt.block_on(client.download_license(&serial)).unwrap();
+    let env = license_core::document::Envelope::parse(license_core::DocumentKind::License, text.as_bytes()).unwrap();
+    let license_id = license_core::License::from_json(env.payload()).unwrap().license_id;
+    Site { serial, key, license_id }
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let portal = TestPortal::with_vendor(KeyPair::generate());
@@ -93,25 +111,7 @@ fn bench(c: &mut Criterion) {
     let client =
         PortalClient::new(&portal.url.parse().unwrap(), Some(portal.token(&code, ALL)), ClientOptions::default())
             .unwrap();
-    let sites: Vec<Site> = (0..ENVIRONMENTS)
-        .map(|i| {
-            let key = KeyPair::generate();
-            let serial = serial_from_facts_text(&format!("platform_uuid=bench-{i}\n"));
-            let reg = Registration {
-                serial_number: serial.clone(),
-                environment_type: EnvironmentType::Production,
-                name: format!("Environment {i}"),
-                environment_key: Some(key.public().to_base64url()),
-                reason: None,
-            };
-            rt.block_on(client.register(&code, &reg)).unwrap();
-            let text = rt.block_on(client.download_license(&serial)).unwrap();
-            let env =
-                license_core::document::Envelope::parse(license_core::DocumentKind::License, text.as_bytes()).unwrap();
-            let license_id = license_core::License::from_json(env.payload()).unwrap().license_id;
-            Site { serial, key, license_id }
-        })
-        .collect();
+    let sites: Vec<Site> = (0..ENVIRONMENTS).map(|i| register_site(&rt, &client, &code, i)).collect();
     let dir = tempfile::tempdir().unwrap();
 
     let mut g = c.benchmark_group("transfer");

@@ -302,6 +302,47 @@ fn valid_name(name: &str) -> Result<&str, String> {
     Ok(name)
 }
 
+/// The type and pinned key of `serial`'s slot in this subscription. Only this
+/// subscription's slots: a serial another subscription holds is registered here
+/// like any unknown one, so its existence never shows.
+fn slot_of(c: &Connection, code: &str, serial: &str) -> Result<Option<(String, Option<String>)>, Problem> {
+    Ok(c.query_row(
+        "SELECT environment_type, environment_key FROM slots WHERE activation_code = ?1 AND serial_number = ?2",
+        [code, serial],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+/// A free slot of `env_type`, preferring one whose freed license has run out:
+/// reusing a slot while its license is valid would leave two valid licenses for
+/// one slot. The second value names the serial whose license is still valid there.
+fn free_slot(
+    c: &Connection,
+    code: &str,
+    serial: &str,
+    env_type: EnvironmentType,
+    now: &str,
+) -> Result<(i64, Option<String>), Problem> {
+    let free: Option<(i64, Option<String>)> = c
+        .query_row(
+            "SELECT s.id,
+                    (SELECT l.serial_number FROM licenses l WHERE l.slot_id = s.id AND l.revoked_at IS NOT NULL
+                       AND l.serial_number != ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4) LIMIT 1) AS still_valid
+             FROM slots s WHERE s.activation_code = ?1 AND s.environment_type = ?2 AND s.serial_number IS NULL
+             ORDER BY still_valid IS NOT NULL, s.id LIMIT 1",
+            params![code, env_type.as_str(), serial, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    free.ok_or_else(|| {
+        Problem::conflict(
+            "no-free-slot",
+            format!("the subscription has no free {env_type} slot: free one, or ask your account manager for another"),
+        )
+    })
+}
+
 /// Puts `serial` in a free slot of `env_type`; idempotent for the same serial.
 /// `key` is pinned only when it comes from a document that key signed (a license
 /// request): a key merely named in a registration proves nothing. `reason` is
@@ -315,16 +356,7 @@ fn register_serial(
     key: Option<&str>,
     reason: Option<&str>,
 ) -> Result<bool, Problem> {
-    // Only this subscription's slots: a serial another subscription holds is
-    // registered here like any unknown one, so its existence never shows.
-    let existing: Option<(String, Option<String>)> = c
-        .query_row(
-            "SELECT environment_type, environment_key FROM slots WHERE activation_code = ?1 AND serial_number = ?2",
-            [code, serial],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    if let Some((t, pinned)) = existing {
+    if let Some((t, pinned)) = slot_of(c, code, serial)? {
         if let (Some(pinned), Some(key)) = (&pinned, key) {
             if pinned != key {
                 return Err(Problem::conflict(
@@ -348,25 +380,7 @@ fn register_serial(
         return Ok(false);
     }
     let now = license_core::timestamp::format(&Utc::now());
-    // A free slot, preferring one whose freed license has run out: reusing a slot
-    // while its license is valid would leave two valid licenses for one slot.
-    let free: Option<(i64, Option<String>)> = c
-        .query_row(
-            "SELECT s.id,
-                    (SELECT l.serial_number FROM licenses l WHERE l.slot_id = s.id AND l.revoked_at IS NOT NULL
-                       AND l.serial_number != ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4) LIMIT 1) AS still_valid
-             FROM slots s WHERE s.activation_code = ?1 AND s.environment_type = ?2 AND s.serial_number IS NULL
-             ORDER BY still_valid IS NOT NULL, s.id LIMIT 1",
-            params![code, env_type.as_str(), serial, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((slot, still_valid)) = free else {
-        return Err(Problem::conflict(
-            "no-free-slot",
-            format!("the subscription has no free {env_type} slot: free one, or ask your account manager for another"),
-        ));
-    };
+    let (slot, still_valid) = free_slot(c, code, serial, env_type, &now)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if let (Some(previous), None) = (&still_valid, reason) {
         return Err(Problem::conflict(
@@ -490,6 +504,24 @@ enum Issue {
     New,
 }
 
+/// The license already issued for `serial` in `slot` on these terms, unless revoked.
+fn current_license(
+    c: &Connection,
+    code: &str,
+    serial: &str,
+    slot: i64,
+    terms: &str,
+) -> Result<Option<String>, Problem> {
+    Ok(c.query_row(
+        "SELECT file FROM licenses WHERE activation_code = ?1 AND serial_number = ?2 AND slot_id = ?3
+           AND terms_sha256 = ?4 AND revoked_at IS NULL AND file IS NOT NULL
+         ORDER BY issued_at DESC, rowid DESC LIMIT 1",
+        params![code, serial, slot, terms],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 /// Issues (or, with [`Issue::Current`], finds) and records the license for a serial
 /// registered in subscription `code`.
 fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Result<String, Problem> {
@@ -506,16 +538,7 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
         json!([code, serial, slot, env_type, sub.customer, sub.entitlements, sub.expires_at]).to_string().as_bytes(),
     );
     if how == Issue::Current {
-        let current: Option<String> = c
-            .query_row(
-                "SELECT file FROM licenses WHERE activation_code = ?1 AND serial_number = ?2 AND slot_id = ?3
-                   AND terms_sha256 = ?4 AND revoked_at IS NULL AND file IS NOT NULL
-                 ORDER BY issued_at DESC, rowid DESC LIMIT 1",
-                params![code, serial, slot, terms],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(file) = current {
+        if let Some(file) = current_license(c, code, serial, slot, &terms)? {
             return Ok(file);
         }
     }
@@ -740,6 +763,78 @@ fn verify_audit(c: &Connection, audit: &Audit, key: &PublicKey) -> Result<Verdic
     Ok(Verdict { reasons, registered })
 }
 
+/// Judges a first upload, signs its receipt when the audit is of a registered
+/// serial, and keeps the answer under the idempotency key; returns the answer.
+fn record_upload(
+    p: &Portal,
+    c: &Connection,
+    grant: &TokenGrant,
+    key: &str,
+    body: &[u8],
+    opened: &Result<(Audit, PublicKey), license_core::Error>,
+) -> Result<String, Problem> {
+    let (audit, Verdict { reasons, registered }) = match opened {
+        Ok((a, k)) => (Some(a), verify_audit(c, a, k)?),
+        Err(e) => (None, Verdict { reasons: vec![e.to_string()], registered: false }),
+    };
+    let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
+    let upload_id = Uuid::new_v4();
+    let now = Utc::now();
+    let received_at = license_core::timestamp::format(&now);
+    // A readable audit of a serial that holds a slot of the uploader's
+    // subscription gets a receipt signed with the vendor key, bound to the
+    // bytes received; an unreadable body has no audit id to put in one.
+    let audit_sha256 = license_core::document::signed_sha256(DocumentKind::Audit, body).ok();
+    let receipt = audit.filter(|_| registered).zip(audit_sha256).map(|(a, audit_sha256)| {
+        Receipt {
+            format: 1,
+            upload_id,
+            audit_id: a.audit_id,
+            activation_code: a.activation_code.clone(),
+            serial_number: a.serial_number.clone(),
+            audit_sha256,
+            status,
+            reasons: reasons.clone(),
+            received_at: now,
+        }
+        .seal(&p.vendor)
+    });
+    let upload_id = upload_id.to_string();
+    // The answer is the client's own type: the two sides cannot drift.
+    let response = serde_json::to_string(&UploadResult {
+        upload_id: upload_id.clone(),
+        status,
+        reasons: reasons.clone(),
+        received_at: received_at.clone(),
+        receipt,
+    })
+    .expect("serialises");
+    let summary = json!({
+        "audit_id": audit.map(|a| a.audit_id.to_string()),
+        "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),
+        "period_end": audit.map(|a| license_core::timestamp::format(&a.period_end)),
+        "consumption": audit.map(|a| a.consumption.clone()),
+    })
+    .to_string();
+    c.execute(
+        "INSERT INTO audits (upload_id, idempotency_key, uploader, activation_code, serial_number, audit_id, status, response, summary, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            upload_id,
+            key,
+            grant.activation_code,
+            audit.map(|a| a.activation_code.to_string()),
+            audit.map(|a| a.serial_number.to_string()),
+            audit.map(|a| a.audit_id.to_string()),
+            status.as_str(),
+            response,
+            summary,
+            received_at
+        ],
+    )?;
+    Ok(response)
+}
+
 async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let grant = authorize(&p, &headers, &["upload_audit"])?;
     let key = idempotency_key(&headers).unwrap_or_default();
@@ -766,68 +861,7 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
         .optional()?;
     let stored = match first {
         Some(first) => first,
-        None => {
-            let (audit, Verdict { reasons, registered }) = match &opened {
-                Ok((a, k)) => (Some(a), verify_audit(&c, a, k)?),
-                Err(e) => (None, Verdict { reasons: vec![e.to_string()], registered: false }),
-            };
-            let status = if reasons.is_empty() { UploadStatus::Verified } else { UploadStatus::Rejected };
-            let upload_id = Uuid::new_v4();
-            let now = Utc::now();
-            let received_at = license_core::timestamp::format(&now);
-            // A readable audit of a serial that holds a slot of the uploader's
-            // subscription gets a receipt signed with the vendor key, bound to the
-            // bytes received; an unreadable body has no audit id to put in one.
-            let audit_sha256 = license_core::document::signed_sha256(DocumentKind::Audit, &body).ok();
-            let receipt = audit.filter(|_| registered).zip(audit_sha256).map(|(a, audit_sha256)| {
-                Receipt {
-                    format: 1,
-                    upload_id,
-                    audit_id: a.audit_id,
-                    activation_code: a.activation_code.clone(),
-                    serial_number: a.serial_number.clone(),
-                    audit_sha256,
-                    status,
-                    reasons: reasons.clone(),
-                    received_at: now,
-                }
-                .seal(&p.vendor)
-            });
-            let upload_id = upload_id.to_string();
-            // The answer is the client's own type: the two sides cannot drift.
-            let response = serde_json::to_string(&UploadResult {
-                upload_id: upload_id.clone(),
-                status,
-                reasons: reasons.clone(),
-                received_at: received_at.clone(),
-                receipt,
-            })
-            .expect("serialises");
-            let summary = json!({
-                "audit_id": audit.map(|a| a.audit_id.to_string()),
-                "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),
-                "period_end": audit.map(|a| license_core::timestamp::format(&a.period_end)),
-                "consumption": audit.map(|a| a.consumption.clone()),
-            })
-            .to_string();
-            c.execute(
-                "INSERT INTO audits (upload_id, idempotency_key, uploader, activation_code, serial_number, audit_id, status, response, summary, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    upload_id,
-                    key,
-                    grant.activation_code,
-                    audit.map(|a| a.activation_code.to_string()),
-                    audit.map(|a| a.serial_number.to_string()),
-                    audit.map(|a| a.audit_id.to_string()),
-                    status.as_str(),
-                    response,
-                    summary,
-                    received_at
-                ],
-            )?;
-            response
-        }
+        None => record_upload(&p, &c, &grant, &key, &body, &opened)?,
     };
     Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], stored).into_response())
 }

@@ -32,28 +32,7 @@ enum Command {
         faults: bool,
     },
     /// Create a subscription with environment slots.
-    Subscription {
-        #[arg(long)]
-        activation_code: String,
-        #[arg(long)]
-        customer: String,
-        /// Slots as TYPE=COUNT, e.g. production=1 quality=1 development=2.
-        #[arg(long = "slots", value_delimiter = ',', default_value = "production=1,quality=1,development=1")]
-        slots: Vec<String>,
-        #[arg(long, default_value_t = 100)]
-        named_users: u64,
-        #[arg(long, default_value_t = 500)]
-        application_objects: u64,
-        #[arg(long, default_value = "standard")]
-        support_level: String,
-        #[arg(long, value_delimiter = ',')]
-        features: Vec<String>,
-        #[arg(long, value_delimiter = ',')]
-        contacts: Vec<String>,
-        /// RFC 3339 UTC; omitted: perpetual.
-        #[arg(long)]
-        expires_at: Option<String>,
-    },
+    Subscription(SubscriptionArgs),
     /// Create a token for a subscription and print it (only its hash is stored).
     Token {
         #[arg(long)]
@@ -64,6 +43,30 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(clap::Args)]
+struct SubscriptionArgs {
+    #[arg(long)]
+    activation_code: String,
+    #[arg(long)]
+    customer: String,
+    /// Slots as TYPE=COUNT, e.g. production=1 quality=1 development=2.
+    #[arg(long = "slots", value_delimiter = ',', default_value = "production=1,quality=1,development=1")]
+    slots: Vec<String>,
+    #[arg(long, default_value_t = 100)]
+    named_users: u64,
+    #[arg(long, default_value_t = 500)]
+    application_objects: u64,
+    #[arg(long, default_value = "standard")]
+    support_level: String,
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    contacts: Vec<String>,
+    /// RFC 3339 UTC; omitted: perpetual.
+    #[arg(long)]
+    expires_at: Option<String>,
 }
 
 #[tokio::main]
@@ -88,50 +91,7 @@ async fn main() -> Result<()> {
             println!("listening on http://{}", listener.local_addr()?);
             license_portal::serve(listener, Portal::new(conn, vendor, faults)).await?;
         }
-        Command::Subscription {
-            activation_code,
-            customer,
-            slots,
-            named_users,
-            application_objects,
-            support_level,
-            features,
-            contacts,
-            expires_at,
-        } => {
-            let code: ActivationCode = activation_code.parse()?;
-            if let Some(e) = &expires_at {
-                license_core::timestamp::parse(e).map_err(anyhow::Error::msg)?;
-            }
-            let mut parsed = Vec::new();
-            for s in &slots {
-                let (t, n) = s.split_once('=').with_context(|| format!("slot '{s}' is not TYPE=COUNT"))?;
-                parsed.push((
-                    t.parse::<EnvironmentType>().map_err(anyhow::Error::msg)?,
-                    n.parse::<u32>().with_context(|| format!("slot count '{n}'"))?,
-                ));
-            }
-            let environments = parsed.iter().map(|(_, n)| u64::from(*n)).sum();
-            let mut conn = db::open(&cli.db)?;
-            admin::create_subscription(
-                &mut conn,
-                &NewSubscription {
-                    activation_code: code.clone(),
-                    customer,
-                    entitlements: Entitlements {
-                        named_users,
-                        application_objects,
-                        environments,
-                        support_level,
-                        features,
-                    },
-                    contacts,
-                    expires_at,
-                    slots: parsed,
-                },
-            )?;
-            println!("subscription {code} created");
-        }
+        Command::Subscription(args) => create_subscription(&cli.db, args)?,
         Command::Token { activation_code, permissions } => {
             let code: ActivationCode = activation_code.parse()?;
             for p in &permissions {
@@ -143,5 +103,39 @@ async fn main() -> Result<()> {
             println!("{}", db::create_token(&conn, &code.to_string(), &permissions)?);
         }
     }
+    Ok(())
+}
+
+fn create_subscription(db: &std::path::Path, a: SubscriptionArgs) -> Result<()> {
+    let code: ActivationCode = a.activation_code.parse()?;
+    if let Some(e) = &a.expires_at {
+        license_core::timestamp::parse(e).map_err(anyhow::Error::msg)?;
+    }
+    let mut slots = Vec::new();
+    for s in &a.slots {
+        let (t, n) = s.split_once('=').with_context(|| format!("slot '{s}' is not TYPE=COUNT"))?;
+        slots.push((
+            t.parse::<EnvironmentType>().map_err(anyhow::Error::msg)?,
+            n.parse::<u32>().with_context(|| format!("slot count '{n}'"))?,
+        ));
+    }
+    let entitlements = Entitlements {
+        named_users: a.named_users,
+        application_objects: a.application_objects,
+        environments: slots.iter().map(|(_, n)| u64::from(*n)).sum(),
+        support_level: a.support_level,
+        features: a.features,
+    };
+    let mut conn = db::open(db)?;
+    let new = NewSubscription {
+        activation_code: code.clone(),
+        customer: a.customer,
+        entitlements,
+        contacts: a.contacts,
+        expires_at: a.expires_at,
+        slots,
+    };
+    admin::create_subscription(&mut conn, &new)?;
+    println!("subscription {code} created");
     Ok(())
 }

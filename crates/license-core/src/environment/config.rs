@@ -240,11 +240,6 @@ impl ConfigBuilder {
     /// portal URL already did, as a [`PortalUrl`]).
     pub fn check(&self, path: &Path) -> Result<(), Error> {
         let c = &self.0;
-        let bad = |setting: Setting, problem: SettingProblem, reason: String| Error::InvalidSetting {
-            setting,
-            problem,
-            reason,
-        };
         if c.name.trim().is_empty() {
             return Err(bad(
                 Setting::Name,
@@ -253,23 +248,10 @@ impl ConfigBuilder {
             ));
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        let place = |setting: Setting, p: &Path| -> Result<PathBuf, Error> {
-            if p.as_os_str().is_empty() {
-                return Err(bad(setting, SettingProblem::Empty, "it is empty".into()));
-            }
-            if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(bad(
-                    setting,
-                    SettingProblem::HasParentDir,
-                    format!("{} contains '..': give the path without it", p.display()),
-                ));
-            }
-            Ok(if p.is_absolute() { p.to_path_buf() } else { base.join(p) })
-        };
         if let Some(p) = &c.state_dir {
-            place(Setting::StateDir, p)?;
+            place(base, Setting::StateDir, p)?;
         }
-        let license = place(Setting::LicenseFile, &c.license_file)?;
+        let license = place(base, Setting::LicenseFile, &c.license_file)?;
         if license.file_name().is_none() || license.is_dir() {
             return Err(bad(
                 Setting::LicenseFile,
@@ -277,9 +259,8 @@ impl ConfigBuilder {
                 format!("{} is a folder: name the license file itself", license.display()),
             ));
         }
-        for (setting, p) in
-            [(Setting::LicenseFile, &license), (Setting::BackupDir, &place(Setting::BackupDir, &c.backup_dir)?)]
-        {
+        let backups = place(base, Setting::BackupDir, &c.backup_dir)?;
+        for (setting, p) in [(Setting::LicenseFile, &license), (Setting::BackupDir, &backups)] {
             if !p.parent().is_some_and(Path::is_dir) {
                 return Err(bad(
                     setting,
@@ -290,13 +271,10 @@ impl ConfigBuilder {
         }
         for (setting, p) in [(Setting::FactsFile, &c.facts_file), (Setting::CaBundle, &c.ca_bundle)] {
             if let Some(p) = p {
-                let p = place(setting, p)?;
+                let p = place(base, setting, p)?;
                 if !p.is_file() {
-                    return Err(bad(
-                        setting,
-                        SettingProblem::NoSuchFile,
-                        format!("{} does not exist or is not a file", p.display()),
-                    ));
+                    let reason = format!("{} does not exist or is not a file", p.display());
+                    return Err(bad(setting, SettingProblem::NoSuchFile, reason));
                 }
             }
         }
@@ -441,6 +419,26 @@ fn system_config_dir() -> PathBuf {
     return PathBuf::from("/Library/Application Support/LicenseManager");
     #[cfg(not(any(windows, target_os = "macos")))]
     return PathBuf::from("/etc/license-manager");
+}
+
+fn bad(setting: Setting, problem: SettingProblem, reason: String) -> Error {
+    Error::InvalidSetting { setting, problem, reason }
+}
+
+/// Where a configured path points: absolute, or relative to the configuration's
+/// folder `base`; never empty and never through `..`.
+fn place(base: &Path, setting: Setting, p: &Path) -> Result<PathBuf, Error> {
+    if p.as_os_str().is_empty() {
+        return Err(bad(setting, SettingProblem::Empty, "it is empty".into()));
+    }
+    if p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(bad(
+            setting,
+            SettingProblem::HasParentDir,
+            format!("{} contains '..': give the path without it", p.display()),
+        ));
+    }
+    Ok(if p.is_absolute() { p.to_path_buf() } else { base.join(p) })
 }
 
 #[cfg(test)]

@@ -54,6 +54,12 @@ pub struct Problem {
     pub text: String,
 }
 
+impl Problem {
+    fn critical(text: String) -> Self {
+        Problem { severity: Severity::Critical, text }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Health {
     pub severity: Severity,
@@ -96,72 +102,24 @@ impl Environment {
     /// backup of the installed license.
     pub fn health(&self, t: &Thresholds) -> Result<Health, Error> {
         let o = self.overview()?;
-        let now = o.clock.effective_now();
-        let mut problems = Vec::new();
-        let mut add = |severity, text: String| problems.push(Problem { severity, text });
         let lic = o.installed.license.as_ref();
         let expires_at = lic.and_then(|l| l.expires_at);
         let days_left = o.installed.days_left;
-        match o.installed.status {
-            LicenseStatus::None => add(Severity::Critical, "no license is installed".into()),
-            LicenseStatus::Valid | LicenseStatus::Expiring => match (days_left, expires_at) {
-                (Some(d), Some(e)) if d < t.critical_days => {
-                    add(Severity::Critical, format!("expires in {d} days ({})", day(&e)))
-                }
-                (Some(d), Some(e)) if d < t.warning_days => {
-                    add(Severity::Warning, format!("expires in {d} days ({})", day(&e)))
-                }
-                _ => {}
-            },
-            LicenseStatus::SerialMismatch => add(
-                Severity::Critical,
-                match (&o.drift, &o.serial) {
-                    (Some(d), Some(s)) => format!(
-                        "{}; {}; request a license for {} now: {REQUEST_ONLINE}, or offline: {REQUEST_OFFLINE}",
-                        o.installed.status_text, d.summary, s.serial_number
-                    ),
-                    _ => o.installed.status_text.clone(),
-                },
-            ),
-            _ => add(Severity::Critical, o.installed.status_text.clone()),
-        }
+        let mut problems: Vec<Problem> = license_problem(&o, t).into_iter().collect();
         if let (Some(want), Some(l)) = (&self.config.activation_code, lic) {
             if &l.activation_code != want {
-                add(
-                    Severity::Critical,
-                    format!(
-                        "the license is for subscription {}, but this environment belongs to {want}: request a license in {want}",
-                        l.activation_code
-                    ),
-                );
+                problems.push(Problem::critical(format!(
+                    "the license is for subscription {}, but this environment belongs to {want}: request a license in {want}",
+                    l.activation_code
+                )));
             }
         }
         if o.clock.state != ClockState::Ok {
-            add(Severity::Warning, o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into()));
+            let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
+            problems.push(Problem { severity: Severity::Warning, text });
         }
-        let stale = self
-            .outbox()?
-            .iter()
-            .filter_map(|p| crate::fs::read_capped(p, crate::MAX_FILE_BYTES, crate::fs::Links::Refuse).ok())
-            .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
-            .filter(|g| (now - *g).num_days() >= t.audit_age_days)
-            .count();
-        if stale > 0 {
-            add(
-                Severity::Warning,
-                format!(
-                    "{} waiting for upload for more than {}",
-                    crate::count(stale, "audit"),
-                    crate::count(t.audit_age_days as usize, "day")
-                ),
-            );
-        }
-        if let Some(bytes) = self.installed_bytes()? {
-            let sha = crate::sha256_hex(&bytes);
-            if !self.backups().list()?.iter().any(|b| b.intact && b.sha256 == sha) {
-                add(Severity::Warning, "no backup of the installed license: take one (licensectl backup)".into());
-            }
-        }
+        problems.extend(self.stale_audits(o.clock.effective_now(), t)?);
+        problems.extend(self.backup_problem()?);
         problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         let severity = problems.first().map_or(Severity::Ok, |p| p.severity);
         let summary = match (problems.first(), expires_at, days_left) {
@@ -169,30 +127,55 @@ impl Environment {
             (None, Some(e), Some(d)) => format!("valid, {d} days left ({})", day(&e)),
             (None, _, _) => "valid, perpetual".into(),
         };
+        // Only this environment's own license has days that matter here.
+        let own = matches!(
+            o.installed.status,
+            LicenseStatus::Valid | LicenseStatus::Expiring | LicenseStatus::Expired | LicenseStatus::NotYetValid
+        );
         Ok(Health {
             severity,
             problems,
             summary,
-            // Only this environment's own license has days that matter here.
-            days_left: days_left.filter(|_| {
-                matches!(
-                    o.installed.status,
-                    LicenseStatus::Valid
-                        | LicenseStatus::Expiring
-                        | LicenseStatus::Expired
-                        | LicenseStatus::NotYetValid
-                )
-            }),
+            days_left: days_left.filter(|_| own),
             expires_at,
             thresholds_days: (t.warning_days, t.critical_days),
         })
+    }
+
+    /// Audits that have waited in the outbox for `audit_age_days` or more.
+    fn stale_audits(&self, now: Timestamp, t: &Thresholds) -> Result<Option<Problem>, Error> {
+        let stale = self
+            .outbox()?
+            .iter()
+            .filter_map(|p| crate::fs::read_capped(p, crate::MAX_FILE_BYTES, crate::fs::Links::Refuse).ok())
+            .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
+            .filter(|g| (now - *g).num_days() >= t.audit_age_days)
+            .count();
+        Ok((stale > 0).then(|| Problem {
+            severity: Severity::Warning,
+            text: format!(
+                "{} waiting for upload for more than {}",
+                crate::count(stale, "audit"),
+                crate::count(t.audit_age_days as usize, "day")
+            ),
+        }))
+    }
+
+    /// A warning when no intact backup holds the installed license's bytes.
+    fn backup_problem(&self) -> Result<Option<Problem>, Error> {
+        let Some(bytes) = self.installed_bytes()? else { return Ok(None) };
+        let sha = crate::sha256_hex(&bytes);
+        let backed_up = self.backups().list()?.iter().any(|b| b.intact && b.sha256 == sha);
+        Ok((!backed_up).then(|| Problem {
+            severity: Severity::Warning,
+            text: "no backup of the installed license: take one (licensectl backup)".into(),
+        }))
     }
 
     /// The environment's figures in the Prometheus text format (version 0.0.4).
     pub fn metrics(&self) -> Result<String, Error> {
         let o = self.overview()?;
         let mut m = Metrics::default();
-        let lic = o.installed.license.as_ref();
         let valid = matches!(o.installed.status, LicenseStatus::Valid | LicenseStatus::Expiring);
         m.gauge(
             "license_manager_license_valid",
@@ -200,46 +183,8 @@ impl Environment {
             &[],
             f64::from(u8::from(valid)),
         );
-        if let Some(l) = lic {
-            let labels = [
-                ("environment_type", l.environment_type.as_str().to_string()),
-                ("activation_code", l.activation_code.to_string()),
-                ("license_id", l.license_id.to_string()),
-                ("customer", l.customer.clone()),
-            ];
-            m.gauge(
-                "license_manager_license_info",
-                "The installed license (always 1; the labels carry the facts)",
-                &labels,
-                1.0,
-            );
-            if let Some(e) = l.expires_at {
-                m.gauge(
-                    "license_manager_license_expiry_timestamp_seconds",
-                    "When the installed license expires (Unix time)",
-                    &[],
-                    e.timestamp() as f64,
-                );
-            }
-            // Prometheus wants base units (promtool rejects a _days metric): the time
-            // left in seconds, which alert rules divide by 86400 for days.
-            if let Some(e) = l.expires_at {
-                m.gauge(
-                    "license_manager_license_remaining_seconds",
-                    "Seconds until the installed license expires (negative once expired)",
-                    &[],
-                    (e - o.clock.effective_now()).num_seconds() as f64,
-                );
-            }
-            let ent = &l.entitlements;
-            for (metric, v) in [("named_users", ent.named_users), ("application_objects", ent.application_objects)] {
-                m.gauge(
-                    "license_manager_entitlement",
-                    "What the installed license entitles, per metric",
-                    &[("metric", metric.into())],
-                    v as f64,
-                );
-            }
+        if let Some(l) = &o.installed.license {
+            license_gauges(&mut m, l, o.clock.effective_now());
             if let Ok(c) = super::usage::read(self.config.usage.as_ref(), &self.config_path) {
                 for (metric, v) in [
                     ("named_users", c.named_users),
@@ -284,6 +229,73 @@ impl Environment {
             );
         }
         Ok(m.text)
+    }
+}
+
+/// The installed license's own problem, if any: missing, not for here, not valid,
+/// or expiring within the thresholds.
+fn license_problem(o: &super::Overview, t: &Thresholds) -> Option<Problem> {
+    let expires_at = o.installed.license.as_ref().and_then(|l| l.expires_at);
+    match o.installed.status {
+        LicenseStatus::None => Some(Problem::critical("no license is installed".into())),
+        LicenseStatus::Valid | LicenseStatus::Expiring => match (o.installed.days_left, expires_at) {
+            (Some(d), Some(e)) if d < t.critical_days => {
+                Some(Problem::critical(format!("expires in {d} days ({})", day(&e))))
+            }
+            (Some(d), Some(e)) if d < t.warning_days => {
+                Some(Problem { severity: Severity::Warning, text: format!("expires in {d} days ({})", day(&e)) })
+            }
+            _ => None,
+        },
+        LicenseStatus::SerialMismatch => Some(Problem::critical(match (&o.drift, &o.serial) {
+            (Some(d), Some(s)) => format!(
+                "{}; {}; request a license for {} now: {REQUEST_ONLINE}, or offline: {REQUEST_OFFLINE}",
+                o.installed.status_text, d.summary, s.serial_number
+            ),
+            _ => o.installed.status_text.clone(),
+        })),
+        _ => Some(Problem::critical(o.installed.status_text.clone())),
+    }
+}
+
+/// What the installed license says: its facts, its expiry and its entitlements.
+fn license_gauges(m: &mut Metrics, l: &crate::payload::License, now: Timestamp) {
+    let labels = [
+        ("environment_type", l.environment_type.as_str().to_string()),
+        ("activation_code", l.activation_code.to_string()),
+        ("license_id", l.license_id.to_string()),
+        ("customer", l.customer.clone()),
+    ];
+    m.gauge(
+        "license_manager_license_info",
+        "The installed license (always 1; the labels carry the facts)",
+        &labels,
+        1.0,
+    );
+    if let Some(e) = l.expires_at {
+        m.gauge(
+            "license_manager_license_expiry_timestamp_seconds",
+            "When the installed license expires (Unix time)",
+            &[],
+            e.timestamp() as f64,
+        );
+        // Prometheus wants base units (promtool rejects a _days metric): the time
+        // left in seconds, which alert rules divide by 86400 for days.
+        m.gauge(
+            "license_manager_license_remaining_seconds",
+            "Seconds until the installed license expires (negative once expired)",
+            &[],
+            (e - now).num_seconds() as f64,
+        );
+    }
+    let ent = &l.entitlements;
+    for (metric, v) in [("named_users", ent.named_users), ("application_objects", ent.application_objects)] {
+        m.gauge(
+            "license_manager_entitlement",
+            "What the installed license entitles, per metric",
+            &[("metric", metric.into())],
+            v as f64,
+        );
     }
 }
 

@@ -71,8 +71,8 @@ fn verdict(s: Status) -> &'static str {
 }
 
 impl InstallRecord {
-    /// The report as one self-contained HTML page (no scripts, no external parts).
-    pub fn to_html(&self) -> String {
+    /// The record's facts: what, when, by whom, where, and the licenses before and after.
+    fn fact_rows(&self) -> String {
         let mut rows = String::new();
         let mut row = |k: &str, v: &str| rows.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(v)));
         row("What", &self.action);
@@ -90,6 +90,12 @@ impl InstallRecord {
                 None => "none: no license was installed before".into(),
             },
         );
+        rows
+    }
+
+    /// The report as one self-contained HTML page (no scripts, no external parts).
+    pub fn to_html(&self) -> String {
+        let rows = self.fact_rows();
         let checks: String = self
             .report
             .checks
@@ -108,12 +114,8 @@ impl InstallRecord {
             .differences
             .iter()
             .map(|d| {
-                format!(
-                    "<tr><th>{}</th><td>{}</td><td>{}</td></tr>\n",
-                    esc(d.label),
-                    esc(d.old.as_deref().unwrap_or("—")),
-                    esc(&d.new)
-                )
+                let old = esc(d.old.as_deref().unwrap_or("—"));
+                format!("<tr><th>{}</th><td>{old}</td><td>{}</td></tr>\n", esc(d.label), esc(&d.new))
             })
             .collect();
         format!(
