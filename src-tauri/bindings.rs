@@ -21,16 +21,42 @@ macro_rules! declarations {
     }};
 }
 
+/// `export const NAME: Record<Type, string> = {…}`: a vocabulary whose words are
+/// Rust's (licensectl and the HTML record say them too), so it has one home.
+fn words<T: serde::Serialize + Copy>(name: &str, ty: &str, all: &[T], label: fn(T) -> &'static str) -> String {
+    let entries: String = all
+        .iter()
+        .map(|&t| {
+            format!(
+                "  {}: {},\n",
+                serde_json::to_string(&t).expect("a name").trim_matches('"'),
+                serde_json::json!(label(t))
+            )
+        })
+        .collect();
+    format!("export const {name}: Record<{ty}, string> = {{\n{entries}}};\n\n")
+}
+
 /// The whole generated file.
 pub fn typescript() -> String {
-    // Our integers are counts and sizes far below 2^53: plain numbers.
-    let cfg = ts_rs::Config::new().with_large_int("number");
-    declarations!(&cfg;
+    declarations(&ts_rs::Config::new().with_large_int("number"))
+        + "\n"
+        + &words("CHECK_LABEL", "CheckId", &check::CheckId::ALL, check::CheckId::label)
+        + &words("FIELD_LABEL", "Field", &check::Field::ALL, check::Field::label)
+        + words("ENV_TYPE", "EnvironmentType", &payload::EnvironmentType::ALL, payload::EnvironmentType::label)
+            .trim_end()
+        + "\n"
+}
+
+fn declarations(cfg: &ts_rs::Config) -> String {
+    // Our integers are counts and sizes far below 2^53: plain numbers (`cfg`).
+    declarations!(cfg;
         license_core::ErrorCode, license_core::ErrorView, license_core::Setting, license_core::SettingProblem,
         license_core::SymbolCount, license_core::TransferDamage, license_core::secrets::TokenSource,
         payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption,
         payload::Audit, payload::Request,
-        check::CheckId, check::Status, check::Skip, check::Check, check::Report, check::Difference,
+        check::CheckId, check::Status, check::Skip, check::Check, check::Report, check::Field, check::FieldValue,
+        check::Difference,
         serial::FactNote, serial::FactState, serial::SerialExplanation,
         environment_core::drift::Change, environment_core::drift::FactChange, environment_core::drift::Drift,
         environment_core::LicenseStatus, environment_core::InstalledLicense, environment_core::Overview,

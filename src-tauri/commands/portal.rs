@@ -199,7 +199,7 @@ async fn serial_and_client(env: &Arc<Environment>) -> CommandResult<(SerialNumbe
 pub struct SavedRequest {
     path: Option<String>,
     qr_svg: String,
-    request_id: String,
+    request_id: uuid::Uuid,
 }
 
 /// Writes a signed license request where the administrator chooses, with its QR code.
@@ -214,7 +214,7 @@ pub async fn save_license_request(
     let r = blocking(move || Ok(env.license_request(code)?)).await?;
     let name = format!("license-request-{}.lreq", r.request.serial_number.compact());
     let path = save_bytes(&app, "Save the license request", &name, r.text.clone().into_bytes()).await?;
-    Ok(SavedRequest { path, qr_svg: license_core::qr::svg(&r.text), request_id: r.request.request_id.to_string() })
+    Ok(SavedRequest { path, qr_svg: license_core::qr::svg(&r.text), request_id: r.request.request_id })
 }
 
 /// On a connected machine: a request file from an air-gapped environment becomes a
@@ -248,10 +248,10 @@ pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> Comma
 /// and type, the subscription it would be registered in, and that subscription's slots.
 #[derive(Serialize, ts_rs::TS)]
 pub struct RequestView {
-    serial_number: Option<String>,
+    serial_number: Option<SerialNumber>,
     environment_type: license_core::EnvironmentType,
     name: String,
-    activation_code: Option<String>,
+    activation_code: Option<license_core::ActivationCode>,
     subscription: Option<license_core::portal::Subscription>,
     /// Why the subscription could not be read (no code, no token, portal offline, ...).
     subscription_error: Option<CommandError>,
@@ -263,7 +263,7 @@ pub async fn request_view(activation_code: Option<String>, state: State<'_, AppS
     cancellable(&state, async {
         let (mut view, asked) = with_env(&env, move |env| {
             let view = RequestView {
-                serial_number: env.serial().ok().map(|s| s.serial_number.to_string()),
+                serial_number: env.serial().ok().map(|s| s.serial_number),
                 environment_type: env.config.environment_type,
                 name: env.config.name.clone(),
                 activation_code: None,
@@ -279,7 +279,7 @@ pub async fn request_view(activation_code: Option<String>, state: State<'_, AppS
         .await?;
         match asked {
             Ok((code, client)) => {
-                view.activation_code = Some(code.to_string());
+                view.activation_code = Some(code.clone());
                 match client.subscription(&code).await {
                     Ok(s) => view.subscription = Some(s),
                     Err(e) => view.subscription_error = Some(e.into()),

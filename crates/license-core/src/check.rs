@@ -284,7 +284,7 @@ fn check_downgrade(b: &mut Builder, lic: &License, installed: Option<&License>) 
         .unwrap_or_default()
         .into_iter()
         .filter(|d| d.lower)
-        .map(|d| format!("{} {} → {}", d.label, d.old.as_deref().unwrap_or(""), d.new))
+        .map(|d| format!("{} {} → {}", d.field.label(), d.old.map(|v| v.to_string()).unwrap_or_default(), d.new))
         .collect();
     match installed {
         None => b.push(CheckId::Downgrade, Status::Pass, "no license installed"),
@@ -341,14 +341,135 @@ fn check_dates(b: &mut Builder, lic: &License, now: Timestamp) {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// A field of a license that an install can change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Customer,
+    ActivationCode,
+    EnvironmentType,
+    ExpiresAt,
+    NamedUsers,
+    ApplicationObjects,
+    Environments,
+    SupportLevel,
+    Features,
+}
+
+impl Field {
+    /// In the order the differences are listed.
+    pub const ALL: [Field; 9] = [
+        Field::Customer,
+        Field::ActivationCode,
+        Field::EnvironmentType,
+        Field::ExpiresAt,
+        Field::NamedUsers,
+        Field::ApplicationObjects,
+        Field::Environments,
+        Field::SupportLevel,
+        Field::Features,
+    ];
+
+    /// The field's name in the license payload (and in `--json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Customer => "customer",
+            Field::ActivationCode => "activation_code",
+            Field::EnvironmentType => "environment_type",
+            Field::ExpiresAt => "expires_at",
+            Field::NamedUsers => "named_users",
+            Field::ApplicationObjects => "application_objects",
+            Field::Environments => "environments",
+            Field::SupportLevel => "support_level",
+            Field::Features => "features",
+        }
+    }
+
+    /// The field as administrators name it: the one label, which the UI's
+    /// `FIELD_LABEL` is generated from.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Customer => "Customer",
+            Field::ActivationCode => "Activation code",
+            Field::EnvironmentType => "Environment type",
+            Field::ExpiresAt => "Expires",
+            Field::NamedUsers => "Named users",
+            Field::ApplicationObjects => "Application objects",
+            Field::Environments => "Environments",
+            Field::SupportLevel => "Support level",
+            Field::Features => "Features",
+        }
+    }
+
+    /// What `l` says for this field. Only an expiry can be absent (perpetual).
+    fn value_in(self, l: &License) -> FieldValue {
+        let e = &l.entitlements;
+        let text = match self {
+            Field::Customer => l.customer.clone(),
+            Field::ActivationCode => l.activation_code.to_string(),
+            Field::EnvironmentType => l.environment_type.to_string(),
+            Field::ExpiresAt => return FieldValue { value: l.expires_at.map(|t| timestamp::format(&t)) },
+            Field::NamedUsers => e.named_users.to_string(),
+            Field::ApplicationObjects => e.application_objects.to_string(),
+            Field::Environments => e.environments.to_string(),
+            Field::SupportLevel => e.support_level.clone(),
+            Field::Features => {
+                let mut features = e.features.clone();
+                features.sort();
+                features.join(", ")
+            }
+        };
+        FieldValue { value: Some(text) }
+    }
+
+    /// Whether `new` gives less than `old` here.
+    fn gives_less(self, old: &License, new: &License) -> bool {
+        let (o, n) = (&old.entitlements, &new.entitlements);
+        match self {
+            // `None` is perpetual: any end date is less.
+            Field::ExpiresAt => match (old.expires_at, new.expires_at) {
+                (None, Some(_)) => true,
+                (Some(a), Some(b)) => b < a,
+                _ => false,
+            },
+            Field::NamedUsers => n.named_users < o.named_users,
+            Field::ApplicationObjects => n.application_objects < o.application_objects,
+            Field::Environments => n.environments < o.environments,
+            Field::Features => o.features.iter().any(|f| !n.features.contains(f)),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// What a license says for a field, as text. `value` is `None` where it says
+/// nothing: an expiry that never comes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldValue {
+    pub value: Option<String>,
+}
+
+/// Text front ends (licensectl, the HTML record) write a missing expiry "never".
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.value.as_deref().unwrap_or("never"))
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// One entitlement or identity field that an install changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
-    pub field: &'static str,
-    /// The field as administrators name it ("Named users").
-    pub label: &'static str,
-    pub old: Option<String>,
-    pub new: String,
+    pub field: Field,
+    /// The installed license's value; `None` when no license is installed.
+    pub old: Option<FieldValue>,
+    pub new: FieldValue,
     /// The new value gives less than the old one: an earlier expiry (or none →
     /// one), fewer users, objects or environments, a feature gone.
     pub lower: bool,
@@ -356,56 +477,19 @@ pub struct Difference {
 
 /// The old→new view of an install. With nothing installed every field is "new".
 pub fn differences(old: Option<&License>, new: &License) -> Vec<Difference> {
-    fn fields(l: &License) -> Vec<(&'static str, &'static str, String)> {
-        let e = &l.entitlements;
-        let mut features = e.features.clone();
-        features.sort();
-        vec![
-            ("customer", "Customer", l.customer.clone()),
-            ("activation_code", "Activation code", l.activation_code.to_string()),
-            ("environment_type", "Environment type", l.environment_type.to_string()),
-            ("expires_at", "Expires", l.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "never".into())),
-            ("named_users", "Named users", e.named_users.to_string()),
-            ("application_objects", "Application objects", e.application_objects.to_string()),
-            ("environments", "Environments", e.environments.to_string()),
-            ("support_level", "Support level", e.support_level.clone()),
-            ("features", "Features", features.join(", ")),
-        ]
-    }
-    let old_fields = old.map(fields);
-    fields(new)
+    Field::ALL
         .into_iter()
-        .enumerate()
-        .filter_map(|(i, (field, label, value))| {
-            let before = old_fields.as_ref().map(|f| f[i].2.clone());
-            let lower = old.is_some_and(|o| gives_less(field, o, new));
-            (before.as_deref() != Some(value.as_str())).then_some(Difference {
+        .filter_map(|field| {
+            let before = old.map(|o| field.value_in(o));
+            let after = field.value_in(new);
+            (before.as_ref() != Some(&after)).then(|| Difference {
                 field,
-                label,
                 old: before,
-                new: value,
-                lower,
+                new: after,
+                lower: old.is_some_and(|o| field.gives_less(o, new)),
             })
         })
         .collect()
-}
-
-/// Whether `new` gives less than `old` in `field`.
-fn gives_less(field: &str, old: &License, new: &License) -> bool {
-    let (o, n) = (&old.entitlements, &new.entitlements);
-    match field {
-        // `None` is perpetual: any end date is less.
-        "expires_at" => match (old.expires_at, new.expires_at) {
-            (None, Some(_)) => true,
-            (Some(a), Some(b)) => b < a,
-            _ => false,
-        },
-        "named_users" => n.named_users < o.named_users,
-        "application_objects" => n.application_objects < o.application_objects,
-        "environments" => n.environments < o.environments,
-        "features" => o.features.iter().any(|f| !n.features.contains(f)),
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -500,7 +584,7 @@ mod tests {
         fewer.entitlements.named_users = installed.entitlements.named_users - 1;
         fewer.expires_at = installed.expires_at.map(|e| e - chrono::Duration::days(30));
         let d = differences(Some(&installed), &fewer);
-        assert!(d.iter().filter(|d| d.lower).map(|d| d.field).eq(["expires_at", "named_users"]), "{d:?}");
+        assert!(d.iter().filter(|d| d.lower).map(|d| d.field).eq([Field::ExpiresAt, Field::NamedUsers]), "{d:?}");
         let r = f.check_against(&fewer, &installed);
         assert_eq!(f.status(&r, CheckId::Downgrade), Status::Warn);
         assert!(r.needs_confirmation && r.installable);
@@ -510,6 +594,24 @@ mod tests {
         };
         let more = License { expires_at: installed.expires_at.map(|e| e + chrono::Duration::days(365)), ..more };
         assert_eq!(f.status(&f.check_against(&more, &installed), CheckId::Downgrade), Status::Pass);
+    }
+
+    /// A perpetual license's expiry is no value at all (not a "never" text), and a
+    /// dated license after it gives less.
+    #[test]
+    fn a_perpetual_expiry_is_no_value() {
+        let f = Fixture::new();
+        let dated = sample_license(&f.serial);
+        assert!(dated.expires_at.is_some());
+        let perpetual = License { expires_at: None, ..dated.clone() };
+        let d = differences(Some(&perpetual), &dated);
+        let expiry = d.iter().find(|d| d.field == Field::ExpiresAt).unwrap();
+        assert_eq!(expiry.old, Some(FieldValue { value: None }));
+        assert!(expiry.lower, "an end date where there was none gives less");
+        assert_eq!(expiry.old.as_ref().unwrap().to_string(), "never", "text front ends say so");
+        let first = differences(None, &perpetual);
+        let expiry = first.iter().find(|d| d.field == Field::ExpiresAt).unwrap();
+        assert_eq!((&expiry.old, &expiry.new.value), (&None, &None), "nothing installed, and no end date");
     }
 
     #[test]
@@ -526,8 +628,11 @@ mod tests {
         assert!(r.installable && r.needs_confirmation);
         assert_eq!(f.status(&r, CheckId::ActivationCode), Status::Warn);
         assert_eq!(f.status(&r, CheckId::Downgrade), Status::Warn);
-        let users = r.differences.iter().find(|d| d.field == "named_users").unwrap();
-        assert_eq!((users.old.as_deref(), users.new.as_str()), (Some("100"), "250"));
-        assert!(r.differences.iter().all(|d| d.field != "support_level"), "unchanged fields are not listed");
+        let users = r.differences.iter().find(|d| d.field == Field::NamedUsers).unwrap();
+        assert_eq!(
+            (users.old.as_ref().and_then(|v| v.value.as_deref()), users.new.value.as_deref()),
+            (Some("100"), Some("250"))
+        );
+        assert!(r.differences.iter().all(|d| d.field != Field::SupportLevel), "unchanged fields are not listed");
     }
 }

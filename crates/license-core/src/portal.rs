@@ -16,11 +16,13 @@ use crate::payload::Consumption;
 use crate::payload::UploadStatus;
 use crate::portal_url::PortalUrl;
 use crate::sha256_hex;
+use crate::timestamp::Timestamp;
 use crate::{ActivationCode, SerialNumber};
 use reqwest::{header, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 pub const UNREACHABLE_WITHIN: Duration = Duration::from_secs(3);
 
@@ -58,10 +60,12 @@ pub struct PortalClient {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UploadResult {
-    pub upload_id: String,
+    pub upload_id: Uuid,
     pub status: UploadStatus,
     pub reasons: Vec<String>,
-    pub received_at: String,
+    #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub received_at: Timestamp,
     /// The armored upload receipt (spec v1.1), signed with the vendor key.
     #[serde(default)]
     pub receipt: Option<String>,
@@ -76,22 +80,26 @@ pub struct Slot {
     /// Beyond the spec (the reference portal sends them): the license issued last,
     /// its expiry, and the last audit's verdict and time.
     #[serde(default)]
-    pub license_id: Option<String>,
-    #[serde(default)]
-    pub license_expires_at: Option<String>,
+    pub license_id: Option<Uuid>,
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub license_expires_at: Option<Timestamp>,
     #[serde(default)]
     pub last_audit_status: Option<UploadStatus>,
-    #[serde(default)]
-    pub last_audit_at: Option<String>,
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_audit_at: Option<Timestamp>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Subscription {
-    pub activation_code: String,
+    pub activation_code: ActivationCode,
     pub customer: String,
     pub entitlements: crate::payload::Entitlements,
-    pub expires_at: Option<String>,
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<Timestamp>,
     pub slots: Vec<Slot>,
 }
 
@@ -113,14 +121,22 @@ pub struct Registration {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PortalUpload {
-    pub upload_id: String,
-    pub serial_number: Option<String>,
+    pub upload_id: Uuid,
+    #[serde(default)]
+    pub serial_number: Option<SerialNumber>,
     pub status: UploadStatus,
     pub reasons: Vec<String>,
-    pub received_at: String,
-    pub audit_id: Option<String>,
-    pub period_start: Option<String>,
-    pub period_end: Option<String>,
+    #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub received_at: Timestamp,
+    #[serde(default)]
+    pub audit_id: Option<Uuid>,
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub period_start: Option<Timestamp>,
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub period_end: Option<Timestamp>,
     pub consumption: Option<Consumption>,
 }
 

@@ -781,7 +781,7 @@ mod tests {
         );
         assert_eq!(env.apply_receipts(&plan).unwrap(), 1);
         assert_eq!(env.outbox().unwrap().len(), 1);
-        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id.to_string())).unwrap();
+        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id)).unwrap();
         assert!(line.receipt_verified);
         assert_eq!(env.apply_receipts(&env.plan_import(&path).unwrap()).unwrap(), 0, "importing again changes nothing");
         assert_eq!(env.local_history().len(), 1);
@@ -835,7 +835,7 @@ mod tests {
         t.papers_mut(&serial).unwrap().receipts.insert(audit_id, genuine.seal(&vendor).into_bytes());
         t.write(&path).unwrap();
         assert_eq!(env.apply_receipts(&env.plan_import(&path).unwrap()).unwrap(), 1);
-        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id.to_string())).unwrap();
+        let line = env.merge_history(None).into_iter().find(|h| h.audit_id == Some(audit_id)).unwrap();
         assert!(line.receipt_verified);
     }
 

@@ -130,7 +130,12 @@ impl Out {
         if !r.differences.is_empty() {
             outln!("Changes:");
             for d in &r.differences {
-                outln!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
+                outln!(
+                    "  {:<20} {} → {}",
+                    d.field.as_str(),
+                    d.old.as_ref().map_or_else(|| "(none)".to_string(), |v| v.to_string()),
+                    d.new
+                );
             }
         }
         let verdict = if !r.installable {
@@ -217,7 +222,7 @@ impl Out {
             outln!(
                 "{:<30} {:<38} {:<22} {:<22} {}{}",
                 b.id,
-                b.license_id.as_deref().unwrap_or("(unreadable)"),
+                b.license_id.map_or_else(|| "(unreadable)".to_string(), |id| id.to_string()),
                 b.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "-".into()),
                 timestamp::format(&b.taken_at),
                 b.reason,
@@ -231,7 +236,12 @@ impl Out {
             return print_json(o);
         }
         for d in &o.report.differences {
-            outln!("  {:<20} {} → {}", d.field, d.old.as_deref().unwrap_or("(none)"), d.new);
+            outln!(
+                "  {:<20} {} → {}",
+                d.field.as_str(),
+                d.old.as_ref().map_or_else(|| "(none)".to_string(), |v| v.to_string()),
+                d.new
+            );
         }
         match &o.backup {
             Some(b) => outln!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),

@@ -337,7 +337,7 @@ fn air_gapped_round_trip_request_install_audit_upload() {
     let (audit_payload, _) =
         <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!(history[0].audit_id.as_deref(), Some(audit_payload.audit_id.to_string().as_str()));
+    assert_eq!(history[0].audit_id, Some(audit_payload.audit_id));
     assert_eq!(history[0].status, license_core::payload::UploadStatus::Verified);
 }
 

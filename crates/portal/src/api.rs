@@ -799,16 +799,10 @@ fn record_upload(
         }
         .seal(&p.vendor)
     });
-    let upload_id = upload_id.to_string();
     // The answer is the client's own type: the two sides cannot drift.
-    let response = serde_json::to_string(&UploadResult {
-        upload_id: upload_id.clone(),
-        status,
-        reasons: reasons.clone(),
-        received_at: received_at.clone(),
-        receipt,
-    })
-    .expect("serialises");
+    let response =
+        serde_json::to_string(&UploadResult { upload_id, status, reasons: reasons.clone(), received_at: now, receipt })
+            .expect("serialises");
     let summary = json!({
         "audit_id": audit.map(|a| a.audit_id.to_string()),
         "period_start": audit.map(|a| license_core::timestamp::format(&a.period_start)),
@@ -820,7 +814,7 @@ fn record_upload(
         "INSERT INTO audits (upload_id, idempotency_key, uploader, activation_code, serial_number, audit_id, status, response, summary, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            upload_id,
+            upload_id.to_string(),
             key,
             grant.activation_code,
             audit.map(|a| a.activation_code.to_string()),

@@ -114,14 +114,5 @@ export const api = {
   onDragState: (f: (d: DragState) => void): Promise<UnlistenFn> => listen<DragState>("drag-state", (e) => f(e.payload)),
 };
 
-export const STEP_LABELS: Record<Step, string> = {
-  checking: "Checking the license file",
-  backing_up: "Backing up the installed license",
-  writing: "Writing the new license",
-  verifying: "Reading it back",
-  done: "Done",
-};
-export const STEP_ORDER: Step[] = ["checking", "backing_up", "writing", "verifying", "done"];
-
 /** Dates are worded in one place (words.svelte.ts). */
 export { dateTime as formatDate } from "./words.svelte";

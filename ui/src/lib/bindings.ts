@@ -61,11 +61,15 @@ skipped: Skip | null, };
 
 export type Report = { checks: Array<Check>, license: License | null, kid: string | null, installable: boolean, needs_confirmation: boolean, differences: Array<Difference>, };
 
-export type Difference = { field: string, 
+export type Field = "customer" | "activation_code" | "environment_type" | "expires_at" | "named_users" | "application_objects" | "environments" | "support_level" | "features";
+
+export type FieldValue = { value: string | null, };
+
+export type Difference = { field: Field, 
 /**
- * The field as administrators name it ("Named users").
+ * The installed license's value; `None` when no license is installed.
  */
-label: string, old: string | null, new: string, 
+old: FieldValue | null, new: FieldValue, 
 /**
  * The new value gives less than the old one: an earlier expiry (or none →
  * one), fewer users, objects or environments, a feature gone.
@@ -338,3 +342,33 @@ moved: number,
  * The open file read again: what it means now.
  */
 plan: ImportPlan, };
+
+export const CHECK_LABEL: Record<CheckId, string> = {
+  format: "File format",
+  signature: "Vendor signature",
+  contents: "License contents",
+  dates: "Validity dates",
+  serial_number: "Serial number",
+  activation_code: "Activation code",
+  environment_type: "Environment type",
+  downgrade: "Newer than installed",
+};
+
+export const FIELD_LABEL: Record<Field, string> = {
+  customer: "Customer",
+  activation_code: "Activation code",
+  environment_type: "Environment type",
+  expires_at: "Expires",
+  named_users: "Named users",
+  application_objects: "Application objects",
+  environments: "Environments",
+  support_level: "Support level",
+  features: "Features",
+};
+
+export const ENV_TYPE: Record<EnvironmentType, string> = {
+  development: "Development",
+  quality: "Quality Assurance",
+  production: "Production",
+  lifetime: "LifeTime",
+};

@@ -15,15 +15,16 @@ import type {
   TokenSource,
   TransferDamage,
   UploadResult,
+  ClockState,
+  ItemState,
+  ReceiptFate,
+  Step,
 } from "./types";
+import { CHECK_LABEL, ENV_TYPE, FIELD_LABEL } from "./bindings";
 
 /** The vendor's own names for the environment types. */
-export const ENV_TYPE: Record<EnvironmentType, string> = {
-  development: "Development",
-  quality: "Quality Assurance",
-  production: "Production",
-  lifetime: "LifeTime",
-};
+// Generated from Rust (`EnvironmentType::label`), which licensectl says too.
+export { ENV_TYPE };
 
 /** Shown once where a type is chosen. */
 export const ENV_TYPE_HINT: Record<EnvironmentType, string> = { ...ENV_TYPE, lifetime: "LifeTime (management console)" };
@@ -401,20 +402,55 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext, les
       if (!ctx.installed) return "No license is installed yet.";
       if (lic && ctx.installed.license_id === lic.license_id) return "This license is already installed.";
       if (c.status === "warn" && less.length)
-        return `It gives less than the installed license: ${less.map((d) => d.label.toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
+        return `It gives less than the installed license: ${less.map((d) => FIELD_LABEL[d.field].toLowerCase()).join(", ")} (see “What changes”). Install it only if you mean to.`;
       if (c.status === "warn" && lic)
         return `Issued ${dateTime(lic.issued_at)}, before the installed license (${dateTime(ctx.installed.issued_at)}): install it only if you mean to go back.`;
       return lic ? `Issued ${dateTime(lic.issued_at)}, after the installed license (${dateTime(ctx.installed.issued_at)}).` : "";
   }
 }
 
-export const CHECK_LABEL: Record<Check["id"], string> = {
-  format: "File",
-  signature: "Vendor signature",
-  contents: "Contents",
-  dates: "Validity",
-  serial_number: "Serial number",
-  activation_code: "Subscription",
-  environment_type: "Environment type",
-  downgrade: "Newer than installed",
+/** The checks' and the license fields' names: generated from Rust (`CheckId::label`,
+ * `Field::label`), which licensectl and the HTML record say too. */
+export { CHECK_LABEL, FIELD_LABEL };
+
+/** What the overview says about the clock (nothing when it is right). */
+export const CLOCK_NOTE: Record<ClockState, string | null> = {
+  ok: null,
+  behind: "This machine's clock is behind the latest time seen, so that later time is used for validity.",
+  suspect:
+    "This environment once saw a time far ahead of this machine's clock. License dates are judged by that later time until an administrator says which is right.",
+  record_missing: "The record of the latest time seen is missing; it was started again.",
+  record_altered: "The record of the latest time seen was altered; it was started again.",
 };
+
+/** How each environment's line of a processed transfer file ended. */
+export const ITEM_STATE: Record<ItemState, string> = {
+  done: "done",
+  already_done: "done before",
+  failed: "failed",
+  held: "not sent yet: this environment's license request must succeed first",
+};
+
+/** What importing a transfer file does with each receipt in it. */
+export const RECEIPT_FATE: Record<ReceiptFate, string> = {
+  moves_to_history: "moves from the outbox to the history",
+  already_recorded: "already in the history",
+  not_in_outbox: "skipped: no such audit waits here",
+  does_not_match: "not applied: it does not answer the audit waiting here",
+};
+
+/** The install's steps, in order, as its progress names them. */
+export const STEP_LABEL: Record<Step, string> = {
+  checking: "Checking the license file",
+  backing_up: "Backing up the installed license",
+  writing: "Writing the new license",
+  verifying: "Reading it back",
+  done: "Done",
+};
+export const STEP_ORDER: Step[] = ["checking", "backing_up", "writing", "verifying", "done"];
+
+/** A check's verdict, for screen readers (the icon shows it). */
+export const CHECK_VERDICT: Record<Check["status"], string> = { pass: "passed", warn: "warning", fail: "failed", skipped: "not checked" };
+
+/** The badge tone of an audit's verdict. */
+export const UPLOAD_TONE: Record<UploadResult["status"], "ok" | "bad"> = { verified: "ok", rejected: "bad" };

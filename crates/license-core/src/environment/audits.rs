@@ -37,15 +37,17 @@ pub struct GeneratedAudit {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct LocalUpload {
-    pub upload_id: String,
-    pub audit_id: Option<String>,
+    pub upload_id: Uuid,
+    pub audit_id: Option<Uuid>,
     /// Whose audit it was: this environment's, or (uploaded from here as a file)
     /// another's. Missing in entries recorded before it was kept: taken as ours.
     #[serde(default)]
     pub serial_number: Option<crate::SerialNumber>,
     pub status: UploadStatus,
     pub reasons: Vec<String>,
-    pub received_at: String,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub received_at: Timestamp,
     pub sha256: String,
     /// SHA-256 of the audit's signed bytes: what its receipt must name. Missing in
     /// entries recorded before receipts were bound to content; such a receipt does
@@ -68,10 +70,12 @@ struct LastPeriod {
 /// has, joined on the upload id.
 #[derive(Clone, Debug, Serialize)]
 pub struct HistoryLine {
-    pub upload_id: String,
+    pub upload_id: Uuid,
     pub status: UploadStatus,
-    pub received_at: String,
-    pub audit_id: Option<String>,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub received_at: Timestamp,
+    pub audit_id: Option<Uuid>,
     pub reasons: Vec<String>,
     pub uploaded_from_here: bool,
     /// None when the portal was not asked (unreachable or offline).
@@ -191,12 +195,12 @@ impl Environment {
         self.record_upload(
             &lock,
             LocalUpload {
-                upload_id: r.upload_id.clone(),
-                audit_id: Some(p.audit.audit_id.to_string()),
+                upload_id: r.upload_id,
+                audit_id: Some(p.audit.audit_id),
                 serial_number: Some(p.audit.serial_number.clone()),
                 status: r.status,
                 reasons: r.reasons.clone(),
-                received_at: r.received_at.clone(),
+                received_at: r.received_at,
                 sha256: crate::sha256_hex(&p.bytes),
                 audit_sha256: Some(p.audit_sha256.clone()),
                 receipt: r.receipt.clone(),
@@ -215,8 +219,8 @@ impl Environment {
             .as_deref()
             .and_then(|r| crate::payload::open_receipt(r.as_bytes(), self.vendor_keys()).ok())
             .is_some_and(|r| {
-                r.upload_id.to_string() == u.upload_id
-                    && Some(r.audit_id.to_string()) == u.audit_id
+                r.upload_id == u.upload_id
+                    && Some(r.audit_id) == u.audit_id
                     && u.audit_sha256.as_deref() == Some(r.audit_sha256.as_str())
             })
     }
@@ -258,16 +262,15 @@ impl Environment {
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
         let own = self.serial().ok().map(|s| s.serial_number);
         let local = self.history_of(own.as_ref());
-        let serial = own.map(|s| s.to_string());
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
             .iter()
-            .filter(|p| serial.is_none() || p.serial_number == serial)
+            .filter(|p| own.is_none() || p.serial_number == own)
             .map(|p| HistoryLine {
-                upload_id: p.upload_id.clone(),
+                upload_id: p.upload_id,
                 status: p.status,
-                received_at: p.received_at.clone(),
-                audit_id: p.audit_id.clone(),
+                received_at: p.received_at,
+                audit_id: p.audit_id,
                 reasons: p.reasons.clone(),
                 uploaded_from_here: local.iter().any(|l| l.upload_id == p.upload_id),
                 known_to_portal: Some(true),
@@ -291,7 +294,7 @@ impl Environment {
                 });
             }
         }
-        lines.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        lines.sort_by_key(|l| std::cmp::Reverse(l.received_at));
         lines
     }
 }
@@ -361,14 +364,18 @@ async fn upload(
 mod tests {
     use super::*;
 
-    fn upload(id: &str, serial: Option<crate::SerialNumber>, at: &str) -> LocalUpload {
+    const OLD_MINE: Uuid = Uuid::from_u128(1);
+    const LEGACY: Uuid = Uuid::from_u128(2);
+    const NEWER_OTHER: Uuid = Uuid::from_u128(3);
+
+    fn upload(id: Uuid, serial: Option<crate::SerialNumber>, at: &str) -> LocalUpload {
         LocalUpload {
-            upload_id: id.into(),
+            upload_id: id,
             audit_id: None,
             serial_number: serial,
             status: UploadStatus::Verified,
             reasons: vec![],
-            received_at: at.into(),
+            received_at: timestamp::parse(at).unwrap(),
             sha256: String::new(),
             audit_sha256: None,
             receipt: None,
@@ -384,15 +391,15 @@ mod tests {
         let mine = env.serial().unwrap().serial_number;
         let other = crate::serial::serial_from_facts_text("machine_id=elsewhere\n");
         let lock = env.lock().unwrap();
-        env.record_upload(&lock, upload("old-mine", Some(mine), "2026-11-01T00:00:00Z")).unwrap();
-        env.record_upload(&lock, upload("legacy", None, "2026-11-02T00:00:00Z")).unwrap();
-        env.record_upload(&lock, upload("newer-other", Some(other), "2026-11-03T00:00:00Z")).unwrap();
+        env.record_upload(&lock, upload(OLD_MINE, Some(mine), "2026-11-01T00:00:00Z")).unwrap();
+        env.record_upload(&lock, upload(LEGACY, None, "2026-11-02T00:00:00Z")).unwrap();
+        env.record_upload(&lock, upload(NEWER_OTHER, Some(other), "2026-11-03T00:00:00Z")).unwrap();
         drop(lock);
         assert_eq!(env.local_history().len(), 3, "every upload from here is recorded");
-        let own: Vec<String> = env.own_history().into_iter().map(|u| u.upload_id).collect();
-        assert_eq!(own, ["old-mine", "legacy"]);
-        let lines: Vec<String> = env.merge_history(None).into_iter().map(|l| l.upload_id).collect();
-        assert_eq!(lines, ["legacy", "old-mine"], "newest first, the other environment's left out");
-        assert_eq!(env.overview().unwrap().last_upload.unwrap().upload_id, "legacy");
+        let own: Vec<Uuid> = env.own_history().into_iter().map(|u| u.upload_id).collect();
+        assert_eq!(own, [OLD_MINE, LEGACY]);
+        let lines: Vec<Uuid> = env.merge_history(None).into_iter().map(|l| l.upload_id).collect();
+        assert_eq!(lines, [LEGACY, OLD_MINE], "newest first, the other environment's left out");
+        assert_eq!(env.overview().unwrap().last_upload.unwrap().upload_id, LEGACY);
     }
 }

@@ -25,7 +25,7 @@ pub struct BackupEntry {
     pub taken_at: Timestamp,
     pub reason: String,
     pub sha256: String,
-    pub license_id: Option<String>,
+    pub license_id: Option<uuid::Uuid>,
     pub customer: Option<String>,
     #[serde(with = "timestamp::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
@@ -164,7 +164,7 @@ impl Backups<'_> {
         Some(BackupEntry {
             reason: manifest.reasons.get(&id).cloned().unwrap_or_else(|| "backup".into()),
             intact: sha.starts_with(sha_prefix),
-            license_id: lic.as_ref().map(|(_, l)| l.license_id.to_string()),
+            license_id: lic.as_ref().map(|(_, l)| l.license_id),
             customer: lic.as_ref().map(|(_, l)| l.customer.clone()),
             expires_at: lic.as_ref().and_then(|(_, l)| l.expires_at),
             sha256: sha,

@@ -206,12 +206,8 @@ impl Environment {
             &[],
             self.outbox()?.len() as f64,
         );
-        let last_verified = self
-            .own_history()
-            .into_iter()
-            .filter(|u| u.status == UploadStatus::Verified)
-            .filter_map(|u| timestamp::parse(&u.received_at).ok())
-            .max();
+        let last_verified =
+            self.own_history().into_iter().filter(|u| u.status == UploadStatus::Verified).map(|u| u.received_at).max();
         if let Some(t) = last_verified {
             m.gauge(
                 "license_manager_last_verified_upload_timestamp_seconds",

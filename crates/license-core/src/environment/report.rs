@@ -114,8 +114,12 @@ impl InstallRecord {
             .differences
             .iter()
             .map(|d| {
-                let old = esc(d.old.as_deref().unwrap_or("—"));
-                format!("<tr><th>{}</th><td>{old}</td><td>{}</td></tr>\n", esc(d.label), esc(&d.new))
+                let old = d.old.as_ref().map_or_else(|| "—".to_string(), |v| esc(&v.to_string()));
+                format!(
+                    "<tr><th>{}</th><td>{old}</td><td>{}</td></tr>\n",
+                    esc(d.field.label()),
+                    esc(&d.new.to_string())
+                )
             })
             .collect();
         format!(

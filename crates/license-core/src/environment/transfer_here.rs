@@ -157,7 +157,7 @@ impl Environment {
             plan.license_bytes = Some(lic.clone());
         }
         let waiting = self.outbox_by_audit_id()?;
-        let recorded: Vec<String> = self.local_history().into_iter().filter_map(|u| u.audit_id).collect();
+        let recorded: Vec<Uuid> = self.local_history().into_iter().filter_map(|u| u.audit_id).collect();
         for (id, bytes) in &papers.receipts {
             let receipt = crate::payload::open_receipt(bytes, self.vendor_keys())?;
             let fate = match waiting.get(id) {
@@ -171,7 +171,7 @@ impl Environment {
                         ReceiptFate::DoesNotMatch
                     }
                 },
-                None if recorded.contains(&id.to_string()) => ReceiptFate::AlreadyRecorded,
+                None if recorded.contains(id) => ReceiptFate::AlreadyRecorded,
                 None => {
                     plan.notes.push(format!(
                         "a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"
@@ -201,7 +201,7 @@ impl Environment {
                 continue;
             }
             let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
-            if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id.to_string()) {
+            if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id) {
                 self.record_upload(&lock, upload_from(&r.receipt, w, text))?;
             }
             std::fs::remove_file(&w.path).map_err(|e| Error::io("remove from the outbox", &w.path, e))?;
@@ -233,12 +233,12 @@ pub(super) struct Waiting {
 
 fn upload_from(r: &Receipt, audit: &Waiting, receipt: String) -> LocalUpload {
     LocalUpload {
-        upload_id: r.upload_id.to_string(),
-        audit_id: Some(r.audit_id.to_string()),
+        upload_id: r.upload_id,
+        audit_id: Some(r.audit_id),
         serial_number: Some(r.serial_number.clone()),
         status: r.status,
         reasons: r.reasons.clone(),
-        received_at: crate::timestamp::format(&r.received_at),
+        received_at: r.received_at,
         sha256: crate::sha256_hex(&audit.bytes),
         audit_sha256: Some(audit.signed_sha256.clone()),
         receipt: Some(receipt),

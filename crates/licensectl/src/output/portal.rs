@@ -57,7 +57,7 @@ impl Out {
             for l in lines {
                 t += &format!(
                     "{}  {:<9} {}{}{}\n",
-                    l.received_at,
+                    license_core::timestamp::format(&l.received_at),
                     l.status.as_str(),
                     l.upload_id,
                     if l.uploaded_from_here { "" } else { "  (from another machine)" },
