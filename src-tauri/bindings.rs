@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 pub const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/bindings.ts");
 
-const HEADER: &str = "// Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:\n// change the Rust type and run scripts/bindings.\n\n";
+const HEADER: &str = "// Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:\n// change the Rust type and run scripts/bindings.\nimport type { Channel } from \"@tauri-apps/api/core\";\n\n";
 
 /// Declares each type, in this order, as `export type …`.
 macro_rules! declarations {
@@ -43,9 +43,23 @@ pub fn typescript() -> String {
         + "\n"
         + &words("CHECK_LABEL", "CheckId", &check::CheckId::ALL, check::CheckId::label)
         + &words("FIELD_LABEL", "Field", &check::Field::ALL, check::Field::label)
-        + words("ENV_TYPE", "EnvironmentType", &payload::EnvironmentType::ALL, payload::EnvironmentType::label)
-            .trim_end()
-        + "\n"
+        + &words("ENV_TYPE", "EnvironmentType", &payload::EnvironmentType::ALL, payload::EnvironmentType::label)
+        + &commands(&ts_rs::Config::new().with_large_int("number"))
+}
+
+/// `export type Commands`: every command's arguments and result, as the webview
+/// calls it. `api.ts` calls commands only through this type.
+fn commands(cfg: &ts_rs::Config) -> String {
+    let lines: String = crate::command_signatures(cfg).iter().map(|l| format!("  {l}\n")).collect();
+    format!(
+        "/** Every command the webview may call: its arguments (camelCase, as Tauri takes them) and its result. */\nexport type Commands = {{\n{lines}}};\n"
+    )
+}
+
+/// One command's line of `Commands` (the generated `typescript_signatures` call it).
+pub(crate) fn signature(name: &str, args: &[String], result: String) -> String {
+    let args = if args.is_empty() { "Record<string, never>".to_string() } else { format!("{{ {} }}", args.join(", ")) };
+    format!("{name}: {{ args: {args}; result: {result} }};")
 }
 
 fn declarations(cfg: &ts_rs::Config) -> String {

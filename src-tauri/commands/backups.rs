@@ -62,3 +62,6 @@ pub async fn export_backup(id: String, app: AppHandle, state: State<'_, AppState
     let bytes = with_env(&env, move |env| Ok(env.backups().read(&id)?)).await?;
     save_bytes(&app, "Export backup", &name, bytes).await
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/backups.rs"));

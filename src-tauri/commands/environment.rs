@@ -88,3 +88,6 @@ pub async fn serial_qr(state: State<'_, AppState>) -> CommandResult<String> {
     let env: Arc<_> = state.env()?;
     blocking(move || Ok(license_core::qr::svg(&env.serial()?.serial_number.to_string()))).await
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/environment.rs"));

@@ -163,3 +163,6 @@ pub async fn save_bytes(app: &AppHandle, title: &str, name: &str, bytes: Vec<u8>
     blocking(move || Ok(fs::replace(&path, &bytes, "export")?)).await?;
     Ok(Some(shown))
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/install.rs"));

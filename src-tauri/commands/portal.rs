@@ -297,3 +297,6 @@ pub async fn request_view(activation_code: Option<String>, state: State<'_, AppS
 pub fn cancel_portal_call(state: State<'_, AppState>) {
     state.cancel.notify_waiters();
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/portal.rs"));

@@ -26,3 +26,6 @@ pub async fn set_role(role: Role, state: State<'_, AppState>) -> CommandResult<R
     *state.role.lock().expect("state lock") = role;
     Ok(view(&state))
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/role.rs"));

@@ -127,3 +127,6 @@ pub async fn clear_portal_token(state: State<'_, AppState>) -> CommandResult<()>
         None => Ok(()),
     }
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/settings.rs"));

@@ -91,3 +91,6 @@ fn suggested_name(environment: &str) -> String {
         .join("-");
     format!("{}-{}.transfer.zip", if slug.is_empty() { "site" } else { &slug }, chrono::Local::now().format("%Y-%m-%d"))
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/transfer_here.rs"));

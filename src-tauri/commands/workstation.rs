@@ -216,3 +216,6 @@ pub async fn process_transfer(
     })
     .await
 }
+
+// The TypeScript signatures of the commands above (build.rs).
+include!(concat!(env!("OUT_DIR"), "/commands/workstation.rs"));

@@ -2,38 +2,19 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AuditState,
-  BackupEntry,
   CandidateDropped,
-  CandidateView,
+  Commands,
   CommandError,
+  DragState,
   EnvironmentType,
   ErrorCode,
-  ExportSummary,
-  DragState,
-  GeneratedAudit,
-  ImportPlan,
-  RequestView,
-  InstallOutcome,
-  ReceiptsRecorded,
   ItemOutcome,
   NewConfig,
-  Overview,
-  Processed,
-  Report,
   Role,
-  RoleView,
-  SavedRequest,
   Settings,
   Step,
-  Subscription,
-  TransferView,
   UploadProgress,
-  UploadResult,
-  UploadSummary,
-  UsageLine,
   WorkstationInput,
-  WorkstationView,
 } from "./types";
 
 /** Every command error is `{code, message}`; anything else (a failure inside Tauri
@@ -47,69 +28,69 @@ export function asError(e: unknown): CommandError {
   return { code: "internal", message: String(e) };
 }
 
-function progress(onStep: (s: Step) => void): Channel<Step> {
-  const ch = new Channel<Step>();
-  ch.onmessage = onStep;
+type Args<C extends keyof Commands> = Commands[C]["args"];
+
+/** Calls a command through the contract generated from the Rust functions
+ *  (`Commands` in bindings.ts): a misspelt name, a missing or mistyped argument
+ *  and a wrong result type do not compile. */
+function call<C extends keyof Commands>(cmd: C, ...args: Args<C> extends Record<string, never> ? [] : [Args<C>]): Promise<Commands[C]["result"]> {
+  return invoke<Commands[C]["result"]>(cmd, args[0]);
+}
+
+function channel<T>(on: (t: T) => void): Channel<T> {
+  const ch = new Channel<T>();
+  ch.onmessage = on;
   return ch;
 }
 
 export const api = {
-  overview: () => invoke<Overview>("overview"),
-  openDemo: () => invoke<Overview>("open_demo"),
-  createConfig: (input: NewConfig) => invoke<Overview>("create_config", { input }),
-  serialQr: () => invoke<string>("serial_qr"),
-  acceptClock: () => invoke<void>("accept_clock"),
-  chooseLicenseFile: () => invoke<CandidateView | null>("choose_license_file"),
-  pasteLicense: (text: string) => invoke<CandidateView>("paste_license", { text }),
-  currentCandidate: () => invoke<CandidateView | null>("current_candidate"),
-  installCandidate: (confirmed: boolean, onStep: (s: Step) => void) => invoke<InstallOutcome>("install_candidate", { confirmed, onProgress: progress(onStep) }),
-  saveLicenseCopy: () => invoke<string | null>("save_license_copy"),
-  saveInstallReport: () => invoke<string | null>("save_install_report"),
-  cancelPortalCall: () => invoke<void>("cancel_portal_call"),
-  backupNow: () => invoke<BackupEntry>("backup_now"),
-  listBackups: () => invoke<BackupEntry[]>("list_backups"),
-  checkBackup: (id: string) => invoke<Report>("check_backup", { id }),
-  restoreBackup: (id: string, confirmed: boolean, onStep: (s: Step) => void) =>
-    invoke<InstallOutcome>("restore_backup", { id, confirmed, onProgress: progress(onStep) }),
-  exportBackup: (id: string) => invoke<string | null>("export_backup", { id }),
-  getSettings: () => invoke<Settings>("get_settings"),
-  saveSettings: (settings: Settings) => invoke<Settings>("save_settings", { settings }),
-  setPortalToken: (token: string) => invoke<void>("set_portal_token", { token }),
-  clearPortalToken: () => invoke<void>("clear_portal_token"),
-  usagePreview: () => invoke<UsageLine[]>("usage_preview"),
-  generateAudit: () => invoke<GeneratedAudit>("generate_audit"),
-  saveAuditCopy: () => invoke<string | null>("save_audit_copy"),
-  uploadOutbox: (onProgress: (p: UploadProgress) => void) => {
-    const ch = new Channel<UploadProgress>();
-    ch.onmessage = onProgress;
-    return invoke<UploadSummary>("upload_outbox", { onProgress: ch });
-  },
-  uploadAuditFile: () => invoke<UploadResult | null>("upload_audit_file"),
-  auditState: () => invoke<AuditState>("audit_state"),
-  registerEnvironment: (activationCode: string, reason: string | null = null) => invoke<string>("register_environment", { activationCode, reason }),
-  fetchLicense: () => invoke<CandidateView>("fetch_license"),
-  sendLicense: () => invoke<string[]>("send_license"),
-  requestView: (activationCode: string) => invoke<RequestView>("request_view", { activationCode }),
-  saveLicenseRequest: (activationCode: string) => invoke<SavedRequest>("save_license_request", { activationCode }),
-  fulfilRequest: () => invoke<string | null>("fulfil_request"),
-  appRole: () => invoke<RoleView>("app_role"),
-  setRole: (role: Role) => invoke<RoleView>("set_role", { role }),
-  getWorkstation: () => invoke<WorkstationView>("get_workstation"),
-  saveWorkstation: (input: WorkstationInput) => invoke<WorkstationView>("save_workstation", { input }),
-  setWorkstationToken: (token: string) => invoke<void>("set_workstation_token", { token }),
-  infrastructure: () => invoke<Subscription>("infrastructure"),
+  overview: () => call("overview"),
+  openDemo: () => call("open_demo"),
+  createConfig: (input: NewConfig) => call("create_config", { input }),
+  serialQr: () => call("serial_qr"),
+  acceptClock: () => call("accept_clock"),
+  chooseLicenseFile: () => call("choose_license_file"),
+  pasteLicense: (text: string) => call("paste_license", { text }),
+  currentCandidate: () => call("current_candidate"),
+  installCandidate: (confirmed: boolean, onStep: (s: Step) => void) => call("install_candidate", { confirmed, onProgress: channel(onStep) }),
+  saveLicenseCopy: () => call("save_license_copy"),
+  saveInstallReport: () => call("save_install_report"),
+  cancelPortalCall: () => call("cancel_portal_call"),
+  backupNow: () => call("backup_now"),
+  listBackups: () => call("list_backups"),
+  checkBackup: (id: string) => call("check_backup", { id }),
+  restoreBackup: (id: string, confirmed: boolean, onStep: (s: Step) => void) => call("restore_backup", { id, confirmed, onProgress: channel(onStep) }),
+  exportBackup: (id: string) => call("export_backup", { id }),
+  getSettings: () => call("get_settings"),
+  saveSettings: (settings: Settings) => call("save_settings", { settings }),
+  setPortalToken: (token: string) => call("set_portal_token", { token }),
+  clearPortalToken: () => call("clear_portal_token"),
+  usagePreview: () => call("usage_preview"),
+  generateAudit: () => call("generate_audit"),
+  saveAuditCopy: () => call("save_audit_copy"),
+  uploadOutbox: (onProgress: (p: UploadProgress) => void) => call("upload_outbox", { onProgress: channel(onProgress) }),
+  uploadAuditFile: () => call("upload_audit_file"),
+  auditState: () => call("audit_state"),
+  registerEnvironment: (activationCode: string, reason: string | null = null) => call("register_environment", { activationCode, reason }),
+  fetchLicense: () => call("fetch_license"),
+  sendLicense: () => call("send_license"),
+  requestView: (activationCode: string) => call("request_view", { activationCode }),
+  saveLicenseRequest: (activationCode: string) => call("save_license_request", { activationCode }),
+  fulfilRequest: () => call("fulfil_request"),
+  appRole: () => call("app_role"),
+  setRole: (role: Role) => call("set_role", { role }),
+  getWorkstation: () => call("get_workstation"),
+  saveWorkstation: (input: WorkstationInput) => call("save_workstation", { input }),
+  setWorkstationToken: (token: string) => call("set_workstation_token", { token }),
+  infrastructure: () => call("infrastructure"),
   registerSlot: (serial: string, environmentType: EnvironmentType, name: string, reason: string | null = null) =>
-    invoke<Subscription>("register_slot", { serial, environmentType, name, reason }),
-  freeSlot: (serial: string) => invoke<Subscription>("free_slot", { serial }),
-  openTransferFile: () => invoke<TransferView | null>("open_transfer_file"),
-  processTransfer: (reasons: Record<string, string>, onItem: (i: ItemOutcome) => void) => {
-    const ch = new Channel<ItemOutcome>();
-    ch.onmessage = onItem;
-    return invoke<Processed>("process_transfer", { reasons, onProgress: ch });
-  },
-  addToTransferFile: (request: boolean, existing: boolean) => invoke<ExportSummary | null>("add_to_transfer_file", { request, existing }),
-  openTransferHere: () => invoke<ImportPlan | null>("open_transfer_here"),
-  recordReceipts: () => invoke<ReceiptsRecorded>("record_receipts"),
+    call("register_slot", { serial, environmentType, name, reason }),
+  freeSlot: (serial: string) => call("free_slot", { serial }),
+  openTransferFile: () => call("open_transfer_file"),
+  processTransfer: (reasons: Record<string, string>, onItem: (i: ItemOutcome) => void) => call("process_transfer", { reasons, onProgress: channel(onItem) }),
+  addToTransferFile: (request: boolean, existing: boolean) => call("add_to_transfer_file", { request, existing }),
+  openTransferHere: () => call("open_transfer_here"),
+  recordReceipts: () => call("record_receipts"),
   onCandidateDropped: (f: (r: CandidateDropped) => void): Promise<UnlistenFn> => listen<CandidateDropped>("candidate-dropped", (e) => f(e.payload)),
   onDragState: (f: (d: DragState) => void): Promise<UnlistenFn> => listen<DragState>("drag-state", (e) => f(e.payload)),
 };

@@ -1,5 +1,6 @@
 // Generated from the Rust types by src-tauri/bindings.rs (ts-rs). Do not edit:
 // change the Rust type and run scripts/bindings.
+import type { Channel } from "@tauri-apps/api/core";
 
 export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
@@ -371,4 +372,54 @@ export const ENV_TYPE: Record<EnvironmentType, string> = {
   quality: "Quality Assurance",
   production: "Production",
   lifetime: "LifeTime",
+};
+
+/** Every command the webview may call: its arguments (camelCase, as Tauri takes them) and its result. */
+export type Commands = {
+  list_backups: { args: Record<string, never>; result: Array<BackupEntry> };
+  backup_now: { args: Record<string, never>; result: BackupEntry };
+  check_backup: { args: { id: string }; result: Report };
+  restore_backup: { args: { id: string, confirmed: boolean, onProgress: Channel<Step> }; result: InstallOutcome };
+  export_backup: { args: { id: string }; result: string | null };
+  overview: { args: Record<string, never>; result: Overview };
+  open_demo: { args: Record<string, never>; result: Overview };
+  create_config: { args: { input: NewConfig }; result: Overview };
+  accept_clock: { args: Record<string, never>; result: null };
+  serial_qr: { args: Record<string, never>; result: string };
+  choose_license_file: { args: Record<string, never>; result: CandidateView | null };
+  paste_license: { args: { text: string }; result: CandidateView };
+  current_candidate: { args: Record<string, never>; result: CandidateView | null };
+  install_candidate: { args: { confirmed: boolean, onProgress: Channel<Step> }; result: InstallOutcome };
+  save_install_report: { args: Record<string, never>; result: string | null };
+  save_license_copy: { args: Record<string, never>; result: string | null };
+  usage_preview: { args: Record<string, never>; result: Array<UsageLine> };
+  generate_audit: { args: Record<string, never>; result: GeneratedAudit };
+  save_audit_copy: { args: Record<string, never>; result: string | null };
+  upload_outbox: { args: { onProgress: Channel<UploadProgress> }; result: UploadSummary };
+  upload_audit_file: { args: Record<string, never>; result: UploadResult | null };
+  audit_state: { args: Record<string, never>; result: AuditState };
+  register_environment: { args: { activationCode: string | null, reason: string | null }; result: string };
+  fetch_license: { args: Record<string, never>; result: CandidateView };
+  send_license: { args: Record<string, never>; result: Array<string> };
+  save_license_request: { args: { activationCode: string | null }; result: SavedRequest };
+  fulfil_request: { args: Record<string, never>; result: string | null };
+  request_view: { args: { activationCode: string | null }; result: RequestView };
+  cancel_portal_call: { args: Record<string, never>; result: null };
+  app_role: { args: Record<string, never>; result: RoleView };
+  set_role: { args: { role: Role }; result: RoleView };
+  get_settings: { args: Record<string, never>; result: Settings };
+  save_settings: { args: { settings: Settings }; result: Settings };
+  set_portal_token: { args: { token: string }; result: null };
+  clear_portal_token: { args: Record<string, never>; result: null };
+  add_to_transfer_file: { args: { request: boolean, existing: boolean }; result: ExportSummary | null };
+  open_transfer_here: { args: Record<string, never>; result: ImportPlan | null };
+  record_receipts: { args: Record<string, never>; result: ReceiptsRecorded };
+  get_workstation: { args: Record<string, never>; result: WorkstationView };
+  save_workstation: { args: { input: WorkstationInput }; result: WorkstationView };
+  set_workstation_token: { args: { token: string }; result: null };
+  infrastructure: { args: Record<string, never>; result: Subscription };
+  register_slot: { args: { serial: string, environmentType: EnvironmentType, name: string, reason: string | null }; result: Subscription };
+  free_slot: { args: { serial: string }; result: Subscription };
+  open_transfer_file: { args: Record<string, never>; result: TransferView | null };
+  process_transfer: { args: { reasons: { [key in string]: string }, onProgress: Channel<ItemOutcome> }; result: Processed };
 };
