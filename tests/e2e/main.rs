@@ -816,7 +816,7 @@ fn serial_of_sample(app: &App, sample: &str) -> String {
 
 #[test]
 fn the_request_page_shows_the_slots_and_decides_by_error_code() {
-    use license_test_support::TestPortal;
+    use license_test_support::{Permission, TestPortal};
     let setup = std::cell::RefCell::new(None);
     let app = App::open_with(|dir| {
         let portal = TestPortal::start(&dir.join("vendor.key"));
@@ -826,7 +826,7 @@ fn the_request_page_shows_the_slots_and_decides_by_error_code() {
             .unwrap();
         portal.subscription(&code, vec![(license_core::EnvironmentType::Production, 1)]);
         // This token may register and send, but not download.
-        let token = portal.token(&code, &["read", "register", "send_license"]);
+        let token = portal.token(&code, &[Permission::Read, Permission::Register, Permission::SendLicense]);
         let cfg = dir.join("environment.toml");
         let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
         std::fs::write(&cfg, text).unwrap();

@@ -7,7 +7,7 @@
 use license_core::portal::{ClientOptions, PortalClient};
 use license_core::{ActivationCode, EnvironmentType};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, TestPortal, ALL};
+use license_test_support::{Cli, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -209,7 +209,7 @@ fn refused_uploads_keep_the_audit_and_say_why() {
             && String::from_utf8_lossy(&o.stderr).contains("valid portal token")
     );
 
-    let read_only = portal.token(&site.code, &["read"]);
+    let read_only = portal.token(&site.code, &[Permission::Read]);
     let o = licensectl(home, &read_only, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("lacks the `upload_audit` permission"),
@@ -237,7 +237,7 @@ fn without_download_permission_the_license_is_sent_to_contacts() {
     let site = Site::new();
     let portal = TestPortal::start(&site.path("vendor.key"));
     portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&site.code, &["read", "register", "send_license"]);
+    let token = portal.token(&site.code, &[Permission::Read, Permission::Register, Permission::SendLicense]);
     let c = site.config.to_str().unwrap();
     let home = site.dir.path();
     ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
@@ -245,7 +245,7 @@ fn without_download_permission_the_license_is_sent_to_contacts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("portal send-license"));
     // A read-only token may not have licenses issued and mailed.
-    let read_only = portal.token(&site.code, &["read"]);
+    let read_only = portal.token(&site.code, &[Permission::Read]);
     let o = licensectl(home, &read_only, &["--config", c, "--portal", &portal.url, "portal", "send-license"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("`send_license`"), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 0, "nothing issued for a read-only token");
@@ -287,7 +287,7 @@ fn fulfilling_the_same_request_twice_returns_the_same_license() {
         "a lost answer and a second fulfilment issue nothing new"
     );
     // Fulfilling needs the right to register the serial, not only to download.
-    let downloader = portal.token(&site.code, &["read", "download_license"]);
+    let downloader = portal.token(&site.code, &[Permission::Read, Permission::DownloadLicense]);
     let err = rt.block_on(client(&portal.url, Some(downloader)).license_from_request(&bytes)).unwrap_err();
     assert!(err.to_string().contains("`register`"), "{err}");
 }

@@ -11,7 +11,7 @@ use license_core::environment::Config;
 use license_core::transfer::Transfer;
 use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, SelfSigned};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, TestPortal, ALL};
+use license_test_support::{Cli, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -302,7 +302,7 @@ fn a_forged_upload_never_proves_the_victims_audit() {
 
     // An upload-only token of the victim's own subscription: a rejected receipt,
     // but one that names the forged content, which the environment will not apply.
-    let r = upload(&portal, &portal.token(&code, &["upload_audit"]), forge(&code).as_bytes());
+    let r = upload(&portal, &portal.token(&code, &[Permission::UploadAudit]), forge(&code).as_bytes());
     assert_eq!(r.status, license_core::payload::UploadStatus::Rejected);
     let receipt = r.receipt.expect("a receipt for a serial of the uploader's subscription");
     let mut t = Transfer::read(&file, None).unwrap();

@@ -36,7 +36,3 @@ pub fn create_subscription(c: &mut Connection, s: &NewSubscription) -> rusqlite:
     }
     tx.commit()
 }
-
-/// `send_license` (ours, beyond the spec's four): may have the license mailed to the
-/// subscription's contacts without downloading it.
-pub const PERMISSIONS: [&str; 5] = ["read", "register", "download_license", "send_license", "upload_audit"];

@@ -2,6 +2,7 @@
 
 use crate::db::{self, TokenGrant};
 use crate::faults::{Fault, Faults};
+use crate::permission::Permission;
 use crate::problem::Problem;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Request as HttpRequest, State};
@@ -164,15 +165,15 @@ async fn apply_faults(State(p): State<Shared>, req: HttpRequest, next: Next) -> 
 }
 
 /// The token's grant, which must hold every permission in `all`.
-fn authorize(p: &Portal, headers: &HeaderMap, all: &[&str]) -> Result<TokenGrant, Problem> {
+fn authorize(p: &Portal, headers: &HeaderMap, all: &[Permission]) -> Result<TokenGrant, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(Problem::unauthorized)?;
     let grant = db::find_token(&p.db(), token.trim())?.ok_or_else(Problem::unauthorized)?;
-    if let Some(missing) = all.iter().find(|perm| !grant.permissions.iter().any(|g| g == *perm)) {
-        return Err(Problem::forbidden(missing));
+    if let Some(missing) = all.iter().find(|perm| !grant.permissions.contains(perm)) {
+        return Err(Problem::forbidden(missing.as_str()));
     }
     Ok(grant)
 }
@@ -238,7 +239,7 @@ fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
 
 async fn subscription(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &["read"])?;
+    let grant = authorize(&p, &headers, &[Permission::Read])?;
     same_subscription(&grant, &code)?;
     let c = p.db();
     let sub = load_sub(&c, &code)?;
@@ -406,7 +407,7 @@ async fn register(
     Json(body): Json<Registration>,
 ) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &["register"])?;
+    let grant = authorize(&p, &headers, &[Permission::Register])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&body.serial_number)?;
     let name = valid_name(&body.name).map_err(|why| Problem::bad_request("invalid-name", why))?;
@@ -430,7 +431,7 @@ async fn unregister(
     Path((code, serial)): Path<(String, String)>,
 ) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &["register"])?;
+    let grant = authorize(&p, &headers, &[Permission::Register])?;
     same_subscription(&grant, &code)?;
     let serial = serial_param(&serial)?;
     let c = p.db();
@@ -460,7 +461,7 @@ async fn unregister(
 /// when a freed slot revoked it, and the slot events with their reasons.
 async fn history(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &["read"])?;
+    let grant = authorize(&p, &headers, &[Permission::Read])?;
     same_subscription(&grant, &code)?;
     let c = p.db();
     let mut stmt = c.prepare(
@@ -597,7 +598,7 @@ fn serial_in_subscription(c: &Connection, grant: &TokenGrant, serial: &str) -> R
 
 async fn download_license(State(p): State<Shared>, headers: HeaderMap, Path(serial): Path<String>) -> ApiResult {
     let serial = serial_param(&serial)?;
-    let grant = authorize(&p, &headers, &["download_license"])?;
+    let grant = authorize(&p, &headers, &[Permission::DownloadLicense])?;
     let c = p.db();
     serial_in_subscription(&c, &grant, &serial)?;
     Ok(license_response(issue(&p, &c, &grant.activation_code, &serial, Issue::Current)?))
@@ -616,9 +617,9 @@ fn idempotency_key(headers: &HeaderMap) -> Option<String> {
 /// first answer is kept), and is rate limited per serial.
 async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial): Path<String>) -> ApiResult {
     let serial = serial_param(&serial)?;
-    let grant = authorize(&p, &headers, &["read"])?;
-    if !grant.permissions.iter().any(|g| g == "send_license" || g == "download_license") {
-        return Err(Problem::forbidden("send_license"));
+    let grant = authorize(&p, &headers, &[Permission::Read])?;
+    if !grant.permissions.iter().any(|g| matches!(g, Permission::SendLicense | Permission::DownloadLicense)) {
+        return Err(Problem::forbidden(Permission::SendLicense.as_str()));
     }
     let key = idempotency_key(&headers).ok_or_else(|| {
         Problem::bad_request(
@@ -676,7 +677,7 @@ async fn send_license(State(p): State<Shared>, headers: HeaderMap, Path(serial):
 /// and `download_license`. The same request file always yields the same license,
 /// so a retry after a lost answer issues nothing new.
 async fn license_request(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let grant = authorize(&p, &headers, &["register", "download_license"])?;
+    let grant = authorize(&p, &headers, &[Permission::Register, Permission::DownloadLicense])?;
     let (req, _key) =
         Request::open(&body).map_err(|e| Problem::bad_request("invalid-license-request", e.to_string()))?;
     let code = req.activation_code.to_string();
@@ -830,7 +831,7 @@ fn record_upload(
 }
 
 async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let grant = authorize(&p, &headers, &["upload_audit"])?;
+    let grant = authorize(&p, &headers, &[Permission::UploadAudit])?;
     let key = idempotency_key(&headers).unwrap_or_default();
     if key != license_core::sha256_hex(&body) {
         return Err(Problem::bad_request(
@@ -862,7 +863,7 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
 
 async fn audit_history(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
     let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &["read"])?;
+    let grant = authorize(&p, &headers, &[Permission::Read])?;
     same_subscription(&grant, &code)?;
     let c = p.db();
     let mut stmt = c.prepare(

@@ -1,6 +1,7 @@
 //! The portal's SQLite database. Migrations are numbered and applied in order;
 //! `PRAGMA user_version` records how far a database has come.
 
+use crate::permission::Permission;
 use rusqlite::{params, Connection, OptionalExtension};
 
 const MIGRATIONS: &[&str] = &[
@@ -127,26 +128,33 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// A new random token; only its hash is stored.
-pub fn create_token(c: &Connection, activation_code: &str, permissions: &[String]) -> rusqlite::Result<String> {
+pub fn create_token(c: &Connection, activation_code: &str, permissions: &[Permission]) -> rusqlite::Result<String> {
     let mut raw = [0u8; 24];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
     let token = format!("lmp_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
     c.execute(
         "INSERT INTO tokens (token_sha256, activation_code, permissions) VALUES (?1, ?2, ?3)",
-        params![token_hash(&token), activation_code, permissions.join(",")],
+        params![
+            token_hash(&token),
+            activation_code,
+            permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+        ],
     )?;
     Ok(token)
 }
 
 pub struct TokenGrant {
     pub activation_code: String,
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
 }
 
 pub fn find_token(c: &Connection, token: &str) -> rusqlite::Result<Option<TokenGrant>> {
     c.query_row("SELECT activation_code, permissions FROM tokens WHERE token_sha256 = ?1", [token_hash(token)], |r| {
         let perms: String = r.get(1)?;
-        Ok(TokenGrant { activation_code: r.get(0)?, permissions: perms.split(',').map(str::to_string).collect() })
+        Ok(TokenGrant {
+            activation_code: r.get(0)?,
+            permissions: perms.split(',').filter_map(Permission::parse).collect(),
+        })
     })
     .optional()
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod db;
 pub mod faults;
+pub mod permission;
 pub mod problem;
 
 use std::sync::{Arc, Mutex};

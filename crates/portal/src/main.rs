@@ -4,7 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use license_core::payload::Entitlements;
 use license_core::{ActivationCode, EnvironmentType, KeyPair};
-use license_portal::admin::{self, NewSubscription, PERMISSIONS};
+use license_portal::admin::{self, NewSubscription};
+use license_portal::permission::Permission;
 use license_portal::{db, Portal};
 use std::path::PathBuf;
 
@@ -37,9 +38,9 @@ enum Command {
     Token {
         #[arg(long)]
         activation_code: String,
-        /// Any of read, register, download_license, upload_audit.
-        #[arg(long, value_delimiter = ',', default_value = "read,register,download_license,upload_audit")]
-        permissions: Vec<String>,
+        /// What the token may do (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "read,register,download_license,upload_audit")]
+        permissions: Vec<Permission>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -94,11 +95,6 @@ async fn main() -> Result<()> {
         Command::Subscription(args) => create_subscription(&cli.db, args)?,
         Command::Token { activation_code, permissions } => {
             let code: ActivationCode = activation_code.parse()?;
-            for p in &permissions {
-                if !PERMISSIONS.contains(&p.as_str()) {
-                    bail!("unknown permission '{p}': use {}", PERMISSIONS.join(", "));
-                }
-            }
             let conn = db::open(&cli.db)?;
             println!("{}", db::create_token(&conn, &code.to_string(), &permissions)?);
         }

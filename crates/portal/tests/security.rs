@@ -5,7 +5,7 @@
 use license_core::serial::serial_from_facts_text;
 use license_core::{ActivationCode, Environment, EnvironmentType, InstallOptions};
 use license_portal::faults::Fault;
-use license_test_support::{TestPortal, ALL};
+use license_test_support::{Permission, TestPortal, ALL};
 use serde_json::Value;
 
 struct World {
@@ -145,7 +145,7 @@ fn another_subscriptions_token_learns_nothing_and_changes_nothing() {
 #[test]
 fn license_requests_need_the_register_permission() {
     let w = world();
-    let downloader = w.portal.token(&w.code_a, &["read", "download_license"]);
+    let downloader = w.portal.token(&w.code_a, &[Permission::Read, Permission::DownloadLicense]);
     let req = w.env.license_request(None).unwrap();
     let (status, kind, detail) =
         observed(post(&w.url, "/api/v1/license-requests", &downloader, req.text.as_bytes(), &[]));
@@ -157,10 +157,10 @@ fn license_requests_need_the_register_permission() {
 fn sending_needs_permission_a_key_and_is_rate_limited() {
     let w = world();
     let path = format!("/api/v1/environments/{}/license/send", w.serial_a);
-    let read_only = w.portal.token(&w.code_a, &["read"]);
+    let read_only = w.portal.token(&w.code_a, &[Permission::Read]);
     assert_eq!(observed(post(&w.url, &path, &read_only, b"", &[("Idempotency-Key", "k")])).0, 403);
     assert_eq!(observed(post(&w.url, &path, &w.token_a, b"", &[])).0, 400, "a send without Idempotency-Key");
-    let sender = w.portal.token(&w.code_a, &["read", "send_license"]);
+    let sender = w.portal.token(&w.code_a, &[Permission::Read, Permission::SendLicense]);
     for i in 0..license_portal::api::SENDS_PER_HOUR {
         assert_eq!(post(&w.url, &path, &sender, b"", &[("Idempotency-Key", &format!("k{i}"))]).status(), 202);
         // The same key again is the first answer, not another mail.

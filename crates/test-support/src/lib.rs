@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+pub use license_portal::permission::Permission;
+
 /// Every permission a token can have.
-pub const ALL: &[&str] = &["read", "register", "download_license", "send_license", "upload_audit"];
+pub const ALL: &[Permission] = &Permission::ALL;
 
 /// The reference portal on an ephemeral loopback port, with fault injection on.
 pub struct TestPortal {
@@ -58,9 +60,8 @@ impl TestPortal {
         .expect("create subscription");
     }
 
-    pub fn token(&self, code: &ActivationCode, perms: &[&str]) -> String {
-        db::create_token(&self.portal.db(), &code.to_string(), &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("create token")
+    pub fn token(&self, code: &ActivationCode, perms: &[Permission]) -> String {
+        db::create_token(&self.portal.db(), &code.to_string(), perms).expect("create token")
     }
 
     pub fn faults(&self, f: Vec<Fault>) {
