@@ -19,7 +19,11 @@ pub async fn list_backups(state: State<'_, AppState>) -> CommandResult<Vec<Backu
 #[tauri::command]
 pub async fn backup_now(state: State<'_, AppState>) -> CommandResult<BackupEntry> {
     let env = state.env()?;
-    blocking(move || env.backup_now("on demand")?.ok_or_else(|| license_core::Error::NothingInstalled.into())).await
+    blocking(move || {
+        env.backup_now(&license_core::environment::BackupReason::OnDemand)?
+            .ok_or_else(|| license_core::Error::NothingInstalled.into())
+    })
+    .await
 }
 
 /// The checks a restore would run, before the administrator confirms.

@@ -240,8 +240,12 @@ mod tests {
     #[test]
     fn damaged_backup_is_detected() {
         let (_d, env) = open();
-        let b = env.backup_now("on demand").unwrap().unwrap();
-        assert_eq!(env.backup_now("again").unwrap().unwrap().id, b.id, "identical bytes are not stored twice");
+        let b = env.backup_now(&crate::environment::BackupReason::OnDemand).unwrap().unwrap();
+        assert_eq!(
+            env.backup_now(&crate::environment::BackupReason::OnDemand).unwrap().unwrap().id,
+            b.id,
+            "identical bytes are not stored twice"
+        );
         std::fs::write(&b.path, b"garbage").unwrap();
         let listed = env.backups().list().unwrap();
         assert!(!listed[0].intact);

@@ -183,18 +183,42 @@ impl Receipt {
     /// digest `audit_sha256`: its content, id, serial and subscription. `Err` names
     /// the first thing that differs. A receipt that does not answer an audit proves
     /// nothing about it and is never applied to it.
-    pub fn answers(&self, audit: &Audit, audit_sha256: &str) -> Result<(), &'static str> {
+    pub fn answers(&self, audit: &Audit, audit_sha256: &str) -> Result<(), Mismatch> {
         if self.audit_id != audit.audit_id {
-            Err("it names another audit")
+            Err(Mismatch::OtherAudit)
         } else if self.serial_number != audit.serial_number {
-            Err("it names another serial number")
+            Err(Mismatch::OtherSerial)
         } else if self.activation_code != audit.activation_code {
-            Err("it names another subscription (activation code)")
+            Err(Mismatch::OtherSubscription)
         } else if self.audit_sha256 != audit_sha256 {
-            Err("the portal received other content under this audit's id")
+            Err(Mismatch::OtherContent)
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// Why a receipt does not answer an audit: the first thing that differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mismatch {
+    OtherAudit,
+    OtherSerial,
+    OtherSubscription,
+    /// The portal received other bytes under this audit's id.
+    OtherContent,
+}
+
+/// The CLI's and the log's words; the UI words each variant itself.
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mismatch::OtherAudit => "it names another audit",
+            Mismatch::OtherSerial => "it names another serial number",
+            Mismatch::OtherSubscription => "it names another subscription (activation code)",
+            Mismatch::OtherContent => "the portal received other content under this audit's id",
+        })
     }
 }
 

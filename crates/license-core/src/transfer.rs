@@ -775,9 +775,9 @@ mod tests {
         t.write(&path).unwrap();
         let plan = env.plan_import(&path).unwrap();
         assert!(
-            plan.notes.iter().any(|n| n.contains(&stranger.to_string()) && n.contains("skipped")),
+            plan.notes().iter().any(|n| n.contains(&stranger.to_string()) && n.contains("skipped")),
             "{:?}",
-            plan.notes
+            plan.notes()
         );
         assert_eq!(env.apply_receipts(&plan).unwrap(), 1);
         assert_eq!(env.outbox().unwrap().len(), 1);
@@ -822,9 +822,9 @@ mod tests {
             let plan = env.plan_import(&path).unwrap();
             assert_eq!(plan.receipts[0].fate, ReceiptFate::DoesNotMatch, "other {what}");
             assert!(
-                plan.notes.iter().any(|n| n.contains("not applied") && n.contains(&audit_id.to_string())),
+                plan.notes().iter().any(|n| n.contains("not applied") && n.contains(&audit_id.to_string())),
                 "{:?}",
-                plan.notes
+                plan.notes()
             );
             assert_eq!(env.apply_receipts(&plan).unwrap(), 0, "other {what}: nothing moves");
             assert_eq!(env.outbox().unwrap().len(), 2, "other {what}: the audit still waits");

@@ -85,22 +85,14 @@ export type SerialExplanation = { serial_number: string, facts_text: string, not
 
 export type Change = "changed" | "became_placeholder" | "disappeared" | "appeared";
 
-export type FactChange = { fact: string, change: Change, 
-/**
- * The change in words, with its likely cause.
- */
-text: string, };
+export type FactChange = { fact: string, change: Change, };
 
 export type Drift = { 
 /**
  * False when nothing was remembered for the installed license (installed by an
  * older version, by hand, or on another machine).
  */
-recorded: boolean, changes: Array<FactChange>, 
-/**
- * One sentence: the first change, or why no fact can be named.
- */
-summary: string, };
+recorded: boolean, changes: Array<FactChange>, };
 
 export type LicenseStatus = "none" | "valid" | "expiring" | "expired" | "not_yet_valid" | "serial_mismatch" | "invalid_signature" | "wrong_environment_type" | "invalid";
 
@@ -129,7 +121,9 @@ export type InstallOutcome = { license: License, backup: BackupEntry | null, rep
  */
 written_path: string, };
 
-export type BackupEntry = { id: string, taken_at: string, reason: string, sha256: string, license_id: string | null, customer: string | null, expires_at: string | null, 
+export type BackupReason = { "kind": "on_demand" } | { "kind": "before_install" } | { "kind": "before_restore", backup_id: string, } | { "kind": "other", text: string, };
+
+export type BackupEntry = { id: string, taken_at: string, reason: BackupReason, sha256: string, license_id: string | null, customer: string | null, expires_at: string | null, 
 /**
  * False when the bytes no longer match the name: the backup was damaged.
  */
@@ -242,6 +236,8 @@ export type Receipt = { format: number, upload_id: string, audit_id: string, act
  */
 audit_sha256: string, status: UploadStatus, reasons: Array<string>, received_at: string, };
 
+export type Mismatch = "other_audit" | "other_serial" | "other_subscription" | "other_content";
+
 export type TransferEntry = { serial_number: string, environment_type: EnvironmentType, name: string, hostname: string, activation_code: string | null, license_id: string | null, expires_at: string | null, exported_at: string, };
 
 export type ItemKind = "audit" | "request";
@@ -276,9 +272,17 @@ written: boolean, };
 
 export type ReceiptFate = "moves_to_history" | "already_recorded" | "not_in_outbox" | "does_not_match";
 
-export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate, };
+export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate, 
+/**
+ * With `DoesNotMatch`: the first thing in which the receipt differs.
+ */
+mismatch: Mismatch | null, };
 
 export type ImportPlan = { path: string, 
+/**
+ * This environment's serial, which the file is searched for.
+ */
+serial_number: string, 
 /**
  * This environment is listed in the file.
  */
@@ -292,9 +296,9 @@ license: Report | null,
  */
 license_installed: boolean, receipts: Array<ReceiptPlan>, 
 /**
- * Things skipped, in words (other environments' papers, unknown receipts).
+ * Other environments in the file: their papers are skipped here.
  */
-notes: Array<string>, };
+others_skipped: number, };
 
 export type ExportSummary = { path: string, entry: TransferEntry, audits: number, request: boolean, 
 /**

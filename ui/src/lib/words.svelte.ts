@@ -18,6 +18,11 @@ import type {
   ClockState,
   ItemState,
   ReceiptFate,
+  Mismatch,
+  Drift,
+  FactChange,
+  BackupEntry,
+  BackupReason,
   Step,
 } from "./types";
 import { CHECK_LABEL, ENV_TYPE, FIELD_LABEL } from "./bindings";
@@ -439,6 +444,15 @@ export const RECEIPT_FATE: Record<ReceiptFate, string> = {
   does_not_match: "not applied: it does not answer the audit waiting here",
 };
 
+/** Why a receipt does not answer the audit waiting here. It proves nothing about
+ * that audit, which stays in the outbox to be uploaded again. */
+export const MISMATCH: Record<Mismatch, string> = {
+  other_audit: "it names another audit; the audit here stays in the outbox",
+  other_serial: "it names another serial number; the audit here stays in the outbox",
+  other_subscription: "it names another subscription; the audit here stays in the outbox",
+  other_content: "the portal received other content under this audit's id; upload the audit here again",
+};
+
 /** The install's steps, in order, as its progress names them. */
 export const STEP_LABEL: Record<Step, string> = {
   checking: "Checking the license file",
@@ -454,3 +468,52 @@ export const CHECK_VERDICT: Record<Check["status"], string> = { pass: "passed", 
 
 /** The badge tone of an audit's verdict. */
 export const UPLOAD_TONE: Record<UploadResult["status"], "ok" | "bad"> = { verified: "ok", rejected: "bad" };
+
+/** The facts a serial number is made from, as the drift names them. */
+const FACT_NAME: Record<string, string> = { platform_uuid: "the platform UUID", machine_id: "the machine-id" };
+
+/** How one fact changed since the license was installed, with its likely cause. */
+export function driftWords(c: FactChange): string {
+  const name = FACT_NAME[c.fact] ?? `the fact ${c.fact}`;
+  switch (c.change) {
+    case "changed":
+      if (c.fact === "platform_uuid") return `${name} changed since this license was installed: the machine was probably moved or recreated`;
+      if (c.fact === "machine_id")
+        return `${name} changed since this license was installed: the operating system was probably reinstalled, or the machine cloned`;
+      return `${name} changed since this license was installed`;
+    case "became_placeholder":
+      if (c.fact === "platform_uuid")
+        return `${name} is now a placeholder value, so it no longer counts: the hypervisor or firmware stopped reporting the machine's UUID (common after a virtual machine was moved or converted)`;
+      return `${name} is now empty or a placeholder value, so it no longer counts`;
+    case "disappeared":
+      return `${name} can no longer be read (it was used when this license was installed): check that the service reads it with the same rights as before`;
+    case "appeared":
+      if (c.fact === "platform_uuid")
+        return `${name} can now be read and takes the place of the machine-id: the service probably runs with more rights than before, or the firmware now reports it`;
+      return `${name} is now used, and was not when this license was installed`;
+  }
+}
+
+/** Why the serial differs when no changed fact can be named. */
+export function driftUnexplained(d: Drift): string {
+  return d.recorded
+    ? "the facts are the same as when this license was installed: the license file was made for another environment"
+    : "the serial number differs from the license's, and no record of the facts from when it was installed exists (it was installed by an older version, by hand, or on another machine)";
+}
+
+/** Why a backup was taken. A restore names the backup it restored by when that one
+ * was taken (its id is for Details). */
+export function backupReason(r: BackupReason, all: BackupEntry[]): string {
+  switch (r.kind) {
+    case "on_demand":
+      return "Backed up on request";
+    case "before_install":
+      return "Before an install";
+    case "before_restore": {
+      const restored = all.find((b) => b.id === r.backup_id);
+      return restored ? `Before restoring the backup of ${dateTime(restored.taken_at)}` : "Before a restore";
+    }
+    case "other":
+      return sentence(r.text);
+  }
+}

@@ -23,7 +23,7 @@ pub struct BackupEntry {
     #[serde(with = "timestamp")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub taken_at: Timestamp,
-    pub reason: String,
+    pub reason: BackupReason,
     pub sha256: String,
     pub license_id: Option<uuid::Uuid>,
     pub customer: Option<String>,
@@ -33,6 +33,55 @@ pub struct BackupEntry {
     /// False when the bytes no longer match the name: the backup was damaged.
     pub intact: bool,
     pub path: PathBuf,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// Why a backup was taken. The manifest keeps it as its text (so older manifests
+/// read the same); the UI words each kind itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BackupReason {
+    /// "Back up now", or `licensectl backup`.
+    OnDemand,
+    /// The license that an install replaced.
+    BeforeInstall,
+    /// The license that restoring the backup `backup_id` replaced.
+    BeforeRestore { backup_id: String },
+    /// Anything else in the manifest, or "backup" when it records none.
+    Other { text: String },
+}
+
+impl BackupReason {
+    const ON_DEMAND: &'static str = "on demand";
+    const BEFORE_INSTALL: &'static str = "before install";
+    const BEFORE_RESTORE: &'static str = "before restore of ";
+
+    fn from_text(text: &str) -> BackupReason {
+        match text {
+            Self::ON_DEMAND => BackupReason::OnDemand,
+            Self::BEFORE_INSTALL => BackupReason::BeforeInstall,
+            _ => match text.strip_prefix(Self::BEFORE_RESTORE) {
+                Some(id) => BackupReason::BeforeRestore { backup_id: id.to_string() },
+                None => BackupReason::Other { text: text.to_string() },
+            },
+        }
+    }
+
+    fn recorded(manifest: &Manifest, id: &str) -> BackupReason {
+        manifest.reasons.get(id).map_or_else(|| BackupReason::Other { text: "backup".into() }, |t| Self::from_text(t))
+    }
+}
+
+/// The manifest's text, which licensectl shows too.
+impl std::fmt::Display for BackupReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackupReason::OnDemand => f.write_str(Self::ON_DEMAND),
+            BackupReason::BeforeInstall => f.write_str(Self::BEFORE_INSTALL),
+            BackupReason::BeforeRestore { backup_id } => write!(f, "{}{backup_id}", Self::BEFORE_RESTORE),
+            BackupReason::Other { text } => f.write_str(text),
+        }
+    }
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -56,7 +105,13 @@ impl Backups<'_> {
     /// Stores `bytes` unless an intact backup of the same bytes exists, and returns
     /// the entry. The file is durable before this returns.
     /// `mode`: the permission bits the backup gets (the license file's own).
-    pub fn store(&self, bytes: &[u8], reason: &str, now: Timestamp, mode: Option<u32>) -> Result<BackupEntry, Error> {
+    pub fn store(
+        &self,
+        bytes: &[u8],
+        reason: &BackupReason,
+        now: Timestamp,
+        mode: Option<u32>,
+    ) -> Result<BackupEntry, Error> {
         fs::ensure_dir(self.dir)?;
         let sha = sha256_hex(bytes);
         if let Some(existing) = self.list()?.into_iter().find(|b| b.sha256 == sha && b.intact) {
@@ -140,7 +195,7 @@ impl Backups<'_> {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "damaged backup");
-                let reason = manifest.reasons.get(&id).cloned().unwrap_or_else(|| "backup".into());
+                let reason = BackupReason::recorded(manifest, &id);
                 return Some(BackupEntry {
                     reason,
                     intact: false,
@@ -162,7 +217,7 @@ impl Backups<'_> {
             .and_then(|e| License::from_json(e.payload()).ok().map(|l| (e, l)))
             .map(|(e, l)| (e.verify(self.vendor_keys, "vendor").is_ok(), l));
         Some(BackupEntry {
-            reason: manifest.reasons.get(&id).cloned().unwrap_or_else(|| "backup".into()),
+            reason: BackupReason::recorded(manifest, &id),
             intact: sha.starts_with(sha_prefix),
             license_id: lic.as_ref().map(|(_, l)| l.license_id),
             customer: lic.as_ref().map(|(_, l)| l.customer.clone()),
@@ -172,5 +227,28 @@ impl Backups<'_> {
             id,
             path,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The manifest keeps the reasons as text: each reads back as the kind it was,
+    /// and text from an older manifest stays as it is.
+    #[test]
+    fn reasons_read_back_from_their_text() {
+        let all = [
+            BackupReason::OnDemand,
+            BackupReason::BeforeInstall,
+            BackupReason::BeforeRestore { backup_id: "20261201T100000Z-0123456789ab".into() },
+            BackupReason::Other { text: "copied by hand".into() },
+        ];
+        for r in all {
+            assert_eq!(BackupReason::from_text(&r.to_string()), r);
+        }
+        assert_eq!(BackupReason::BeforeInstall.to_string(), "before install", "the text licensectl has always shown");
+        let none = BackupReason::recorded(&Manifest::default(), "20261201T100000Z-0123456789ab");
+        assert_eq!(none, BackupReason::Other { text: "backup".into() });
     }
 }

@@ -57,7 +57,9 @@ pub enum Change {
 pub struct FactChange {
     pub fact: String,
     pub change: Change,
-    /// The change in words, with its likely cause.
+    /// The change in the CLI's words, with its likely cause. Not in the TypeScript
+    /// type: the UI words `fact` and `change` itself (`driftWords`).
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub text: String,
 }
 
@@ -69,7 +71,9 @@ pub struct Drift {
     /// older version, by hand, or on another machine).
     pub recorded: bool,
     pub changes: Vec<FactChange>,
-    /// One sentence: the first change, or why no fact can be named.
+    /// One sentence for the CLI: the first change, or why no fact can be named.
+    /// Not in the TypeScript type, like `FactChange::text`.
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub summary: String,
 }
 

@@ -25,6 +25,7 @@ use crate::keys::KeyRing;
 use crate::payload::{EnvironmentType, License};
 use crate::serial::{SerialExplanation, SerialNumber};
 use crate::timestamp::Timestamp;
+pub use backups::BackupReason;
 use backups::{BackupEntry, Backups};
 use clock::ClockReading;
 pub use config::Config;
@@ -291,7 +292,7 @@ impl Environment {
     }
 
     /// Backs up the installed license now. `None` when nothing is installed.
-    pub fn backup_now(&self, reason: &str) -> Result<Option<BackupEntry>, Error> {
+    pub fn backup_now(&self, reason: &BackupReason) -> Result<Option<BackupEntry>, Error> {
         let lock = self.lock()?;
         match self.installed_bytes()? {
             None => Ok(None),
@@ -304,7 +305,7 @@ impl Environment {
     /// and a link to a secret must not become a readable copy of it. "A license" is
     /// judged leniently (its armor label anywhere in the text), so a license that
     /// an editor re-saved with a byte-order mark or CRLF line ends is still kept.
-    fn back_up(&self, _lock: &EnvLock, bytes: &[u8], reason: &str) -> Result<Option<BackupEntry>, Error> {
+    fn back_up(&self, _lock: &EnvLock, bytes: &[u8], reason: &BackupReason) -> Result<Option<BackupEntry>, Error> {
         let label = format!("-----BEGIN {}-----", crate::DocumentKind::License.label());
         if !bytes.windows(label.len()).any(|w| w == label.as_bytes()) {
             return Err(Error::NotALicense {
@@ -322,7 +323,7 @@ impl Environment {
         opts: InstallOptions,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        self.replace_license(file, opts, "before install", progress)
+        self.replace_license(file, opts, &BackupReason::BeforeInstall, progress)
     }
 
     pub fn restore(
@@ -332,7 +333,7 @@ impl Environment {
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         let bytes = self.backups().read(backup_id)?;
-        self.replace_license(&bytes, opts, &format!("before restore of {backup_id}"), progress)
+        self.replace_license(&bytes, opts, &BackupReason::BeforeRestore { backup_id: backup_id.to_string() }, progress)
     }
 
     /// The checks an install must pass: installable here, and confirmed when the
@@ -352,7 +353,7 @@ impl Environment {
         &self,
         file: &[u8],
         opts: InstallOptions,
-        reason: &str,
+        reason: &BackupReason,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         let lock = self.lock()?;

@@ -375,7 +375,7 @@ mod tests {
     fn a_suspect_clock_judges_by_the_latest_time_seen_until_accepted() {
         let d = tempfile::tempdir().unwrap();
         let env = crate::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
-        env.backup_now("test").unwrap();
+        env.backup_now(&crate::environment::BackupReason::OnDemand).unwrap();
         assert_eq!(env.accept_clock().unwrap_err().code(), crate::ErrorCode::NothingToAccept, "nothing to accept yet");
         // The demo's license expires in under 30 days.
         super::super::clock::observe(&env.config.state_dir(), chrono::Utc::now() + chrono::Duration::days(30));

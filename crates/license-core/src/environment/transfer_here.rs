@@ -14,7 +14,7 @@ use crate::fs;
 use crate::kind::DocumentKind;
 use crate::payload::{Audit, Receipt, SelfSigned};
 use crate::transfer::{Papers, Transfer, TransferEntry};
-use crate::ActivationCode;
+use crate::{ActivationCode, SerialNumber};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ pub enum ReceiptFate {
 pub struct ReceiptPlan {
     pub receipt: Receipt,
     pub fate: ReceiptFate,
+    /// With `DoesNotMatch`: the first thing in which the receipt differs.
+    pub mismatch: Option<crate::payload::Mismatch>,
 }
 
 /// What importing a transfer file would do here; nothing has changed yet.
@@ -48,6 +50,8 @@ pub struct ReceiptPlan {
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportPlan {
     pub path: PathBuf,
+    /// This environment's serial, which the file is searched for.
+    pub serial_number: SerialNumber,
     /// This environment is listed in the file.
     pub listed: bool,
     /// The license written for this environment, with every install check.
@@ -55,8 +59,8 @@ pub struct ImportPlan {
     /// The same license is installed already: importing again changes nothing.
     pub license_installed: bool,
     pub receipts: Vec<ReceiptPlan>,
-    /// Things skipped, in words (other environments' papers, unknown receipts).
-    pub notes: Vec<String>,
+    /// Other environments in the file: their papers are skipped here.
+    pub others_skipped: usize,
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     license_bytes: Option<Vec<u8>>,
@@ -66,6 +70,33 @@ pub struct ImportPlan {
 }
 
 impl ImportPlan {
+    /// What is skipped or refused, in the CLI's words (the UI words the same facts).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.others_skipped > 0 {
+            notes.push(format!(
+                "{} in the file: their papers are skipped here",
+                crate::count(self.others_skipped, "other environment")
+            ));
+        }
+        if !self.listed {
+            notes.push(format!("this environment ({}) is not in the file: add it there first", self.serial_number));
+        }
+        for r in &self.receipts {
+            let id = r.receipt.audit_id;
+            match (r.fate, r.mismatch) {
+                (ReceiptFate::DoesNotMatch, Some(why)) => notes.push(format!(
+                    "the receipt for audit {id} was not applied: {why}, so it proves nothing about the audit waiting here; the audit stays in the outbox (upload it again)"
+                )),
+                (ReceiptFate::NotInOutbox, _) => {
+                    notes.push(format!("a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"))
+                }
+                _ => {}
+            }
+        }
+        notes
+    }
+
     /// The license file to hand to the install (same checks, backup first).
     pub fn license_file(&self) -> Option<&[u8]> {
         self.license_bytes.as_deref().filter(|_| !self.license_installed)
@@ -133,21 +164,16 @@ impl Environment {
         let serial = self.serial()?.serial_number;
         let mut plan = ImportPlan {
             path: path.to_path_buf(),
+            serial_number: serial.clone(),
             listed: false,
             license: None,
             license_installed: false,
             receipts: Vec::new(),
-            notes: Vec::new(),
+            others_skipped: t.environments.iter().filter(|(e, _)| e.serial_number != serial).count(),
             license_bytes: None,
             receipt_bytes: BTreeMap::new(),
         };
-        let others = t.environments.iter().filter(|(e, _)| e.serial_number != serial).count();
-        if others > 0 {
-            let others = crate::count(others, "other environment");
-            plan.notes.push(format!("{others} in the file: their papers are skipped here"));
-        }
         let Some(papers) = t.papers(&serial) else {
-            plan.notes.push(format!("this environment ({serial}) is not in the file: add it there first"));
             return Ok(plan);
         };
         plan.listed = true;
@@ -160,26 +186,18 @@ impl Environment {
         let recorded: Vec<Uuid> = self.local_history().into_iter().filter_map(|u| u.audit_id).collect();
         for (id, bytes) in &papers.receipts {
             let receipt = crate::payload::open_receipt(bytes, self.vendor_keys())?;
-            let fate = match waiting.get(id) {
+            let (fate, mismatch) = match waiting.get(id) {
                 Some(w) => match receipt.answers(&w.audit, &w.signed_sha256) {
-                    Ok(()) => ReceiptFate::MovesToHistory,
+                    Ok(()) => (ReceiptFate::MovesToHistory, None),
                     Err(why) => {
-                        tracing::warn!(audit_id = %id, why, "a receipt in the transfer file does not answer the audit in the outbox");
-                        plan.notes.push(format!(
-                            "the receipt for audit {id} was not applied: {why}, so it proves nothing about the audit waiting here; the audit stays in the outbox (upload it again)"
-                        ));
-                        ReceiptFate::DoesNotMatch
+                        tracing::warn!(audit_id = %id, %why, "a receipt in the transfer file does not answer the audit in the outbox");
+                        (ReceiptFate::DoesNotMatch, Some(why))
                     }
                 },
-                None if recorded.contains(id) => ReceiptFate::AlreadyRecorded,
-                None => {
-                    plan.notes.push(format!(
-                        "a receipt for audit {id} was skipped: no such audit waits in this environment's outbox"
-                    ));
-                    ReceiptFate::NotInOutbox
-                }
+                None if recorded.contains(id) => (ReceiptFate::AlreadyRecorded, None),
+                None => (ReceiptFate::NotInOutbox, None),
             };
-            plan.receipts.push(ReceiptPlan { receipt, fate });
+            plan.receipts.push(ReceiptPlan { receipt, fate, mismatch });
             plan.receipt_bytes.insert(*id, bytes.clone());
         }
         Ok(plan)

@@ -58,7 +58,7 @@ pub fn status(env: &Environment, out: &Out) -> Result<u8> {
 }
 
 pub fn backup(env: &Environment, out: &Out) -> Result<u8> {
-    let b = env.backup_now("on demand")?.ok_or(Error::NothingInstalled)?;
+    let b = env.backup_now(&license_core::environment::BackupReason::OnDemand)?.ok_or(Error::NothingInstalled)?;
     out.backup_taken(&b);
     Ok(EXIT_OK)
 }

@@ -58,7 +58,7 @@ impl Out {
 
     pub fn import_notes(&self, plan: &ImportPlan) {
         if !self.json {
-            for n in &plan.notes {
+            for n in plan.notes() {
                 eprintln!("note: {n}");
             }
         }
@@ -71,7 +71,7 @@ impl Out {
         if self.json {
             outln!(
                 "{}",
-                json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "receipts_not_matching": unmatched, "notes": plan.notes})
+                json!({"receipts_moved": moved, "receipts_already_recorded": recorded, "receipts_not_matching": unmatched, "notes": plan.notes()})
             );
             return;
         }
