@@ -4,7 +4,8 @@
 use super::blocking;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use license_core::environment::{config, Config, Overview};
+use license_core::environment::overview::Overview;
+use license_core::environment::{config, Config};
 use license_core::EnvironmentType;
 use serde::Deserialize;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@ use crate::kind::DocumentKind;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+use crate::kind::MAX_FILE_BYTES;
 const WRAP: usize = 64;
 
 pub fn encode(kind: DocumentKind, content: &[u8]) -> String {

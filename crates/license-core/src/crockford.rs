@@ -169,7 +169,7 @@ impl<'de, K: CodeKind> Deserialize<'de> for CheckedCode<K> {
 
 // In TypeScript a code is its printed text.
 #[cfg(feature = "ts")]
-crate::ts_as!([K: CodeKind] CheckedCode<K> => String);
+ts_as!([K: CodeKind] CheckedCode<K> => String);
 
 #[cfg(test)]
 mod tests {

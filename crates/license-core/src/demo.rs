@@ -61,7 +61,7 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         write(&dir.join("samples").join(name), text.as_bytes(), false)?;
     }
     // As an install would: remember the facts its serial was made from.
-    crate::Environment::open(&config_path)?.remember_serial_facts(&base)?;
+    crate::environment::Environment::open(&config_path)?.remember_serial_facts(&base)?;
     Ok(config_path)
 }
 
@@ -137,7 +137,7 @@ fn tamper(file: &str) -> String {
     let payload = URL_SAFE_NO_PAD.decode(env["payload"].as_str().expect("payload")).expect("own payload");
     let edited = String::from_utf8(payload).expect("json").replace("\"named_users\":10,", "\"named_users\":10000,");
     env["payload"] = URL_SAFE_NO_PAD.encode(edited).into();
-    crate::document::armor_envelope_json(crate::DocumentKind::License, &serde_json::to_vec(&env).expect("json"))
+    crate::document::armor_envelope_json(crate::kind::DocumentKind::License, &serde_json::to_vec(&env).expect("json"))
 }
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
@@ -150,7 +150,8 @@ fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use crate::environment::{Environment, InstallOptions, LicenseStatus};
+    use crate::environment::overview::LicenseStatus;
+    use crate::environment::{Environment, InstallOptions};
 
     fn open() -> (tempfile::TempDir, Environment) {
         let d = tempfile::tempdir().unwrap();
@@ -181,7 +182,7 @@ mod tests {
         )
         .unwrap();
         future.not_before = chrono::Utc::now() + chrono::Duration::days(10);
-        let vendor = crate::KeyPair::read(&d.path().join("vendor.key")).unwrap();
+        let vendor = crate::keys::KeyPair::read(&d.path().join("vendor.key")).unwrap();
         std::fs::write(&env.config.license_file, future.seal(&vendor)).unwrap();
         assert_eq!(env.overview().unwrap().installed.status, LicenseStatus::NotYetValid);
     }
@@ -213,7 +214,7 @@ mod tests {
         assert_eq!(std::fs::read(&env.config.license_file).unwrap(), new);
         let backup = out.backup.unwrap();
         assert_eq!(std::fs::read(&backup.path).unwrap(), old);
-        assert_eq!(steps.last(), Some(&crate::Step::Done));
+        assert_eq!(steps.last(), Some(&crate::environment::Step::Done));
         assert_eq!(env.overview().unwrap().installed.status, LicenseStatus::Valid);
 
         // Restoring the older license is a downgrade: it asks first.

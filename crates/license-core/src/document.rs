@@ -92,7 +92,7 @@ impl Envelope {
     /// not part of it, so a file re-wrapped in transit keeps its digest, while any
     /// change to what was signed changes it.
     pub fn signed_sha256(&self) -> String {
-        crate::sha256_hex(&signed_message(self.kind, &self.payload_text))
+        crate::digest::sha256_hex(&signed_message(self.kind, &self.payload_text))
     }
 }
 

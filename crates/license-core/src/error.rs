@@ -109,7 +109,7 @@ pub enum Error {
     #[error("'{name}' is not a transfer file: a transfer file is named <anything>.transfer.zip; choose the file License Manager wrote, or a name that ends in .transfer.zip")]
     NotATransferFile { name: String },
 
-    #[error("the transfer file would hold {members} members for {}, counting the license and the receipt each request and audit gets back{}, over its limit of 1,000 members and 64 MiB, so nothing was written or sent: put the remaining environments into a second transfer file (one file carries 38 environments with 12 audits each)", crate::count(*environments, "environment"), megabytes.map(|m| format!(" ({m} MiB)")).unwrap_or_default())]
+    #[error("the transfer file would hold {members} members for {}, counting the license and the receipt each request and audit gets back{}, over its limit of 1,000 members and 64 MiB, so nothing was written or sent: put the remaining environments into a second transfer file (one file carries 38 environments with 12 audits each)", crate::text::count(*environments, "environment"), megabytes.map(|m| format!(" ({m} MiB)")).unwrap_or_default())]
     TransferFull { members: usize, megabytes: Option<u64>, environments: usize },
 
     #[error("the system clock is not behind any time this environment saw, so there is nothing to accept: `licensectl clock` shows the state")]
@@ -473,4 +473,4 @@ impl Serialize for Error {
 }
 
 #[cfg(feature = "ts")]
-crate::ts_as!([] Error => ErrorView);
+ts_as!([] Error => ErrorView);

@@ -462,7 +462,7 @@ fn is_reparse_point(m: &std::fs::Metadata) -> bool {
 
 /// Reads a document that may not exist (following links), within the 1 MiB limit.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match read_capped(path, crate::MAX_FILE_BYTES, Links::Follow) {
+    match read_capped(path, crate::kind::MAX_FILE_BYTES, Links::Follow) {
         Ok(b) => Ok(Some(b)),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -471,7 +471,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 
 /// Reads a document file, refusing anything over the 1 MiB limit before reading it.
 pub fn read_document(path: &Path) -> Result<Vec<u8>, Error> {
-    read_capped(path, crate::MAX_FILE_BYTES, Links::Follow)
+    read_capped(path, crate::kind::MAX_FILE_BYTES, Links::Follow)
 }
 
 #[cfg(test)]
@@ -566,7 +566,7 @@ mod tests {
         let held = lock_file(&path, false).unwrap();
         let mut said = 0;
         let e = lock_file_within(&path, std::time::Duration::from_millis(200), || said += 1).unwrap_err();
-        assert_eq!((e.code(), said), (crate::ErrorCode::Busy, 1));
+        assert_eq!((e.code(), said), (crate::error::ErrorCode::Busy, 1));
         // Released while waiting: taken.
         let release = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(100));

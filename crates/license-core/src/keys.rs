@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// `kid`: the first 16 hex characters of SHA-256 of the raw public key.
 pub fn kid_of(raw: &[u8; 32]) -> String {
-    crate::hex_lower(&Sha256::digest(raw)[..8])
+    crate::digest::hex_lower(&Sha256::digest(raw)[..8])
 }
 
 #[derive(Clone, PartialEq, Eq)]

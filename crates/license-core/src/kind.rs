@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The most any document file may hold (1 MiB): a bigger one is refused before it
+/// is parsed, and no reader takes more.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {

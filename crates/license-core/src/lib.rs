@@ -25,6 +25,7 @@ pub mod activation;
 mod armor;
 pub mod check;
 pub mod crockford;
+mod digest;
 pub mod document;
 pub mod error;
 pub mod fs;
@@ -34,6 +35,7 @@ pub mod payload;
 pub mod run;
 pub mod serial;
 mod strict_json;
+mod text;
 pub mod timestamp;
 
 pub use activation::ActivationCode;
@@ -44,35 +46,10 @@ pub use kind::DocumentKind;
 pub use payload::{Audit, EnvironmentType, License, Payload, Request, SelfSigned};
 pub use serial::SerialNumber;
 
-pub const MAX_FILE_BYTES: u64 = armor::MAX_FILE_BYTES;
+pub use digest::sha256_hex;
+pub use kind::MAX_FILE_BYTES;
+pub use text::{count, printable};
 
-/// Lower-case hex SHA-256: backup names, idempotency keys, token hashes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex_lower(&sha2::Sha256::digest(bytes))
-}
-
-/// Untrusted text (a name from a transfer file or the portal, a member name) as it
-/// may be printed: without control characters or bidirectional overrides, which in
-/// a terminal or table could rewrite what the administrator sees, and at most 120
-/// characters.
-pub fn printable(text: &str) -> String {
-    let hidden = |c: char| {
-        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    text.chars().filter(|&c| !hidden(c)).take(120).collect()
-}
-
-/// "1 audit", "2 audits": a count with its noun (the plural adds an s; nouns here
-/// are regular), for every sentence the CLI and the core write.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-/// Bytes as lower-case hex, the form every digest, key id and MAC is written in.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 pub mod demo;
 pub mod environment;
 mod zip_index;

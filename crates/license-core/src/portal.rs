@@ -10,14 +10,15 @@
 //!   failures, timeouts, 5xx, 408 and 429 (honouring Retry-After), a bounded number
 //!   of times; an unreachable portal is reported within [`UNREACHABLE_WITHIN`].
 
+use crate::activation::ActivationCode;
+use crate::digest::sha256_hex;
 use crate::error::Error;
 use crate::fs::Links;
 use crate::payload::Consumption;
 use crate::payload::UploadStatus;
 use crate::portal_url::PortalUrl;
-use crate::sha256_hex;
+use crate::serial::SerialNumber;
 use crate::timestamp::Timestamp;
-use crate::{ActivationCode, SerialNumber};
 use reqwest::{header, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -74,7 +75,7 @@ pub struct UploadResult {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Slot {
-    pub environment_type: crate::EnvironmentType,
+    pub environment_type: crate::payload::EnvironmentType,
     pub serial_number: Option<SerialNumber>,
     pub name: Option<String>,
     /// Beyond the spec (the reference portal sends them): the license issued last,
@@ -106,7 +107,7 @@ pub struct Subscription {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Registration {
     pub serial_number: SerialNumber,
-    pub environment_type: crate::EnvironmentType,
+    pub environment_type: crate::payload::EnvironmentType,
     pub name: String,
     /// The environment's public key; a workstation registering a typed serial has
     /// none, and the portal pins the key on first sight.
@@ -236,7 +237,7 @@ impl PortalClient {
             b = b.proxy(reqwest::Proxy::all(p).map_err(|e| bad(format!("proxy '{p}': {e}")))?);
         }
         if let Some(ca) = &opts.ca_bundle {
-            let pem = crate::fs::read_capped(ca, crate::MAX_FILE_BYTES, Links::Follow)?;
+            let pem = crate::fs::read_capped(ca, crate::kind::MAX_FILE_BYTES, Links::Follow)?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| bad(format!("CA bundle {}: {e}", ca.display())))?
             {
@@ -397,7 +398,7 @@ impl PortalClient {
     pub async fn upload_audit(&self, audit_file: &[u8]) -> Result<UploadResult, Error> {
         // The portal refuses a body over this size without reading it; checked here so
         // the administrator gets the reason, not a connection closed mid-upload.
-        crate::armor::within_limit(crate::DocumentKind::Audit, audit_file)?;
+        crate::armor::within_limit(crate::kind::DocumentKind::Audit, audit_file)?;
         let call =
             Call::post("/api/v1/audits".into(), Some(("application/x-license-audit", audit_file)), Repeat::Never)
                 .with_key(sha256_hex(audit_file));

@@ -110,7 +110,7 @@ impl<'de> serde::Deserialize<'de> for PortalUrl {
 }
 
 #[cfg(feature = "ts")]
-crate::ts_as!([] PortalUrl => String);
+ts_as!([] PortalUrl => String);
 
 #[cfg(test)]
 mod tests {

@@ -39,7 +39,7 @@ fn file_sha256(path: &Path) -> Result<Option<String>, Error> {
     }
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io("read", path, e))?;
-    Ok(Some(crate::hex_lower(&h.finalize())))
+    Ok(Some(crate::digest::hex_lower(&h.finalize())))
 }
 
 /// Writes `SHA256SUMS` for every regular file in `dir` (sorted by name) and its
@@ -87,7 +87,7 @@ pub struct FileCheck {
 /// name in `dir` is refused, so a list cannot point outside the release folder.
 pub fn verify(dir: &Path, key: &PublicKey) -> Result<Vec<FileCheck>, Error> {
     use crate::fs::{read_capped, Links};
-    let sums = read_capped(&dir.join(SUMS), crate::MAX_FILE_BYTES, Links::Refuse)?;
+    let sums = read_capped(&dir.join(SUMS), crate::kind::MAX_FILE_BYTES, Links::Refuse)?;
     let sig = read_capped(&dir.join(SIGNATURE), 1024, Links::Refuse)?;
     let sig: [u8; 64] = sig
         .try_into()

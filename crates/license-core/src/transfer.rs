@@ -6,6 +6,7 @@
 //! and checks that a member's folder names the serial its signed payload carries.
 //! Nothing is extracted to disk; a transfer file is written whole and atomically.
 
+use crate::activation::ActivationCode;
 use crate::document::Envelope;
 use crate::error::Error;
 use crate::error::TransferDamage::{self, *};
@@ -13,8 +14,8 @@ use crate::fs::{self, Links};
 use crate::keys::KeyRing;
 use crate::kind::DocumentKind;
 use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned};
+use crate::serial::SerialNumber;
 use crate::timestamp::{self, Timestamp};
-use crate::{ActivationCode, SerialNumber};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -173,7 +174,7 @@ fn check_name(path: &Path) -> Result<(), Error> {
 }
 
 fn shown(name: &str) -> String {
-    crate::printable(name)
+    crate::text::printable(name)
 }
 
 fn serial_matches(member: &str, folder: &SerialNumber, signed: &SerialNumber) -> Result<(), Error> {
@@ -263,7 +264,7 @@ fn unpack(bytes: &[u8]) -> Result<Unpacked, Error> {
 /// more than any document. Declared sizes can lie (a zip bomb): this counts what
 /// really comes out.
 fn read_member(f: &mut impl Read, name: &str, left: u64) -> Result<Vec<u8>, Error> {
-    let limit = left.min(crate::MAX_FILE_BYTES);
+    let limit = left.min(crate::kind::MAX_FILE_BYTES);
     let mut data = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut data)
@@ -271,10 +272,13 @@ fn read_member(f: &mut impl Read, name: &str, left: u64) -> Result<Vec<u8>, Erro
     if data.len() as u64 <= limit {
         return Ok(data);
     }
-    Err(if limit < crate::MAX_FILE_BYTES {
+    Err(if limit < crate::kind::MAX_FILE_BYTES {
         bad(TooLarge, format!("it unpacks to more than {} MiB", MAX_UNPACKED / (1024 * 1024)))
     } else {
-        bad(TooLarge, format!("member '{}' is larger than any document ({} bytes)", shown(name), crate::MAX_FILE_BYTES))
+        bad(
+            TooLarge,
+            format!("member '{}' is larger than any document ({} bytes)", shown(name), crate::kind::MAX_FILE_BYTES),
+        )
     })
 }
 
@@ -500,7 +504,7 @@ mod tests {
     use super::*;
     use crate::environment::transfer_here::ReceiptFate;
     use crate::environment::Environment;
-    use crate::KeyPair;
+    use crate::keys::KeyPair;
 
     /// A demo environment with two audits in its outbox, and the transfer file it exports.
     fn exported() -> (tempfile::TempDir, Environment, Vec<u8>) {
@@ -585,7 +589,10 @@ mod tests {
         let serial = env.serial().unwrap().serial_number;
         let mut m = members_of(&bytes);
         for _ in 0..65 {
-            m.push((format!("{serial}/audits/{}.audit", Uuid::new_v4()), vec![0u8; crate::MAX_FILE_BYTES as usize]));
+            m.push((
+                format!("{serial}/audits/{}.audit", Uuid::new_v4()),
+                vec![0u8; crate::kind::MAX_FILE_BYTES as usize],
+            ));
         }
         let bomb = zip_of(&m.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>(), None);
         assert!(bomb.len() < 1024 * 1024, "the bomb itself is small: {}", bomb.len());
@@ -604,9 +611,12 @@ mod tests {
         std::fs::write(d.path().join("site.zip"), &bytes).unwrap();
         assert_eq!(
             Transfer::read(&d.path().join("site.zip"), None).unwrap_err().code(),
-            crate::ErrorCode::NotATransferFile
+            crate::error::ErrorCode::NotATransferFile
         );
-        assert_eq!(env.plan_import(&d.path().join("site.zip")).unwrap_err().code(), crate::ErrorCode::NotATransferFile);
+        assert_eq!(
+            env.plan_import(&d.path().join("site.zip")).unwrap_err().code(),
+            crate::error::ErrorCode::NotATransferFile
+        );
         std::fs::write(d.path().join(".transfer.zip"), &bytes).unwrap();
         assert!(Transfer::read(&d.path().join(".transfer.zip"), None).is_err());
     }
@@ -647,14 +657,14 @@ mod tests {
         }
         assert!(t.member_count() > MAX_MEMBERS);
         let e = t.write(&path).unwrap_err();
-        assert_eq!(e.code(), crate::ErrorCode::TransferFull, "{e}");
+        assert_eq!(e.code(), crate::error::ErrorCode::TransferFull, "{e}");
         assert!(e.to_string().contains("second transfer file"), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was written");
         // Within the counts, but not what the reader accepts (an audit filed under a
         // wrong id): refused before writing as well.
         let mut t = Transfer::read(&path, None).unwrap();
         t.papers_mut(&serial).unwrap().audits.insert(Uuid::new_v4(), sample);
-        assert_eq!(t.write(&path).unwrap_err().code(), crate::ErrorCode::BadTransfer);
+        assert_eq!(t.write(&path).unwrap_err().code(), crate::error::ErrorCode::BadTransfer);
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
@@ -758,7 +768,7 @@ mod tests {
         t.papers_mut(&serial).unwrap().receipts.insert(audit_id, receipt(&KeyPair::generate()).into_bytes());
         t.write(&path).unwrap();
         let e = env.plan_import(&path).unwrap_err();
-        assert_eq!(e.code(), crate::ErrorCode::BadTransfer);
+        assert_eq!(e.code(), crate::error::ErrorCode::BadTransfer);
         assert!(e.to_string().contains("not a trusted vendor key"), "{e}");
         assert_eq!(env.outbox().unwrap().len(), 2, "nothing changed");
 
@@ -812,7 +822,10 @@ mod tests {
         };
         let other_code = ActivationCode::from_payload("ANQTHERCVSTQMERCQDE01234").unwrap();
         let forgeries = [
-            ("content", Receipt { audit_sha256: crate::sha256_hex(b"another audit with this id"), ..genuine.clone() }),
+            (
+                "content",
+                Receipt { audit_sha256: crate::digest::sha256_hex(b"another audit with this id"), ..genuine.clone() },
+            ),
             ("subscription", Receipt { activation_code: other_code, ..genuine.clone() }),
         ];
         for (what, forged) in forgeries {
@@ -847,7 +860,7 @@ mod tests {
             audit_id: Uuid::new_v4(),
             activation_code: ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap(),
             serial_number: crate::serial::serial_from_facts_text("machine_id=x\n"),
-            audit_sha256: crate::sha256_hex(b"audit"),
+            audit_sha256: crate::digest::sha256_hex(b"audit"),
             status: crate::payload::UploadStatus::Verified,
             reasons: vec![],
             received_at: chrono::Utc::now(),

@@ -1,6 +1,6 @@
 //! The core's modules stand in floors: a module may use only modules on floors
-//! below its own (and the crate root's small helpers). So there is no import cycle
-//! and no back-edge. ARCHITECTURE.md ("Floors of license-core") shows the same table;
+//! below its own, and never the crate root, which only re-exports (it is the top:
+//! the face the app and the CLI see). So there is no import cycle and no back-edge. ARCHITECTURE.md ("Floors of license-core") shows the same table;
 //! this test reads every `crate::` path in the source (tests left out) and fails on
 //! a path that reaches up or sideways, and on a module the table does not place.
 
@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Lowest first. Modules on one floor never use each other.
 const FLOORS: &[&[&str]] = &[
-    &["kind", "timestamp", "strict_json", "zip_index", "qr"],
+    &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text"],
     &["error"],
     &["crockford", "keys", "fs", "portal_url", "run", "armor"],
     &["activation", "serial", "document", "release", "secrets"],
@@ -18,9 +18,6 @@ const FLOORS: &[&[&str]] = &[
     &["environment"],
     &["workstation", "demo"],
 ];
-
-/// Helpers defined in `lib.rs` itself, below every floor.
-const ROOT: &[&str] = &["count", "printable", "hex_lower", "sha256_hex", "ts_as", "MAX_FILE_BYTES"];
 
 /// The source of every module, by top-level module name, without its tests.
 fn sources() -> BTreeMap<String, String> {
@@ -79,7 +76,7 @@ fn every_module_uses_only_floors_below_it() {
         };
         let mut seen = std::collections::BTreeSet::new();
         for used in crate_paths(&code) {
-            if used == module || ROOT.contains(&used.as_str()) || used.starts_with(char::is_uppercase) {
+            if used == module {
                 continue;
             }
             match floor_of(&used) {
@@ -88,9 +85,9 @@ fn every_module_uses_only_floors_below_it() {
                     wrong.push(format!("{module} (floor {floor}) uses {used} (floor {f})"))
                 }
                 Some(_) => {}
-                None if seen.insert(used.clone()) => {
-                    wrong.push(format!("{module} uses crate::{used}, which is no module"))
-                }
+                None if seen.insert(used.clone()) => wrong.push(format!(
+                    "{module} uses crate::{used}, which is the crate root's: name the module that defines it"
+                )),
                 None => {}
             }
         }
@@ -98,33 +95,20 @@ fn every_module_uses_only_floors_below_it() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
-/// Re-exports at the crate root (`crate::SerialNumber`) are checked too: each must
-/// name a type of a floor below the user.
+/// The crate root only declares modules and re-exports (and the `ts_as!` macro,
+/// which modules name bare): nothing in it for a module to import, so no arrow
+/// runs from a module up to the root.
 #[test]
-fn root_reexports_point_down() {
+fn the_root_only_re_exports() {
     let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
-    let mut home: BTreeMap<String, String> = BTreeMap::new();
-    for line in lib.lines().filter(|l| l.starts_with("pub use ")) {
-        let path = line.trim_start_matches("pub use ").trim_end_matches(';');
-        let (module, names) = path.split_once("::").unwrap();
-        for n in names.trim_matches(|c| c == '{' || c == '}').split(',') {
-            home.insert(n.trim().rsplit("::").next().unwrap().to_string(), module.to_string());
-        }
-    }
-    let mut wrong = Vec::new();
-    for (module, code) in sources() {
-        let floor = floor_of(&module).unwrap();
-        for used in crate_paths(&code).into_iter().filter(|u| u.starts_with(char::is_uppercase)) {
-            if let Some(from) = home.get(&used) {
-                let f = floor_of(from).unwrap();
-                if from != &module && f >= floor {
-                    wrong.push(format!("{module} uses crate::{used}, from {from} (floor {f})"));
-                }
-            }
-        }
-    }
-    wrong.dedup();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    let macro_end = lib.find("\n}\n").expect("the ts_as! macro") + 3;
+    let defined: Vec<&str> = lib[macro_end..]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .filter(|l| !(l.starts_with("pub mod ") || l.starts_with("mod ") || l.starts_with("pub use ")))
+        .collect();
+    assert!(defined.is_empty(), "lib.rs defines more than modules and re-exports: {defined:#?}");
 }
 
 /// The transfer file format knows nothing of HTTP: taking a file to the portal is
@@ -144,6 +128,57 @@ fn the_scan_sees_crate_paths() {
     assert_eq!(crate_paths("use crate::fs::{self};\nlet x = crate::payload::Audit::open(b);"), ["fs", "payload"]);
     assert_eq!(crate_paths("license_crate::x"), Vec::<String>::new());
     assert_eq!(crate_paths("use crate::{ActivationCode, fs::Links};"), ["ActivationCode", "fs"]);
+    assert_eq!(crate_paths("crate::count(2, \"audit\")"), ["count"], "a root item is seen, so it is refused");
     assert_eq!(floor_of("error"), Some(1));
     assert!(sources().contains_key("environment"), "modules in folders are read");
+}
+
+/// Inside `environment/`, lowest first; `mod` is `environment/mod.rs` (the
+/// `Environment` itself and the install), which everything above it extends.
+const ENVIRONMENT_FLOORS: &[&[&str]] = &[
+    &["config", "backups", "identity"],
+    &["usage", "report", "clock"],
+    &["mod"],
+    &["audits", "drift", "subscription", "requests"],
+    &["overview"],
+    &["monitor", "transfer_here"],
+];
+
+/// The environment's files use only what stands below them: a submodule names
+/// its neighbours as `super::x`, and `mod.rs` names its submodules as `x::`.
+#[test]
+fn the_environment_modules_stand_in_floors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/environment");
+    let floor = |m: &str| ENVIRONMENT_FLOORS.iter().position(|f| f.contains(&m));
+    let names: Vec<&str> = ENVIRONMENT_FLOORS.iter().flat_map(|f| f.iter().copied()).filter(|m| *m != "mod").collect();
+    let mut wrong = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let file = e.file_name().to_string_lossy().trim_end_matches(".rs").to_string();
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let code = text.split("\nmod tests {").next().unwrap();
+        let Some(own) = floor(&file) else {
+            wrong.push(format!("environment/{file}.rs is not in ENVIRONMENT_FLOORS"));
+            continue;
+        };
+        let mut used: Vec<&str> = Vec::new();
+        if file == "mod" {
+            used.extend(names.iter().filter(|n| {
+                code.match_indices(&format!("{n}::"))
+                    .any(|(i, _)| !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':'))
+            }));
+        } else {
+            for (i, _) in code.match_indices("super::") {
+                let next: String = code[i + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                used.push(names.iter().find(|n| **n == next).copied().unwrap_or("mod"));
+            }
+        }
+        for u in used {
+            if u != file && floor(u).is_some_and(|f| f >= own) {
+                wrong.push(format!("environment/{file} (floor {own}) uses {u} (floor {})", floor(u).unwrap()));
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

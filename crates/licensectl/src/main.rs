@@ -12,23 +12,19 @@ macro_rules! out {
 }
 
 mod commands;
+mod exit;
 mod output;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use commands::{audit, install, local, monitor, portal, release, request, setup, transfer, vendor};
+use exit::EXIT_ERROR;
 use license_core::environment::monitor::Thresholds;
 use license_core::{EnvironmentType, PortalUrl};
 use output::Out;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exit codes, documented in the README.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_REFUSED: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
-pub const EXIT_NEEDS_CONFIRMATION: u8 = 3;
 
 #[derive(Parser)]
 #[command(

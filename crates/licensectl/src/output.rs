@@ -5,7 +5,8 @@ use license_core::check::{Report, Status};
 use license_core::environment::backups::BackupEntry;
 use license_core::environment::drift::Drift;
 use license_core::environment::monitor::{REQUEST_OFFLINE, REQUEST_ONLINE};
-use license_core::environment::{InstallOutcome, Overview, Step};
+use license_core::environment::overview::Overview;
+use license_core::environment::{InstallOutcome, Step};
 use license_core::serial::SerialExplanation;
 use license_core::{timestamp, SerialNumber};
 use serde_json::json;
@@ -27,10 +28,10 @@ pub fn stdout(args: std::fmt::Arguments) {
     let mut o = std::io::stdout().lock();
     match o.write_fmt(args).and_then(|()| o.flush()) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(crate::EXIT_OK.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(crate::exit::EXIT_OK.into()),
         Err(e) => {
             tracing::error!(error = %e, "could not write to standard output");
-            std::process::exit(crate::EXIT_ERROR.into());
+            std::process::exit(crate::exit::EXIT_ERROR.into());
         }
     }
 }

@@ -5,7 +5,8 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use license_core::portal::{ClientOptions, PortalClient, Registration};
 use license_core::{Environment, EnvironmentType, InstallOptions};
-use license_test_support::{TestPortal, ALL};
+use license_portal::fixture::TestPortal;
+use license_portal::permission::Permission;
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
@@ -15,7 +16,7 @@ fn bench(c: &mut Criterion) {
     let code = env.installed_activation_code().unwrap();
     let portal = TestPortal::start(&dir.path().join("vendor.key"));
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, ALL);
+    let token = portal.token(&code, &Permission::ALL);
     let url = portal.url.clone();
     let client = PortalClient::new(&url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
     let reg = Registration {

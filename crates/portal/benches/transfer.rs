@@ -9,7 +9,8 @@ use license_core::portal::{ClientOptions, PortalClient, Registration};
 use license_core::serial::serial_from_facts_text;
 use license_core::transfer::{Papers, Transfer, TransferEntry};
 use license_core::{ActivationCode, EnvironmentType, KeyPair, SerialNumber};
-use license_test_support::{TestPortal, ALL};
+use license_portal::fixture::TestPortal;
+use license_portal::permission::Permission;
 use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
@@ -108,9 +109,12 @@ fn bench(c: &mut Criterion) {
     let portal = TestPortal::with_vendor(KeyPair::generate());
     let code = ActivationCode::from_payload("BENCHTRANSFERCQDE0123456").unwrap();
     portal.subscription(&code, vec![(EnvironmentType::Production, ENVIRONMENTS as u32)]);
-    let client =
-        PortalClient::new(&portal.url.parse().unwrap(), Some(portal.token(&code, ALL)), ClientOptions::default())
-            .unwrap();
+    let client = PortalClient::new(
+        &portal.url.parse().unwrap(),
+        Some(portal.token(&code, &Permission::ALL)),
+        ClientOptions::default(),
+    )
+    .unwrap();
     let sites: Vec<Site> = (0..ENVIRONMENTS).map(|i| register_site(&rt, &client, &code, i)).collect();
     let dir = tempfile::tempdir().unwrap();
 

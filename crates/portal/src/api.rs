@@ -29,6 +29,9 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// `license/send` mails the contacts: at most this many sends per serial per hour.
 pub const SENDS_PER_HOUR: i64 = 3;
 
+/// The OpenAPI document of the API, also served at `/api/v1/openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
+
 pub struct Portal {
     pub db: Mutex<Connection>,
     pub vendor: KeyPair,
@@ -49,7 +52,7 @@ type ApiResult = Result<Response, Problem>;
 pub fn router(portal: Shared) -> Router {
     let mut r = Router::new()
         .route("/api/v1/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/api/v1/openapi.yaml", get(|| async { ([(header::CONTENT_TYPE, "application/yaml")], crate::OPENAPI) }))
+        .route("/api/v1/openapi.yaml", get(|| async { ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI) }))
         .route("/api/v1/subscriptions/{code}", get(subscription))
         .route("/api/v1/subscriptions/{code}/environments", post(register))
         .route("/api/v1/subscriptions/{code}/environments/{serial}", delete(unregister))

@@ -5,15 +5,13 @@ pub mod admin;
 pub mod api;
 pub mod db;
 pub mod faults;
+pub mod fixture;
 pub mod permission;
 pub mod problem;
 
 use std::sync::{Arc, Mutex};
 
-/// The OpenAPI document of the API, also served at `/api/v1/openapi.yaml`.
-pub const OPENAPI: &str = include_str!("../openapi.yaml");
-
-pub use api::Portal;
+pub use api::{Portal, OPENAPI};
 
 impl Portal {
     pub fn new(db: rusqlite::Connection, vendor: license_core::KeyPair, faults: bool) -> Arc<Self> {

@@ -5,7 +5,10 @@
 use license_core::serial::serial_from_facts_text;
 use license_core::{ActivationCode, Environment, EnvironmentType, InstallOptions};
 use license_portal::faults::Fault;
-use license_test_support::{Permission, TestPortal, ALL};
+use license_portal::fixture::TestPortal;
+use license_portal::permission::Permission;
+
+const ALL: &[Permission] = &Permission::ALL;
 use serde_json::Value;
 
 struct World {

@@ -2,81 +2,14 @@
 //! subscriptions and tokens, and a way to run `licensectl` as an administrator
 //! would. Real parts only: the portal is the real server over HTTP.
 
-use license_core::payload::Entitlements;
-use license_core::{ActivationCode, EnvironmentType, KeyPair};
-use license_portal::admin::{create_subscription, NewSubscription};
-use license_portal::faults::Fault;
-use license_portal::{db, Portal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
+pub use license_portal::fixture::TestPortal;
 pub use license_portal::permission::Permission;
 
 /// Every permission a token can have.
 pub const ALL: &[Permission] = &Permission::ALL;
-
-/// The reference portal on an ephemeral loopback port, with fault injection on.
-pub struct TestPortal {
-    pub url: String,
-    pub portal: Arc<Portal>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestPortal {
-    /// Signs licenses and receipts with the vendor key in `vendor_key` (PKCS#8 PEM).
-    pub fn start(vendor_key: &Path) -> TestPortal {
-        Self::with_vendor(KeyPair::read(vendor_key).expect("vendor key"))
-    }
-
-    pub fn with_vendor(vendor: KeyPair) -> TestPortal {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let conn = db::open(&dir.path().join("portal.db")).expect("portal database");
-        let (url, portal) = license_portal::spawn_background(conn, vendor, true);
-        TestPortal { url, portal, _dir: dir }
-    }
-
-    /// A subscription with the given slots; its contacts are `admin@<code>.example`.
-    pub fn subscription(&self, code: &ActivationCode, slots: Vec<(EnvironmentType, u32)>) {
-        create_subscription(
-            &mut self.portal.db(),
-            &NewSubscription {
-                activation_code: code.clone(),
-                customer: "Demo Corp".into(),
-                entitlements: Entitlements {
-                    named_users: 200,
-                    application_objects: 800,
-                    environments: 3,
-                    support_level: "premium".into(),
-                    // A superset of the demo license's features: a license from
-                    // this portal gives the demo environment no less.
-                    features: vec!["sso".into(), "audit-log".into()],
-                },
-                contacts: vec![format!("admin@{}.example", code.compact().to_ascii_lowercase())],
-                expires_at: Some("2099-01-01T00:00:00Z".into()),
-                slots,
-            },
-        )
-        .expect("create subscription");
-    }
-
-    pub fn token(&self, code: &ActivationCode, perms: &[Permission]) -> String {
-        db::create_token(&self.portal.db(), &code.to_string(), perms).expect("create token")
-    }
-
-    pub fn faults(&self, f: Vec<Fault>) {
-        self.portal.faults.as_ref().expect("faults enabled").push(f);
-    }
-
-    pub fn pending_faults(&self) -> usize {
-        self.portal.faults.as_ref().expect("faults enabled").pending()
-    }
-
-    /// A single number from SQL, e.g. `SELECT COUNT(*) FROM audits`.
-    pub fn count(&self, sql: &str) -> i64 {
-        self.portal.db().query_row(sql, [], |r| r.get(0)).expect("count query")
-    }
-}
 
 /// `licensectl` run as an administrator would: with a home folder of its own, no
 /// inherited configuration, and optionally a token bound to a portal.

@@ -42,7 +42,7 @@ pub struct LocalUpload {
     /// Whose audit it was: this environment's, or (uploaded from here as a file)
     /// another's. Missing in entries recorded before it was kept: taken as ours.
     #[serde(default)]
-    pub serial_number: Option<crate::SerialNumber>,
+    pub serial_number: Option<crate::serial::SerialNumber>,
     pub status: UploadStatus,
     pub reasons: Vec<String>,
     #[serde(with = "timestamp")]
@@ -105,7 +105,7 @@ impl Environment {
     }
 
     /// The activation code of the installed license.
-    pub fn installed_activation_code(&self) -> Result<crate::ActivationCode, Error> {
+    pub fn installed_activation_code(&self) -> Result<crate::activation::ActivationCode, Error> {
         Ok(self.installed()?.activation_code)
     }
 
@@ -181,7 +181,7 @@ impl Environment {
     /// The outbox is our own folder: nothing in it is followed through a link.
     pub fn prepare_upload(&self, path: &Path, from_outbox: bool) -> Result<PreparedUpload, Error> {
         let links = if from_outbox { fs::Links::Refuse } else { fs::Links::Follow };
-        let bytes = fs::read_capped(path, crate::MAX_FILE_BYTES, links)?;
+        let bytes = fs::read_capped(path, crate::kind::MAX_FILE_BYTES, links)?;
         let (audit, _) = <Audit as crate::payload::SelfSigned>::open(&bytes)?;
         let audit_sha256 = crate::document::signed_sha256(crate::kind::DocumentKind::Audit, &bytes)?;
         Ok(PreparedUpload { path: path.to_path_buf(), bytes, audit, audit_sha256, from_outbox })
@@ -201,7 +201,7 @@ impl Environment {
                 status: r.status,
                 reasons: r.reasons.clone(),
                 received_at: r.received_at,
-                sha256: crate::sha256_hex(&p.bytes),
+                sha256: crate::digest::sha256_hex(&p.bytes),
                 audit_sha256: Some(p.audit_sha256.clone()),
                 receipt: r.receipt.clone(),
             },
@@ -235,7 +235,7 @@ impl Environment {
     }
 
     pub fn local_history(&self) -> Vec<LocalUpload> {
-        fs::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::MAX_FILE_BYTES, fs::Links::Refuse)
+        fs::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -250,7 +250,7 @@ impl Environment {
 
     /// [`Environment::own_history`] for a serial already worked out (reading the
     /// facts again would be the same work twice).
-    pub(crate) fn history_of(&self, serial: Option<&crate::SerialNumber>) -> Vec<LocalUpload> {
+    pub(crate) fn history_of(&self, serial: Option<&crate::serial::SerialNumber>) -> Vec<LocalUpload> {
         let mut all = self.local_history();
         all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number.as_ref() == serial);
         all
@@ -368,7 +368,7 @@ mod tests {
     const LEGACY: Uuid = Uuid::from_u128(2);
     const NEWER_OTHER: Uuid = Uuid::from_u128(3);
 
-    fn upload(id: Uuid, serial: Option<crate::SerialNumber>, at: &str) -> LocalUpload {
+    fn upload(id: Uuid, serial: Option<crate::serial::SerialNumber>, at: &str) -> LocalUpload {
         LocalUpload {
             upload_id: id,
             audit_id: None,

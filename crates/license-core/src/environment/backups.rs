@@ -3,11 +3,11 @@
 //! The folder is the source of truth; `manifest.json` only adds why a backup was
 //! taken, so a crash between the two loses no backup.
 
+use crate::digest::sha256_hex;
 use crate::error::Error;
 use crate::fs::{self, Links};
 use crate::keys::KeyRing;
 use crate::payload::{License, Payload};
-use crate::sha256_hex;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,7 +96,7 @@ pub struct Backups<'a> {
 
 impl Backups<'_> {
     fn manifest(&self) -> Manifest {
-        fs::read_capped(&self.dir.join(MANIFEST), crate::MAX_FILE_BYTES, Links::Refuse)
+        fs::read_capped(&self.dir.join(MANIFEST), crate::kind::MAX_FILE_BYTES, Links::Refuse)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -121,7 +121,7 @@ impl Backups<'_> {
         let path = self.dir.join(format!("{id}.{EXT}"));
         fs::replace_as(&path, bytes, "backup", mode)?;
         // Verified: read back what is on disk before anything relies on it.
-        let back = fs::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse)?;
+        let back = fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, Links::Refuse)?;
         if sha256_hex(&back) != sha {
             return Err(Error::io(
                 "verify the backup",
@@ -173,7 +173,7 @@ impl Backups<'_> {
     /// The bytes of an intact backup.
     pub fn read(&self, id: &str) -> Result<Vec<u8>, Error> {
         let entry = self.get(id)?;
-        let bytes = fs::read_capped(&entry.path, crate::MAX_FILE_BYTES, Links::Refuse)?;
+        let bytes = fs::read_capped(&entry.path, crate::kind::MAX_FILE_BYTES, Links::Refuse)?;
         if !entry.intact || sha256_hex(&bytes) != entry.sha256 {
             return Err(Error::io(
                 "restore from",
@@ -191,7 +191,7 @@ impl Backups<'_> {
         let taken_at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
         // Only a regular file within the document limit is read; anything else (a
         // pipe, a link to a device, a huge file) is listed as damaged, never waited on.
-        let bytes = match fs::read_capped(&path, crate::MAX_FILE_BYTES, Links::Refuse) {
+        let bytes = match fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, Links::Refuse) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "damaged backup");
@@ -212,7 +212,7 @@ impl Backups<'_> {
         let sha = sha256_hex(&bytes);
         // Backups are shown even when their signature no longer verifies (say, a
         // retired vendor key): the bytes are what the administrator may need back.
-        let lic = crate::document::Envelope::parse(crate::DocumentKind::License, &bytes)
+        let lic = crate::document::Envelope::parse(crate::kind::DocumentKind::License, &bytes)
             .ok()
             .and_then(|e| License::from_json(e.payload()).ok().map(|l| (e, l)))
             .map(|(e, l)| (e.verify(self.vendor_keys, "vendor").is_ok(), l));

@@ -98,11 +98,11 @@ fn mac_key(key: &KeyPair) -> Hmac<Sha256> {
 fn mac_of(key: &KeyPair, latest: &Timestamp) -> String {
     let mut m = mac_key(key);
     m.update(format!("clock/v1\n{}", timestamp::format(latest)).as_bytes());
-    crate::hex_lower(&m.finalize().into_bytes())
+    crate::digest::hex_lower(&m.finalize().into_bytes())
 }
 
 /// Writes the record for `latest`, with its MAC.
-fn write(path: &Path, key: &KeyPair, latest: Timestamp) -> Result<(), crate::Error> {
+fn write(path: &Path, key: &KeyPair, latest: Timestamp) -> Result<(), crate::error::Error> {
     let body = serde_json::to_vec(&Record { latest_seen: latest, mac: mac_of(key, &latest) }).expect("serialises");
     fs::replace(path, &body, "clock")
 }
@@ -115,7 +115,9 @@ enum Read {
 
 fn read(path: &Path, key: &KeyPair) -> Read {
     let bytes = match fs::read_capped(path, 4096, fs::Links::Refuse) {
-        Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
+        Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Read::Missing
+        }
         Err(_) => return Read::Altered,
         Ok(b) => b,
     };
@@ -192,7 +194,7 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
 }
 
 /// The administrator says the system clock is right: the remembered time becomes now.
-pub fn accept(state_dir: &Path, now: Timestamp) -> Result<(), crate::Error> {
+pub fn accept(state_dir: &Path, now: Timestamp) -> Result<(), crate::error::Error> {
     let key = identity::load_or_create(state_dir)?;
     tracing::warn!(now = %timestamp::format(&now), "the administrator accepted the system clock");
     write(&state_dir.join(FILE), &key, now)

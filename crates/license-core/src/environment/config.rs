@@ -32,7 +32,7 @@ pub struct Config {
     /// The subscription this environment belongs to. When set, a license of another
     /// subscription is critical for `licensectl check` (not only a warning at install).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation_code: Option<crate::ActivationCode>,
+    pub activation_code: Option<crate::activation::ActivationCode>,
     /// Trusted vendor public keys, base64url of the raw 32 bytes.
     #[serde(default)]
     pub vendor_keys: Vec<String>,
@@ -362,7 +362,9 @@ impl TrustAnchors {
     /// native dialog: keys by their id, the proxy without its password.
     pub fn changes_to(&self, new: &TrustAnchors) -> Vec<String> {
         let kid = |k: &str| {
-            crate::PublicKey::parse_any(k).map(|p| p.kid().to_string()).unwrap_or_else(|_| crate::printable(k))
+            crate::keys::PublicKey::parse_any(k)
+                .map(|p| p.kid().to_string())
+                .unwrap_or_else(|_| crate::text::printable(k))
         };
         let mut out = Vec::new();
         for k in new.vendor_keys.iter().filter(|k| !self.vendor_keys.contains(k)) {
@@ -389,9 +391,9 @@ fn without_password(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            crate::printable(&format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]))
+            crate::text::printable(&format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]))
         }
-        _ => crate::printable(url),
+        _ => crate::text::printable(url),
     }
 }
 
@@ -447,7 +449,7 @@ mod tests {
 
     #[test]
     fn trust_changes_name_keys_by_id_and_hide_proxy_passwords() {
-        let k = crate::KeyPair::generate().public();
+        let k = crate::keys::KeyPair::generate().public();
         let old = TrustAnchors::default();
         let new = TrustAnchors {
             vendor_keys: vec![k.to_base64url()],

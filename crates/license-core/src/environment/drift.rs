@@ -29,7 +29,7 @@ struct Record {
 }
 
 fn digest(key: &str, value: &str) -> String {
-    crate::sha256_hex(&[DOMAIN, b"\0", key.as_bytes(), b"\0", value.as_bytes()].concat())
+    crate::digest::sha256_hex(&[DOMAIN, b"\0", key.as_bytes(), b"\0", value.as_bytes()].concat())
 }
 
 /// What is remembered of `facts`: a digest of each fact the serial number uses.
@@ -171,7 +171,7 @@ impl Environment {
             return None;
         }
         let record: Option<Record> =
-            fs::read_capped(&self.config.state_dir().join(FILE), crate::MAX_FILE_BYTES, fs::Links::Refuse)
+            fs::read_capped(&self.config.state_dir().join(FILE), crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .filter(|r: &Record| r.license_id == license.license_id);

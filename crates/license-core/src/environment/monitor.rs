@@ -4,7 +4,8 @@
 //! for node_exporter's textfile collector).
 
 use super::clock::ClockState;
-use super::{Environment, LicenseStatus};
+use super::overview::{LicenseStatus, Overview};
+use super::Environment;
 use crate::error::Error;
 use crate::payload::UploadStatus;
 use crate::payload::{Audit, SelfSigned};
@@ -147,7 +148,7 @@ impl Environment {
         let stale = self
             .outbox()?
             .iter()
-            .filter_map(|p| crate::fs::read_capped(p, crate::MAX_FILE_BYTES, crate::fs::Links::Refuse).ok())
+            .filter_map(|p| crate::fs::read_capped(p, crate::kind::MAX_FILE_BYTES, crate::fs::Links::Refuse).ok())
             .filter_map(|b| Audit::open(&b).ok().map(|(a, _)| a.generated_at))
             .filter(|g| (now - *g).num_days() >= t.audit_age_days)
             .count();
@@ -155,8 +156,8 @@ impl Environment {
             severity: Severity::Warning,
             text: format!(
                 "{} waiting for upload for more than {}",
-                crate::count(stale, "audit"),
-                crate::count(t.audit_age_days as usize, "day")
+                crate::text::count(stale, "audit"),
+                crate::text::count(t.audit_age_days as usize, "day")
             ),
         }))
     }
@@ -164,7 +165,7 @@ impl Environment {
     /// A warning when no intact backup holds the installed license's bytes.
     fn backup_problem(&self) -> Result<Option<Problem>, Error> {
         let Some(bytes) = self.installed_bytes()? else { return Ok(None) };
-        let sha = crate::sha256_hex(&bytes);
+        let sha = crate::digest::sha256_hex(&bytes);
         let backed_up = self.backups().list()?.iter().any(|b| b.intact && b.sha256 == sha);
         Ok((!backed_up).then(|| Problem {
             severity: Severity::Warning,
@@ -230,7 +231,7 @@ impl Environment {
 
 /// The installed license's own problem, if any: missing, not for here, not valid,
 /// or expiring within the thresholds.
-fn license_problem(o: &super::Overview, t: &Thresholds) -> Option<Problem> {
+fn license_problem(o: &Overview, t: &Thresholds) -> Option<Problem> {
     let expires_at = o.installed.license.as_ref().and_then(|l| l.expires_at);
     match o.installed.status {
         LicenseStatus::None => Some(Problem::critical("no license is installed".into())),
@@ -374,9 +375,13 @@ mod tests {
     #[test]
     fn a_suspect_clock_judges_by_the_latest_time_seen_until_accepted() {
         let d = tempfile::tempdir().unwrap();
-        let env = crate::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        let env = crate::environment::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
         env.backup_now(&crate::environment::BackupReason::OnDemand).unwrap();
-        assert_eq!(env.accept_clock().unwrap_err().code(), crate::ErrorCode::NothingToAccept, "nothing to accept yet");
+        assert_eq!(
+            env.accept_clock().unwrap_err().code(),
+            crate::error::ErrorCode::NothingToAccept,
+            "nothing to accept yet"
+        );
         // The demo's license expires in under 30 days.
         super::super::clock::observe(&env.config.state_dir(), chrono::Utc::now() + chrono::Duration::days(30));
         let h = env.health(&Thresholds { warning_days: 1, critical_days: 0, ..Thresholds::DEFAULT }).unwrap();
@@ -391,7 +396,7 @@ mod tests {
     fn a_desktop_alert_for_expiring_and_moved_but_not_for_a_valid_license() {
         let d = tempfile::tempdir().unwrap();
         let config = crate::demo::create(d.path()).unwrap();
-        let env = crate::Environment::open(&config).unwrap();
+        let env = crate::environment::Environment::open(&config).unwrap();
         // The demo's license expires within the warning window.
         let a = env.desktop_alert().unwrap().expect("expiring");
         assert!(a.title.starts_with("License expires in ") && a.body.starts_with("Demo production: "), "{a:?}");
@@ -410,7 +415,7 @@ mod tests {
     #[test]
     fn every_report_counts_the_same_days_left() {
         let d = tempfile::tempdir().unwrap();
-        let env = crate::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        let env = crate::environment::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
         let days = env.overview().unwrap().installed.days_left.expect("the demo's license expires");
         assert_eq!(days, 20, "the demo's license expires 20 days after it is made");
         let in_days = format!("in {days} days");

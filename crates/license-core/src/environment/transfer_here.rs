@@ -8,13 +8,14 @@
 
 use super::audits::LocalUpload;
 use super::{requests, Environment};
+use crate::activation::ActivationCode;
 use crate::check::Report;
 use crate::error::Error;
 use crate::fs;
 use crate::kind::DocumentKind;
 use crate::payload::{Audit, Receipt, SelfSigned};
+use crate::serial::SerialNumber;
 use crate::transfer::{Papers, Transfer, TransferEntry};
-use crate::{ActivationCode, SerialNumber};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,7 +77,7 @@ impl ImportPlan {
         if self.others_skipped > 0 {
             notes.push(format!(
                 "{} in the file: their papers are skipped here",
-                crate::count(self.others_skipped, "other environment")
+                crate::text::count(self.others_skipped, "other environment")
             ));
         }
         if !self.listed {
@@ -232,7 +233,7 @@ impl Environment {
     pub(super) fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
         for path in self.outbox()? {
-            let bytes = fs::read_capped(&path, crate::MAX_FILE_BYTES, fs::Links::Refuse)?;
+            let bytes = fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)?;
             let (audit, _) = Audit::open(&bytes)?;
             let signed_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &bytes)?;
             out.insert(audit.audit_id, Waiting { path, bytes, audit, signed_sha256 });
@@ -257,7 +258,7 @@ fn upload_from(r: &Receipt, audit: &Waiting, receipt: String) -> LocalUpload {
         status: r.status,
         reasons: r.reasons.clone(),
         received_at: r.received_at,
-        sha256: crate::sha256_hex(&audit.bytes),
+        sha256: crate::digest::sha256_hex(&audit.bytes),
         audit_sha256: Some(audit.signed_sha256.clone()),
         receipt: Some(receipt),
     }

@@ -5,11 +5,12 @@
 
 pub mod process;
 
+use crate::activation::ActivationCode;
 use crate::environment::config;
 use crate::error::{Error, Setting, SettingProblem};
 use crate::fs;
 use crate::portal::{ClientOptions, PortalClient};
-use crate::{ActivationCode, PortalUrl};
+use crate::portal_url::PortalUrl;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,8 @@
 //! made elsewhere), and show the outbox and the upload history.
 
 use super::portal::{client, needs_environment, runtime, subscription_code};
+use crate::exit::EXIT_OK;
 use crate::output::Out;
-use crate::EXIT_OK;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use license_core::environment::audits;

@@ -1,8 +1,8 @@
 //! Install and restore: the core checks, backs up and writes; this asks for the
 //! confirmation that warnings need.
 
+use crate::exit::{EXIT_NEEDS_CONFIRMATION, EXIT_OK, EXIT_REFUSED};
 use crate::output::Out;
-use crate::{EXIT_NEEDS_CONFIRMATION, EXIT_OK, EXIT_REFUSED};
 use anyhow::Result;
 use license_core::environment::{InstallOptions, InstallOutcome};
 use license_core::{Environment, Error};

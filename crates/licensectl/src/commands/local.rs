@@ -1,8 +1,8 @@
 //! What one environment says of itself: serial number, checks of a file, status,
 //! backups and the clock. Nothing here talks to the portal.
 
+use crate::exit::{EXIT_OK, EXIT_REFUSED};
 use crate::output::Out;
-use crate::{EXIT_OK, EXIT_REFUSED};
 use anyhow::Result;
 use license_core::environment::subscription;
 use license_core::serial::HostFacts;

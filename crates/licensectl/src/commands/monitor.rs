@@ -27,5 +27,5 @@ pub fn metrics(env: &Environment, file: Option<&Path>) -> Result<u8> {
         Some(f) => license_core::fs::replace(f, text.as_bytes(), "metrics")?,
         None => out!("{text}"),
     }
-    Ok(crate::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }

@@ -1,8 +1,8 @@
 //! `licensectl portal`: the token, the subscription, registration and the license
 //! download; and the portal client the other portal commands share.
 
+use crate::exit::EXIT_OK;
 use crate::output::Out;
-use crate::EXIT_OK;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use license_core::fs;

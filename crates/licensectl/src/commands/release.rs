@@ -1,7 +1,7 @@
 //! `verify-release`: check a release's files before installing them.
 
+use crate::exit::{EXIT_OK, EXIT_REFUSED};
 use crate::output::Out;
-use crate::{EXIT_OK, EXIT_REFUSED};
 use anyhow::Result;
 use license_core::fs::{read_capped, Links};
 use license_core::release::{self, FileVerdict};

@@ -2,8 +2,8 @@
 //! carries out, and its fulfilment on a connected machine.
 
 use super::portal::{client, needs_environment, runtime};
+use crate::exit::EXIT_OK;
 use crate::output::Out;
-use crate::EXIT_OK;
 use anyhow::Result;
 use clap::Subcommand;
 use license_core::{fs, Environment, PortalUrl};

@@ -1,7 +1,7 @@
 //! Setting up: a new configuration, the demo, and the packaging assets.
 
+use crate::exit::EXIT_OK;
 use crate::output::Out;
-use crate::EXIT_OK;
 use anyhow::{Context, Result};
 use license_core::environment::config::{self, ConfigBuilder};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! `licensectl transfer`: one file carries the papers of many environments across the
 //! air gap (spec "Transfer file") and back.
 
+use crate::exit::{EXIT_ERROR, EXIT_OK};
 use crate::output::Out;
-use crate::{EXIT_ERROR, EXIT_OK};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use license_core::run::InPlace;

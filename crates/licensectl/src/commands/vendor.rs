@@ -93,7 +93,7 @@ pub fn run(cmd: VendorCommand, out: &Out) -> Result<u8> {
         }
         VendorCommand::Issue(args) => issue(args, out)?,
     }
-    Ok(crate::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }
 
 /// Builds the payload (the file's members, then the flags over them), validates it
