@@ -146,6 +146,34 @@ mod ipc_contract {
         assert_eq!(line("cancel_portal_call"), "cancel_portal_call: { args: Record<string, never>; result: null };");
     }
 
+    /// The UI's word maps (a `Record` from a typed value to its words) live in
+    /// `words.svelte.ts`, or come generated from Rust in `bindings.ts`: no page or
+    /// component keeps one of its own.
+    #[test]
+    fn the_ui_words_have_one_home() {
+        let mut stack = vec![std::path::PathBuf::from(format!("{}/ui/src", env!("CARGO_MANIFEST_DIR")))];
+        let mut maps = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if (name.ends_with(".svelte") || name.ends_with(".ts"))
+                    && !["words.svelte.ts", "bindings.ts"].contains(&name.as_str())
+                {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    maps.extend(
+                        text.lines()
+                            .filter(|l| l.contains("const ") && l.contains(": Record<"))
+                            .map(|l| format!("{name}: {}", l.trim())),
+                    );
+                }
+            }
+        }
+        assert!(maps.is_empty(), "word maps outside ui/src/lib/words.svelte.ts: {maps:#?}");
+    }
+
     #[test]
     fn the_ui_calls_exactly_the_command_list() {
         let api = read("ui/src/lib/api.ts");

@@ -517,3 +517,19 @@ export function backupReason(r: BackupReason, all: BackupEntry[]): string {
       return sentence(r.text);
   }
 }
+
+/** The badge tone of each state of the installed license. */
+export const STATUS_TONE: Record<LicenseStatus, "ok" | "warn" | "bad"> = {
+  valid: "ok",
+  expiring: "warn",
+  none: "warn",
+  expired: "bad",
+  not_yet_valid: "bad",
+  serial_mismatch: "bad",
+  invalid_signature: "bad",
+  wrong_environment_type: "bad",
+  invalid: "bad",
+};
+
+/** The consumption metrics of an audit, as the usage table names them. */
+export const METRIC_LABEL: Record<string, string> = { named_users: "Named users", application_objects: "Application objects", servers: "Servers" };
