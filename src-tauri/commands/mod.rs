@@ -1,6 +1,7 @@
-//! The commands the webview may call, one module per page. Each is a thin layer
-//! over `license-core`; slow work runs on a blocking thread so the window stays
-//! responsive.
+//! The commands the webview may call, grouped by what they serve (ARCHITECTURE.md).
+//! Each is a thin layer over `license-core`; slow work runs on a blocking thread so
+//! the window stays responsive. Each `#[tauri::command]` function is the one home of
+//! its command: build.rs generates the rest from it.
 
 pub mod backups;
 pub mod environment;
