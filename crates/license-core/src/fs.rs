@@ -53,15 +53,24 @@ fn folder_error(dir: &Path, e: std::io::Error) -> Error {
 }
 
 /// Makes sure `dir` (the state folder) exists and is safe to keep secrets and
-/// records in: created private (0700, whatever the umask), and refused when it is a
-/// link, is owned by another user, or others can write to it (they could plant or
-/// swap files: a key, a lock, a receipt). On Windows the folder's ACL decides.
+/// records in: created private (0700, whatever the umask; on Windows a DACL for
+/// Administrators and SYSTEM only, see `acl.rs`), and refused when it is a link, is
+/// owned by another user, or others can write to it (they could plant or swap
+/// files: a key, a lock, a receipt).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    #[cfg(windows)]
+    let new = !dir.exists();
     b.create(dir).map_err(|e| folder_error(dir, e))?;
+    // Like the Unix mode, the DACL is given at creation; an existing folder is
+    // only checked (an administrator's own grants stay).
+    #[cfg(windows)]
+    if new {
+        crate::acl::set_dacl(dir, crate::acl::PRIVATE_FOLDER).map_err(|e| Error::io("make private", dir, e))?;
+    }
     check_owned(dir, 0o022)
 }
 
@@ -92,7 +101,28 @@ pub fn check_owned(path: &Path, forbidden: u32) -> Result<(), Error> {
             )));
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        let _ = forbidden;
+        let m = fs::symlink_metadata(path).map_err(|e| Error::io("inspect", path, e))?;
+        if is_reparse_point(&m) {
+            return Err(Error::NotPrivate {
+                path: path.to_path_buf(),
+                reason: "it is a link or junction: name the real folder".into(),
+            });
+        }
+        let dacl = crate::acl::dacl(path).map_err(|e| Error::io("read the permissions of", path, e))?;
+        if let Some((trustee, rights)) = crate::acl::others_may_change(&dacl) {
+            return Err(Error::NotPrivate {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its ACL lets {trustee} change it ({rights}), so other users may plant or swap files: remove that entry (icacls \"{}\" /remove {trustee})",
+                    path.display()
+                ),
+            });
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     let _ = (path, forbidden);
     Ok(())
 }
@@ -118,6 +148,11 @@ pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) ->
             .map_err(|e| Error::io("create a temporary file in", dir, e))?;
         if let Some(m) = &existing {
             keep_attributes(&f, m).map_err(|e| Error::io("keep the permissions of", target, e))?;
+            // Windows: the replaced file's DACL, as Unix keeps its mode.
+            #[cfg(windows)]
+            crate::acl::dacl(target)
+                .and_then(|d| crate::acl::set_dacl(&tmp, &d))
+                .map_err(|e| Error::io("keep the permissions of", target, e))?;
         }
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| Error::io("flush to disk", &tmp, e))?;
@@ -180,7 +215,12 @@ fn create_new(path: &Path, mode: Option<u32>) -> std::io::Result<File> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    o.open(path)
+    let f = o.open(path)?;
+    // Windows: every file the core makes is for Administrators and SYSTEM (a file
+    // it replaces gets the old one's DACL afterwards, in `replace_as`).
+    #[cfg(windows)]
+    crate::acl::set_dacl(path, crate::acl::PRIVATE_FILE)?;
+    Ok(f)
 }
 
 /// The permission bits of the file at `path` (following links), where it has them.
@@ -541,6 +581,56 @@ mod tests {
         replace(&t, b"new", "t").unwrap();
         assert_eq!(fs::read(&t).unwrap(), b"new");
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    /// Windows, read back through the system's own API: a private folder and every
+    /// new file give nobody but the administrators and SYSTEM any access, and a
+    /// replaced file keeps the DACL it had (the platform's grants on its license).
+    /// Wine 8 keeps a DACL only as Unix mode bits, so what is compared is what
+    /// survives that: whether anyone else (Everyone, Users, …) has an entry.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_private_files_are_for_administrators_and_system_only() {
+        use crate::acl::{dacl, others_may_open, set_dacl};
+        let d = tempfile::tempdir().unwrap();
+        let state = d.path().join("state");
+        ensure_private_dir(&state).unwrap();
+        let folder = dacl(&state).unwrap();
+        assert_eq!(others_may_open(&folder), None, "{folder}");
+        let record = state.join("history.json");
+        replace(&record, b"[]", "t").unwrap();
+        let file = dacl(&record).unwrap();
+        assert_eq!(others_may_open(&file), None, "a new file: {file}");
+        let key = state.join("environment.key");
+        create_private(&key, b"secret").unwrap();
+        let key_dacl = dacl(&key).unwrap();
+        assert_eq!(others_may_open(&key_dacl), None, "a key: {key_dacl}");
+        let license = d.path().join("license.lic");
+        fs::write(&license, b"old").unwrap();
+        set_dacl(&license, "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;WD)").unwrap();
+        replace(&license, b"new", "t").unwrap();
+        let kept = dacl(&license).unwrap();
+        assert_eq!(
+            others_may_open(&kept).map(|(who, _)| who).as_deref(),
+            Some("WD"),
+            "the platform's grant is kept: {kept}"
+        );
+    }
+
+    /// Windows: a state folder whose ACL lets other users change it is refused,
+    /// with the entry to remove.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_a_folder_others_may_change_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let state = d.path().join("state");
+        fs::create_dir(&state).unwrap();
+        crate::acl::set_dacl(&state, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)").unwrap();
+        let e = ensure_private_dir(&state).unwrap_err();
+        assert_eq!(e.code(), "not_private");
+        assert!(e.to_string().contains("WD") && e.to_string().contains("icacls"), "{e}");
+        crate::acl::set_dacl(&state, crate::acl::PRIVATE_FOLDER).unwrap();
+        ensure_private_dir(&state).unwrap();
     }
 
     /// Windows: a folder is never read as a file, and the size cap holds. (A link

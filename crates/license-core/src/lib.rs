@@ -21,6 +21,8 @@ macro_rules! ts_as {
     };
 }
 
+#[cfg(windows)]
+mod acl;
 pub mod activation;
 mod armor;
 pub mod check;

@@ -195,3 +195,43 @@ fn find(url: &PortalUrl, configured: Option<&PortalUrl>) -> Result<Option<(Strin
         (t, _) => Ok(t.map(|t| (t, TokenSource::Keyring))),
     }
 }
+
+/// Under Wine too: on Windows the token is a generic credential of the Windows
+/// Credential Manager (keyring's Windows store), read back through the Credential
+/// Manager's own API, and clearing it removes it.
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use windows_sys::Win32::Security::Credentials::{CredFree, CredReadW, CREDENTIALW, CRED_TYPE_GENERIC};
+
+    /// The credential's secret as the Credential Manager holds it, if there is one.
+    fn credential_manager(target: &str) -> Option<String> {
+        let name: Vec<u16> = target.encode_utf16().chain([0]).collect();
+        let mut cred: *mut CREDENTIALW = std::ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated; `cred` is freed with CredFree below.
+        if unsafe { CredReadW(name.as_ptr(), CRED_TYPE_GENERIC, 0, &mut cred) } == 0 {
+            return None;
+        }
+        // SAFETY: CredReadW succeeded, so `cred` points at a credential whose blob is
+        // CredentialBlobSize bytes long.
+        let blob =
+            unsafe { std::slice::from_raw_parts((*cred).CredentialBlob, (*cred).CredentialBlobSize as usize).to_vec() };
+        // SAFETY: `cred` came from CredReadW and is freed once.
+        unsafe { CredFree(cred.cast()) };
+        let wide: Vec<u16> = blob.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        Some(String::from_utf16_lossy(&wide))
+    }
+
+    #[test]
+    fn on_windows_the_token_lives_in_the_credential_manager() {
+        let url = PortalUrl::parse("https://portal.example.com").unwrap();
+        let target = format!("{}.{SERVICE}", url.as_str());
+        store(&url, "lm_test_token_4711").unwrap();
+        assert_eq!(credential_manager(&target).as_deref(), Some("lm_test_token_4711"));
+        assert_eq!(load(&url, Some(&url)).unwrap().as_deref(), Some("lm_test_token_4711"));
+        assert_eq!(source(&url, Some(&url)).unwrap(), Some(TokenSource::Keyring));
+        clear(&url).unwrap();
+        assert_eq!(credential_manager(&target), None, "cleared from the Credential Manager");
+        assert_eq!(load(&url, Some(&url)).unwrap(), None);
+    }
+}

@@ -416,7 +416,7 @@ pub fn system_state_dir() -> PathBuf {
 fn system_config_dir() -> PathBuf {
     #[cfg(windows)]
     return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into()))
-        .join("LicenseManager");
+        .join("License Manager");
     #[cfg(target_os = "macos")]
     return PathBuf::from("/Library/Application Support/LicenseManager");
     #[cfg(not(any(windows, target_os = "macos")))]
@@ -509,5 +509,21 @@ command = ["platform-usage", "--json"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("user name"), "{err}");
+    }
+}
+
+/// Under Wine too: a Windows server keeps its system-wide configuration and state
+/// under `%ProgramData%\License Manager`, after the user's own `%APPDATA%` one.
+#[cfg(all(test, windows))]
+mod windows_tests {
+    #[test]
+    fn on_windows_the_system_configuration_is_under_program_data() {
+        let data = std::path::PathBuf::from(std::env::var_os("ProgramData").expect("Windows sets ProgramData"));
+        let all = super::candidates(None);
+        assert_eq!(all.last().unwrap(), &data.join("License Manager").join(super::FILE_NAME));
+        assert!(super::is_system_wide(all.last().unwrap()));
+        assert_eq!(super::system_state_dir(), data.join("License Manager").join("state"));
+        let appdata = std::path::PathBuf::from(std::env::var_os("APPDATA").expect("Windows sets APPDATA"));
+        assert_eq!(all[0], appdata.join("license-manager").join(super::FILE_NAME), "the user's own comes first");
     }
 }
