@@ -45,6 +45,13 @@ Section "licensectl"
   SetOutPath "$INSTDIR"
   File "/oname=licensectl.exe" "${EXE}"
   WriteUninstaller "$INSTDIR\uninstall-licensectl.exe"
+  ; The daily check and the monthly audit for Task Scheduler, shipped disabled
+  ; (makensis reads them beside this script):
+  ; schtasks /create /xml "$INSTDIR\tasks\license-manager-check.xml" /tn ...
+  SetOutPath "$INSTDIR\tasks"
+  File "license-manager-check.xml"
+  File "license-manager-audit.xml"
+  SetOutPath "$INSTDIR"
   ; On the system PATH once: any earlier entry for this folder is taken out first.
   ReadRegStr $0 HKLM "${ENVKEY}" "Path"
   ${WordReplace} "$0" ";$INSTDIR" "" "+" $0
@@ -63,6 +70,9 @@ SectionEnd
 Section "Uninstall"
   Delete "$INSTDIR\licensectl.exe"
   Delete "$INSTDIR\uninstall-licensectl.exe"
+  Delete "$INSTDIR\tasks\license-manager-check.xml"
+  Delete "$INSTDIR\tasks\license-manager-audit.xml"
+  RMDir "$INSTDIR\tasks"
   ; Only if empty: the desktop app's installer may share the folder.
   RMDir "$INSTDIR"
   ReadRegStr $0 HKLM "${ENVKEY}" "Path"
