@@ -7,6 +7,7 @@
 //! Everything here speaks SDDL, the system's own text form of a security
 //! descriptor, so what is set and what is read back can be compared as text.
 
+use crate::winpath::wide;
 use std::io;
 use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
@@ -26,13 +27,13 @@ pub const PRIVATE_FOLDER: &str = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 /// A file: full control for SYSTEM and Administrators only.
 pub const PRIVATE_FILE: &str = "D:P(A;;FA;;;SY)(A;;FA;;;BA)";
 
-fn wide(text: &std::ffi::OsStr) -> Vec<u16> {
-    text.encode_wide().chain(std::iter::once(0)).collect()
+fn wide_text(text: &str) -> Vec<u16> {
+    std::ffi::OsStr::new(text).encode_wide().chain(std::iter::once(0)).collect()
 }
 
 /// Sets the DACL of `path` from SDDL.
 pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
-    let text = wide(sddl.as_ref());
+    let text = wide_text(sddl);
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
     // SAFETY: `text` is NUL-terminated; the descriptor the call allocates is freed
     // with LocalFree below, after SetFileSecurityW has read it.
@@ -48,7 +49,7 @@ pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
         }
         // A DACL that inherits nothing says so (`D:P`); one that inherits keeps doing so.
         let protect = if sddl.starts_with("D:P") { PROTECTED_DACL_SECURITY_INFORMATION } else { 0 };
-        let set = SetFileSecurityW(wide(path.as_os_str()).as_ptr(), DACL_SECURITY_INFORMATION | protect, sd);
+        let set = SetFileSecurityW(wide(path).as_ptr(), DACL_SECURITY_INFORMATION | protect, sd);
         let e = io::Error::last_os_error();
         LocalFree(sd);
         if set == 0 {
@@ -60,7 +61,7 @@ pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
 
 /// The DACL of `path` as SDDL (`D:…`).
 pub fn dacl(path: &Path) -> io::Result<String> {
-    let name = wide(path.as_os_str());
+    let name = wide(path);
     let mut needed = 0u32;
     // SAFETY: the first call only asks for the size; the buffer of that size
     // outlives the second; the string the conversion allocates is freed with

@@ -142,6 +142,16 @@ pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) ->
     let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     ensure_dir(dir)?;
     let existing = fs::symlink_metadata(target).ok().filter(|m| m.is_file());
+    // Windows: a file marked read-only was marked so on purpose; it is not
+    // replaced behind that mark (Windows itself refuses; Wine would not).
+    #[cfg(windows)]
+    if existing.as_ref().is_some_and(|m| m.permissions().readonly()) {
+        return Err(Error::io(
+            "replace (it is marked read-only: clear that with attrib -r, then try again)",
+            target,
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        ));
+    }
     let tmp = temp_path(target);
     let result = (|| {
         let mut f = create_new(&tmp, existing.as_ref().map(mode_of).or(mode))
@@ -181,10 +191,8 @@ fn rename_over(from: &Path, to: &Path) -> Result<(), Error> {
 /// target is never touched in between.
 #[cfg(windows)]
 fn rename_over(from: &Path, to: &Path) -> Result<(), Error> {
-    use std::os::windows::ffi::OsStrExt;
     use windows_sys::Win32::Storage::FileSystem::{MoveFileExW, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH};
-    let wide = |p: &Path| p.as_os_str().encode_wide().chain(std::iter::once(0)).collect::<Vec<u16>>();
-    let (f, t) = (wide(from), wide(to));
+    let (f, t) = (crate::winpath::wide(from), crate::winpath::wide(to));
     const SHARING_VIOLATION: i32 = 32;
     const LOCK_VIOLATION: i32 = 33;
     let mut waited = std::time::Duration::ZERO;
@@ -615,6 +623,40 @@ mod tests {
             Some("WD"),
             "the platform's grant is kept: {kept}"
         );
+    }
+
+    /// Windows: a license file marked read-only is not replaced; the error says
+    /// how to clear the mark, and the old license stays.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_a_read_only_license_is_refused_and_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("license.lic");
+        fs::write(&t, b"old").unwrap();
+        let mut p = fs::metadata(&t).unwrap().permissions();
+        p.set_readonly(true);
+        fs::set_permissions(&t, p).unwrap();
+        let e = replace(&t, b"new", "t").unwrap_err();
+        assert!(e.to_string().contains("read-only") && e.to_string().contains("attrib -r"), "{e}");
+        assert_eq!(fs::read(&t).unwrap(), b"old");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    /// Windows: paths longer than MAX_PATH (260) work in our own Win32 calls too:
+    /// a private folder, a replaced file, its DACL, and a capped read.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_paths_longer_than_max_path_work() {
+        let d = tempfile::tempdir().unwrap();
+        let deep =
+            (0..6).fold(d.path().to_path_buf(), |p, i| p.join(format!("{i}-{}", "platform-license-folder".repeat(2))));
+        let target = deep.join("state").join("license.lic");
+        assert!(target.as_os_str().len() > 300, "{}", target.display());
+        ensure_private_dir(&deep.join("state")).unwrap();
+        replace(&target, b"old", "t").unwrap();
+        replace(&target, b"new", "t").unwrap();
+        assert_eq!(read_capped(&target, 100, Links::Refuse).unwrap(), b"new");
+        assert_eq!(crate::acl::others_may_open(&crate::acl::dacl(&target).unwrap()), None);
     }
 
     /// Windows: a state folder whose ACL lets other users change it is refused,

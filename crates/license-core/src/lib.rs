@@ -39,6 +39,8 @@ pub mod serial;
 mod strict_json;
 mod text;
 pub mod timestamp;
+#[cfg(windows)]
+mod winpath;
 
 pub use activation::ActivationCode;
 pub use check::{check_license, Expectations, Report};

@@ -9,8 +9,8 @@ use std::path::Path;
 
 /// Lowest first. Modules on one floor never use each other.
 const FLOORS: &[&[&str]] = &[
-    &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text", "acl"],
-    &["error"],
+    &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text", "winpath"],
+    &["error", "acl"],
     &["crockford", "keys", "fs", "portal_url", "run", "armor"],
     &["activation", "serial", "document", "release", "secrets"],
     &["payload"],
