@@ -8,7 +8,9 @@
 //! (CRASH_RUNS=N changes the number of random kills).
 // A scenario reads best whole: tests may run long (clippy.toml).
 #![allow(clippy::too_many_lines)]
-#![cfg(all(unix, feature = "crash-points"))]
+// Runs on Linux (1000 random kills) and, under Wine, on Windows (scripts/windows
+// --test, CRASH_RUNS=200).
+#![cfg(feature = "crash-points")]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -205,7 +207,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
             let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
             let st = s.env.command(&s.args(), Some(step)).status().unwrap();
             assert!(
-                !st.success() && st.code().is_none(),
+                aborted(&st),
                 "{} at {step}: the crash point did not abort the process ({st})",
                 s.name
             );
@@ -216,7 +218,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
     }
     let stepped = tally.runs;
 
-    // 2. Random SIGKILLs, over a window a little longer than one uninterrupted run.
+    // 2. Random kills (SIGKILL; TerminateProcess on Windows), over a window a little longer than one uninterrupted run.
     let runs: usize = std::env::var("CRASH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     let mut rng = Rng(seed);
@@ -234,7 +236,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
         s.reset();
         let mut child = s.env.command(&s.args(), None).spawn().unwrap();
         std::thread::sleep(Duration::from_micros(rng.next() % window));
-        let _ = child.kill(); // SIGKILL
+        let _ = child.kill(); // SIGKILL, or TerminateProcess
         if !child.wait().unwrap().success() {
             killed_mid_run += 1;
         }
@@ -246,7 +248,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
     }
 
     println!(
-        "crash harness: {} observations ({stepped} around named steps, {runs} random SIGKILLs, {killed_mid_run} of them before the process finished; seed {seed:#x}, window {window} µs)",
+        "crash harness: {} observations ({stepped} around named steps, {runs} random kills, {killed_mid_run} of them before the process finished; seed {seed:#x}, window {window} µs)",
         tally.runs
     );
     println!(
@@ -267,6 +269,15 @@ fn every_step_and_random_kills_never_lose_the_license() {
             .count();
         assert!(temps <= 1, "{}: {temps} temporary files pile up beside the license", s.name);
     }
+}
+
+/// The process ended at `std::process::abort`: killed by SIGABRT on Unix; on
+/// Windows, the fail-fast status (0xC0000409) that abort raises.
+fn aborted(st: &std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    return !st.success() && st.code().is_none();
+    #[cfg(windows)]
+    return st.code() == Some(0xC000_0409_u32 as i32);
 }
 
 /// Every hidden file in `dir` whose name marks it as one of our temporary files.
