@@ -206,11 +206,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
             // The clock file is rewritten only when time moved on; make sure it is.
             let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
             let st = s.env.command(&s.args(), Some(step)).status().unwrap();
-            assert!(
-                aborted(&st),
-                "{} at {step}: the crash point did not abort the process ({st})",
-                s.name
-            );
+            assert!(aborted(&st), "{} at {step}: the crash point did not abort the process ({st})", s.name);
             violations.extend(tally.observe(s));
             s.run_to_completion();
             violations.extend(tally.observe(s));

@@ -1,6 +1,7 @@
 //! A full disk, met for real on a small tmpfs (root only: see `Tmpfs`): audits and
 //! their period records are written both or neither, and a transfer import onto a
 //! full license folder changes nothing.
+// Linux only: a real full disk needs a tmpfs (mount, as root).
 #![cfg(target_os = "linux")]
 
 use license_core::environment::Config;

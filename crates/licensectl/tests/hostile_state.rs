@@ -1,6 +1,9 @@
 //! Things planted in the environment's state folder by another local user: a link
 //! where the lock goes, pipes where the key and the audit period are kept. Each
 //! command refuses them quickly; none follows a link or waits on a pipe.
+// Unix only: pipes (mkfifo), symbolic links and modes are what another local user
+// plants there; on Windows the folder's DACL keeps other users out (fs.rs's Windows
+// tests refuse a folder others may change).
 #![cfg(unix)]
 
 use license_test_support::Cli;

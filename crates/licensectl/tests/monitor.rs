@@ -137,7 +137,11 @@ fn metrics_are_prometheus_text_and_written_atomically() {
     cli().ok(&["--config", &c, "metrics", "--out", file.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), text.lines().count());
     assert!(!Path::new(&file).with_extension("prom.tmp").exists());
-    promtool_accepts(&file);
+    // promtool is Linux's (Debian's prometheus package); licensectl writes the same
+    // bytes on Windows, so under Wine the Linux run's check stands for it.
+    if cfg!(unix) {
+        promtool_accepts(&file);
+    }
 }
 
 /// Prometheus' own linter (`promtool`, Debian's prometheus package, installed by
@@ -152,6 +156,8 @@ fn promtool_accepts(file: &Path) {
     assert!(o.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
 }
 
+/// Linux only: promtool is not a Windows program (the check above says why).
+#[cfg(unix)]
 #[test]
 fn promtool_finds_fault_with_a_broken_file() {
     // The linter must be able to fail: a counter without _total and no HELP.

@@ -604,6 +604,7 @@ fn a_file_whose_answers_would_not_fit_is_refused_before_anything_is_sent() {
 /// A full license folder during `transfer import`: the space check comes before the
 /// backup, the install and the receipts, so the import changes nothing, and once
 /// there is room it completes.
+// Linux only: the full folder is a real tmpfs (mount, as root; see `Tmpfs`).
 #[cfg(target_os = "linux")]
 #[test]
 fn an_import_onto_a_full_license_folder_changes_nothing() {
