@@ -7,9 +7,8 @@
 //! Everything here speaks SDDL, the system's own text form of a security
 //! descriptor, so what is set and what is read back can be compared as text.
 
-use crate::winpath::wide;
+use crate::winpath::{wide, wide_text};
 use std::io;
-use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
 use windows_sys::Win32::Foundation::LocalFree;
 use windows_sys::Win32::Security::Authorization::{
@@ -26,10 +25,6 @@ use windows_sys::Win32::Security::{
 pub const PRIVATE_FOLDER: &str = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 /// A file: full control for SYSTEM and Administrators only.
 pub const PRIVATE_FILE: &str = "D:P(A;;FA;;;SY)(A;;FA;;;BA)";
-
-fn wide_text(text: &str) -> Vec<u16> {
-    std::ffi::OsStr::new(text).encode_wide().chain(std::iter::once(0)).collect()
-}
 
 /// Sets the DACL of `path` from SDDL.
 pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {

@@ -206,7 +206,7 @@ mod windows_tests {
 
     /// The credential's secret as the Credential Manager holds it, if there is one.
     fn credential_manager(target: &str) -> Option<String> {
-        let name: Vec<u16> = target.encode_utf16().chain([0]).collect();
+        let name = crate::winpath::wide_text(target);
         let mut cred: *mut CREDENTIALW = std::ptr::null_mut();
         // SAFETY: `name` is NUL-terminated; `cred` is freed with CredFree below.
         if unsafe { CredReadW(name.as_ptr(), CRED_TYPE_GENERIC, 0, &mut cred) } == 0 {

@@ -283,6 +283,7 @@ mod platform {
     //! firmware table (what `Win32_ComputerSystemProduct.UUID` shows) and
     //! MachineGuid from the registry's 64-bit view (a 32-bit view would read
     //! another key under WOW64).
+    use crate::winpath::wide_text;
     use windows_sys::Win32::System::Registry::{
         RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6464KEY,
     };
@@ -291,12 +292,8 @@ mod platform {
     pub const SOURCE: &str =
         "SMBIOS system UUID (firmware table RSMB), HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid";
 
-    fn wide(s: &str) -> Vec<u16> {
-        s.encode_utf16().chain(std::iter::once(0)).collect()
-    }
-
     fn machine_guid() -> Option<String> {
-        let (key, value) = (wide(r"SOFTWARE\Microsoft\Cryptography"), wide("MachineGuid"));
+        let (key, value) = (wide_text(r"SOFTWARE\Microsoft\Cryptography"), wide_text("MachineGuid"));
         let mut buf = [0u16; 128];
         let mut bytes = (buf.len() * 2) as u32;
         // SAFETY: the strings are NUL-terminated; `buf` holds `bytes` bytes.

@@ -6,19 +6,24 @@
 use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
 
+/// Text as a NUL-terminated wide string (a registry name, SDDL, a credential name).
+pub fn wide_text(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// `path` as our Win32 calls take it: verbatim when absolute (see above).
 pub fn wide(path: &Path) -> Vec<u16> {
-    let text = path.as_os_str().to_string_lossy();
-    let mut out: Vec<u16> = if !path.is_absolute() || text.starts_with(r"\\?\") {
-        path.as_os_str().encode_wide().collect()
+    let units: Vec<u16> = path.as_os_str().encode_wide().collect();
+    let verbatim: Vec<u16> = r"\\?\".encode_utf16().collect();
+    let mut out = if !path.is_absolute() || units.starts_with(&verbatim) {
+        units
     } else {
-        // A verbatim path is taken as written: separators must be backslashes.
-        let plain = text.replace('/', "\\");
-        match plain.strip_prefix(r"\\") {
-            Some(unc) => format!(r"\\?\UNC\{unc}"),
-            None => format!(r"\\?\{plain}"),
-        }
-        .encode_utf16()
-        .collect()
+        // A verbatim path is taken as written: separators must be backslashes. The
+        // path's own units are kept (no lossy text in between).
+        let slash = |c: u16| if c == u16::from(b'/') { u16::from(b'\\') } else { c };
+        let unc = units.len() >= 2 && units[..2].iter().all(|&c| slash(c) == u16::from(b'\\'));
+        let (prefix, rest) = if unc { (r"\\?\UNC\", &units[2..]) } else { (r"\\?\", &units[..]) };
+        prefix.encode_utf16().chain(rest.iter().map(|&c| slash(c))).collect()
     };
     out.push(0);
     out
