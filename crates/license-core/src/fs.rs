@@ -157,12 +157,7 @@ pub fn replace_as(target: &Path, bytes: &[u8], step: &str, mode: Option<u32>) ->
         let mut f = create_new(&tmp, existing.as_ref().map(mode_of).or(mode))
             .map_err(|e| Error::io("create a temporary file in", dir, e))?;
         if let Some(m) = &existing {
-            keep_attributes(&f, m).map_err(|e| Error::io("keep the permissions of", target, e))?;
-            // Windows: the replaced file's DACL, as Unix keeps its mode.
-            #[cfg(windows)]
-            crate::acl::dacl(target)
-                .and_then(|d| crate::acl::set_dacl(&tmp, &d))
-                .map_err(|e| Error::io("keep the permissions of", target, e))?;
+            keep_attributes(&f, m, target, &tmp).map_err(|e| Error::io("keep the permissions of", target, e))?;
         }
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| Error::io("flush to disk", &tmp, e))?;
@@ -225,7 +220,7 @@ fn create_new(path: &Path, mode: Option<u32>) -> std::io::Result<File> {
     let _ = mode;
     let f = o.open(path)?;
     // Windows: every file the core makes is for Administrators and SYSTEM (a file
-    // it replaces gets the old one's DACL afterwards, in `replace_as`).
+    // it replaces gets the old one's DACL afterwards, in `keep_attributes`).
     #[cfg(windows)]
     crate::acl::set_dacl(path, crate::acl::PRIVATE_FILE)?;
     Ok(f)
@@ -246,11 +241,13 @@ fn mode_of(_: &fs::Metadata) -> u32 {
     0
 }
 
-/// Gives the new file the old one's exact mode (the umask may have narrowed it)
-/// and, when the process may (root), its owner and group.
-fn keep_attributes(f: &File, old: &fs::Metadata) -> std::io::Result<()> {
+/// Gives the new file `tmp` (open as `f`) the old one's exact mode (the umask may
+/// have narrowed it) and, when the process may (root), its owner and group. On
+/// Windows: the old file `target`'s DACL.
+fn keep_attributes(f: &File, old: &fs::Metadata, target: &Path, tmp: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
+        let _ = (target, tmp);
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         f.set_permissions(fs::Permissions::from_mode(mode_of(old)))?;
         let mine = f.metadata()?;
@@ -269,8 +266,13 @@ fn keep_attributes(f: &File, old: &fs::Metadata) -> std::io::Result<()> {
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = (f, old);
+    #[cfg(windows)]
+    {
+        let _ = (f, old);
+        crate::acl::set_dacl(tmp, &crate::acl::dacl(target)?)?;
+    }
+    #[cfg(not(any(unix, windows)))]
+    let _ = (f, old, target, tmp);
     Ok(())
 }
 
