@@ -1,7 +1,7 @@
 //! Text and JSON output. Text is for administrators at a terminal; JSON (`--json`)
 //! is for scripts and carries the same facts.
 
-use license_core::check::{Report, Status};
+use license_core::check::{Difference, Report, Status};
 use license_core::environment::backups::BackupEntry;
 use license_core::environment::drift::Drift;
 use license_core::environment::monitor::{REQUEST_OFFLINE, REQUEST_ONLINE};
@@ -130,14 +130,7 @@ impl Out {
         }
         if !r.differences.is_empty() {
             outln!("Changes:");
-            for d in &r.differences {
-                outln!(
-                    "  {:<20} {} → {}",
-                    d.field.as_str(),
-                    d.old.as_ref().map_or_else(|| "(none)".to_string(), |v| v.to_string()),
-                    d.new
-                );
-            }
+            differences(&r.differences);
         }
         let verdict = if !r.installable {
             format!("NOT installable: {} failed", license_core::count(r.failed().count(), "check"))
@@ -236,14 +229,7 @@ impl Out {
         if self.json {
             return print_json(o);
         }
-        for d in &o.report.differences {
-            outln!(
-                "  {:<20} {} → {}",
-                d.field.as_str(),
-                d.old.as_ref().map_or_else(|| "(none)".to_string(), |v| v.to_string()),
-                d.new
-            );
-        }
+        differences(&o.report.differences);
         match &o.backup {
             Some(b) => outln!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),
             None => outln!("installed license {}", o.license.license_id),
@@ -277,6 +263,14 @@ pub fn sentence(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// The old→new lines of a check or an install: the field's name, then both values.
+fn differences(list: &[Difference]) {
+    for d in list {
+        let old = d.old.as_ref().map_or_else(|| "(none)".to_string(), |v| v.to_string());
+        outln!("  {:<20} {old} → {}", d.field.as_str(), d.new);
+    }
 }
 
 #[cfg(test)]
