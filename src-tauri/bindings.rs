@@ -39,12 +39,14 @@ fn words<T: serde::Serialize + Copy>(name: &str, ty: &str, all: &[T], label: fn(
 
 /// The whole generated file.
 pub fn typescript() -> String {
-    declarations(&ts_rs::Config::new().with_large_int("number"))
+    // Our integers are counts and sizes far below 2^53: plain numbers.
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    declarations(&cfg)
         + "\n"
         + &words("CHECK_LABEL", "CheckId", &check::CheckId::ALL, check::CheckId::label)
         + &words("FIELD_LABEL", "Field", &check::Field::ALL, check::Field::label)
         + &words("ENV_TYPE", "EnvironmentType", &payload::EnvironmentType::ALL, payload::EnvironmentType::label)
-        + &commands(&ts_rs::Config::new().with_large_int("number"))
+        + &commands(&cfg)
 }
 
 /// `export type Commands`: every command's arguments and result, as the webview
@@ -63,7 +65,6 @@ pub(crate) fn signature(name: &str, args: &[String], result: String) -> String {
 }
 
 fn declarations(cfg: &ts_rs::Config) -> String {
-    // Our integers are counts and sizes far below 2^53: plain numbers (`cfg`).
     declarations!(cfg;
         license_core::ErrorCode, license_core::ErrorView, license_core::Setting, license_core::SettingProblem,
         license_core::SymbolCount, license_core::TransferDamage, license_core::secrets::TokenSource,

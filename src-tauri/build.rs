@@ -122,21 +122,10 @@ fn last_segment(ty: &syn::Type) -> (String, Option<String>) {
     (last.ident.to_string(), inner)
 }
 
-/// Tauri passes arguments by their camelCase names.
+/// Tauri passes arguments by their camelCase names, made with heck as tauri-macros
+/// makes them, so the two cannot spell a name differently.
 fn camel(name: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in name.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                out.extend(c.to_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    heck::ToLowerCamelCase::to_lower_camel_case(name)
 }
 
 fn signatures(commands: &[Command]) -> String {

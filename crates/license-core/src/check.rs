@@ -441,12 +441,6 @@ impl Field {
     }
 }
 
-impl std::fmt::Display for Field {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// What a license says for a field, as text. `value` is `None` where it says
 /// nothing: an expiry that never comes.

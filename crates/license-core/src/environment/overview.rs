@@ -109,10 +109,8 @@ impl Environment {
             let config = self.config_path.display();
             warnings.push(format!("no trusted vendor key is configured: add vendor_keys to {config}"));
         }
-        let last_upload = self
-            .history_of(serial.as_ref().map(|s| &s.serial_number))
-            .into_iter()
-            .max_by(|a, b| a.received_at.cmp(&b.received_at));
+        let last_upload =
+            self.history_of(serial.as_ref().map(|s| &s.serial_number)).into_iter().max_by_key(|u| u.received_at);
         Ok(Overview {
             name: self.config.name.clone(),
             environment_type: self.config.environment_type,
