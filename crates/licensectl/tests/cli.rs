@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use license_test_support::Cli;
+use license_test_support::{Cli, Launch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -284,15 +284,12 @@ fn odd_files_in_the_backup_folder_are_listed_as_damaged_without_hanging() {
     ok(&["--config", c, "backup"]);
     let backups = dir.path().join("backups");
     let fifo = backups.join("20260101T000000Z-aaaaaaaaaaaa.lic");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo").arg(&fifo).launch_status().success());
     std::os::unix::fs::symlink("/dev/zero", backups.join("20260102T000000Z-bbbbbbbbbbbb.lic")).unwrap();
     // Each of these used to block on the FIFO (or read /dev/zero until memory ran out).
     let run = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_licensectl"))
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            Command::new(env!("CARGO_BIN_EXE_licensectl")).args(args).stdout(std::process::Stdio::piped()).launch();
         let started = std::time::Instant::now();
         while child.try_wait().unwrap().is_none() {
             if started.elapsed() > std::time::Duration::from_secs(20) {
@@ -365,8 +362,7 @@ fn missing_configuration_says_how_to_create_one() {
         .env_remove("LICENSE_MANAGER_CONFIG")
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path())
-        .output()
-        .unwrap();
+        .launch_output();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("licensectl init") && err.contains("demo"), "{err}");
@@ -396,7 +392,7 @@ fn a_signed_release_verifies_with_licensectl_and_with_openssl() {
         "cd '{r}' && openssl pkeyutl -verify -pubin -inkey '{}' -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig && sha256sum -c SHA256SUMS",
         pem.display()
     );
-    let sh = |script: &str| std::process::Command::new("sh").args(["-c", script]).output().unwrap();
+    let sh = |script: &str| std::process::Command::new("sh").args(["-c", script]).launch_output();
     if cfg!(unix) {
         let o = sh(&one_liner);
         assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
@@ -420,7 +416,7 @@ fn a_closed_pipe_ends_quietly() {
     for args in [vec!["serial", "--facts", p(&v.facts)], vec!["serial", "--facts", p(&v.facts), "--json"]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let child = cli().command(&args).stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let child = cli().command(&args).stdout(writer).stderr(std::process::Stdio::piped()).launch();
         let o = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
@@ -439,8 +435,7 @@ fn an_unbound_token_says_how_to_bind_it() {
         .env("LICENSE_MANAGER_TOKEN", "lm_sometoken")
         .command(&["--portal", "http://127.0.0.1:9", "transfer", "process", "x.transfer.zip", "--json"])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
+        .launch_output();
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"]["code"], "token_not_bound", "{v}");
     let m = v["error"]["message"].as_str().unwrap();

@@ -12,6 +12,7 @@
 // --test, CRASH_RUNS=200).
 #![cfg(feature = "crash-points")]
 
+use license_test_support::Launch;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,12 +43,8 @@ impl Env {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        let st = Command::new(env!("CARGO_BIN_EXE_licensectl"))
-            .arg("demo")
-            .arg(&root)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
+        let st =
+            Command::new(env!("CARGO_BIN_EXE_licensectl")).arg("demo").arg(&root).stdout(Stdio::null()).launch_status();
         assert!(st.success());
         Env {
             config: root.join("environment.toml"),
@@ -103,7 +100,7 @@ impl Scenario {
     fn restore() -> Self {
         let env = Env::new();
         let old = std::fs::read(&env.license).unwrap();
-        assert!(env.command(&["backup"], None).status().unwrap().success());
+        assert!(env.command(&["backup"], None).launch_status().success());
         let id = std::fs::read_dir(&env.backups)
             .unwrap()
             .flatten()
@@ -135,7 +132,7 @@ impl Scenario {
     }
 
     fn run_to_completion(&self) {
-        let st = self.env.command(&self.args(), None).status().unwrap();
+        let st = self.env.command(&self.args(), None).launch_status();
         assert!(st.success(), "{}: the run after a crash failed ({st})", self.name);
         assert_eq!(
             std::fs::read(&self.env.license).unwrap(),
@@ -205,7 +202,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
             s.reset();
             // The clock file is rewritten only when time moved on; make sure it is.
             let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
-            let st = s.env.command(&s.args(), Some(step)).status().unwrap();
+            let st = s.env.command(&s.args(), Some(step)).launch_status();
             assert!(aborted(&st), "{} at {step}: the crash point did not abort the process ({st})", s.name);
             violations.extend(tally.observe(s));
             s.run_to_completion();
@@ -230,7 +227,7 @@ fn every_step_and_random_kills_never_lose_the_license() {
     for i in 0..runs {
         let s = &scenarios[i % 2];
         s.reset();
-        let mut child = s.env.command(&s.args(), None).spawn().unwrap();
+        let mut child = s.env.command(&s.args(), None).launch();
         std::thread::sleep(Duration::from_micros(rng.next() % window));
         let _ = child.kill(); // SIGKILL, or TerminateProcess
         if !child.wait().unwrap().success() {
@@ -305,10 +302,10 @@ fn temp_files_left_by_a_kill_are_removed_by_the_next_write() {
         (&["transfer", "export", transfer.to_str().unwrap()], "transfer:temp-synced", transfer.parent().unwrap()),
     ];
     for (args, step, dir) in kills {
-        let st = env.command(args, Some(step)).status().unwrap();
+        let st = env.command(args, Some(step)).launch_status();
         assert!(!st.success(), "{step}: the kill happened");
         assert!(temps_in(dir).iter().any(|n| !n.starts_with(".someone")), "{step}: a temp file was left");
-        let st = env.command(args, None).status().unwrap();
+        let st = env.command(args, None).launch_status();
         assert!(st.success(), "{step}: the next run succeeds");
         let left: Vec<_> = temps_in(dir).into_iter().filter(|n| !n.starts_with(".someone")).collect();
         assert!(left.is_empty(), "{step}: stale temps remain in {}: {left:?}", dir.display());

@@ -6,7 +6,7 @@
 // tests refuse a folder others may change).
 #![cfg(unix)]
 
-use license_test_support::Cli;
+use license_test_support::{Cli, Launch};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ impl Demo {
     fn bounded(&self, args: &[&str]) -> Output {
         let mut all = vec!["--config", self.config.to_str().unwrap()];
         all.extend_from_slice(args);
-        let mut child = self.cli.command(&all).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = self.cli.command(&all).stdout(Stdio::piped()).stderr(Stdio::piped()).launch();
         let start = Instant::now();
         while child.try_wait().unwrap().is_none() {
             if start.elapsed() > Duration::from_secs(20) {
@@ -51,7 +51,7 @@ impl Demo {
 
 fn mkfifo(path: &Path) {
     let _ = std::fs::remove_file(path);
-    assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo").arg(path).launch_status().success());
 }
 
 fn text(o: &Output) -> String {

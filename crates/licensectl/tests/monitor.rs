@@ -1,7 +1,7 @@
 //! `licensectl check` and `licensectl metrics` as monitoring runs them: every state
 //! of the check with its exit code, and metrics a Prometheus parser accepts.
 
-use license_test_support::Cli;
+use license_test_support::{Cli, Launch};
 use std::path::Path;
 
 fn cli() -> Cli {
@@ -150,8 +150,7 @@ fn promtool_accepts(file: &Path) {
     let o = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::fs::File::open(file).unwrap())
-        .output()
-        .expect("promtool is installed by scripts/setup (Debian package prometheus)");
+        .launch_output();
     let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
 }
@@ -167,8 +166,7 @@ fn promtool_finds_fault_with_a_broken_file() {
     let o = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::fs::File::open(&bad).unwrap())
-        .output()
-        .expect("promtool");
+        .launch_output();
     let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(!said.trim().is_empty() || !o.status.success(), "promtool accepted a broken file");
 }

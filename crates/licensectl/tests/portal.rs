@@ -7,7 +7,7 @@
 use license_core::portal::{ClientOptions, PortalClient};
 use license_core::{ActivationCode, EnvironmentType};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, Permission, TestPortal, ALL};
+use license_test_support::{Cli, Launch, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -410,8 +410,7 @@ fn a_url_with_user_info_is_refused_and_nothing_is_sent() {
         .env("LICENSE_MANAGER_TOKEN", "lmp_secret")
         .env("HTTP_PROXY", &proxy.url)
         .env("http_proxy", &proxy.url)
-        .output()
-        .unwrap();
+        .launch_output();
     assert_eq!(o.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("user name or password"),
@@ -430,8 +429,7 @@ fn a_url_with_user_info_is_refused_and_nothing_is_sent() {
             "--portal-url",
             "http://localhost.evil.example",
         ])
-        .output()
-        .unwrap();
+        .launch_output();
     assert_eq!(o.status.code(), Some(2));
     assert!(!home.path().join("e.toml").exists());
 }
@@ -456,8 +454,7 @@ fn loopback_portals_are_never_proxied() {
             .env("HTTP_PROXY", &proxy.url)
             .env("http_proxy", &proxy.url)
             .env("ALL_PROXY", &proxy.url)
-            .output()
-            .unwrap();
+            .launch_output();
         assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
     };
     with_proxy_env(&["portal", "register"]);
@@ -533,8 +530,7 @@ fn the_environment_token_goes_only_to_its_own_portal() {
         .env("HOME", site.dir.path())
         .env("LICENSE_MANAGER_TOKEN", &token)
         .env_remove("LICENSE_MANAGER_PORTAL")
-        .output()
-        .unwrap();
+        .launch_output();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("is not bound to the portal") && err.contains("LICENSE_MANAGER_PORTAL="), "{err}");
@@ -562,8 +558,7 @@ fn portal_login_keeps_the_token_in_the_os_keyring() {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+            .launch();
         use std::io::Write;
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
@@ -607,8 +602,7 @@ fn a_systemd_credential_carries_the_token_of_scheduled_jobs() {
             .env("CREDENTIALS_DIRECTORY", creds.path())
             .env("LICENSE_MANAGER_PORTAL", portal_env)
             .env_remove("LICENSE_MANAGER_TOKEN")
-            .output()
-            .unwrap()
+            .launch_output()
     };
     let o = run(&portal.url);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -11,7 +11,7 @@ use license_core::environment::Config;
 use license_core::transfer::Transfer;
 use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, SelfSigned};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, Permission, TestPortal, ALL};
+use license_test_support::{Cli, Launch, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -463,7 +463,7 @@ fn two_imports_at_once_record_every_receipt_once() {
     workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file)]);
     for round in 0..3 {
         let children: Vec<_> = (0..2)
-            .map(|_| site.cli().command(&site.with_config(&["transfer", "import", p(&file), "--yes"])).spawn().unwrap())
+            .map(|_| site.cli().command(&site.with_config(&["transfer", "import", p(&file), "--yes"])).launch())
             .collect();
         for mut c in children {
             assert!(c.wait().unwrap().success(), "round {round}");
@@ -488,7 +488,7 @@ fn a_second_writer_waits_for_the_lock_then_goes_on() {
     std::fs::create_dir_all(&state).unwrap();
     let lock = std::fs::File::create(state.join("lock")).unwrap();
     lock.lock().unwrap();
-    let child = cli.command(&["--config", p(&config), "backup"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = cli.command(&["--config", p(&config), "backup"]).stderr(std::process::Stdio::piped()).launch();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     drop(lock);
     let o = child.wait_with_output().unwrap();
@@ -514,7 +514,7 @@ fn an_export_during_a_process_is_kept() {
     portal.faults(vec![Fault::Delay { ms: 2000 }]);
     let home = tempfile::tempdir().unwrap();
     let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token(&token, &portal.url);
-    let process = workstation.command(&["--portal", &portal.url, "transfer", "process", p(&file)]).spawn().unwrap();
+    let process = workstation.command(&["--portal", &portal.url, "transfer", "process", p(&file)]).launch();
     while portal.pending_faults() > 0 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

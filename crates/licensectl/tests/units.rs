@@ -6,6 +6,7 @@
 // XML, checked by scripts/windows --test.
 #![cfg(target_os = "linux")]
 
+use license_test_support::Launch;
 use std::path::Path;
 use std::process::Command;
 
@@ -17,7 +18,7 @@ const UNITS: &[&str] =
 fn verify(dir: &Path, edit: impl Fn(&str, String) -> String) -> (bool, String) {
     let bin = env!("CARGO_BIN_EXE_licensectl");
     let assets = dir.join("assets");
-    assert!(Command::new(bin).arg("package-assets").arg(&assets).status().unwrap().success());
+    assert!(Command::new(bin).arg("package-assets").arg(&assets).launch_status().success());
     let man = dir.join("man/man1");
     std::fs::create_dir_all(&man).unwrap();
     std::fs::copy(assets.join("man/licensectl.1"), man.join("licensectl.1")).unwrap();
@@ -29,12 +30,7 @@ fn verify(dir: &Path, edit: impl Fn(&str, String) -> String) -> (bool, String) {
         std::fs::write(&p, edit(u, text)).unwrap();
         paths.push(p);
     }
-    let o = Command::new("systemd-analyze")
-        .arg("verify")
-        .args(&paths)
-        .env("MANPATH", dir.join("man"))
-        .output()
-        .expect("systemd-analyze is installed by scripts/setup (Debian package systemd)");
+    let o = Command::new("systemd-analyze").arg("verify").args(&paths).env("MANPATH", dir.join("man")).launch_output();
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 

@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod launch;
+
+pub use launch::Launch;
 pub use license_portal::fixture::TestPortal;
 pub use license_portal::permission::Permission;
 
@@ -54,7 +57,7 @@ impl Cli {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run licensectl")
+        self.command(args).launch_output()
     }
 
     /// Runs and insists on success; returns standard output.
