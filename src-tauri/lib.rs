@@ -8,6 +8,7 @@ mod dialogs;
 pub mod drop;
 pub mod error;
 mod notify;
+mod startup;
 pub mod state;
 
 use license_core::environment::config;
@@ -51,8 +52,11 @@ pub fn run() {
         .init();
     // Unknown or malformed options are refused before a window opens.
     let args = <Args as clap::Parser>::parse();
+    if let Some(why) = startup::missing_webview() {
+        startup::fail(&why);
+    }
 
-    tauri::Builder::default()
+    let ran = tauri::Builder::default()
         .manage(AppState::default())
         .setup(move |app| {
             let state = app.state::<AppState>();
@@ -88,8 +92,10 @@ pub fn run() {
             }
         })
         .invoke_handler(handler())
-        .run(tauri::generate_context!())
-        .expect("error while running License Manager");
+        .run(tauri::generate_context!());
+    if let Err(e) = ran {
+        startup::fail(&format!("License Manager stopped: {e}"));
+    }
 }
 
 /// The IPC contract is kept by the compiler where it can be (generated types) and
