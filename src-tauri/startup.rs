@@ -34,7 +34,6 @@ Everything the app does can also be done without it: run licensectl in a command
 /// Says `message` where the administrator will see it, then ends the process with
 /// exit code 1.
 pub fn fail(message: &str) -> ! {
-    tracing::error!("{message}");
     eprintln!("license-manager: {message}");
     #[cfg(windows)]
     message_box(message);
