@@ -30,11 +30,14 @@ Function un.onInit
 FunctionEnd
 
 ; On the system PATH once: any earlier entry for this folder is taken out first.
-; No empty entry either (another uninstaller may have left a trailing ";"): Wine's
-; cmd, for one, stops searching the PATH at an empty entry.
+; No empty entries either (another uninstaller may have left a ";;" or a trailing
+; ";"): they mean nothing to Windows, but Wine's cmd stops searching at one.
 !macro AddInstallDirToPath
   ReadRegStr $0 HKLM "${ENVKEY}" "Path"
+  ${WordReplace} "$0" ";$INSTDIR\" "" "+" $0
   ${WordReplace} "$0" ";$INSTDIR" "" "+" $0
+  ${WordReplace} "$0" ";;" ";" "+" $0
+  ${WordReplace} "$0" ";;" ";" "+" $0
   StrCpy $1 $0 1 -1
   ${If} $1 == ";"
     StrCpy $0 $0 -1
