@@ -75,6 +75,7 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         serial::FactNote, serial::FactState, serial::SerialExplanation,
         environment_core::drift::Change, environment_core::drift::FactChange, environment_core::drift::Drift,
         environment_core::overview::LicenseStatus, environment_core::overview::InstalledLicense,
+        environment_core::staged::StagedLicense,
         environment_core::overview::Overview,
         environment_core::Step, environment_core::InstallOutcome,
         backups::BackupReason, backups::BackupEntry, clock::ClockState, clock::ClockReading,

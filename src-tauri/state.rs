@@ -56,6 +56,13 @@ impl AppState {
 
     pub fn open(&self, config: &std::path::Path) -> CommandResult<Arc<Environment>> {
         let env = Arc::new(Environment::open(config)?);
+        // A staged renewal whose start time has come is installed as the app opens
+        // the environment (a backup first); one that cannot be stays, and says why.
+        match env.activate_staged(&mut |_| {}) {
+            Ok(Some(a)) => tracing::info!(activation = ?a, "staged renewal looked at"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the staged renewal could not be looked at"),
+        }
         *self.env.lock().expect("state lock") = Some(env.clone());
         *self.env_error.lock().expect("state lock") = None;
         *self.candidate.lock().expect("state lock") = None;

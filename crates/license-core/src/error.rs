@@ -132,6 +132,12 @@ pub enum Error {
     #[error("the license was refused: {failed}. Nothing was changed")]
     Refused { failed: String },
 
+    #[error("the renewal was not staged: {reason}. Nothing was changed")]
+    StageRefused { reason: String },
+
+    #[error("the staged renewal {path} does not verify ({reason}), so it will not be installed: remove it (`licensectl staged remove`, or Remove on the Overview) and stage the renewal again from the file you were sent")]
+    StagedDamaged { path: PathBuf, reason: String },
+
     #[error("confirmation needed: {warnings}. Nothing was changed; confirm to go ahead")]
     NeedsConfirmation { warnings: String },
 
@@ -218,7 +224,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -287,6 +293,8 @@ error_codes! {
     NotALicense = "not_a_license",
     NoSuchBackup = "no_such_backup",
     Refused = "refused",
+    StageRefused = "stage_refused",
+    StagedDamaged = "staged_damaged",
     NeedsConfirmation = "needs_confirmation",
     ReadBackFailed = "read_back_failed",
     Busy = "busy",

@@ -140,7 +140,7 @@ const ENVIRONMENT_FLOORS: &[&[&str]] = &[
     &["config", "backups", "identity"],
     &["usage", "report", "clock"],
     &["mod"],
-    &["audits", "drift", "subscription", "requests"],
+    &["audits", "drift", "subscription", "requests", "staged"],
     &["overview"],
     &["monitor", "transfer_here"],
 ];

@@ -49,6 +49,12 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum StagedAction {
+    /// Remove the staged renewal (damaged or not); the installed license is not touched.
+    Remove,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Print this environment's serial number.
     Serial {
@@ -108,11 +114,18 @@ enum Command {
         accept: bool,
     },
     /// Check a license file, back up the current license, and install it atomically.
+    /// A license that starts in the future is staged instead, and installed at its
+    /// start by the next `check` or `status` (see `licensectl staged`).
     Install {
         file: PathBuf,
         /// Accept warnings (changed activation code, downgrade) without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Show the staged renewal (a license installed before its start time), or remove it.
+    Staged {
+        #[command(subcommand)]
+        action: Option<StagedAction>,
     },
     /// Reinstall a backup (same checks as install).
     Restore {
@@ -214,6 +227,9 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         }
         Command::Metrics { out: file } => monitor::metrics(&commands::environment(cfg)?, file.as_deref()),
         Command::Install { file, yes } => install::install(&commands::environment(cfg)?, &file, yes, out),
+        Command::Staged { action } => {
+            local::staged(&commands::environment(cfg)?, matches!(action, Some(StagedAction::Remove)), out)
+        }
         Command::Restore { id, yes } => install::restore(&commands::environment(cfg)?, &id, yes, out),
         Command::Init {
             path,

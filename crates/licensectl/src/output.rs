@@ -14,6 +14,7 @@ use std::path::Path;
 
 mod local;
 mod portal;
+mod staged;
 mod transfer;
 
 pub struct Out {
@@ -169,6 +170,13 @@ impl Out {
             outln!("  support          {}", e.support_level);
             outln!("  features         {}", e.features.join(", "));
         }
+        if let Some(s) = &o.staged {
+            outln!(
+                "Renewal:       staged, takes effect on {} (license {})",
+                timestamp::format(&s.takes_effect),
+                s.license.license_id
+            );
+        }
         match &o.last_backup {
             Some(b) => outln!("Last backup:   {} ({})", b.id, timestamp::format(&b.taken_at)),
             None => outln!("Last backup:   none"),
@@ -230,6 +238,11 @@ impl Out {
             return print_json(o);
         }
         differences(&o.report.differences);
+        if let Some(at) = &o.takes_effect {
+            outln!("Renewal staged: license {} takes effect on {}", o.license.license_id, timestamp::format(at));
+            outln!("The installed license stays until then; `licensectl staged` shows the renewal.");
+            return;
+        }
         match &o.backup {
             Some(b) => outln!("installed license {} (previous license backed up as {})", o.license.license_id, b.id),
             None => outln!("installed license {}", o.license.license_id),

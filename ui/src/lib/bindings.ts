@@ -2,7 +2,7 @@
 // change the Rust type and run scripts/bindings.
 import type { Channel } from "@tauri-apps/api/core";
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "stage_refused" | "staged_damaged" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, 
 /**
@@ -98,11 +98,21 @@ export type LicenseStatus = "none" | "valid" | "expiring" | "expired" | "not_yet
 
 export type InstalledLicense = { status: LicenseStatus, status_text: string, days_left: number | null, license: License | null, report: Report, };
 
+export type StagedLicense = { license: License, 
+/**
+ * When it is installed: its start (`not_before`).
+ */
+takes_effect: string, path: string, };
+
 export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, 
 /**
  * Why the serial no longer matches the installed license (only then).
  */
 drift: Drift | null, 
+/**
+ * The renewal waiting for its start time, if one is staged (and sound).
+ */
+staged: StagedLicense | null, 
 /**
  * False when no vendor key is trusted: no license can be checked.
  */
@@ -117,9 +127,15 @@ export type Step = "checking" | "backing_up" | "writing" | "verifying" | "done";
 
 export type InstallOutcome = { license: License, backup: BackupEntry | null, report: Report, 
 /**
- * The file really written: the link's target when the license path is a link.
+ * The file really written: the link's target when the license path is a link;
+ * the staged copy when the license was staged.
  */
-written_path: string, };
+written_path: string, 
+/**
+ * When the license starts, if it was staged rather than installed (it starts
+ * in the future; see [`staged`]).
+ */
+takes_effect: string | null, };
 
 export type BackupReason = { "kind": "on_demand" } | { "kind": "before_install" } | { "kind": "before_restore", backup_id: string, } | { "kind": "other", text: string, };
 

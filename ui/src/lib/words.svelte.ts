@@ -303,6 +303,11 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   not_a_license: { title: "The file at the license path is not a license, so it was not backed up.", next: "Check the license path in Settings." },
   no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },
   refused: { title: "The license was not installed: a check failed.", next: "See the checks marked ✗. Nothing was changed." },
+  stage_refused: { title: "The renewal was not staged.", next: "See Details for why. The installed license was not changed." },
+  staged_damaged: {
+    title: "The staged renewal is damaged, so it will not be installed.",
+    next: "Remove it, then install the renewal again from the file you were sent.",
+  },
   needs_confirmation: { title: "The warnings must be accepted first.", next: "Read the warnings and tick the box to go ahead." },
   read_back_failed: { title: "The license did not read back as written, so the previous one was put back.", next: "Check the disk, then try again." },
   busy: { title: "Another change to this license is under way.", next: "Wait for it to finish, then try again." },

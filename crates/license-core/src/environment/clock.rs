@@ -127,6 +127,17 @@ fn read(path: &Path, key: &KeyPair) -> Read {
     }
 }
 
+/// The system clock. Test builds (`crash-points`) can set it with
+/// `LICENSE_MANAGER_TEST_NOW` (RFC 3339), so a test can reach a staged renewal's
+/// start time without waiting for it; shipped builds read the system clock only.
+pub fn system_now() -> Timestamp {
+    #[cfg(feature = "crash-points")]
+    if let Some(t) = std::env::var("LICENSE_MANAGER_TEST_NOW").ok().and_then(|s| timestamp::parse(&s).ok()) {
+        return t;
+    }
+    chrono::Utc::now()
+}
+
 /// Reads the remembered time and records `now` if it is later. Failing to record is
 /// not fatal (a read-only state folder still lets the overview work).
 pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod overview;
 pub mod report;
 pub mod requests;
+pub mod staged;
 pub mod subscription;
 pub mod transfer_here;
 pub mod usage;
@@ -78,8 +79,14 @@ pub struct InstallOutcome {
     pub license: License,
     pub backup: Option<BackupEntry>,
     pub report: Report,
-    /// The file really written: the link's target when the license path is a link.
+    /// The file really written: the link's target when the license path is a link;
+    /// the staged copy when the license was staged.
     pub written_path: PathBuf,
+    /// When the license starts, if it was staged rather than installed (it starts
+    /// in the future; see [`staged`]).
+    #[serde(with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub takes_effect: Option<Timestamp>,
 }
 
 impl Environment {
@@ -107,7 +114,7 @@ impl Environment {
     }
 
     pub fn clock(&self) -> ClockReading {
-        clock::observe(&self.config.state_dir(), chrono::Utc::now())
+        clock::observe(&self.config.state_dir(), clock::system_now())
     }
 
     /// The installed license file's bytes, `None` when nothing is installed.
@@ -133,7 +140,11 @@ impl Environment {
     }
 
     fn check_against(&self, file: &[u8], installed: Option<&[u8]>) -> Report {
-        let now = self.clock().effective_now();
+        self.check_against_at(file, installed, self.clock().effective_now())
+    }
+
+    /// The checks as they will stand at `now` (a staged renewal: at its start).
+    fn check_against_at(&self, file: &[u8], installed: Option<&[u8]>, now: Timestamp) -> Report {
         check_license(
             file,
             &self.vendor_keys,
@@ -175,7 +186,7 @@ impl Environment {
         if !reading.can_accept() {
             return Err(Error::NothingToAccept);
         }
-        clock::accept(&self.config.state_dir(), chrono::Utc::now())?;
+        clock::accept(&self.config.state_dir(), clock::system_now())?;
         Ok(self.clock())
     }
 
@@ -205,13 +216,18 @@ impl Environment {
         self.backups().store(bytes, reason, chrono::Utc::now(), mode).map(Some)
     }
 
+    /// Installs `file`, or stages it when it starts in the future (see [`staged`]).
     pub fn install(
         &self,
         file: &[u8],
         opts: InstallOptions,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        self.replace_license(file, opts, &BackupReason::BeforeInstall, progress)
+        if let Some(license) = self.starts_later(file) {
+            return self.stage(file, license, opts, progress);
+        }
+        let lock = self.lock()?;
+        self.replace_license(&lock, file, opts, &BackupReason::BeforeInstall, progress)
     }
 
     pub fn restore(
@@ -221,30 +237,40 @@ impl Environment {
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         let bytes = self.backups().read(backup_id)?;
-        self.replace_license(&bytes, opts, &BackupReason::BeforeRestore { backup_id: backup_id.to_string() }, progress)
+        let lock = self.lock()?;
+        let reason = BackupReason::BeforeRestore { backup_id: backup_id.to_string() };
+        self.replace_license(&lock, &bytes, opts, &reason, progress)
     }
 
     /// The checks an install must pass: installable here, and confirmed when the
     /// report has warnings.
     fn admit(&self, file: &[u8], old: Option<&[u8]>, opts: InstallOptions) -> Result<Report, Error> {
-        let report = self.check_against(file, old);
-        if !report.installable {
-            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
-        }
-        if report.needs_confirmation && !opts.confirmed {
-            return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
-        }
-        Ok(report)
+        admitted(self.check_against(file, old), opts)
     }
+}
 
+/// A report an install may go ahead on: installable, and confirmed if it warns.
+fn admitted(report: Report, opts: InstallOptions) -> Result<Report, Error> {
+    if !report.installable {
+        return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
+    }
+    if report.needs_confirmation && !opts.confirmed {
+        return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
+    }
+    Ok(report)
+}
+
+impl Environment {
+    /// Installs `file` over the license, a verified backup of the old one first.
+    /// The caller holds the environment's lock.
     fn replace_license(
         &self,
+        lock: &EnvLock,
         file: &[u8],
         opts: InstallOptions,
         reason: &BackupReason,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        let lock = self.lock()?;
         fs::crash_point("install:locked");
         // Platforms often link their license file: the link's target is replaced in
         // its own folder, keeping its mode and owner, and the link stays.
@@ -265,7 +291,7 @@ impl Environment {
 
         progress(Step::BackingUp);
         let backup = match &old {
-            Some(bytes) => match self.back_up(&lock, bytes, reason) {
+            Some(bytes) => match self.back_up(lock, bytes, reason) {
                 // What is there is not a license: there is nothing to lose, and no
                 // copy of it is made (the path may be a link to something private).
                 Err(Error::NotALicense { reason, .. }) => {
@@ -301,7 +327,7 @@ impl Environment {
             tracing::warn!(error = %e, "could not remember the serial's facts");
         }
         progress(Step::Done);
-        Ok(InstallOutcome { license, backup, report, written_path: target.clone() })
+        Ok(InstallOutcome { license, backup, report, written_path: target.clone(), takes_effect: None })
     }
 }
 

@@ -123,11 +123,14 @@ impl Environment {
         problems.extend(self.backup_problem()?);
         problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         let severity = problems.first().map_or(Severity::Ok, |p| p.severity);
-        let summary = match (problems.first(), expires_at, days_left) {
+        let mut summary = match (problems.first(), expires_at, days_left) {
             (Some(p), _, _) => p.text.clone(),
             (None, Some(e), Some(d)) => format!("valid, {d} days left ({})", day(&e)),
             (None, _, _) => "valid, perpetual".into(),
         };
+        if let Some(s) = &o.staged {
+            summary.push_str(&format!("; renewal staged, takes effect {}", day(&s.takes_effect)));
+        }
         // Only this environment's own license has days that matter here.
         let own = matches!(
             o.installed.status,
@@ -235,6 +238,12 @@ fn license_problem(o: &Overview, t: &Thresholds) -> Option<Problem> {
     let expires_at = o.installed.license.as_ref().and_then(|l| l.expires_at);
     match o.installed.status {
         LicenseStatus::None => Some(Problem::critical("no license is installed".into())),
+        // A staged renewal that starts by the expiry takes its place then.
+        LicenseStatus::Valid | LicenseStatus::Expiring
+            if o.staged.as_ref().zip(expires_at).is_some_and(|(s, e)| s.takes_effect <= e) =>
+        {
+            None
+        }
         LicenseStatus::Valid | LicenseStatus::Expiring => match (o.installed.days_left, expires_at) {
             (Some(d), Some(e)) if d < t.critical_days => {
                 Some(Problem::critical(format!("expires in {d} days ({})", day(&e))))

@@ -7,6 +7,7 @@ use super::audits::LocalUpload;
 use super::backups::BackupEntry;
 use super::clock::ClockReading;
 use super::drift::Drift;
+use super::staged::StagedLicense;
 use super::{Environment, EXPIRY_WARNING_DAYS};
 use crate::check::{check_license, CheckId, Expectations, Report, Status};
 use crate::error::Error;
@@ -56,6 +57,8 @@ pub struct Overview {
     pub clock: ClockReading,
     /// Why the serial no longer matches the installed license (only then).
     pub drift: Option<Drift>,
+    /// The renewal waiting for its start time, if one is staged (and sound).
+    pub staged: Option<StagedLicense>,
     /// False when no vendor key is trusted: no license can be checked.
     pub vendor_keys_configured: bool,
     /// Every problem in one line each, for the CLI (the app words its own from the
@@ -111,6 +114,10 @@ impl Environment {
         }
         let last_upload =
             self.history_of(serial.as_ref().map(|s| &s.serial_number)).into_iter().max_by_key(|u| u.received_at);
+        let staged = self.staged().unwrap_or_else(|e| {
+            warnings.push(e.to_string());
+            None
+        });
         Ok(Overview {
             name: self.config.name.clone(),
             environment_type: self.config.environment_type,
@@ -123,6 +130,7 @@ impl Environment {
             last_upload,
             clock,
             drift,
+            staged,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
             warnings,
         })

@@ -53,7 +53,27 @@ pub fn verify(
 }
 
 pub fn status(env: &Environment, out: &Out) -> Result<u8> {
+    activate_staged(env, out)?;
     out.overview(&env.overview()?);
+    Ok(EXIT_OK)
+}
+
+/// A staged renewal whose start time has come is installed first (`status`, `check`).
+pub fn activate_staged(env: &Environment, out: &Out) -> Result<()> {
+    if let Some(a) = env.activate_staged(&mut |s| out.step(s))? {
+        out.activation(&a);
+    }
+    Ok(())
+}
+
+/// `licensectl staged`, and `licensectl staged remove`.
+pub fn staged(env: &Environment, remove: bool, out: &Out) -> Result<u8> {
+    if remove {
+        let removed = env.remove_staged()?;
+        out.line(if removed { "staged renewal removed" } else { "no renewal is staged; nothing was changed" });
+        return Ok(EXIT_OK);
+    }
+    out.staged(env.staged()?.as_ref());
     Ok(EXIT_OK)
 }
 

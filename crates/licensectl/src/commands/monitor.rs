@@ -9,9 +9,17 @@ use std::path::Path;
 /// The exit code is the plugin's status. Whatever keeps the check from running is
 /// UNKNOWN, never an OK by omission.
 pub fn check(cfg: Option<&Path>, t: &Thresholds, out: &Out) -> u8 {
-    match super::environment(cfg).and_then(|env| Ok(env.health(t)?)) {
-        Ok(h) => {
+    // The status line comes first (the plugin format), the renewal installed after.
+    let activated = |env: &license_core::Environment| -> anyhow::Result<_> {
+        let a = env.activate_staged(&mut |_| {})?;
+        Ok((env.health(t)?, a))
+    };
+    match super::environment(cfg).and_then(|env| activated(&env)) {
+        Ok((h, a)) => {
             out.health(&h);
+            if let Some(a) = a {
+                out.activation(&a);
+            }
             h.severity as u8
         }
         Err(e) => {

@@ -1,0 +1,204 @@
+//! Staged renewals: a license that starts in the future is checked as an install
+//! would be at its start time, kept in the state folder, and installed (a backup of
+//! the old license first) the first time the environment is looked at on or after
+//! that time: by the scheduled check, `licensectl check` or `status`, or the app.
+//!
+//! Invariants:
+//! - At most one license is staged, and a second one replaces it only if it was
+//!   issued later. A staged license was issued after the installed one.
+//! - Staging changes nothing of the installed license or its backups.
+//! - A staged license is installed only through `replace_license`, under the
+//!   environment's lock, so the install invariant (old or new, never neither, a
+//!   backup first) holds for it too; then the staged copy goes. Killed between the
+//!   two, the next look finds the staged license installed and only removes the copy.
+//! - Nothing is installed while the clock is not trusted, and a staged license that
+//!   no longer passes (expired while waiting, a changed environment) stays staged,
+//!   with the reason said, and is not installed.
+//! - A staged license that needs a confirmation (a changed subscription, less than
+//!   the installed one gives) is refused: nobody is there to confirm at its start
+//!   time, so it is installed by hand on the day.
+
+use super::clock::ClockState;
+use super::{admitted, Environment, InstallOptions, InstallOutcome, Step};
+use crate::error::Error;
+use crate::fs;
+use crate::payload::License;
+use crate::timestamp::{self, Timestamp};
+use serde::Serialize;
+use std::path::PathBuf;
+
+const FILE: &str = "staged.lic";
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct StagedLicense {
+    pub license: License,
+    /// When it is installed: its start (`not_before`).
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub takes_effect: Timestamp,
+    pub path: PathBuf,
+}
+
+/// What looking at a staged renewal did.
+#[derive(Debug)]
+pub enum Activation {
+    /// Its start time came: it is installed now.
+    Installed(Box<InstallOutcome>),
+    /// Its start time came, but it was not installed, for `reason`; it stays staged.
+    Waiting { staged: Box<StagedLicense>, reason: String },
+}
+
+impl Environment {
+    fn staged_path(&self) -> PathBuf {
+        self.config.state_dir().join(FILE)
+    }
+
+    /// The staged renewal, verified; `None` when none is staged. A staged file that
+    /// does not verify is [`Error::StagedDamaged`].
+    pub fn staged(&self) -> Result<Option<StagedLicense>, Error> {
+        let path = self.staged_path();
+        let Some(bytes) = self.staged_bytes()? else { return Ok(None) };
+        match crate::payload::open_license(&bytes, &self.vendor_keys) {
+            Ok(license) => Ok(Some(StagedLicense { takes_effect: license.not_before, license, path })),
+            Err(e) => Err(Error::StagedDamaged { path, reason: e.to_string() }),
+        }
+    }
+
+    fn staged_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
+        let path = self.staged_path();
+        match fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse) {
+            Ok(b) => Ok(Some(b)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the staged renewal, damaged or not. `false` when none was staged.
+    pub fn remove_staged(&self) -> Result<bool, Error> {
+        let _lock = self.lock()?;
+        let path = self.staged_path();
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "staged renewal removed");
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove", &path, e)),
+        }
+    }
+
+    /// The license in `file` when it verifies and starts after now: it is staged,
+    /// not installed.
+    pub(super) fn starts_later(&self, file: &[u8]) -> Option<License> {
+        let license = crate::payload::open_license(file, &self.vendor_keys).ok()?;
+        (license.not_before > self.clock().effective_now()).then_some(license)
+    }
+
+    /// Stages `file` (whose license is `license`), checked as of its start time.
+    pub(super) fn stage(
+        &self,
+        file: &[u8],
+        license: License,
+        opts: InstallOptions,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<InstallOutcome, Error> {
+        let _lock = self.lock()?;
+        progress(Step::Checking);
+        let old = self.installed_bytes()?;
+        let report = admitted(self.check_against_at(file, old.as_deref(), license.not_before), opts)?;
+        if report.needs_confirmation {
+            return Err(stage_refused(format!(
+                "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {}",
+                crate::check::Report::summary_of(report.warnings()),
+                timestamp::format(&license.not_before)
+            )));
+        }
+        if let Some(installed) = old.as_deref().and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok()) {
+            if license.issued_at <= installed.issued_at {
+                return Err(stage_refused(format!(
+                    "it was issued {}, not after the installed license (issued {}): a renewal is newer than the license it replaces",
+                    timestamp::format(&license.issued_at),
+                    timestamp::format(&installed.issued_at)
+                )));
+            }
+        }
+        // A damaged staged file is replaced; a sound one only by a newer license.
+        if let Ok(Some(current)) = self.staged() {
+            if current.license.license_id != license.license_id && current.license.issued_at >= license.issued_at {
+                return Err(stage_refused(format!(
+                    "a renewal issued {} is already staged (license {}, takes effect {}): remove it first if this one should take its place",
+                    timestamp::format(&current.license.issued_at),
+                    current.license.license_id,
+                    timestamp::format(&current.takes_effect)
+                )));
+            }
+        }
+        progress(Step::Writing);
+        let path = self.staged_path();
+        fs::ensure_private_dir(&self.config.state_dir())?;
+        fs::replace(&path, file, "staged")?;
+        progress(Step::Verifying);
+        if self.staged_bytes()?.as_deref() != Some(file) {
+            return Err(Error::io(
+                "verify",
+                &path,
+                std::io::Error::other("the staged copy did not read back identically"),
+            ));
+        }
+        tracing::info!(license_id = %license.license_id, takes_effect = %timestamp::format(&license.not_before), "renewal staged");
+        progress(Step::Done);
+        let takes_effect = Some(license.not_before);
+        Ok(InstallOutcome { license, backup: None, report, written_path: path, takes_effect })
+    }
+
+    /// Installs the staged renewal if its start time has come and the clock is
+    /// trusted. `None` when nothing is staged or it is not due yet.
+    pub fn activate_staged(&self, progress: &mut dyn FnMut(Step)) -> Result<Option<Activation>, Error> {
+        let Some(staged) = self.staged()? else { return Ok(None) };
+        let clock = self.clock();
+        if clock.effective_now() < staged.takes_effect {
+            return Ok(None);
+        }
+        if clock.state != ClockState::Ok {
+            let reason = format!(
+                "the clock is not trusted ({}), so nothing is installed automatically: check the clock (`licensectl clock`)",
+                clock.warning.clone().unwrap_or_else(|| "it was turned back".into())
+            );
+            return Ok(Some(Activation::Waiting { staged: Box::new(staged), reason }));
+        }
+        let lock = self.lock()?;
+        // Again under the lock: another process may have installed it meanwhile.
+        let (Some(staged), Some(bytes)) = (self.staged()?, self.staged_bytes()?) else { return Ok(None) };
+        let installed = self.installed().ok();
+        if installed.is_some_and(|l| l.license_id == staged.license.license_id) {
+            // Installed by a run that was stopped before it removed the copy.
+            self.remove_staged_copy()?;
+            return Ok(None);
+        }
+        let reason = super::BackupReason::BeforeInstall;
+        match self.replace_license(&lock, &bytes, InstallOptions { confirmed: false }, &reason, progress) {
+            Ok(outcome) => {
+                fs::crash_point("staged:installed");
+                self.remove_staged_copy()?;
+                tracing::info!(license_id = %outcome.license.license_id, "staged renewal installed");
+                Ok(Some(Activation::Installed(Box::new(outcome))))
+            }
+            Err(e @ (Error::Refused { .. } | Error::NeedsConfirmation { .. } | Error::NoSpace { .. })) => {
+                tracing::warn!(error = %e, "the staged renewal was not installed");
+                Ok(Some(Activation::Waiting { staged: Box::new(staged), reason: e.to_string() }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn remove_staged_copy(&self) -> Result<(), Error> {
+        let path = self.staged_path();
+        std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        fs::sync_dir(&self.config.state_dir())
+    }
+}
+
+fn stage_refused(reason: String) -> Error {
+    Error::StageRefused { reason }
+}
