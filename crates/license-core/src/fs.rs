@@ -511,8 +511,8 @@ fn is_reparse_point(m: &std::fs::Metadata) -> bool {
 }
 
 /// Reads a document that may not exist (following links), within the 1 MiB limit.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match read_capped(path, crate::kind::MAX_FILE_BYTES, Links::Follow) {
+pub fn read_optional(path: &Path, links: Links) -> Result<Option<Vec<u8>>, Error> {
+    match read_capped(path, crate::kind::MAX_FILE_BYTES, links) {
         Ok(b) => Ok(Some(b)),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),

@@ -119,7 +119,7 @@ impl Environment {
 
     /// The installed license file's bytes, `None` when nothing is installed.
     pub fn installed_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
-        fs::read_optional(&self.config.license_file)
+        fs::read_optional(&self.config.license_file, fs::Links::Follow)
     }
 
     /// The installed license, parsed and verified against the trusted vendor keys.
@@ -223,11 +223,14 @@ impl Environment {
         opts: InstallOptions,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        if let Some(license) = self.starts_later(file) {
-            return self.stage(file, license, opts, progress);
-        }
         let lock = self.lock()?;
-        self.replace_license(&lock, file, opts, &BackupReason::BeforeInstall, progress)
+        // One reading of the clock (which records what it saw) decides both whether
+        // the license starts later and how it is checked.
+        let now = self.clock().effective_now();
+        if let Some(license) = self.starts_after(file, now) {
+            return self.stage(&lock, file, license, progress);
+        }
+        self.replace_license(&lock, file, opts, &BackupReason::BeforeInstall, now, progress)
     }
 
     pub fn restore(
@@ -239,36 +242,32 @@ impl Environment {
         let bytes = self.backups().read(backup_id)?;
         let lock = self.lock()?;
         let reason = BackupReason::BeforeRestore { backup_id: backup_id.to_string() };
-        self.replace_license(&lock, &bytes, opts, &reason, progress)
+        self.replace_license(&lock, &bytes, opts, &reason, self.clock().effective_now(), progress)
     }
 
     /// The checks an install must pass: installable here, and confirmed when the
     /// report has warnings.
-    fn admit(&self, file: &[u8], old: Option<&[u8]>, opts: InstallOptions) -> Result<Report, Error> {
-        admitted(self.check_against(file, old), opts)
+    fn admit(&self, file: &[u8], old: Option<&[u8]>, opts: InstallOptions, now: Timestamp) -> Result<Report, Error> {
+        let report = self.check_against_at(file, old, now);
+        if !report.installable {
+            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
+        }
+        if report.needs_confirmation && !opts.confirmed {
+            return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
+        }
+        Ok(report)
     }
-}
 
-/// A report an install may go ahead on: installable, and confirmed if it warns.
-fn admitted(report: Report, opts: InstallOptions) -> Result<Report, Error> {
-    if !report.installable {
-        return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
-    }
-    if report.needs_confirmation && !opts.confirmed {
-        return Err(Error::NeedsConfirmation { warnings: Report::summary_of(report.warnings()) });
-    }
-    Ok(report)
-}
-
-impl Environment {
-    /// Installs `file` over the license, a verified backup of the old one first.
-    /// The caller holds the environment's lock.
+    /// Installs `file` over the license, a verified backup of the old one first,
+    /// checked as of `now` (the caller's one clock reading). The caller holds the
+    /// environment's lock.
     fn replace_license(
         &self,
         lock: &EnvLock,
         file: &[u8],
         opts: InstallOptions,
         reason: &BackupReason,
+        now: Timestamp,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         fs::crash_point("install:locked");
@@ -282,7 +281,7 @@ impl Environment {
         progress(Step::Checking);
         // Read once: the same bytes are compared with and then backed up.
         let old = self.installed_bytes()?;
-        let report = self.admit(file, old.as_deref(), opts)?;
+        let report = self.admit(file, old.as_deref(), opts, now)?;
         let license = report.license.clone().expect("installable reports carry the license");
         // Room for the new file beside the old one (the temporary copy is written
         // first), checked before the backup: an install either completes or changes
@@ -308,7 +307,7 @@ impl Environment {
         fs::replace(target, file, "license")?;
 
         progress(Step::Verifying);
-        let back = fs::read_optional(&self.config.license_file)?;
+        let back = fs::read_optional(&self.config.license_file, fs::Links::Follow)?;
         if back.as_deref() != Some(file) {
             if let (Some(old), Some(b)) = (&old, &backup) {
                 fs::replace(target, old, "license-rollback")?;

@@ -19,7 +19,7 @@
 //!   time, so it is installed by hand on the day.
 
 use super::clock::ClockState;
-use super::{admitted, Environment, InstallOptions, InstallOutcome, Step};
+use super::{EnvLock, Environment, InstallOptions, InstallOutcome, Step};
 use crate::error::Error;
 use crate::fs;
 use crate::payload::License;
@@ -57,56 +57,56 @@ impl Environment {
     /// The staged renewal, verified; `None` when none is staged. A staged file that
     /// does not verify is [`Error::StagedDamaged`].
     pub fn staged(&self) -> Result<Option<StagedLicense>, Error> {
+        Ok(self.read_staged()?.map(|(_, staged)| staged))
+    }
+
+    /// The staged file's bytes and what they say, read once and verified.
+    fn read_staged(&self) -> Result<Option<(Vec<u8>, StagedLicense)>, Error> {
         let path = self.staged_path();
         let Some(bytes) = self.staged_bytes()? else { return Ok(None) };
         match crate::payload::open_license(&bytes, &self.vendor_keys) {
-            Ok(license) => Ok(Some(StagedLicense { takes_effect: license.not_before, license, path })),
+            Ok(license) => Ok(Some((bytes, StagedLicense { takes_effect: license.not_before, license, path }))),
             Err(e) => Err(Error::StagedDamaged { path, reason: e.to_string() }),
         }
     }
 
     fn staged_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
-        let path = self.staged_path();
-        match fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse) {
-            Ok(b) => Ok(Some(b)),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        fs::read_optional(&self.staged_path(), fs::Links::Refuse)
     }
 
     /// Removes the staged renewal, damaged or not. `false` when none was staged.
     pub fn remove_staged(&self) -> Result<bool, Error> {
         let _lock = self.lock()?;
-        let path = self.staged_path();
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "staged renewal removed");
-                Ok(true)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("remove", &path, e)),
+        let removed = self.remove_staged_copy()?;
+        if removed {
+            tracing::info!(path = %self.staged_path().display(), "staged renewal removed");
         }
+        Ok(removed)
     }
 
-    /// The license in `file` when it verifies and starts after now: it is staged,
+    /// The license in `file` when it verifies and starts after `now`: it is staged,
     /// not installed.
-    pub(super) fn starts_later(&self, file: &[u8]) -> Option<License> {
+    pub(super) fn starts_after(&self, file: &[u8], now: Timestamp) -> Option<License> {
         let license = crate::payload::open_license(file, &self.vendor_keys).ok()?;
-        (license.not_before > self.clock().effective_now()).then_some(license)
+        (license.not_before > now).then_some(license)
     }
 
     /// Stages `file` (whose license is `license`), checked as of its start time.
+    /// The caller holds the environment's lock.
     pub(super) fn stage(
         &self,
+        _lock: &EnvLock,
         file: &[u8],
         license: License,
-        opts: InstallOptions,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
-        let _lock = self.lock()?;
         progress(Step::Checking);
         let old = self.installed_bytes()?;
-        let report = admitted(self.check_against_at(file, old.as_deref(), license.not_before), opts)?;
+        let report = self.check_against_at(file, old.as_deref(), license.not_before);
+        if !report.installable {
+            return Err(Error::Refused { failed: crate::check::Report::summary_of(report.failed()) });
+        }
+        // Refused before anyone is asked to confirm: the confirmation could not count.
         if report.needs_confirmation {
             return Err(stage_refused(format!(
                 "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {}",
@@ -135,8 +135,8 @@ impl Environment {
             }
         }
         progress(Step::Writing);
+        // The state folder exists and is private: taking the lock made sure of it.
         let path = self.staged_path();
-        fs::ensure_private_dir(&self.config.state_dir())?;
         fs::replace(&path, file, "staged")?;
         progress(Step::Verifying);
         if self.staged_bytes()?.as_deref() != Some(file) {
@@ -155,9 +155,15 @@ impl Environment {
     /// Installs the staged renewal if its start time has come and the clock is
     /// trusted. `None` when nothing is staged or it is not due yet.
     pub fn activate_staged(&self, progress: &mut dyn FnMut(Step)) -> Result<Option<Activation>, Error> {
-        let Some(staged) = self.staged()? else { return Ok(None) };
+        // Most looks find nothing staged, and take no lock for that.
+        if self.staged_bytes()?.is_none() {
+            return Ok(None);
+        }
+        let lock = self.lock()?;
+        let Some((bytes, staged)) = self.read_staged()? else { return Ok(None) };
         let clock = self.clock();
-        if clock.effective_now() < staged.takes_effect {
+        let now = clock.effective_now();
+        if now < staged.takes_effect {
             return Ok(None);
         }
         if clock.state != ClockState::Ok {
@@ -167,17 +173,13 @@ impl Environment {
             );
             return Ok(Some(Activation::Waiting { staged: Box::new(staged), reason }));
         }
-        let lock = self.lock()?;
-        // Again under the lock: another process may have installed it meanwhile.
-        let (Some(staged), Some(bytes)) = (self.staged()?, self.staged_bytes()?) else { return Ok(None) };
-        let installed = self.installed().ok();
-        if installed.is_some_and(|l| l.license_id == staged.license.license_id) {
+        if self.installed().is_ok_and(|l| l.license_id == staged.license.license_id) {
             // Installed by a run that was stopped before it removed the copy.
             self.remove_staged_copy()?;
             return Ok(None);
         }
-        let reason = super::BackupReason::BeforeInstall;
-        match self.replace_license(&lock, &bytes, InstallOptions { confirmed: false }, &reason, progress) {
+        let (opts, reason) = (InstallOptions { confirmed: false }, super::BackupReason::BeforeInstall);
+        match self.replace_license(&lock, &bytes, opts, &reason, now, progress) {
             Ok(outcome) => {
                 fs::crash_point("staged:installed");
                 self.remove_staged_copy()?;
@@ -192,10 +194,14 @@ impl Environment {
         }
     }
 
-    fn remove_staged_copy(&self) -> Result<(), Error> {
+    /// Removes the staged copy, durably; `false` when there was none.
+    fn remove_staged_copy(&self) -> Result<bool, Error> {
         let path = self.staged_path();
-        std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-        fs::sync_dir(&self.config.state_dir())
+        match std::fs::remove_file(&path) {
+            Ok(()) => fs::sync_dir(&self.config.state_dir()).map(|()| true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove", &path, e)),
+        }
     }
 }
 

@@ -46,7 +46,7 @@ impl WorkstationConfig {
 
     /// The saved configuration, or an empty one.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        match fs::read_optional(path)? {
+        match fs::read_optional(path, fs::Links::Follow)? {
             None => Ok(Self::default()),
             Some(bytes) => {
                 let text = String::from_utf8(bytes)
