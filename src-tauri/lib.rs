@@ -53,7 +53,7 @@ pub fn run() {
     // Unknown or malformed options are refused before a window opens.
     let args = <Args as clap::Parser>::parse();
     if let Some(why) = startup::missing_webview() {
-        startup::fail(&why);
+        startup::fail(why);
     }
 
     let ran = tauri::Builder::default()

@@ -8,7 +8,7 @@
 /// Why the window cannot open before we try: on Windows, a missing WebView2 runtime,
 /// which Windows Server does not have by default and an air-gapped server cannot
 /// download. Elsewhere the webview is a package dependency, so there is nothing to check.
-pub fn missing_webview() -> Option<String> {
+pub fn missing_webview() -> Option<&'static str> {
     if !cfg!(windows) {
         return None;
     }
@@ -19,12 +19,12 @@ pub fn missing_webview() -> Option<String> {
         }
         Err(e) => {
             tracing::error!(error = %e, "no WebView2 runtime");
-            Some(WEBVIEW2_MISSING.to_owned())
+            Some(WEBVIEW2_MISSING)
         }
     }
 }
 
-pub const WEBVIEW2_MISSING: &str = "License Manager cannot open its window: the Microsoft Edge WebView2 Runtime \
+const WEBVIEW2_MISSING: &str = "License Manager cannot open its window: the Microsoft Edge WebView2 Runtime \
 is not installed on this computer (Windows Server does not include it).\n\n\
 Install Microsoft's WebView2 Runtime. On a server without internet access, copy the \
 \"Evergreen Standalone Installer\" (x64) onto it and run it, then start License Manager again.\n\n\
