@@ -733,7 +733,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
         json!([]),
     );
     assert_eq!(above, json!(true), "the summary sits above the per-item results");
-    while portal.portal.faults.as_ref().unwrap().next().is_some() {}
+    while portal.portal.faults.as_ref().unwrap().next(license_portal::faults::Applies::Post).is_some() {}
 
     // The only slot was freed while its last license is still valid: the portal asks
     // why it is reused, and the request's result line asks the administrator.

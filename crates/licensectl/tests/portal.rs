@@ -7,11 +7,10 @@
 use license_core::portal::{ClientOptions, PortalClient};
 use license_core::{ActivationCode, EnvironmentType};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, Launch, Permission, TestPortal, ALL};
+use license_test_support::{Capture, Cli, Launch, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A demo environment whose subscription exists on the portal.
@@ -361,37 +360,6 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
     let history =
         rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).audit_history(&site.code)).unwrap();
     assert!(history.is_empty(), "nothing reached the portal: {history:?}");
-}
-
-/// A listener on loopback that records every byte it is sent and answers each
-/// request with `answer(request head)`: a stand-in for a proxy or a hostile server.
-struct Capture {
-    url: String,
-    seen: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Capture {
-    fn start(answer: fn(&str) -> Vec<u8>) -> Capture {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = String::new();
-                while reader.read_line(&mut head).unwrap_or(0) > 0 && !head.ends_with("\r\n\r\n") {}
-                log.lock().unwrap().push(head.clone());
-                let mut stream = stream;
-                let _ = stream.write_all(&answer(&head));
-            }
-        });
-        Capture { url, seen }
-    }
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
 }
 
 fn bad_gateway(_: &str) -> Vec<u8> {

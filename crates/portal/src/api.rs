@@ -1,7 +1,7 @@
 //! The portal API v1 handlers (`shared/spec/portal-api.md`).
 
 use crate::db::{self, TokenGrant};
-use crate::faults::{Fault, Faults};
+use crate::faults::{Applies, Fault, Faults};
 use crate::permission::Permission;
 use crate::problem::Problem;
 use axum::body::{Body, Bytes};
@@ -65,7 +65,8 @@ pub fn router(portal: Shared) -> Router {
     if portal.faults.is_some() {
         r = r
             .route_layer(middleware::from_fn_with_state(portal.clone(), apply_faults))
-            .route("/_faults", post(push_faults));
+            .route("/_faults", post(push_post_faults))
+            .route("/_faults/get", post(push_get_faults));
     }
     r.fallback(|| async { Problem::not_found("no such API path: see /api/v1/openapi.yaml") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -107,9 +108,17 @@ async fn as_problem(r: Response) -> Response {
     Problem::new(status, kind, title, detail).into_response()
 }
 
-async fn push_faults(State(p): State<Shared>, Json(f): Json<Vec<Fault>>) -> StatusCode {
+async fn push_post_faults(State(p): State<Shared>, Json(f): Json<Vec<Fault>>) -> StatusCode {
+    push_faults(&p, Applies::Post, f)
+}
+
+async fn push_get_faults(State(p): State<Shared>, Json(f): Json<Vec<Fault>>) -> StatusCode {
+    push_faults(&p, Applies::Get, f)
+}
+
+fn push_faults(p: &Portal, to: Applies, f: Vec<Fault>) -> StatusCode {
     if let Some(faults) = &p.faults {
-        faults.push(f);
+        faults.push(to, f);
     }
     StatusCode::NO_CONTENT
 }
@@ -137,11 +146,16 @@ impl http_body::Body for FailingBody {
     }
 }
 
-/// Applies the next scripted fault to a POST (the requests whose answers can be
-/// lost after the portal acted on them).
+/// Applies the next scripted fault for the request's method: POSTs (whose answers
+/// can be lost after the portal acted on them) and GETs have a script each.
 async fn apply_faults(State(p): State<Shared>, req: HttpRequest, next: Next) -> Response {
-    let Some(faults) = p.faults.as_ref().filter(|_| req.method() == Method::POST) else { return next.run(req).await };
-    match faults.next() {
+    let to = match *req.method() {
+        Method::POST => Applies::Post,
+        Method::GET => Applies::Get,
+        _ => return next.run(req).await,
+    };
+    let Some(faults) = p.faults.as_ref() else { return next.run(req).await };
+    match faults.next(to) {
         None => next.run(req).await,
         Some(Fault::Delay { ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -217,11 +231,13 @@ struct Sub {
     entitlements: Entitlements,
     contacts: Vec<String>,
     expires_at: Option<String>,
+    /// When the current term starts, if a renewal set one.
+    starts_at: Option<String>,
 }
 
 fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
     c.query_row(
-        "SELECT customer, entitlements, contacts, expires_at FROM subscriptions WHERE activation_code = ?1",
+        "SELECT customer, entitlements, contacts, expires_at, starts_at FROM subscriptions WHERE activation_code = ?1",
         [code],
         |r| {
             let ent: String = r.get(1)?;
@@ -233,6 +249,7 @@ fn load_sub(c: &Connection, code: &str) -> Result<Sub, Problem> {
                 })?,
                 contacts: serde_json::from_str(&contacts).unwrap_or_default(),
                 expires_at: r.get(3)?,
+                starts_at: r.get(4)?,
             })
         },
     )
@@ -539,7 +556,9 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
         .ok_or_else(|| Problem::not_found(format!("serial {serial} is not registered: register it in a slot first")))?;
     let sub = load_sub(c, code)?;
     let terms = license_core::sha256_hex(
-        json!([code, serial, slot, env_type, sub.customer, sub.entitlements, sub.expires_at]).to_string().as_bytes(),
+        json!([code, serial, slot, env_type, sub.customer, sub.entitlements, sub.expires_at, sub.starts_at])
+            .to_string()
+            .as_bytes(),
     );
     if how == Issue::Current {
         if let Some(file) = current_license(c, code, serial, slot, &terms)? {
@@ -548,6 +567,8 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
     }
     let code = code.to_string();
     let now = Utc::now();
+    let term_starts =
+        sub.starts_at.as_deref().map(license_core::timestamp::parse).transpose().map_err(Problem::internal)?;
     let lic = License {
         format: 1,
         license_id: Uuid::new_v4(),
@@ -556,7 +577,8 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
         environment_type: env_type.parse().map_err(Problem::internal)?,
         customer: sub.customer,
         issued_at: now,
-        not_before: now - chrono::Duration::minutes(5),
+        // A renewed term starts when the current one ends: its license is staged.
+        not_before: term_starts.unwrap_or(now - chrono::Duration::minutes(5)),
         expires_at: sub
             .expires_at
             .as_deref()

@@ -102,6 +102,8 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT,
         at TEXT NOT NULL
      );",
+    // A renewed term: licenses issued for it start at `starts_at`, not on the day.
+    "ALTER TABLE subscriptions ADD COLUMN starts_at TEXT;",
 ];
 
 pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {

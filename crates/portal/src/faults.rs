@@ -1,7 +1,8 @@
 //! Fault injection for tests (`license-portal serve --faults`): scripted failures
 //! for the next requests, so clients can be proven to retry without losing or
-//! double-counting anything. `POST /_faults` with a JSON list appends to the script.
-//! Faults apply to POST requests, in order.
+//! double-counting anything. `POST /_faults` with a JSON list appends to the script
+//! for POST requests, `POST /_faults/get` to the one for GET requests (a license
+//! download that is slow or fails); each script applies in order.
 
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -22,17 +23,35 @@ pub enum Fault {
     PanicHoldingDb,
 }
 
+/// Which requests a script applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applies {
+    Post,
+    Get,
+}
+
 #[derive(Default)]
-pub struct Faults(Mutex<VecDeque<Fault>>);
+pub struct Faults {
+    posts: Mutex<VecDeque<Fault>>,
+    gets: Mutex<VecDeque<Fault>>,
+}
 
 impl Faults {
-    pub fn push(&self, f: Vec<Fault>) {
-        self.0.lock().expect("faults lock").extend(f);
+    fn script(&self, to: Applies) -> std::sync::MutexGuard<'_, VecDeque<Fault>> {
+        match to {
+            Applies::Post => &self.posts,
+            Applies::Get => &self.gets,
+        }
+        .lock()
+        .expect("faults lock")
     }
-    pub fn next(&self) -> Option<Fault> {
-        self.0.lock().expect("faults lock").pop_front()
+    pub fn push(&self, to: Applies, f: Vec<Fault>) {
+        self.script(to).extend(f);
+    }
+    pub fn next(&self, to: Applies) -> Option<Fault> {
+        self.script(to).pop_front()
     }
     pub fn pending(&self) -> usize {
-        self.0.lock().expect("faults lock").len()
+        self.script(Applies::Post).len() + self.script(Applies::Get).len()
     }
 }

@@ -4,7 +4,7 @@
 //! and tests need no crate that depends on the portal.
 
 use crate::admin::{create_subscription, NewSubscription};
-use crate::faults::Fault;
+use crate::faults::{Applies, Fault};
 use crate::permission::Permission;
 use crate::{db, Portal};
 use license_core::payload::Entitlements;
@@ -60,8 +60,20 @@ impl TestPortal {
         db::create_token(&self.portal.db(), &code.to_string(), perms).expect("create token")
     }
 
+    /// Scripted faults for the next POST requests.
     pub fn faults(&self, f: Vec<Fault>) {
-        self.portal.faults.as_ref().expect("faults enabled").push(f);
+        self.portal.faults.as_ref().expect("faults enabled").push(Applies::Post, f);
+    }
+
+    /// Scripted faults for the next GET requests (a license download).
+    pub fn get_faults(&self, f: Vec<Fault>) {
+        self.portal.faults.as_ref().expect("faults enabled").push(Applies::Get, f);
+    }
+
+    /// Changes the portal's records as its administrators would (a renewed term, a
+    /// slot of another type), e.g. `UPDATE subscriptions SET starts_at = ...`.
+    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) {
+        self.portal.db().execute(sql, params).expect("portal update");
     }
 
     pub fn pending_faults(&self) -> usize {

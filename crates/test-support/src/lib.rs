@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod capture;
 mod launch;
 
+pub use capture::Capture;
 pub use launch::Launch;
 pub use license_portal::fixture::TestPortal;
 pub use license_portal::permission::Permission;
