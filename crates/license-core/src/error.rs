@@ -138,6 +138,12 @@ pub enum Error {
     #[error("the staged renewal {path} does not verify ({reason}), so it will not be installed: remove it (`licensectl staged remove`, or Remove on the Overview) and stage the renewal again from the file you were sent")]
     StagedDamaged { path: PathBuf, reason: String },
 
+    #[error("the portal's answer was refused: {reason}. The installed license is unchanged; check the portal URL and that the portal is the vendor's, then run the renewal again")]
+    RenewalRefused { reason: String },
+
+    #[error("another renewal of this environment is running (it holds {path}): nothing was changed; let it finish, it does the same work")]
+    RenewalRunning { path: PathBuf },
+
     #[error("confirmation needed: {warnings}. Nothing was changed; confirm to go ahead")]
     NeedsConfirmation { warnings: String },
 
@@ -224,7 +230,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, RenewalRefused, RenewalRunning, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -295,6 +301,8 @@ error_codes! {
     Refused = "refused",
     StageRefused = "stage_refused",
     StagedDamaged = "staged_damaged",
+    RenewalRefused = "renewal_refused",
+    RenewalRunning = "renewal_running",
     NeedsConfirmation = "needs_confirmation",
     ReadBackFailed = "read_back_failed",
     Busy = "busy",

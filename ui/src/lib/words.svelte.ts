@@ -308,6 +308,11 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
     title: "The staged renewal is damaged, so it will not be installed.",
     next: "Remove it, then install the renewal again from the file you were sent.",
   },
+  renewal_refused: {
+    title: "The portal's answer was refused, so nothing was renewed.",
+    next: "Check the portal address in Settings; the installed license was not changed.",
+  },
+  renewal_running: { title: "Another renewal of this environment is running.", next: "Let it finish; it does the same work." },
   needs_confirmation: { title: "The warnings must be accepted first.", next: "Read the warnings and tick the box to go ahead." },
   read_back_failed: { title: "The license did not read back as written, so the previous one was put back.", next: "Check the disk, then try again." },
   busy: { title: "Another change to this license is under way.", next: "Wait for it to finish, then try again." },

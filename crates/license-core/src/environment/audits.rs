@@ -91,16 +91,27 @@ impl Environment {
     /// A client for this environment's portal: its URL (or `url`), proxy, CA bundle,
     /// and the token from `LICENSE_MANAGER_TOKEN` or the OS keyring.
     pub fn portal_client(&self, url: Option<&PortalUrl>) -> Result<PortalClient, Error> {
+        self.portal_client_with(url, |_| {})
+    }
+
+    /// [`Self::portal_client`] with its options changed by `tune` (a scheduled
+    /// renewal's shorter timeout).
+    pub fn portal_client_with(
+        &self,
+        url: Option<&PortalUrl>,
+        tune: impl FnOnce(&mut crate::portal::ClientOptions),
+    ) -> Result<PortalClient, Error> {
         let url = url.or(self.config.portal_url.as_ref()).ok_or_else(|| Error::BadConfig {
             path: self.config_path.clone(),
             reason: "no portal_url is configured: set it in Settings or the configuration".into(),
         })?;
         let token = crate::secrets::load(url, self.config.portal_url.as_ref())?;
-        let opts = crate::portal::ClientOptions {
+        let mut opts = crate::portal::ClientOptions {
             proxy: self.config.proxy.clone(),
             ca_bundle: self.config.ca_bundle.clone(),
             ..Default::default()
         };
+        tune(&mut opts);
         PortalClient::new(url, token, opts)
     }
 

@@ -13,6 +13,7 @@ pub mod drift;
 pub mod identity;
 pub mod monitor;
 pub mod overview;
+pub mod renewal;
 pub mod report;
 pub mod requests;
 pub mod staged;

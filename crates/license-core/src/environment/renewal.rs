@@ -1,0 +1,279 @@
+//! Automatic renewal where connected (opt-in): within a number of days of expiry,
+//! ask the portal for this serial's current license and, when it is newer and
+//! passes every check, install it, or stage it when it starts later.
+//!
+//! Invariants:
+//! - The installed license changes only through [`Environment::install`], under the
+//!   environment's lock, with a backup first; a run that fails anywhere (portal
+//!   unreachable, slow, 5xx, a hostile answer) changes nothing and the next run
+//!   tries again.
+//! - Nothing is installed automatically that a person should decide: a changed
+//!   subscription or environment type, a downgrade, or any install while the clock
+//!   is not trusted. Those wait, with the reason named.
+//! - An answer that is not this serial's license from the trusted vendor (another
+//!   serial, an unknown key, a damaged file) is refused as hostile.
+//! - One renewal at a time per environment: a second one is refused at once rather
+//!   than queued behind the first ([`Error::RenewalRunning`]).
+//! - Every run that asked the portal leaves a line in the renewal history
+//!   (`<state>/renewals.json`, the newest [`HISTORY_KEPT`] runs).
+
+use super::clock::{self, ClockState};
+use super::{Environment, InstallOptions, InstallOutcome, Step};
+use crate::check::{CheckId, Report};
+use crate::error::Error;
+use crate::fs;
+use crate::payload::License;
+use crate::portal::PortalClient;
+use crate::timestamp::{self, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Days before expiry from which `licensectl renew` asks the portal.
+pub const RENEW_WITHIN_DAYS: i64 = 30;
+/// Runs the renewal history keeps.
+pub const HISTORY_KEPT: usize = 100;
+const HISTORY: &str = "renewals.json";
+const LOCK: &str = "renew.lock";
+
+#[derive(Clone, Copy, Debug)]
+pub struct RenewOptions {
+    /// Ask the portal only within this many days of expiry.
+    pub within_days: i64,
+    /// Decide, and say what would happen, but change nothing.
+    pub dry_run: bool,
+}
+
+impl Default for RenewOptions {
+    fn default() -> Self {
+        Self { within_days: RENEW_WITHIN_DAYS, dry_run: false }
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// What one renewal run decided.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "renewal", rename_all = "snake_case")]
+pub enum Renewal {
+    /// More than the window is left (or the license is perpetual): the portal was not asked.
+    NotDue {
+        #[serde(with = "timestamp::option")]
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+        expires_at: Option<Timestamp>,
+    },
+    /// The portal's license is the one installed or staged, or not newer.
+    UpToDate { license_id: uuid::Uuid },
+    /// A dry run: this license would be installed (or staged, from `takes_effect`).
+    WouldInstall {
+        license: License,
+        #[serde(with = "timestamp::option")]
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+        takes_effect: Option<Timestamp>,
+    },
+    /// Installed now, a backup of the old license first.
+    Installed { outcome: Box<InstallOutcome> },
+    /// Staged: it is installed when it starts.
+    Staged { outcome: Box<InstallOutcome> },
+    /// Not installed automatically, for `reason`: it waits for a person.
+    WaitsForPerson { license: Option<License>, reason: String },
+}
+
+impl Renewal {
+    /// The outcome's name, as the history and `--json` carry it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Renewal::NotDue { .. } => "not_due",
+            Renewal::UpToDate { .. } => "up_to_date",
+            Renewal::WouldInstall { .. } => "would_install",
+            Renewal::Installed { .. } => "installed",
+            Renewal::Staged { .. } => "staged",
+            Renewal::WaitsForPerson { .. } => "waits_for_person",
+        }
+    }
+
+    fn license_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Renewal::NotDue { .. } => None,
+            Renewal::UpToDate { license_id } => Some(*license_id),
+            Renewal::WouldInstall { license, .. } => Some(license.license_id),
+            Renewal::Installed { outcome } | Renewal::Staged { outcome } => Some(outcome.license.license_id),
+            Renewal::WaitsForPerson { license, .. } => license.as_ref().map(|l| l.license_id),
+        }
+    }
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// One line of the renewal history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RenewalRecord {
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub at: Timestamp,
+    /// [`Renewal::name`], or `failed`.
+    pub outcome: String,
+    pub license_id: Option<uuid::Uuid>,
+    /// The reason it waits, or the error it failed with.
+    pub detail: Option<String>,
+}
+
+/// Proof that this process is the environment's one renewal.
+pub struct RenewalLock {
+    _file: std::fs::File,
+}
+
+impl Environment {
+    /// Takes the renewal lock without waiting: a second renewal is refused.
+    pub fn renewal_lock(&self) -> Result<RenewalLock, Error> {
+        let dir = self.config.state_dir();
+        fs::ensure_private_dir(&dir)?;
+        match fs::lock_file(&dir.join(LOCK), false) {
+            Ok(file) => Ok(RenewalLock { _file: file }),
+            Err(Error::Busy { path }) => Err(Error::RenewalRunning { path }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the installed license is within `within_days` of its expiry
+    /// (`None`: not due, with its expiry).
+    fn renewal_due(&self, within_days: i64, now: Timestamp) -> Result<Option<Renewal>, Error> {
+        let installed = self.installed()?;
+        match installed.expires_at {
+            Some(e) if e - now <= chrono::Duration::days(within_days) => Ok(None),
+            expires_at => Ok(Some(Renewal::NotDue { expires_at })),
+        }
+    }
+
+    /// Decides what to do with `file`, the portal's answer, without changing anything.
+    fn judge_renewal(&self, file: &[u8]) -> Result<Decision, Error> {
+        let license = crate::payload::open_license(file, &self.vendor_keys)
+            .map_err(|e| hostile(format!("its answer is not a license from the trusted vendor ({e})")))?;
+        let installed = self.installed()?;
+        if license.license_id == installed.license_id || license.issued_at <= installed.issued_at {
+            return Ok(Decision::Done(Renewal::UpToDate { license_id: license.license_id }));
+        }
+        if let Ok(Some(staged)) = self.staged() {
+            if staged.license.license_id == license.license_id || license.issued_at <= staged.license.issued_at {
+                return Ok(Decision::Done(Renewal::UpToDate { license_id: license.license_id }));
+            }
+        }
+        let at = self.clock().effective_now().max(license.not_before);
+        let report = self.check_against_at(file, self.installed_bytes()?.as_deref(), at);
+        Ok(match for_a_person(&report) {
+            Some(reason) => Decision::Done(Renewal::WaitsForPerson { license: Some(license), reason }),
+            None if !report.installable => {
+                return Err(hostile(format!(
+                    "its license is not for this environment: {}",
+                    Report::summary_of(report.failed())
+                )))
+            }
+            None => Decision::Install(license),
+        })
+    }
+
+    /// The renewal history, oldest first; empty when there is none or it is unreadable.
+    pub fn renewal_history(&self) -> Vec<RenewalRecord> {
+        fs::read_capped(&self.history_path(), crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn history_path(&self) -> PathBuf {
+        self.config.state_dir().join(HISTORY)
+    }
+
+    /// Appends a run to the history. The caller holds the renewal lock, the history's
+    /// only writer.
+    fn record_renewal(&self, _lock: &RenewalLock, record: RenewalRecord) -> Result<(), Error> {
+        let mut history = self.renewal_history();
+        history.push(record);
+        let keep_from = history.len().saturating_sub(HISTORY_KEPT);
+        let body = serde_json::to_vec_pretty(&history[keep_from..]).expect("serialises");
+        fs::replace(&self.history_path(), &body, "renewals")
+    }
+}
+
+enum Decision {
+    Done(Renewal),
+    Install(License),
+}
+
+/// Why a person must decide on this license, if they must: a changed subscription
+/// or environment type, or a downgrade (the checks that warn or fail for those).
+fn for_a_person(report: &Report) -> Option<String> {
+    let person = [CheckId::ActivationCode, CheckId::EnvironmentType, CheckId::Downgrade];
+    let other_failures = report.failed().any(|c| !person.contains(&c.id));
+    let named: Vec<_> = report.failed().chain(report.warnings()).filter(|c| person.contains(&c.id)).cloned().collect();
+    (!other_failures && !named.is_empty()).then(|| {
+        format!(
+            "{}; it is not installed automatically: review it and install it by hand (`licensectl portal fetch-license --install`)",
+            Report::summary_of(named.iter())
+        )
+    })
+}
+
+fn hostile(reason: String) -> Error {
+    Error::RenewalRefused { reason }
+}
+
+/// One renewal run: see the module's invariants. `progress` hears the install's steps.
+pub async fn renew(
+    env: &Environment,
+    client: &PortalClient,
+    opts: RenewOptions,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<Renewal, Error> {
+    let lock = env.renewal_lock()?;
+    let clock = env.clock();
+    if let Some(not_due) = env.renewal_due(opts.within_days, clock.effective_now())? {
+        return Ok(not_due);
+    }
+    let result = renew_due(env, client, opts, clock.state, progress).await;
+    if !opts.dry_run {
+        let at = clock::system_now();
+        let record = match &result {
+            Ok(r) => RenewalRecord {
+                at,
+                outcome: r.name().into(),
+                license_id: r.license_id(),
+                detail: match r {
+                    Renewal::WaitsForPerson { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                },
+            },
+            Err(e) => RenewalRecord { at, outcome: "failed".into(), license_id: None, detail: Some(e.to_string()) },
+        };
+        if let Err(e) = env.record_renewal(&lock, record) {
+            tracing::warn!(error = %e, "could not record the renewal in its history");
+        }
+    }
+    result
+}
+
+async fn renew_due(
+    env: &Environment,
+    client: &PortalClient,
+    opts: RenewOptions,
+    clock_state: ClockState,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<Renewal, Error> {
+    let serial = env.serial()?.serial_number;
+    let text = client.download_license(&serial).await?;
+    let license = match env.judge_renewal(text.as_bytes())? {
+        Decision::Done(r) => return Ok(r),
+        Decision::Install(license) => license,
+    };
+    if clock_state != ClockState::Ok {
+        let reason =
+            "the clock is not trusted, so nothing is installed automatically: check the clock (`licensectl clock`)";
+        return Ok(Renewal::WaitsForPerson { license: Some(license), reason: reason.into() });
+    }
+    if opts.dry_run {
+        let takes_effect = (license.not_before > env.clock().effective_now()).then_some(license.not_before);
+        return Ok(Renewal::WouldInstall { license, takes_effect });
+    }
+    // The install checks again under the environment's lock: what it installs is
+    // what it checked, whatever happened since.
+    let outcome = Box::new(env.install(text.as_bytes(), InstallOptions { confirmed: false }, progress)?);
+    tracing::info!(license_id = %outcome.license.license_id, staged = outcome.takes_effect.is_some(), "renewed from the portal");
+    Ok(if outcome.takes_effect.is_some() { Renewal::Staged { outcome } } else { Renewal::Installed { outcome } })
+}
