@@ -17,7 +17,7 @@ mod output;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use commands::{audit, install, local, monitor, portal, release, request, setup, transfer, vendor};
+use commands::{audit, install, local, monitor, portal, release, renew, request, setup, transfer, vendor};
 use exit::EXIT_ERROR;
 use license_core::environment::monitor::Thresholds;
 use license_core::{EnvironmentType, PortalUrl};
@@ -128,6 +128,24 @@ enum Command {
         action: Option<StagedAction>,
     },
     /// Reinstall a backup (same checks as install).
+    /// Automatic renewal (where connected): within --days of expiry, ask the portal
+    /// for this serial's current license and install or stage it when it is newer and
+    /// passes every check. A changed subscription or type, a downgrade or a suspect
+    /// clock waits for a person (exit 3); a refused answer exits 1.
+    Renew {
+        /// Ask the portal only within this many days of expiry.
+        #[arg(long, value_name = "DAYS", default_value_t = license_core::environment::renewal::RENEW_WITHIN_DAYS)]
+        days: i64,
+        /// Say what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds to wait for each portal request.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
+        /// Show the history of renewal runs instead.
+        #[arg(long, conflicts_with_all = ["dry_run"])]
+        history: bool,
+    },
     Restore {
         id: String,
         #[arg(long, short = 'y')]
@@ -229,6 +247,12 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Install { file, yes } => install::install(&commands::environment(cfg)?, &file, yes, out),
         Command::Staged { action } => {
             local::staged(&commands::environment(cfg)?, matches!(action, Some(StagedAction::Remove)), out)
+        }
+        Command::Renew { history: true, .. } => renew::history(&commands::environment(cfg)?, out),
+        Command::Renew { days, dry_run, timeout, history: false } => {
+            let options = license_core::environment::renewal::RenewOptions { within_days: days, dry_run };
+            let args = renew::RenewArgs { options, timeout: std::time::Duration::from_secs(timeout) };
+            renew::run(&commands::environment(cfg)?, &args, portal_url, out)
         }
         Command::Restore { id, yes } => install::restore(&commands::environment(cfg)?, &id, yes, out),
         Command::Init {

@@ -14,6 +14,7 @@ use std::path::Path;
 
 mod local;
 mod portal;
+mod renewal;
 mod staged;
 mod transfer;
 
@@ -37,7 +38,7 @@ pub fn stdout(args: std::fmt::Arguments) {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) {
+pub(crate) fn print_json(v: &impl serde::Serialize) {
     outln!("{}", serde_json::to_string_pretty(v).expect("output serialises"));
 }
 

@@ -10,8 +10,14 @@ use license_test_support::Launch;
 use std::path::Path;
 use std::process::Command;
 
-const UNITS: &[&str] =
-    &["licensectl-check.service", "licensectl-check.timer", "licensectl-audit.service", "licensectl-audit.timer"];
+const UNITS: &[&str] = &[
+    "licensectl-check.service",
+    "licensectl-check.timer",
+    "licensectl-audit.service",
+    "licensectl-audit.timer",
+    "licensectl-renew.service",
+    "licensectl-renew.timer",
+];
 
 /// The units with `/usr/bin/licensectl` pointing at the binary under test, and the
 /// generated man pages, in `dir`; returns `systemd-analyze verify`'s verdict.
@@ -62,6 +68,9 @@ fn the_units_ship_disabled_and_run_what_the_readme_says() {
     let audit = std::fs::read_to_string(src.join("licensectl-audit.service")).unwrap();
     assert!(audit.contains("licensectl audit generate") && audit.contains("licensectl audit upload"));
     assert!(audit.contains("LoadCredentialEncrypted=portal-token:"), "the token comes as an encrypted credential");
+    let renew = std::fs::read_to_string(src.join("licensectl-renew.service")).unwrap();
+    assert!(renew.contains("ExecStart=/usr/bin/licensectl renew\n"));
+    assert!(renew.contains("LoadCredentialEncrypted=portal-token:"), "the token comes as an encrypted credential");
     // Services have no [Install]: only the timers are enabled, by the administrator.
-    assert!(!check.contains("[Install]") && !audit.contains("[Install]"));
+    assert!(!check.contains("[Install]") && !audit.contains("[Install]") && !renew.contains("[Install]"));
 }

@@ -7,6 +7,7 @@ pub mod local;
 pub mod monitor;
 pub mod portal;
 pub mod release;
+pub mod renew;
 pub mod request;
 pub mod setup;
 pub mod transfer;

@@ -59,10 +59,23 @@ fn portal_url(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<Por
 }
 
 pub fn client(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<PortalClient> {
+    client_with(env, flag, |_| {})
+}
+
+/// [`client`] with its options changed by `tune`.
+pub fn client_with(
+    env: Option<&Environment>,
+    flag: Option<&PortalUrl>,
+    tune: impl FnOnce(&mut ClientOptions),
+) -> Result<PortalClient> {
     let url = portal_url(env, flag)?;
     match env {
-        Some(env) => Ok(env.portal_client(Some(&url))?),
-        None => Ok(PortalClient::new(&url, secrets::load(&url, None)?, ClientOptions::default())?),
+        Some(env) => Ok(env.portal_client_with(Some(&url), tune)?),
+        None => {
+            let mut opts = ClientOptions::default();
+            tune(&mut opts);
+            Ok(PortalClient::new(&url, secrets::load(&url, None)?, opts)?)
+        }
     }
 }
 
