@@ -23,10 +23,12 @@ pub enum CheckId {
     ActivationCode,
     EnvironmentType,
     Downgrade,
+    /// Only for a license that starts later: whether it can wait, staged, for its start.
+    Staging,
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 8] = [
+    pub const ALL: [CheckId; 9] = [
         CheckId::Format,
         CheckId::Signature,
         CheckId::Contents,
@@ -35,6 +37,7 @@ impl CheckId {
         CheckId::ActivationCode,
         CheckId::EnvironmentType,
         CheckId::Downgrade,
+        CheckId::Staging,
     ];
 
     pub fn label(self) -> &'static str {
@@ -47,6 +50,7 @@ impl CheckId {
             CheckId::ActivationCode => "Activation code",
             CheckId::EnvironmentType => "Environment type",
             CheckId::Downgrade => "Newer than installed",
+            CheckId::Staging => "Staged renewal",
         }
     }
 }
@@ -106,9 +110,37 @@ pub struct Report {
     pub installable: bool,
     pub needs_confirmation: bool,
     pub differences: Vec<Difference>,
+    /// When the license starts, if it starts in the future: it is then checked as of
+    /// that time and installing it stages it (see `environment::staged`).
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub takes_effect: Option<Timestamp>,
 }
 
 impl Report {
+    /// Adds the verdict of staging's own rules for a license that starts at
+    /// `takes_effect`: `Err(reason)` makes the report refuse it. A license staged
+    /// now is installed later with nobody there to confirm, so one that needs a
+    /// confirmation is refused here rather than asked about.
+    pub fn add_staging(&mut self, takes_effect: Timestamp, verdict: Result<String, String>) {
+        self.takes_effect = Some(takes_effect);
+        let (status, message) = match verdict {
+            Ok(m) => (Status::Pass, m),
+            Err(m) => (Status::Fail, m),
+        };
+        if status == Status::Fail {
+            self.installable = false;
+            self.needs_confirmation = false;
+        }
+        let id = CheckId::Staging;
+        self.checks.push(Check { id, label: id.label(), status, message, code: None, skipped: None });
+    }
+
+    /// Why staging refused the license, if it did.
+    pub fn staging_refusal(&self) -> Option<&str> {
+        self.failed().find(|c| c.id == CheckId::Staging).map(|c| c.message.as_str())
+    }
+
     pub fn failed(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| c.status == Status::Fail)
     }
@@ -147,7 +179,8 @@ impl Builder {
         });
     }
     fn skip_rest(&mut self) {
-        for id in CheckId::ALL {
+        // Every report has every check but staging's, which only a later start adds.
+        for id in CheckId::ALL.into_iter().filter(|id| *id != CheckId::Staging) {
             if !self.0.iter().any(|c| c.id == id) {
                 self.skip(id, Skip::EarlierCheckFailed, "not checked: an earlier check failed");
             }
@@ -168,6 +201,7 @@ impl Builder {
             license,
             kid,
             differences,
+            takes_effect: None,
         }
     }
 }
@@ -531,7 +565,7 @@ mod tests {
         assert!(r.installable, "{:?}", r.checks);
         assert!(!r.needs_confirmation);
         assert!(r.checks.iter().all(|c| c.status == Status::Pass));
-        assert_eq!(r.checks.len(), CheckId::ALL.len());
+        assert_eq!(r.checks.len(), CheckId::ALL.len() - 1, "every check but staging's");
         assert_eq!(r.differences.len(), 9, "all fields are new with nothing installed");
     }
 

@@ -4,10 +4,11 @@
 
 use crate::activation::ActivationCode;
 use crate::environment::config::{Config, Usage, UsageSource};
+use crate::environment::forecast::Reading;
 use crate::error::Error;
 use crate::fs;
 use crate::keys::KeyPair;
-use crate::payload::{Entitlements, EnvironmentType, License, Payload};
+use crate::payload::{Consumption, Entitlements, EnvironmentType, License, Payload};
 use crate::serial::{HostFacts, SerialNumber};
 use crate::timestamp::Timestamp;
 use chrono::{Duration, Utc};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 /// Sample files written to `<dir>/samples`, with what the wizard should say.
 pub const SAMPLES: &[(&str, &str)] = &[
     ("renewal.lic", "installs: newer, more named users"),
+    ("next-term.lic", "stages: the next term, which starts the day before the installed license expires"),
     ("other-subscription.lic", "asks to confirm: another activation code"),
     ("older.lic", "asks to confirm: older than the installed license"),
     ("fewer-users.lic", "asks to confirm: newer, but fewer named users than the installed license"),
@@ -61,8 +63,24 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         write(&dir.join("samples").join(name), text.as_bytes(), false)?;
     }
     // As an install would: remember the facts its serial was made from.
-    crate::environment::Environment::open(&config_path)?.remember_serial_facts(&base)?;
+    let env = crate::environment::Environment::open(&config_path)?;
+    env.remember_serial_facts(&base)?;
+    env.import_readings(past_audits(now))?;
     Ok(config_path)
+}
+
+/// Six monthly audits before today's usage (87 named users, 412 objects): a slow
+/// rise, so the forecast has a trend to draw that stays within the entitlements
+/// until after the renewals' terms end.
+fn past_audits(now: Timestamp) -> Vec<Reading> {
+    let months = [(84, 385, 6), (84, 390, 5), (85, 395, 4), (85, 400, 3), (86, 404, 2), (86, 408, 1)];
+    months
+        .into_iter()
+        .map(|(named_users, application_objects, ago)| Reading {
+            at: now - Duration::days(30 * ago),
+            consumption: Consumption { named_users, application_objects, servers: 3 },
+        })
+        .collect()
 }
 
 /// The demo's installed license: Production, expiring in 20 days, so the overview
@@ -109,6 +127,14 @@ fn samples(
                 l.expires_at = Some(now + Duration::days(395));
                 l.entitlements.named_users = 150;
                 l.entitlements.features.push("high-availability".into());
+            }),
+        ),
+        (
+            "next-term.lic",
+            variant(&|l| {
+                let expiry = base.expires_at.expect("the demo's license expires");
+                l.not_before = expiry - Duration::days(1);
+                l.expires_at = Some(expiry + Duration::days(364));
             }),
         ),
         ("other-subscription.lic", variant(&|l| l.activation_code = random_code())),
@@ -195,6 +221,8 @@ mod tests {
             let r = env.check(&bytes).unwrap();
             let verdict = if !r.installable {
                 "refused"
+            } else if r.takes_effect.is_some() {
+                "stages"
             } else if r.needs_confirmation {
                 "asks to confirm"
             } else {

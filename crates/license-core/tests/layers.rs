@@ -140,6 +140,7 @@ const ENVIRONMENT_FLOORS: &[&[&str]] = &[
     &["config", "backups", "identity"],
     &["usage", "report", "clock"],
     &["mod"],
+    &["forecast"],
     &["audits", "drift", "subscription", "requests", "staged", "renewal"],
     &["overview"],
     &["monitor", "transfer_here"],

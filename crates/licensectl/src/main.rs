@@ -99,6 +99,11 @@ enum Command {
         /// WARNING when an audit has waited in the outbox longer than DAYS.
         #[arg(long = "audit-age", value_name = "DAYS", default_value_t = Thresholds::DEFAULT.audit_age_days)]
         audit_age: i64,
+        /// WARNING when consumption reaches PERCENT of an entitlement (CRITICAL over
+        /// it; a WARNING too when the audits' trend reaches it before expiry).
+        #[arg(long = "usage-warning", value_name = "PERCENT", default_value_t = Thresholds::DEFAULT.usage_warning_percent,
+              value_parser = clap::value_parser!(u64).range(1..=100))]
+        usage_warning: u64,
     },
     /// The environment's figures in the Prometheus text format (node_exporter's
     /// textfile collector).
@@ -239,8 +244,13 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
         Command::Backup => local::backup(&commands::environment(cfg)?, out),
         Command::Backups => local::backups(&commands::environment(cfg)?, out),
         Command::Clock { accept } => local::clock(&commands::environment(cfg)?, accept, out),
-        Command::Check { warning, critical, audit_age } => {
-            let t = Thresholds { warning_days: warning, critical_days: critical, audit_age_days: audit_age };
+        Command::Check { warning, critical, audit_age, usage_warning } => {
+            let t = Thresholds {
+                warning_days: warning,
+                critical_days: critical,
+                audit_age_days: audit_age,
+                usage_warning_percent: usage_warning,
+            };
             Ok(monitor::check(cfg, &t, out))
         }
         Command::Metrics { out: file } => monitor::metrics(&commands::environment(cfg)?, file.as_deref()),

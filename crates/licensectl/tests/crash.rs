@@ -1,5 +1,6 @@
-//! The crash harness (issue 3): kills `licensectl install` and `licensectl restore`
-//! at every named step and at ≥1000 random instants, and proves after each kill that
+//! The crash harness (issue 3): kills `licensectl install`, `licensectl restore` and
+//! the staged renewal's install at its start time (`licensectl check`, issue 19) at
+//! every named step and at ≥1000 random instants, and proves after each kill that
 //! the installed license is exactly the old file or the new one, that a verified
 //! backup of the old one exists whenever the new one is in place, and that the next
 //! run succeeds (no stale lock or temp file blocks it).
@@ -30,6 +31,9 @@ const STEPS: &[&str] = &[
     "license:temp-synced",
     "license:renamed",
 ];
+
+/// The staged renewal's install adds one step: installed, its staged copy not yet removed.
+const STAGED_STEPS: &[&str] = &["staged:installed"];
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -85,6 +89,10 @@ struct Scenario {
     before: Vec<u8>,
     after: Vec<u8>,
     keep_backup: Option<String>,
+    /// The staged renewal: its bytes, and the test clock's start time. Each run is a
+    /// second later than the one before, so the clock record is written every time.
+    staged: Option<(Vec<u8>, chrono::DateTime<chrono::Utc>)>,
+    runs: std::cell::Cell<i64>,
 }
 
 impl Scenario {
@@ -94,7 +102,51 @@ impl Scenario {
         let new = env.root.join("samples/renewal.lic");
         let after = std::fs::read(&new).unwrap();
         let args = vec!["install".into(), new.to_str().unwrap().into(), "--yes".into()];
-        Scenario { name: "install", env, args, before, after, keep_backup: None }
+        Scenario { name: "install", env, args, before, after, keep_backup: None, staged: None, runs: 0.into() }
+    }
+
+    /// `licensectl check` at the start of the staged demo sample `next-term.lic`.
+    fn staged() -> Self {
+        let env = Env::new();
+        let before = std::fs::read(&env.license).unwrap();
+        let new = env.root.join("samples/next-term.lic");
+        assert!(env.command(&["install", new.to_str().unwrap()], None).launch_status().success(), "staged");
+        let staged = std::fs::read(env.root.join(".license-manager/staged.lic")).unwrap();
+        let after = std::fs::read(&new).unwrap();
+        assert_eq!(staged, after, "the staged copy is the file");
+        let status = env.command(&["staged", "--json"], None).stdout(Stdio::piped()).launch_output();
+        let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let starts = json["takes_effect"].as_str().unwrap().parse().unwrap();
+        Scenario {
+            name: "staged",
+            env,
+            args: vec!["check".into()],
+            before,
+            after,
+            keep_backup: None,
+            staged: Some((staged, starts)),
+            runs: 0.into(),
+        }
+    }
+
+    fn staged_copy(&self) -> PathBuf {
+        self.env.root.join(".license-manager/staged.lic")
+    }
+
+    fn steps(&self) -> Vec<&'static str> {
+        let extra = if self.staged.is_some() { STAGED_STEPS } else { &[] };
+        STEPS.iter().chain(extra).copied().collect()
+    }
+
+    /// The operation's command; a staged scenario's at a later test clock each time.
+    fn command(&self, crash_at: Option<&str>) -> Command {
+        let mut c = self.env.command(&self.args(), crash_at);
+        if let Some((_, starts)) = &self.staged {
+            self.runs.set(self.runs.get() + 1);
+            let now = *starts + chrono::Duration::seconds(60 + self.runs.get());
+            c.env("LICENSE_MANAGER_TEST_NOW", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        c
     }
 
     fn restore() -> Self {
@@ -114,6 +166,8 @@ impl Scenario {
             before,
             after: old,
             keep_backup: Some(id),
+            staged: None,
+            runs: 0.into(),
         }
     }
 
@@ -123,6 +177,9 @@ impl Scenario {
 
     fn reset(&self) {
         std::fs::write(&self.env.license, &self.before).unwrap();
+        if let Some((staged, _)) = &self.staged {
+            std::fs::write(self.staged_copy(), staged).unwrap();
+        }
         for e in std::fs::read_dir(&self.env.backups).into_iter().flatten().flatten() {
             let keep = self.keep_backup.as_deref().is_some_and(|id| e.file_name().to_string_lossy().starts_with(id));
             if !keep && e.path().extension().is_some_and(|x| x == "lic") {
@@ -132,14 +189,24 @@ impl Scenario {
     }
 
     fn run_to_completion(&self) {
-        let st = self.env.command(&self.args(), None).launch_status();
-        assert!(st.success(), "{}: the run after a crash failed ({st})", self.name);
+        let o = self.command(None).stdout(Stdio::piped()).stderr(Stdio::piped()).launch_output();
+        assert!(
+            o.status.success(),
+            "{}: the run after a crash failed ({}): {}{}",
+            self.name,
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert_eq!(
             std::fs::read(&self.env.license).unwrap(),
             self.after,
             "{}: the run after a crash did not install",
             self.name
         );
+        if self.staged.is_some() {
+            assert!(!self.staged_copy().exists(), "staged: the installed renewal's staged copy is removed");
+        }
     }
 }
 
@@ -192,17 +259,21 @@ impl Rng {
 
 #[test]
 fn every_step_and_random_kills_never_lose_the_license() {
-    let scenarios = [Scenario::install(), Scenario::restore()];
+    let scenarios = [Scenario::install(), Scenario::restore(), Scenario::staged()];
     let mut tally = Tally::default();
     let mut violations = Vec::new();
 
     // 1. An abort at every named step, for both operations; then a clean run.
     for s in &scenarios {
-        for step in STEPS {
+        for step in s.steps() {
             s.reset();
-            // The clock file is rewritten only when time moved on; make sure it is.
-            let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
-            let st = s.env.command(&s.args(), Some(step)).launch_status();
+            // The clock file is rewritten only when time moved on; make sure it is. (A
+            // staged scenario's clock moves on by itself: without its record the clock
+            // is suspect, and nothing is installed automatically.)
+            if s.staged.is_none() {
+                let _ = std::fs::remove_file(s.env.root.join(".license-manager/clock.json"));
+            }
+            let st = s.command(Some(step)).launch_status();
             assert!(aborted(&st), "{} at {step}: the crash point did not abort the process ({st})", s.name);
             violations.extend(tally.observe(s));
             s.run_to_completion();
@@ -223,15 +294,16 @@ fn every_step_and_random_kills_never_lose_the_license() {
         typical = typical.max(t.elapsed());
     }
     let window = (typical.as_micros() as u64 * 12 / 10).max(1);
-    let mut killed_mid_run = 0;
+    let (mut killed_mid_run, mut staged_mid_run) = (0, 0);
     for i in 0..runs {
-        let s = &scenarios[i % 2];
+        let s = &scenarios[i % scenarios.len()];
         s.reset();
-        let mut child = s.env.command(&s.args(), None).launch();
+        let mut child = s.command(None).launch();
         std::thread::sleep(Duration::from_micros(rng.next() % window));
         let _ = child.kill(); // SIGKILL, or TerminateProcess
         if !child.wait().unwrap().success() {
             killed_mid_run += 1;
+            staged_mid_run += usize::from(s.staged.is_some());
         }
         violations.extend(tally.observe(s));
         if i % 10 == 0 {
@@ -244,11 +316,16 @@ fn every_step_and_random_kills_never_lose_the_license() {
         "crash harness: {} observations ({stepped} around named steps, {runs} random kills, {killed_mid_run} of them before the process finished; seed {seed:#x}, window {window} µs)",
         tally.runs
     );
+    let staged_kills = (0..runs).filter(|i| i % scenarios.len() == 2).count();
+    println!(
+        "crash harness: {staged_kills} of the random kills at a staged renewal's start time, {staged_mid_run} of them before the process finished"
+    );
     println!(
         "crash harness: {} old license kept, {} new license in place, {} lost or corrupt licenses, {} new without a backup of the old",
         tally.old_kept, tally.new_in_place, tally.lost_or_corrupt, tally.new_without_backup
     );
     assert!(violations.is_empty(), "{violations:#?}");
+    assert!(staged_mid_run > staged_kills / 10, "too few kills landed in the staged install ({staged_mid_run})");
     assert!(
         killed_mid_run > runs / 10,
         "too few kills landed mid-run ({killed_mid_run}); the harness is not exercising anything"

@@ -51,7 +51,10 @@ fn each_state_has_its_exit_code_and_one_status_line() {
     // WARNING: within the warning window, and no backup of the installed license yet.
     let (code, line, out) = check(&c, &["--warning", &w, "--critical", &cr]);
     assert_eq!(code, 1, "{out}");
-    assert_eq!(line, format!("LICENSE WARNING - expires in {d} days ({}) | days_left={d};{w};{cr};0", expiry(&c)));
+    assert_eq!(
+        line,
+        format!("LICENSE WARNING - expires in {d} days ({}) | days_left={d};{w};{cr};0 {DEMO_USAGE_PERF}", expiry(&c))
+    );
     assert!(out.contains("WARNING: no backup of the installed license"), "{out}");
 
     // OK once backed up and outside the windows.
@@ -95,6 +98,92 @@ fn an_expired_license_is_critical() {
     assert_eq!((code, line.starts_with("LICENSE CRITICAL - the installed license expired")), (2, true), "{line}");
 }
 
+/// The demo's consumption (87 of 100 named users, 412 of 500 objects) as performance
+/// data: used; warning at 90%; critical at the entitlement; minimum; maximum.
+const DEMO_USAGE_PERF: &str = "named_users=87;90;100;0;100 application_objects=412;450;500;0;500";
+
+/// Consumption as the usage source reports it now.
+fn set_usage(dir: &Path, named_users: u64, application_objects: u64) {
+    let json =
+        format!(r#"{{"named_users": {named_users}, "application_objects": {application_objects}, "servers": 3}}"#);
+    std::fs::write(dir.join("usage.json"), json).unwrap();
+}
+
+/// Consumption at 90% of an entitlement warns, over it is critical, and the
+/// percentage is the administrator's to set; each says which metric and how much.
+#[test]
+fn consumption_near_or_over_an_entitlement_is_reported() {
+    let (dir, c) = demo();
+    cli().ok(&["--config", &c, "backup"]);
+    let quiet = ["--warning", "1", "--critical", "0"];
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 0, "the demo's 87% and 82% are below 90%: {line}");
+    assert!(line.ends_with(DEMO_USAGE_PERF), "{line}");
+
+    set_usage(dir.path(), 92, 412);
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 1, "{line}");
+    assert!(line.starts_with("LICENSE WARNING - named users at 92% of the entitlement (92 of 100)"), "{line}");
+    assert!(line.contains("named_users=92;90;100;0;100"), "{line}");
+    let (code, line, _) = check(&c, &[&quiet[..], &["--usage-warning", "95"]].concat());
+    assert_eq!(code, 0, "95% is the limit asked for: {line}");
+    assert!(line.contains("named_users=92;95;100;0;100"), "{line}");
+
+    set_usage(dir.path(), 87, 501);
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("application objects: 501 in use, over the entitlement of 500"), "{line}");
+
+    let o = cli().run(&["--config", &c, "check", "--usage-warning", "0"]);
+    assert_eq!(o.status.code(), Some(2), "a percentage of 0 is refused as a usage error");
+}
+
+/// A trend in the audits that reaches an entitlement before the license expires is a
+/// WARNING that names when; the same audits with a later expiry are not.
+#[test]
+fn a_trend_that_reaches_an_entitlement_before_expiry_warns() {
+    let (dir, c) = demo();
+    cli().ok(&["--config", &c, "backup"]);
+    // A rise of 2 named users a month, 87 now: 100 in about six and a half months.
+    let now = chrono::Utc::now();
+    let history: Vec<serde_json::Value> = (1..=6)
+        .map(|ago| {
+            serde_json::json!({
+                "at": (now - chrono::Duration::days(30 * ago)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "consumption": {"named_users": 87 - 2 * ago, "application_objects": 412, "servers": 3},
+            })
+        })
+        .rev()
+        .collect();
+    let file = dir.path().join(".license-manager/consumption-history.json");
+    std::fs::write(&file, serde_json::to_vec(&history).unwrap()).unwrap();
+    let quiet = ["--warning", "1", "--critical", "0"];
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 0, "the demo's license expires in 20 days, before the limit: {line}");
+
+    // The renewal runs 395 days and entitles 150 named users: at 2 a month that is
+    // 31 months away; at 6 a month, 10 and a half, before it ends.
+    cli().ok(&["--config", &c, "install", dir.path().join("samples/renewal.lic").to_str().unwrap(), "--yes"]);
+    cli().ok(&["--config", &c, "backup"]);
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 0, "{line}");
+    set_usage(dir.path(), 87, 412);
+    let steep: Vec<serde_json::Value> = history
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            let users = h["consumption"]["named_users"].as_u64().unwrap();
+            h["consumption"]["named_users"] = (users * 3 - 174).into();
+            h
+        })
+        .collect();
+    std::fs::write(&file, serde_json::to_vec(&steep).unwrap()).unwrap();
+    let (code, line, _) = check(&c, &quiet);
+    assert_eq!(code, 1, "six a month from 87 reaches 150 in about 10 months, before the renewal ends: {line}");
+    assert!(line.contains("named users would reach the entitlement of 150 around "), "{line}");
+    assert!(line.contains("before the license expires"), "{line}");
+}
+
 fn expiry(config: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&cli().ok(&["--config", config, "status", "--json"])).unwrap();
     v["installed"]["license"]["expires_at"].as_str().unwrap()[..10].to_string()
@@ -128,6 +217,9 @@ fn metrics_are_prometheus_text_and_written_atomically() {
         "license_manager_entitlement{metric=\"named_users\"} 100",
         "license_manager_consumption{metric=\"named_users\"} 87",
         "license_manager_outbox_audits 0",
+        "license_manager_consumption_ratio{metric=\"named_users\"} 0.87",
+        "license_manager_consumption_ratio{metric=\"application_objects\"} 0.824",
+        "license_manager_consumption_limit_forecast_timestamp_seconds{metric=\"named_users\"} ",
         "license_manager_last_backup_timestamp_seconds ",
     ] {
         assert!(text.contains(needed), "missing {needed:?} in\n{text}");

@@ -113,6 +113,7 @@ fn a_renewal_is_staged_reported_and_installed_at_its_start_with_a_backup() {
     std::fs::remove_dir_all(site.dir.path().join("backups")).unwrap();
     let o = site.run(Some(starts + chrono::Duration::minutes(1)), &["check"]);
     assert!(text(&o).contains("Staged renewal installed"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "the day it takes effect is a quiet one: {}", text(&o));
     assert_eq!(std::fs::read(&site.license).unwrap(), std::fs::read(&renewal).unwrap());
     let backups: Value = serde_json::from_slice(&site.run(None, &["backups", "--json"]).stdout).unwrap();
     let backed_up =

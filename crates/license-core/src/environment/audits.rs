@@ -126,7 +126,7 @@ impl Environment {
 
     /// Builds, signs and stores (in the outbox) an audit of current consumption.
     pub fn generate_audit(&self) -> Result<GeneratedAudit, Error> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let state = self.config.state_dir();
         let license = self.installed()?;
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
@@ -172,6 +172,7 @@ impl Environment {
             }
             return Err(e);
         }
+        self.record_consumption(&lock, super::forecast::Reading { at: now, consumption: consumption.clone() });
         tracing::info!(audit_id = %audit.audit_id, "audit generated");
         Ok(GeneratedAudit { usage: usage::compare(&consumption, &license.entitlements), audit, text, outbox_path })
     }

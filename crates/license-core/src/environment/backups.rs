@@ -45,6 +45,9 @@ pub enum BackupReason {
     OnDemand,
     /// The license that an install replaced.
     BeforeInstall,
+    /// A staged renewal, just installed at its start: kept at once, so that the day
+    /// it takes effect brings no "no backup of the installed license" warning.
+    StagedInstalled,
     /// The license that restoring the backup `backup_id` replaced.
     BeforeRestore { backup_id: String },
     /// Anything else in the manifest, or "backup" when it records none.
@@ -54,12 +57,14 @@ pub enum BackupReason {
 impl BackupReason {
     const ON_DEMAND: &'static str = "on demand";
     const BEFORE_INSTALL: &'static str = "before install";
+    const STAGED_INSTALLED: &'static str = "staged renewal installed";
     const BEFORE_RESTORE: &'static str = "before restore of ";
 
     fn from_text(text: &str) -> BackupReason {
         match text {
             Self::ON_DEMAND => BackupReason::OnDemand,
             Self::BEFORE_INSTALL => BackupReason::BeforeInstall,
+            Self::STAGED_INSTALLED => BackupReason::StagedInstalled,
             _ => match text.strip_prefix(Self::BEFORE_RESTORE) {
                 Some(id) => BackupReason::BeforeRestore { backup_id: id.to_string() },
                 None => BackupReason::Other { text: text.to_string() },
@@ -78,6 +83,7 @@ impl std::fmt::Display for BackupReason {
         match self {
             BackupReason::OnDemand => f.write_str(Self::ON_DEMAND),
             BackupReason::BeforeInstall => f.write_str(Self::BEFORE_INSTALL),
+            BackupReason::StagedInstalled => f.write_str(Self::STAGED_INSTALLED),
             BackupReason::BeforeRestore { backup_id } => write!(f, "{}{backup_id}", Self::BEFORE_RESTORE),
             BackupReason::Other { text } => f.write_str(text),
         }

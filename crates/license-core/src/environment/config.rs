@@ -42,6 +42,11 @@ pub struct Config {
     pub proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<PathBuf>,
+    /// Automatic renewal from the portal (opt-in): the desktop app asks the portal
+    /// at start and once a day while it runs (`environment::renewal`). Headless
+    /// servers opt in by enabling `licensectl-renew.timer` instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_renew: bool,
 }
 
 /// Where consumption figures come from: a JSON file, or a command printing JSON.
@@ -154,6 +159,7 @@ impl Config {
             usage: None,
             proxy: None,
             ca_bundle: None,
+            auto_renew: false,
         })
     }
 
@@ -229,6 +235,11 @@ impl ConfigBuilder {
         self.0.proxy = proxy.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
         self
     }
+    pub fn auto_renew(mut self, on: bool) -> Self {
+        self.0.auto_renew = on;
+        self
+    }
+
     pub fn ca_bundle(mut self, p: Option<PathBuf>) -> Self {
         self.0.ca_bundle = p;
         self

@@ -10,6 +10,7 @@ pub mod backups;
 pub mod clock;
 pub mod config;
 pub mod drift;
+pub mod forecast;
 pub mod identity;
 pub mod monitor;
 pub mod overview;
@@ -140,10 +141,6 @@ impl Environment {
         }
     }
 
-    fn check_against(&self, file: &[u8], installed: Option<&[u8]>) -> Report {
-        self.check_against_at(file, installed, self.clock().effective_now())
-    }
-
     /// The checks as they will stand at `now` (a staged renewal: at its start).
     fn check_against_at(&self, file: &[u8], installed: Option<&[u8]>, now: Timestamp) -> Report {
         check_license(
@@ -153,9 +150,16 @@ impl Environment {
         )
     }
 
-    /// Runs every check of a candidate license file against this environment.
+    /// Runs every check of a candidate license file against this environment. A
+    /// license that starts later is checked as installing it would: as of its start,
+    /// to be staged (the report's `takes_effect`).
     pub fn check(&self, file: &[u8]) -> Result<Report, Error> {
-        Ok(self.check_against(file, self.installed_bytes()?.as_deref()))
+        let installed = self.installed_bytes()?;
+        let now = self.clock().effective_now();
+        Ok(match self.starts_after(file, now) {
+            Some(license) => self.check_staging(file, installed.as_deref(), &license),
+            None => self.check_against_at(file, installed.as_deref(), now),
+        })
     }
 
     /// Takes the environment's one lock, which every writer of its files holds:

@@ -4,6 +4,7 @@
 //! for node_exporter's textfile collector).
 
 use super::clock::ClockState;
+use super::forecast::Forecast;
 use super::overview::{LicenseStatus, Overview};
 use super::Environment;
 use crate::error::Error;
@@ -21,11 +22,14 @@ pub struct Thresholds {
     pub critical_days: i64,
     /// WARNING when an audit has waited in the outbox longer than this.
     pub audit_age_days: i64,
+    /// WARNING when consumption reaches this percentage of an entitlement.
+    pub usage_warning_percent: u64,
 }
 
 impl Thresholds {
     /// The defaults `licensectl check` documents (its options' default values).
-    pub const DEFAULT: Thresholds = Thresholds { warning_days: 30, critical_days: 7, audit_age_days: 35 };
+    pub const DEFAULT: Thresholds =
+        Thresholds { warning_days: 30, critical_days: 7, audit_age_days: 35, usage_warning_percent: 90 };
 }
 
 /// The plugin states, in order of gravity; the exit code is the discriminant.
@@ -71,16 +75,36 @@ pub struct Health {
     #[serde(with = "timestamp::option")]
     pub expires_at: Option<Timestamp>,
     pub thresholds_days: (i64, i64),
+    /// Each entitled metric's consumption now, for the performance data.
+    pub usage: Vec<UsagePerf>,
+}
+
+/// One metric's performance data: `named_users=87;90;100;0;100` (used; warning at
+/// the configured percentage of the entitlement; critical at the entitlement).
+#[derive(Clone, Debug, Serialize)]
+pub struct UsagePerf {
+    pub metric: &'static str,
+    pub used: u64,
+    pub warning: u64,
+    pub entitled: u64,
 }
 
 impl Health {
-    /// The plugin's one status line, with performance data when there is an expiry:
-    /// `LICENSE WARNING - expires in 20 days (2026-12-14) | days_left=20;30;7;0`.
+    /// The plugin's one status line, with performance data when there is an expiry
+    /// or a reading of consumption:
+    /// `LICENSE WARNING - expires in 20 days (2026-12-14) | days_left=20;30;7;0 named_users=87;90;100;0;100`.
     pub fn status_line(&self) -> String {
         let mut line = format!("LICENSE {} - {}", self.severity.name(), self.summary);
+        let mut perf = Vec::new();
         if let Some(d) = self.days_left {
             let (w, c) = self.thresholds_days;
-            let _ = write!(line, " | days_left={d};{w};{c};0");
+            perf.push(format!("days_left={d};{w};{c};0"));
+        }
+        for u in &self.usage {
+            perf.push(format!("{}={};{};{};0;{}", u.metric, u.used, u.warning, u.entitled, u.entitled));
+        }
+        if !perf.is_empty() {
+            let _ = write!(line, " | {}", perf.join(" "));
         }
         line
     }
@@ -121,6 +145,15 @@ impl Environment {
         }
         problems.extend(self.stale_audits(o.clock.effective_now(), t)?);
         problems.extend(self.backup_problem()?);
+        // Only this environment's own license has days and entitlements that matter here.
+        let own = matches!(
+            o.installed.status,
+            LicenseStatus::Valid | LicenseStatus::Expiring | LicenseStatus::Expired | LicenseStatus::NotYetValid
+        );
+        let forecast = if own { self.forecast().ok() } else { None };
+        if let Some(f) = &forecast {
+            problems.extend(consumption_problems(f, t));
+        }
         problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         let severity = problems.first().map_or(Severity::Ok, |p| p.severity);
         let mut summary = match (problems.first(), expires_at, days_left) {
@@ -131,11 +164,6 @@ impl Environment {
         if let Some(s) = &o.staged {
             summary.push_str(&format!("; renewal staged, takes effect {}", day(&s.takes_effect)));
         }
-        // Only this environment's own license has days that matter here.
-        let own = matches!(
-            o.installed.status,
-            LicenseStatus::Valid | LicenseStatus::Expiring | LicenseStatus::Expired | LicenseStatus::NotYetValid
-        );
         Ok(Health {
             severity,
             problems,
@@ -143,6 +171,7 @@ impl Environment {
             days_left: days_left.filter(|_| own),
             expires_at,
             thresholds_days: (t.warning_days, t.critical_days),
+            usage: forecast.map(|f| usage_perf(&f, t)).unwrap_or_default(),
         })
     }
 
@@ -204,6 +233,9 @@ impl Environment {
                 }
             }
         }
+        if let Some(f) = o.installed.license.as_ref().and_then(|_| self.forecast().ok()) {
+            forecast_gauges(&mut m, &f);
+        }
         m.gauge(
             "license_manager_outbox_audits",
             "Audits waiting in the outbox for the portal's answer",
@@ -261,6 +293,82 @@ fn license_problem(o: &Overview, t: &Thresholds) -> Option<Problem> {
             _ => o.installed.status_text.clone(),
         })),
         _ => Some(Problem::critical(o.installed.status_text.clone())),
+    }
+}
+
+/// WARNING at the configured share of an entitlement, or when the trend reaches it
+/// before the license expires (within a year for a perpetual one); CRITICAL over it.
+fn consumption_problems(f: &Forecast, t: &Thresholds) -> Vec<Problem> {
+    let horizon = f.expires_at.unwrap_or(f.now + chrono::Duration::days(365));
+    let mut out = Vec::new();
+    for m in &f.metrics {
+        let (Some(used), Some(ratio)) = (m.used, m.ratio) else { continue };
+        let name = METRIC_WORDS.iter().find(|(k, _)| *k == m.metric).map_or(m.metric, |(_, w)| w);
+        let percent = (ratio * 100.0).round();
+        if used > m.entitled {
+            out.push(Problem::critical(format!(
+                "{name}: {used} in use, over the entitlement of {}: request a license with more, or reduce use",
+                m.entitled
+            )));
+        } else if ratio.is_infinite() || percent >= t.usage_warning_percent as f64 {
+            out.push(Problem {
+                severity: Severity::Warning,
+                text: format!("{name} at {percent}% of the entitlement ({used} of {})", m.entitled),
+            });
+        } else if let Some(at) = m.reaches_limit.filter(|at| *at < horizon) {
+            let before = match f.expires_at {
+                Some(e) => format!("before the license expires ({})", day(&e)),
+                None => "within a year".into(),
+            };
+            out.push(Problem {
+                severity: Severity::Warning,
+                text: format!(
+                    "{name} would reach the entitlement of {} around {}, {before}, at the trend of the audits ({:+.1} a month)",
+                    m.entitled,
+                    day(&at),
+                    m.per_day.unwrap_or(0.0) * 30.0
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The metrics' names in the check's words.
+const METRIC_WORDS: &[(&str, &str)] = &[("named_users", "named users"), ("application_objects", "application objects")];
+
+fn usage_perf(f: &Forecast, t: &Thresholds) -> Vec<UsagePerf> {
+    f.metrics
+        .iter()
+        .filter_map(|m| {
+            let warning = (m.entitled * t.usage_warning_percent).div_ceil(100);
+            m.used.map(|used| UsagePerf { metric: m.metric, used, warning, entitled: m.entitled })
+        })
+        .collect()
+}
+
+/// Each entitled metric's share in use and, when the trend reaches the entitlement,
+/// when.
+fn forecast_gauges(m: &mut Metrics, f: &Forecast) {
+    for mf in &f.metrics {
+        if let Some(r) = mf.ratio.filter(|r| r.is_finite()) {
+            m.gauge(
+                "license_manager_consumption_ratio",
+                "Consumption divided by the entitlement, per metric (1 is the limit)",
+                &[("metric", mf.metric.into())],
+                r,
+            );
+        }
+    }
+    for mf in &f.metrics {
+        if let Some(at) = mf.reaches_limit {
+            m.gauge(
+                "license_manager_consumption_limit_forecast_timestamp_seconds",
+                "When the audits' trend reaches the entitlement, per metric (Unix time)",
+                &[("metric", mf.metric.into())],
+                at.timestamp() as f64,
+            );
+        }
     }
 }
 

@@ -9,8 +9,9 @@
 //! - Staging changes nothing of the installed license or its backups.
 //! - A staged license is installed only through `replace_license`, under the
 //!   environment's lock, so the install invariant (old or new, never neither, a
-//!   backup first) holds for it too; then the staged copy goes. Killed between the
-//!   two, the next look finds the staged license installed and only removes the copy.
+//!   backup first) holds for it too; then a backup of the new license is kept
+//!   (nobody is there to take one), and last the staged copy goes. Killed anywhere
+//!   between, the next look finds the staged license installed and settles again.
 //! - Nothing is installed while the clock is not trusted, and a staged license that
 //!   no longer passes (expired while waiting, a changed environment) stays staged,
 //!   with the reason said, and is not installed.
@@ -20,6 +21,7 @@
 
 use super::clock::ClockState;
 use super::{EnvLock, Environment, InstallOptions, InstallOutcome, Step};
+use crate::check::Report;
 use crate::error::Error;
 use crate::fs;
 use crate::payload::License;
@@ -91,6 +93,51 @@ impl Environment {
         (license.not_before > now).then_some(license)
     }
 
+    /// The report for `file`, a license that starts later: every install check as
+    /// of its start, then staging's own rules (see the module's invariants).
+    pub(super) fn check_staging(&self, file: &[u8], old: Option<&[u8]>, license: &License) -> Report {
+        let mut report = self.check_against_at(file, old, license.not_before);
+        if report.installable {
+            let verdict = self.staging_verdict(&report, old, license);
+            report.add_staging(license.not_before, verdict);
+        } else {
+            report.takes_effect = Some(license.not_before);
+        }
+        report
+    }
+
+    /// `Ok` with what staging will do, or `Err` with why it will not.
+    fn staging_verdict(&self, report: &Report, old: Option<&[u8]>, license: &License) -> Result<String, String> {
+        let starts = timestamp::format(&license.not_before);
+        if report.needs_confirmation {
+            return Err(format!(
+                "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {starts}",
+                Report::summary_of(report.warnings()),
+            ));
+        }
+        if let Some(installed) = old.and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok()) {
+            if license.issued_at <= installed.issued_at {
+                return Err(format!(
+                    "it was issued {}, not after the installed license (issued {}): a renewal is newer than the license it replaces",
+                    timestamp::format(&license.issued_at),
+                    timestamp::format(&installed.issued_at)
+                ));
+            }
+        }
+        // A damaged staged file is replaced; a sound one only by a newer license.
+        if let Ok(Some(current)) = self.staged() {
+            if current.license.license_id != license.license_id && current.license.issued_at >= license.issued_at {
+                return Err(format!(
+                    "a renewal issued {} is already staged (license {}, takes effect {}): remove it first if this one should take its place",
+                    timestamp::format(&current.license.issued_at),
+                    current.license.license_id,
+                    timestamp::format(&current.takes_effect)
+                ));
+            }
+        }
+        Ok(format!("starts {starts}: it is kept staged and installed then, the installed license backed up first"))
+    }
+
     /// Stages `file` (whose license is `license`), checked as of its start time.
     /// The caller holds the environment's lock.
     pub(super) fn stage(
@@ -102,37 +149,12 @@ impl Environment {
     ) -> Result<InstallOutcome, Error> {
         progress(Step::Checking);
         let old = self.installed_bytes()?;
-        let report = self.check_against_at(file, old.as_deref(), license.not_before);
+        let report = self.check_staging(file, old.as_deref(), &license);
+        if let Some(reason) = report.staging_refusal() {
+            return Err(stage_refused(reason.to_string()));
+        }
         if !report.installable {
-            return Err(Error::Refused { failed: crate::check::Report::summary_of(report.failed()) });
-        }
-        // Refused before anyone is asked to confirm: the confirmation could not count.
-        if report.needs_confirmation {
-            return Err(stage_refused(format!(
-                "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {}",
-                crate::check::Report::summary_of(report.warnings()),
-                timestamp::format(&license.not_before)
-            )));
-        }
-        if let Some(installed) = old.as_deref().and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok()) {
-            if license.issued_at <= installed.issued_at {
-                return Err(stage_refused(format!(
-                    "it was issued {}, not after the installed license (issued {}): a renewal is newer than the license it replaces",
-                    timestamp::format(&license.issued_at),
-                    timestamp::format(&installed.issued_at)
-                )));
-            }
-        }
-        // A damaged staged file is replaced; a sound one only by a newer license.
-        if let Ok(Some(current)) = self.staged() {
-            if current.license.license_id != license.license_id && current.license.issued_at >= license.issued_at {
-                return Err(stage_refused(format!(
-                    "a renewal issued {} is already staged (license {}, takes effect {}): remove it first if this one should take its place",
-                    timestamp::format(&current.license.issued_at),
-                    current.license.license_id,
-                    timestamp::format(&current.takes_effect)
-                )));
-            }
+            return Err(Error::Refused { failed: Report::summary_of(report.failed()) });
         }
         progress(Step::Writing);
         // The state folder exists and is private: taking the lock made sure of it.
@@ -175,14 +197,14 @@ impl Environment {
         }
         if self.installed().is_ok_and(|l| l.license_id == staged.license.license_id) {
             // Installed by a run that was stopped before it removed the copy.
-            self.remove_staged_copy()?;
+            self.settle_installed(&lock, &bytes)?;
             return Ok(None);
         }
         let (opts, reason) = (InstallOptions { confirmed: false }, super::BackupReason::BeforeInstall);
         match self.replace_license(&lock, &bytes, opts, &reason, now, progress) {
             Ok(outcome) => {
                 fs::crash_point("staged:installed");
-                self.remove_staged_copy()?;
+                self.settle_installed(&lock, &bytes)?;
                 tracing::info!(license_id = %outcome.license.license_id, "staged renewal installed");
                 Ok(Some(Activation::Installed(Box::new(outcome))))
             }
@@ -192,6 +214,17 @@ impl Environment {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// After the staged renewal `bytes` was installed: since nobody is there to take
+    /// one, a backup of the new license is kept, then its staged copy goes. In that
+    /// order: a run killed between the two finds the copy and settles again (an
+    /// identical backup is not stored twice).
+    fn settle_installed(&self, lock: &EnvLock, bytes: &[u8]) -> Result<(), Error> {
+        if let Err(e) = self.back_up(lock, bytes, &super::BackupReason::StagedInstalled) {
+            tracing::warn!(error = %e, "the installed renewal was not backed up; take a backup (licensectl backup)");
+        }
+        self.remove_staged_copy().map(drop)
     }
 
     /// Removes the staged copy, durably; `false` when there was none.
