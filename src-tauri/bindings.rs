@@ -80,6 +80,8 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         environment_core::Step, environment_core::InstallOutcome,
         backups::BackupReason, backups::BackupEntry, clock::ClockState, clock::ClockReading,
         audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine,
+        environment_core::forecast::MetricForecast, environment_core::forecast::Forecast,
+        environment_core::renewal::Renewal,
         requests::LicenseRequest,
         payload::UploadStatus, portal_core::UploadResult, portal_core::PortalUpload,
         portal_core::Subscription, portal_core::Slot,

@@ -8,6 +8,7 @@ mod dialogs;
 pub mod drop;
 pub mod error;
 mod notify;
+pub mod renew;
 mod startup;
 pub mod state;
 

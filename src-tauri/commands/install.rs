@@ -100,12 +100,15 @@ pub async fn install_candidate(
         .as_ref()
         .map(|c| c.bytes.clone())
         .ok_or(CommandError::NoCandidate)?;
-    let outcome = blocking(move || {
+    let mut outcome = blocking(move || {
         changed_and_recorded(&env, "Install of a new license".into(), |env| {
             env.install(&bytes, InstallOptions { confirmed }, &mut |s| drop(on_progress.send(s)))
         })
     })
     .await?;
+    if let Some(t) = outcome.0.takes_effect {
+        outcome.1.action = format!("Staging of a renewal that takes effect {}", license_core::timestamp::format(&t));
+    }
     *state.last_install.lock().expect("state lock") = Some(outcome.1);
     *state.candidate.lock().expect("state lock") = None;
     Ok(outcome.0)

@@ -7,6 +7,7 @@ use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::audits::{self, GeneratedAudit, HistoryLine};
+use license_core::environment::forecast::Forecast;
 use license_core::environment::usage::{self, UsageLine};
 use license_core::portal::{PortalClient, UploadResult};
 use license_core::{Environment, SerialNumber};
@@ -48,6 +49,14 @@ pub async fn usage_preview(state: State<'_, AppState>) -> CommandResult<Vec<Usag
         Ok(usage::compare(&usage::read(env.config.usage.as_ref(), &env.config_path)?, &lic.entitlements))
     })
     .await
+}
+
+/// Consumption over time (every audit's, and now's) against the entitlements, with
+/// the trend's projection to the limit: the License verification page's chart.
+#[tauri::command]
+pub async fn consumption_forecast(state: State<'_, AppState>) -> CommandResult<Forecast> {
+    let env = state.env()?;
+    blocking(move || Ok(env.forecast()?)).await
 }
 
 #[tauri::command]

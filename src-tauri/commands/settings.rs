@@ -7,10 +7,11 @@ use crate::state::AppState;
 
 use crate::dialogs;
 use license_core::environment::config::TrustAnchors;
+use license_core::environment::renewal::Renewal;
 use license_core::secrets::TokenSource;
 use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 
 #[derive(Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
@@ -22,6 +23,9 @@ pub struct Settings {
     proxy: String,
     ca_bundle: String,
     vendor_keys: Vec<String>,
+    /// Ask the portal for a renewal at start and daily, and install or stage it.
+    #[serde(default)]
+    auto_renew: bool,
     /// Read-only: where the token for this portal comes from, if there is one.
     #[serde(default)]
     token_source: Option<TokenSource>,
@@ -51,6 +55,7 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings>
         proxy: text(&c.proxy),
         ca_bundle: c.ca_bundle.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         vendor_keys: c.vendor_keys.clone(),
+        auto_renew: c.auto_renew,
         token_source,
         config_path: env.config_path.display().to_string(),
     })
@@ -87,7 +92,8 @@ pub async fn save_settings(settings: Settings, app: AppHandle, state: State<'_, 
         .portal_url(portal_url)
         .proxy(wanted.proxy)
         .ca_bundle(wanted.ca_bundle)
-        .vendor_keys(wanted.vendor_keys);
+        .vendor_keys(wanted.vendor_keys)
+        .auto_renew(settings.auto_renew);
     let p = config_path.clone();
     let edited = blocking(move || {
         edited.check(&p)?;
@@ -126,6 +132,18 @@ pub async fn clear_portal_token(state: State<'_, AppState>) -> CommandResult<()>
         Some(url) => blocking(move || Ok(secrets::clear(&url)?)).await,
         None => Ok(()),
     }
+}
+
+/// "Check for a renewal now": one run of automatic renewal, whether or not it is
+/// turned on (the core records it in the renewal history either way).
+#[tauri::command]
+pub async fn renew_now(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Renewal> {
+    let env = state.env()?;
+    let r = blocking(move || Ok(crate::renew::run(&env)?)).await?;
+    if matches!(r, Renewal::Installed { .. } | Renewal::Staged { .. }) {
+        let _ = app.emit(crate::renew::ENVIRONMENT_CHANGED, ());
+    }
+    Ok(r)
 }
 
 // The TypeScript signatures of the commands above (build.rs).

@@ -1083,23 +1083,10 @@ fn a_serial_change_is_explained_on_the_overview_with_the_request_offered() {
 /// `dbus-monitor` on the test's private session bus. The webview has no part in it.
 #[test]
 fn an_expiring_license_sends_a_desktop_notification_at_start() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut monitor = std::process::Command::new("dbus-monitor")
-        .args(["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"])
-        .stdout(log.reopen().unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dbus-monitor (Debian package dbus-bin) runs on the test's session bus");
+    let notifications = Notifications::watch();
     let app = App::open();
     app.session.wait_for("[data-testid=license-banner]");
-    let bus_log = || std::fs::read_to_string(log.path()).unwrap();
-    let seen = until(
-        Duration::from_secs(20),
-        || Some(bus_log()).filter(|seen| seen.contains("member=Notify") && seen.contains("License expires in")),
-        || format!("no notification seen:\n{}", bus_log()),
-    );
-    let _ = monitor.kill();
-    let _ = monitor.wait();
+    let seen = notifications.until_seen("License expires in");
     assert!(seen.contains("Demo production: the license expires on"), "{seen}");
     // One day count: the notification, the overview and the install report agree
     // with the core (and so with licensectl, tests/monitor.rs): the demo's license
@@ -1119,6 +1106,43 @@ fn an_expiring_license_sends_a_desktop_notification_at_start() {
         json!([]),
     );
     assert!(r.as_str().unwrap().starts_with("refused"), "{r}");
+}
+
+/// The desktop notifications sent on the test's session bus, as `dbus-monitor` (Debian
+/// package dbus-bin) sees the Notify calls.
+struct Notifications {
+    log: tempfile::NamedTempFile,
+    monitor: std::process::Child,
+}
+
+impl Notifications {
+    fn watch() -> Notifications {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let monitor = std::process::Command::new("dbus-monitor")
+            .args(["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"])
+            .stdout(log.reopen().unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dbus-monitor runs on the test's session bus");
+        Notifications { log, monitor }
+    }
+
+    /// Everything seen, once a notification holding `text` was sent.
+    fn until_seen(&self, text: &str) -> String {
+        let bus_log = || std::fs::read_to_string(self.log.path()).unwrap();
+        until(
+            Duration::from_secs(30),
+            || Some(bus_log()).filter(|seen| seen.contains("member=Notify") && seen.contains(text)),
+            || format!("no notification with {text:?} seen:\n{}", bus_log()),
+        )
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        let _ = self.monitor.kill();
+        let _ = self.monitor.wait();
+    }
 }
 
 /// The environment once saw a time a month ahead of the system clock: the overview
@@ -1402,4 +1426,143 @@ impl Drop for PrivateKeyring {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
     }
+}
+
+/// A license that starts later: the wizard says it stages, "Stage renewal" keeps it
+/// without touching the installed license, the overview shows it, and the app
+/// opened at its start time (the test clock, `LICENSE_MANAGER_TEST_NOW`, not a
+/// sleep) installs it with a backup of the old license first.
+#[test]
+fn a_future_license_is_staged_from_the_wizard_and_installed_at_its_start() {
+    let app = App::open();
+    let s = &app.session;
+    let old = app.license();
+    app.choose_sample("next-term.lic");
+    let verdict = s.wait_text("[data-testid=verdict]", |t| !t.is_empty());
+    assert!(verdict.contains("Installing it now stages it"), "{verdict}");
+    assert_eq!(app.check_status("staging"), "pass");
+    assert_eq!(app.check_status("dates"), "pass", "checked as of its start");
+    let button = s.wait_for("[data-testid=install-button]");
+    assert_eq!(s.text(&button), "Stage renewal");
+    s.screenshot("install-stage-checks");
+    s.click("[data-testid=install-button]");
+    let done = s.wait_text("[data-testid=staged]", |t| !t.is_empty());
+    assert!(done.starts_with("Renewal staged: takes effect "), "{done}");
+    assert_eq!(app.license(), old, "staging leaves the installed license as it was");
+    s.screenshot("install-staged");
+    app.nav("overview");
+    s.wait_text("[data-testid=staged-renewal]", |t| t.starts_with("Renewal staged: takes effect"));
+
+    // Opened again at its start: the test clock says a minute past it.
+    let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();
+    let starts = env.staged().unwrap().expect("staged").takes_effect;
+    let dir = app.close();
+    let at = (starts + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let app = App::start(dir, vec![("LICENSE_MANAGER_TEST_NOW", at)]);
+    let s = &app.session;
+    s.wait_for("[data-testid=license-status]");
+    assert_eq!(app.license(), app.sample("next-term.lic"), "installed as the app opened at its start");
+    assert!(!s.exists("[data-testid=staged-renewal]"), "nothing is staged any more");
+    assert!(app.backups().contains(&old), "the old license was backed up first");
+    assert!(app.backups().contains(&app.sample("next-term.lic")), "and the renewal too, once installed");
+    let status = s.wait_for("[data-testid=license-status]");
+    assert_eq!(s.attr(&status, "data-status").as_deref(), Some("valid"));
+}
+
+/// The License verification page charts consumption against each entitlement from
+/// the audits' history (the demo's six monthly audits and today's reading), with
+/// the trend drawn on to the limit, a caption and a table as its text alternative;
+/// plain SVG without inline styles (the CSP), readable at 760 px and in both themes.
+#[test]
+fn the_consumption_chart_draws_the_audits_trend_with_a_text_alternative() {
+    let app = App::open();
+    let s = &app.session;
+    app.nav("audit");
+    let users = "[data-testid=forecast-named_users]";
+    s.wait_for(&format!("{users} svg"));
+    assert_eq!(s.find_all(&format!("{users} circle.reading")).len(), 7, "six audits and today");
+    s.wait_for(&format!("{users} [data-testid=projection]"));
+    let caption = s.wait_text(&format!("{users} [data-testid=forecast-caption]"), |t| !t.is_empty());
+    assert!(caption.starts_with("Named users: 87 of 100 in use (87%)."), "{caption}");
+    assert!(caption.contains("would reach the entitlement around"), "{caption}");
+    assert!(caption.contains("after the license expires"), "the demo's license ends in 20 days: {caption}");
+    let svg = s.wait_for(&format!("{users} svg"));
+    let label = s.attr(&svg, "aria-label").unwrap_or_default();
+    assert!(label.contains("Named users: 87 of 100"), "the picture has the same words: {label}");
+    s.click(&format!("{users} summary"));
+    assert_eq!(s.find_all(&format!("{users} tbody tr")).len(), 8, "seven readings and the projected date");
+    let styled = s.script("return document.querySelectorAll('[data-testid=forecast] [style]').length", json!([]));
+    assert_eq!(styled, json!(0), "no inline style: the CSP forbids it");
+    s.wait_for("[data-testid=forecast-application_objects] svg");
+    s.script("document.querySelector('[data-testid=forecast]').scrollIntoView()", json!([]));
+    s.screenshot("audit-forecast");
+
+    // A new audit is a new reading in the history, and stands for today's.
+    std::fs::write(app.path("usage.json"), r#"{"named_users": 91, "application_objects": 412, "servers": 3}"#).unwrap();
+    s.click("[data-testid=generate-audit]");
+    s.wait_text("[data-testid=outbox]", |t| t.starts_with("1 audit"));
+    let caption = s.wait_text(&format!("{users} [data-testid=forecast-caption]"), |t| t.contains("91 of 100"));
+    assert!(caption.starts_with("Named users: 91 of 100 in use (91%)."), "{caption}");
+    assert_eq!(s.find_all(&format!("{users} circle.reading")).len(), 7, "six audits and today's, the new audit");
+
+    let mut found = Vec::new();
+    for (theme, width) in [("light", 1200), ("dark", 760)] {
+        s.set_theme(theme);
+        s.set_window_size(width, 900);
+        found.extend(s.axe_serious().into_iter().map(|v| format!("{theme} at {width} px: {v}")));
+        assert!(s.horizontal_overflow().is_empty(), "{theme} at {width} px: {:?}", s.horizontal_overflow());
+    }
+    s.script("document.querySelector('[data-testid=forecast]').scrollIntoView()", json!([]));
+    s.screenshot("audit-forecast-dark-narrow");
+    assert!(found.is_empty(), "axe found serious or critical violations:\n{}", found.join("\n"));
+}
+
+/// Automatic renewal in the app against the reference portal over loopback: turned
+/// on in the environment's configuration, the app asks the portal as it starts,
+/// installs the newer license with a backup first, says so in a desktop
+/// notification and shows it. Settings turns it off again, and "Check for a renewal
+/// now" asks at once: the license from the portal now runs to 2099, so it is not due.
+#[test]
+fn automatic_renewal_installs_the_portals_newer_license_and_says_so() {
+    let notifications = Notifications::watch();
+    let portal_state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let (portal, token, code) = portal_for_demo(dir);
+        let serial = HostFacts::read(&dir.join("facts.txt")).unwrap().serial_number().unwrap().to_string();
+        portal.execute("UPDATE slots SET serial_number = ?1 WHERE activation_code = ?2", [serial, code.to_string()]);
+        let cfg = dir.join("environment.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
+        std::fs::write(&cfg, format!("auto_renew = true\n{text}")).unwrap();
+        std::fs::copy(dir.join("license.lic"), dir.join("license-before.lic")).unwrap();
+        *portal_state.borrow_mut() = Some(portal);
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    let s = &app.session;
+    let portal = portal_state.borrow_mut().take().unwrap();
+    let old = std::fs::read(app.path("license-before.lic")).unwrap();
+    let seen = notifications.until_seen("License renewed");
+    assert!(
+        seen.contains("Demo production: the renewed license from the portal is installed, valid until 1 Jan 2099"),
+        "{seen}"
+    );
+    assert!(!seen.contains("License expires in"), "renewed first: no expiry warning after it\n{seen}");
+    assert_eq!(portal.count("SELECT COUNT(*) FROM licenses"), 1, "one license was issued");
+    assert_ne!(app.license(), old, "the portal's license is installed");
+    assert!(app.backups().contains(&old), "the old license was backed up first");
+    // The window was told: the overview shows the renewed license without a reload.
+    s.wait_text("[data-testid=named-users]", |t| t == "200");
+
+    app.nav("settings");
+    s.wait_for("[data-testid=auto-renew]");
+    let on = s.script("return document.querySelector('[data-testid=auto-renew]').checked", json!([]));
+    assert_eq!(on, json!(true), "the setting shows as on");
+    s.click("[data-testid=auto-renew]");
+    s.click("[data-testid=save-settings]");
+    s.wait_text("[data-testid=notice]", |t| t.contains("Settings saved"));
+    let config = std::fs::read_to_string(app.path("environment.toml")).unwrap();
+    assert!(!config.contains("auto_renew"), "turned off: {config}");
+    s.click("[data-testid=renew-now]");
+    let said = s.wait_text("[data-testid=renewal] [data-testid=notice]", |t| !t.is_empty());
+    assert!(said.starts_with("Not due yet: the portal is asked within 30 days of expiry"), "{said}");
+    s.screenshot("settings-renewal");
 }

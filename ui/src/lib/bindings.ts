@@ -44,7 +44,7 @@ export type Audit = { format: number, audit_id: string, activation_code: string,
 
 export type Request = { format: number, request_id: string, activation_code: string, serial_number: string, environment_type: EnvironmentType, hostname: string, requested_at: string, environment_key: string, };
 
-export type CheckId = "format" | "signature" | "contents" | "dates" | "serial_number" | "activation_code" | "environment_type" | "downgrade";
+export type CheckId = "format" | "signature" | "contents" | "dates" | "serial_number" | "activation_code" | "environment_type" | "downgrade" | "staging";
 
 export type Status = "pass" | "warn" | "fail" | "skipped";
 
@@ -60,7 +60,12 @@ code: ErrorCode | null,
  */
 skipped: Skip | null, };
 
-export type Report = { checks: Array<Check>, license: License | null, kid: string | null, installable: boolean, needs_confirmation: boolean, differences: Array<Difference>, };
+export type Report = { checks: Array<Check>, license: License | null, kid: string | null, installable: boolean, needs_confirmation: boolean, differences: Array<Difference>, 
+/**
+ * When the license starts, if it starts in the future: it is then checked as of
+ * that time and installing it stages it (see `environment::staged`).
+ */
+takes_effect: string | null, };
 
 export type Field = "customer" | "activation_code" | "environment_type" | "expires_at" | "named_users" | "application_objects" | "environments" | "support_level" | "features";
 
@@ -137,7 +142,7 @@ written_path: string,
  */
 takes_effect: string | null, };
 
-export type BackupReason = { "kind": "on_demand" } | { "kind": "before_install" } | { "kind": "before_restore", backup_id: string, } | { "kind": "other", text: string, };
+export type BackupReason = { "kind": "on_demand" } | { "kind": "before_install" } | { "kind": "staged_installed" } | { "kind": "before_restore", backup_id: string, } | { "kind": "other", text: string, };
 
 export type BackupEntry = { id: string, taken_at: string, reason: BackupReason, sha256: string, license_id: string | null, customer: string | null, expires_at: string | null, 
 /**
@@ -189,6 +194,45 @@ export type UsageLine = { metric: string, used: number,
  */
 entitled: number | null, over: boolean, };
 
+export type MetricForecast = { 
+/**
+ * `named_users` or `application_objects` (the UI's `METRIC_LABEL` keys).
+ */
+metric: string, entitled: number, 
+/**
+ * (time, used), oldest first.
+ */
+readings: Array<[string, number]>, 
+/**
+ * The latest reading.
+ */
+used: number | null, 
+/**
+ * `used / entitled`; 0 entitled counts as over at any use.
+ */
+ratio: number | null, 
+/**
+ * The fitted line's change a day (None: too few readings for a trend).
+ */
+per_day: number | null, 
+/**
+ * The fitted line's value at the latest reading (the projection starts there).
+ */
+fitted_now: number | null, 
+/**
+ * When the fitted line reaches the entitlement: the latest reading's time when
+ * it already has, None when it does not rise or only beyond ten years.
+ */
+reaches_limit: string | null, };
+
+export type Forecast = { metrics: Array<MetricForecast>, 
+/**
+ * The installed license's expiry, which a limit reached before is warned about.
+ */
+expires_at: string | null, now: string, };
+
+export type Renewal = { "renewal": "not_due", expires_at: string | null, } | { "renewal": "up_to_date", license_id: string, } | { "renewal": "would_install", license: License, takes_effect: string | null, } | { "renewal": "installed", outcome: InstallOutcome, } | { "renewal": "staged", outcome: InstallOutcome, } | { "renewal": "waits_for_person", license: License | null, reason: string, };
+
 export type LicenseRequest = { request: Request, text: string, };
 
 export type UploadStatus = "verified" | "rejected";
@@ -237,6 +281,10 @@ subscription_error: ErrorView | null, };
 export type DragState = { dragging: boolean, };
 
 export type Settings = { name: string, environment_type: EnvironmentType, license_file: string, backup_dir: string, portal_url: string, proxy: string, ca_bundle: string, vendor_keys: Array<string>, 
+/**
+ * Ask the portal for a renewal at start and daily, and install or stage it.
+ */
+auto_renew: boolean, 
 /**
  * Read-only: where the token for this portal comes from, if there is one.
  */
@@ -373,6 +421,7 @@ export const CHECK_LABEL: Record<CheckId, string> = {
   activation_code: "Activation code",
   environment_type: "Environment type",
   downgrade: "Newer than installed",
+  staging: "Staged renewal",
 };
 
 export const FIELD_LABEL: Record<Field, string> = {
@@ -413,6 +462,7 @@ export type Commands = {
   save_install_report: { args: Record<string, never>; result: string | null };
   save_license_copy: { args: Record<string, never>; result: string | null };
   usage_preview: { args: Record<string, never>; result: Array<UsageLine> };
+  consumption_forecast: { args: Record<string, never>; result: Forecast };
   generate_audit: { args: Record<string, never>; result: GeneratedAudit };
   save_audit_copy: { args: Record<string, never>; result: string | null };
   upload_outbox: { args: { onProgress: Channel<UploadProgress> }; result: UploadSummary };
@@ -431,6 +481,7 @@ export type Commands = {
   save_settings: { args: { settings: Settings }; result: Settings };
   set_portal_token: { args: { token: string }; result: null };
   clear_portal_token: { args: Record<string, never>; result: null };
+  renew_now: { args: Record<string, never>; result: Renewal };
   add_to_transfer_file: { args: { request: boolean, existing: boolean }; result: ExportSummary | null };
   open_transfer_here: { args: Record<string, never>; result: ImportPlan | null };
   record_receipts: { args: Record<string, never>; result: ReceiptsRecorded };

@@ -9,6 +9,8 @@ import type {
   ErrorCode,
   License,
   LicenseStatus,
+  MetricForecast,
+  Renewal,
   Setting,
   SettingProblem,
   SymbolCount,
@@ -399,7 +401,10 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext, les
       return lic ? `A license for ${lic.customer}.` : "Readable.";
     case "dates":
       if (!lic) return "";
-      if (new Date(lic.not_before).getTime() > Date.now()) return `Not valid until ${dateWithDistance(lic.not_before)}.`;
+      if (new Date(lic.not_before).getTime() > Date.now())
+        return lic.expires_at
+          ? `Valid from ${dateWithDistance(lic.not_before)} until ${dateTime(lic.expires_at)}.`
+          : `Valid from ${dateWithDistance(lic.not_before)}.`;
       if (!lic.expires_at) return "Perpetual: it does not expire.";
       return fail ? `Expired on ${dateTime(lic.expires_at)} (${relative(lic.expires_at)}).` : `Valid until ${dateWithDistance(lic.expires_at)}.`;
     case "serial_number":
@@ -421,6 +426,10 @@ export function checkWords(c: Check, lic: License | null, ctx: CheckContext, les
       if (c.status === "warn" && lic)
         return `Issued ${dateTime(lic.issued_at)}, before the installed license (${dateTime(ctx.installed.issued_at)}): install it only if you mean to go back.`;
       return lic ? `Issued ${dateTime(lic.issued_at)}, after the installed license (${dateTime(ctx.installed.issued_at)}).` : "";
+    case "staging":
+      return fail
+        ? `It cannot wait staged for its start: ${sentence(c.message)}`
+        : "It starts later: installing it now stages it, and it is installed at its start with a backup of the current license first.";
   }
 }
 
@@ -519,6 +528,8 @@ export function backupReason(r: BackupReason, all: BackupEntry[]): string {
       return "Backed up on request";
     case "before_install":
       return "Before an install";
+    case "staged_installed":
+      return "The staged renewal, as it was installed";
     case "before_restore": {
       const restored = all.find((b) => b.id === r.backup_id);
       return restored ? `Before restoring the backup of ${dateTime(restored.taken_at)}` : "Before a restore";
@@ -543,3 +554,39 @@ export const STATUS_TONE: Record<LicenseStatus, "ok" | "warn" | "bad"> = {
 
 /** The consumption metrics of an audit, as the usage table names them. */
 export const METRIC_LABEL: Record<string, string> = { named_users: "Named users", application_objects: "Application objects", servers: "Servers" };
+
+/** One metric's consumption and trend in a sentence: the chart's text alternative
+ *  and its caption. */
+export function forecastWords(m: MetricForecast, expiresAt: string | null): string {
+  const name = METRIC_LABEL[m.metric] ?? m.metric;
+  if (m.used === null) return `${name}: no reading yet. Generate an audit to start the history.`;
+  const percent = m.entitled > 0 ? `${Math.round((m.used / m.entitled) * 100)}%` : "over";
+  const now = `${name}: ${m.used} of ${m.entitled} in use (${percent}).`;
+  if (m.used > m.entitled) return `${now} Over the entitlement: request a license with more, or reduce use.`;
+  if (m.per_day === null) return `${now} Two audits at least a day apart give a trend.`;
+  const trend = `The audits' trend is ${m.per_day * 30 >= 0 ? "+" : ""}${(m.per_day * 30).toFixed(1)} a month`;
+  if (!m.reaches_limit) return `${now} ${trend}, which does not reach the entitlement.`;
+  const before = expiresAt && new Date(m.reaches_limit).getTime() < new Date(expiresAt).getTime();
+  return `${now} ${trend}: it would reach the entitlement around ${day(m.reaches_limit)}${before ? ", before the license expires" : ", after the license expires"}.`;
+}
+
+/** What one renewal run did, for "Check for a renewal now". */
+export function renewalWords(r: Renewal): { text: string; tone: "ok" | "warn" } {
+  switch (r.renewal) {
+    case "not_due":
+      return {
+        text: `Not due yet: the portal is asked within 30 days of expiry${r.expires_at ? ` (the license expires on ${day(r.expires_at)})` : ""}.`,
+        tone: "ok",
+      };
+    case "up_to_date":
+      return { text: "Up to date: the portal has no newer license for this environment.", tone: "ok" };
+    case "would_install":
+      return { text: `A newer license is waiting at the portal: ${describeLicense(r.license)}.`, tone: "ok" };
+    case "installed":
+      return { text: `Renewed: ${describeLicense(r.outcome.license)} is installed; the previous license was backed up first.`, tone: "ok" };
+    case "staged":
+      return { text: `Renewal staged: takes effect ${dateWithDistance(r.outcome.takes_effect)}.`, tone: "ok" };
+    case "waits_for_person":
+      return { text: `The portal's license was not installed: ${sentence(r.reason)}`, tone: "warn" };
+  }
+}

@@ -1,0 +1,67 @@
+//! Automatic renewal in the desktop app (opt-in, `auto_renew` in the environment's
+//! configuration): at start and once a day while the app runs, the core's
+//! `renewal::renew` asks the portal for this serial's license and installs or stages
+//! it when it is newer and passes every check. What it did is said in a desktop
+//! notification, and the window is told to read the environment again.
+
+use license_core::environment::renewal::{self, RenewOptions, Renewal};
+use license_core::Environment;
+use tauri::{AppHandle, Emitter};
+
+/// The event the window hears when a renewal changed the environment.
+pub const ENVIRONMENT_CHANGED: &str = "environment-changed";
+
+/// One renewal run, blocking (call it off the async runtime's threads). The portal,
+/// its token and proxy are the environment's own.
+pub fn run(env: &Environment) -> Result<Renewal, license_core::Error> {
+    let client = env.portal_client(None)?;
+    tauri::async_runtime::block_on(renewal::renew(env, &client, RenewOptions::default(), &mut |_| {}))
+}
+
+/// What the administrator hears of a run: a title and a body, or nothing (not due,
+/// up to date). A portal fault is not said: the license is untouched, the next run
+/// tries again, and the expiry warnings go on.
+pub fn words(env_name: &str, r: &Renewal) -> Option<(String, String)> {
+    let day = |t: &license_core::timestamp::Timestamp| t.format("%-d %b %Y").to_string();
+    match r {
+        Renewal::Installed { outcome } => Some((
+            "License renewed".into(),
+            format!(
+                "{env_name}: the renewed license from the portal is installed{}. The previous license was backed up first.",
+                outcome.license.expires_at.as_ref().map(|e| format!(", valid until {}", day(e))).unwrap_or_default()
+            ),
+        )),
+        Renewal::Staged { outcome } => Some((
+            "Renewal staged".into(),
+            format!(
+                "{env_name}: the renewed license from the portal takes effect on {}; it is installed then, with a backup first.",
+                outcome.takes_effect.as_ref().map(day).unwrap_or_default()
+            ),
+        )),
+        Renewal::WaitsForPerson { reason, .. } => {
+            Some(("A renewal waits for you".into(), format!("{env_name}: the portal's license was not installed: {reason}.")))
+        }
+        Renewal::NotDue { .. } | Renewal::UpToDate { .. } | Renewal::WouldInstall { .. } => None,
+    }
+}
+
+/// The daily run, when the administrator turned it on: renew, say what happened,
+/// and have the window read the environment again if it changed.
+pub fn scheduled(app: &AppHandle, env: &Environment) {
+    if !env.config.auto_renew {
+        return;
+    }
+    match run(env) {
+        Ok(r) => {
+            tracing::info!(outcome = r.name(), "automatic renewal");
+            if let Some((title, body)) = words(&env.config.name, &r) {
+                crate::notify::show(&title, &body);
+            }
+            if matches!(r, Renewal::Installed { .. } | Renewal::Staged { .. }) {
+                let _ = app.emit(ENVIRONMENT_CHANGED, ());
+            }
+        }
+        // Recorded in the renewal history by the core; the next run tries again.
+        Err(e) => tracing::warn!(error = %e, "automatic renewal did not complete; the next run tries again"),
+    }
+}
