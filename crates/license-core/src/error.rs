@@ -141,6 +141,9 @@ pub enum Error {
     #[error("the portal's answer was refused: {reason}. The installed license is unchanged; check the portal URL and that the portal is the vendor's, then run the renewal again")]
     RenewalRefused { reason: String },
 
+    #[error("no renewal for {serial} at the portal yet: {reason}")]
+    NoRenewalYet { serial: crate::serial::SerialNumber, reason: String },
+
     #[error("another renewal of this environment is running (it holds {path}): nothing was changed; let it finish, it does the same work")]
     RenewalRunning { path: PathBuf },
 
@@ -230,7 +233,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, RenewalRefused, RenewalRunning, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, RenewalRefused, NoRenewalYet, RenewalRunning, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -302,6 +305,7 @@ error_codes! {
     StageRefused = "stage_refused",
     StagedDamaged = "staged_damaged",
     RenewalRefused = "renewal_refused",
+    NoRenewalYet = "no_renewal_yet",
     RenewalRunning = "renewal_running",
     NeedsConfirmation = "needs_confirmation",
     ReadBackFailed = "read_back_failed",

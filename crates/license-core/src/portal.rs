@@ -82,6 +82,10 @@ pub struct Slot {
     /// its expiry, and the last audit's verdict and time.
     #[serde(default)]
     pub license_id: Option<Uuid>,
+    /// When the license issued last starts (a renewed term's starts later).
+    #[serde(default, with = "crate::timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub license_not_before: Option<Timestamp>,
     #[serde(default, with = "crate::timestamp::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub license_expires_at: Option<Timestamp>,

@@ -482,14 +482,37 @@ impl Transfer {
         now.write(path)
     }
 
+    /// Puts `licenses` in the file at `path` (new or existing), under its lock: each
+    /// environment's license member is set and everything else it carries is kept;
+    /// an environment the file does not carry yet gets `entry`. The connected
+    /// machine's "Prepare renewals": nobody asked, so no request is answered.
+    pub fn put_licenses(path: &Path, licenses: Vec<(TransferEntry, Vec<u8>)>) -> Result<Transfer, Error> {
+        check_name(path)?;
+        let _lock = lock(path)?;
+        let mut t = Self::read_or_new(path)?;
+        for (entry, license) in licenses {
+            match t.papers_mut(&entry.serial_number) {
+                Some(papers) => papers.license = Some(license),
+                None => t.put(entry, Papers { license: Some(license), ..Papers::default() }),
+            }
+        }
+        t.room_for_answers()?;
+        t.write(path)?;
+        Ok(t)
+    }
+
+    fn read_or_new(path: &Path) -> Result<Transfer, Error> {
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => Transfer::read(path, None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Transfer::default()),
+            Err(e) => Err(Error::io("open", path, e)),
+        }
+    }
+
     pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
         check_name(path)?;
         let _lock = lock(path)?;
-        let mut t = match std::fs::symlink_metadata(path) {
-            Ok(_) => Transfer::read(path, None)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Transfer::default(),
-            Err(e) => return Err(Error::io("open", path, e)),
-        };
+        let mut t = Self::read_or_new(path)?;
         t.put(entry, papers);
         // Room for the way back too: a file the connected machine could not answer
         // in full would only fail there.

@@ -723,3 +723,110 @@ fn a_reused_slot_needs_a_reason_and_holds_the_audit_until_given() {
     // the rebuilt server still runs the old machine's license).
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
 }
+
+/// "Prepare renewals" on the connected machine (issue 19): three environments whose
+/// licenses expire in 20 days; before the subscription's renewal is booked the
+/// portal has nothing newer and nothing is added; once it is, one file carries each
+/// environment's renewal, to be imported Development first; back from the
+/// environments, `transfer show` says which was renewed, staged or still waits. The
+/// test clock (crash-points) reaches the renewal's start.
+#[cfg(feature = "crash-points")]
+#[test]
+fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting() {
+    let (portal, vendor_public, code) = portal();
+    portal.subscription(
+        &code,
+        vec![(EnvironmentType::Production, 1), (EnvironmentType::Quality, 1), (EnvironmentType::Development, 1)],
+    );
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let expiry = now + chrono::Duration::days(20);
+    portal.execute("UPDATE subscriptions SET expires_at = ?1", [stamp(expiry)]);
+    let token = portal.token(&code, ALL);
+    let sites = [
+        Site::new("Production EU", EnvironmentType::Production, &vendor_public),
+        Site::new("Quality", EnvironmentType::Quality, &vendor_public),
+        Site::new("Development", EnvironmentType::Development, &vendor_public),
+    ];
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    for s in &sites {
+        first_trip(s, &file, &workstation, &portal.url, &code);
+    }
+    let renewals = tempfile::tempdir().unwrap();
+    let renewal_file = renewals.path().join("renewals.transfer.zip");
+    let prepare = |days: &str| {
+        let args = ["--portal", &portal.url, "transfer", "prepare-renewals", p(&renewal_file), "--days", days];
+        workstation.run(&[&args[..], &["--activation-code", &code.to_string()]].concat())
+    };
+
+    // Not due within 10 days; due within 30, but the portal has no renewal yet.
+    let o = prepare("10");
+    assert!(
+        o.status.success()
+            && String::from_utf8_lossy(&o.stdout).contains("no environment's license expires within 10 days")
+    );
+    let o = prepare("30");
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "no renewal yet is no failure: {said}");
+    assert_eq!(said.matches("nothing added: no renewal for").count(), 3, "{said}");
+    assert!(!renewal_file.exists(), "nothing to carry: no file is written");
+
+    // The renewal is booked: a new term from the day before the old one ends.
+    let starts = expiry - chrono::Duration::days(1);
+    portal.execute(
+        "UPDATE subscriptions SET starts_at = ?1, expires_at = ?2",
+        [stamp(starts), stamp(expiry + chrono::Duration::days(365))],
+    );
+    let o = prepare("30");
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(lines[0].starts_with("1. development Development"), "Development first: {said}");
+    assert!(
+        lines[1].starts_with("2. quality Quality") && lines[2].starts_with("3. production Production EU"),
+        "{said}"
+    );
+    assert_eq!(said.matches("(it is staged when imported)").count(), 3, "{said}");
+    let shown = workstation.ok(&["transfer", "show", p(&renewal_file)]);
+    assert!(
+        shown.contains(
+            "Import order: Development (development), then Quality (quality), then Production EU (production)"
+        ),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("renewal: waiting").count(), 3, "{shown}");
+
+    // Development imports (staged), reaches the start (installed), and exports;
+    // Quality imports (staged) and exports; Production does nothing yet.
+    let at = stamp(starts + chrono::Duration::minutes(1));
+    let (production, quality, development) = (&sites[0], &sites[1], &sites[2]);
+    let dev_at = |args: &[&str]| {
+        let o = development.cli().env("LICENSE_MANAGER_TEST_NOW", at.clone()).run(&development.with_config(args));
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    for s in [development, quality] {
+        let out = s.ok(&["transfer", "import", p(&renewal_file), "--yes"]);
+        assert!(out.contains("takes effect"), "staged: {out}");
+    }
+    dev_at(&["check"]);
+    dev_at(&["transfer", "export", p(&renewal_file)]);
+    quality.ok(&["transfer", "export", p(&renewal_file)]);
+    let before = production.license();
+
+    let shown = workstation.ok(&["transfer", "show", p(&renewal_file)]);
+    // The state is on the line after the environment's.
+    let block = |name: &str| {
+        let lines: Vec<&str> = shown.lines().collect();
+        let at = lines.iter().position(|l| l.contains(&format!(" {name} on "))).expect(name);
+        lines.get(at + 1).copied().unwrap_or("").to_string()
+    };
+    assert!(block("Development").contains("renewal: renewed"), "{shown}");
+    assert!(block("Quality").contains(&format!("renewal: staged, takes effect {}", stamp(starts))), "{shown}");
+    assert!(block("Production EU").contains("renewal: waiting"), "{shown}");
+    assert_eq!(production.license(), before, "nothing changed where nothing was imported");
+    let json: Value = serde_json::from_str(&workstation.ok(&["transfer", "show", p(&renewal_file), "--json"])).unwrap();
+    let states: Vec<&str> =
+        json["environments"].as_array().unwrap().iter().map(|e| e["renewal"]["state"].as_str().unwrap()).collect();
+    assert_eq!(states.len(), 3, "{json}");
+    assert!(states.contains(&"renewed") && states.contains(&"staged") && states.contains(&"waiting"), "{json}");
+}

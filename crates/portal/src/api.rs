@@ -263,28 +263,38 @@ async fn subscription(State(p): State<Shared>, headers: HeaderMap, Path(code): P
     same_subscription(&grant, &code)?;
     let c = p.db();
     let sub = load_sub(&c, &code)?;
-    // Beyond the spec's type, serial and name: the license issued last and the last
-    // audit, so a workstation sees the whole infrastructure at a glance.
-    let mut stmt = c.prepare(
-        "SELECT s.environment_type, s.serial_number, s.name,
-                (SELECT license_id FROM licenses l WHERE l.serial_number = s.serial_number AND l.activation_code = s.activation_code
-                 ORDER BY issued_at DESC, rowid DESC LIMIT 1),
-                (SELECT status FROM audits a WHERE a.serial_number = s.serial_number AND a.uploader = s.activation_code
-                 ORDER BY received_at DESC, rowid DESC LIMIT 1),
-                (SELECT received_at FROM audits a WHERE a.serial_number = s.serial_number AND a.uploader = s.activation_code
-                 ORDER BY received_at DESC, rowid DESC LIMIT 1)
+    // Beyond the spec's type, serial and name: the license issued last (its id and
+    // term) and the last audit, so a workstation sees the infrastructure at a glance.
+    let latest = |column: &str| {
+        format!(
+            "(SELECT {column} FROM licenses l WHERE l.serial_number = s.serial_number AND l.activation_code = s.activation_code
+              ORDER BY issued_at DESC, rowid DESC LIMIT 1)"
+        )
+    };
+    let last_audit = |column: &str| {
+        format!(
+            "(SELECT {column} FROM audits a WHERE a.serial_number = s.serial_number AND a.uploader = s.activation_code
+              ORDER BY received_at DESC, rowid DESC LIMIT 1)"
+        )
+    };
+    let mut stmt = c.prepare(&format!(
+        "SELECT s.environment_type, s.serial_number, s.name, {}, {}, {}, {}, {}
          FROM slots s WHERE s.activation_code = ?1 ORDER BY s.id",
-    )?;
+        latest("license_id"),
+        last_audit("status"),
+        last_audit("received_at"),
+        latest("not_before"),
+        latest("expires_at"),
+    ))?;
     let slots: Vec<Value> = stmt
         .query_map([&code], |r| {
-            let serial = r.get::<_, Option<String>>(1)?;
-            let license_id = r.get::<_, Option<String>>(3)?;
             Ok(json!({
                 "environment_type": r.get::<_, String>(0)?,
-                "serial_number": serial,
+                "serial_number": r.get::<_, Option<String>>(1)?,
                 "name": r.get::<_, Option<String>>(2)?,
-                "license_id": license_id,
-                "license_expires_at": license_id.as_ref().and(sub.expires_at.clone()),
+                "license_id": r.get::<_, Option<String>>(3)?,
+                "license_not_before": r.get::<_, Option<String>>(6)?,
+                "license_expires_at": r.get::<_, Option<String>>(7)?,
                 "last_audit_status": r.get::<_, Option<String>>(4)?,
                 "last_audit_at": r.get::<_, Option<String>>(5)?,
             }))
@@ -589,8 +599,8 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
     };
     let file = lic.seal(&p.vendor);
     c.execute(
-        "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, terms_sha256, file, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, terms_sha256, file, expires_at, not_before)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             lic.license_id.to_string(),
             serial,
@@ -599,7 +609,8 @@ fn issue(p: &Portal, c: &Connection, code: &str, serial: &str, how: Issue) -> Re
             slot,
             terms,
             file,
-            lic.expires_at.as_ref().map(license_core::timestamp::format)
+            lic.expires_at.as_ref().map(license_core::timestamp::format),
+            license_core::timestamp::format(&lic.not_before)
         ],
     )?;
     Ok(file)

@@ -104,6 +104,8 @@ const MIGRATIONS: &[&str] = &[
      );",
     // A renewed term: licenses issued for it start at `starts_at`, not on the day.
     "ALTER TABLE subscriptions ADD COLUMN starts_at TEXT;",
+    // When each license starts, so a workstation can draw its term.
+    "ALTER TABLE licenses ADD COLUMN not_before TEXT;",
 ];
 
 pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {

@@ -4,6 +4,7 @@
 //! lives in the OS keyring like an environment's.
 
 pub mod process;
+pub mod renewals;
 
 use crate::activation::ActivationCode;
 use crate::environment::config;

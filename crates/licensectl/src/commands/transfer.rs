@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use license_core::run::InPlace;
 use license_core::transfer::Transfer;
-use license_core::workstation::process;
+use license_core::workstation::{process, renewals, WorkstationConfig};
 use license_core::{ActivationCode, Environment, PortalUrl};
 use std::path::{Path, PathBuf};
 
@@ -24,8 +24,21 @@ pub enum TransferCommand {
         #[arg(long, value_name = "CODE", requires = "request")]
         activation_code: Option<ActivationCode>,
     },
-    /// Show every environment in a transfer file and what it carries.
+    /// Show every environment in a transfer file and what it carries; on the
+    /// connected machine, whether each renewal it prepared was renewed, staged or waits.
     Show { file: PathBuf },
+    /// On a connected machine: put the portal's license for every environment whose
+    /// license expires within --days into one transfer file (new or existing), to be
+    /// imported Development first, then Quality, Production and LifeTime.
+    PrepareRenewals {
+        file: PathBuf,
+        /// Environments whose license expires within DAYS.
+        #[arg(long, value_name = "DAYS", default_value_t = renewals::PREPARE_WITHIN_DAYS)]
+        days: i64,
+        /// The subscription (default: the installed license's).
+        #[arg(long, value_name = "CODE")]
+        activation_code: Option<ActivationCode>,
+    },
     /// On a connected machine: upload every audit, turn every request into a license,
     /// and write the receipts and licenses back into the file. Needs only --portal and
     /// a token.
@@ -56,8 +69,24 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             Ok(EXIT_OK)
         }
         TransferCommand::Show { file } => {
-            out.transfer(&Transfer::read(&file, env.as_ref().map(|e| e.vendor_keys()))?);
+            let t = Transfer::read(&file, env.as_ref().map(|e| e.vendor_keys()))?;
+            let record = record()?;
+            renewals::observe(&record, &t)?;
+            out.transfer(&t, &renewals::states(&record, &t));
             Ok(EXIT_OK)
+        }
+        TransferCommand::PrepareRenewals { file, days, activation_code } => {
+            let code = match activation_code {
+                Some(c) => c,
+                None => need_env()?.installed_activation_code()?,
+            };
+            let client = super::portal::client(env.as_ref(), portal)?;
+            let (now, record) = (chrono::Utc::now(), record()?);
+            let prepared = super::portal::runtime()?.block_on(async {
+                let sub = client.subscription(&code).await?;
+                renewals::prepare(&client, &sub, &file, &record, days, now).await
+            })?;
+            Ok(out.prepared_renewals(&file, days, &prepared))
         }
         TransferCommand::Process { file, reason } => {
             let reasons = reason.into_iter().collect();
@@ -105,6 +134,13 @@ fn import(env: &Environment, file: &Path, yes: bool, out: &Out) -> Result<u8> {
     let moved = env.apply_receipts(&plan)?;
     out.receipts_applied(&plan, moved);
     Ok(status)
+}
+
+/// The connected machine's renewal record, beside its configuration.
+fn record() -> Result<PathBuf> {
+    let config =
+        WorkstationConfig::path().context("no folder for the workstation's files: set LICENSE_MANAGER_WORKSTATION")?;
+    Ok(renewals::record_path(&config))
 }
 
 /// `--reason SERIAL=TEXT`.

@@ -5,7 +5,9 @@ use super::Out;
 use license_core::environment::transfer_here::{ExportSummary, ImportPlan, ReceiptFate};
 use license_core::transfer::Transfer;
 use license_core::workstation::process::{ItemOutcome, ItemState, ProcessReport};
+use license_core::workstation::renewals::{self, PreparedRenewal, RenewalState, SentLicense};
 use license_core::{count, printable, timestamp};
+use license_core::{ErrorCode, SerialNumber};
 use serde_json::json;
 use std::path::Path;
 
@@ -24,8 +26,55 @@ impl Out {
         });
     }
 
-    pub fn transfer(&self, t: &Transfer) {
-        self.value(&describe(t), || render(t));
+    pub fn transfer(&self, t: &Transfer, states: &[(SerialNumber, SentLicense, RenewalState)]) {
+        self.value(&describe(t, states), || render(t, states));
+    }
+
+    /// What "prepare renewals" put in the file, in import order; the exit code: an
+    /// error when the portal failed for any environment (nothing newer yet is no error).
+    pub fn prepared_renewals(&self, file: &Path, days: i64, items: &[PreparedRenewal]) -> u8 {
+        self.value(&items, || {
+            if items.is_empty() {
+                return format!("no environment's license expires within {days} days; {} is unchanged\n", file.display());
+            }
+            let mut s = String::new();
+            for (i, p) in items.iter().enumerate() {
+                let what = match (&p.license, &p.problem) {
+                    (Some(l), _) => format!(
+                        "license {} added, {}",
+                        l.license_id,
+                        if l.not_before > chrono::Utc::now() {
+                            format!("takes effect {} (it is staged when imported)", timestamp::format(&l.not_before))
+                        } else {
+                            "installed when imported".into()
+                        }
+                    ),
+                    (None, Some(e)) => format!("nothing added: {}", e.message),
+                    (None, None) => "nothing added".into(),
+                };
+                s += &format!(
+                    "{}. {} {} ({}), expires {}: {what}\n",
+                    i + 1,
+                    p.environment_type,
+                    printable(&p.name),
+                    p.serial_number,
+                    timestamp::format(&p.expires_at)
+                );
+            }
+            let added = items.iter().filter(|p| p.license.is_some()).count();
+            s += &format!(
+                "{} in {}. Import it on each environment in the order above (licensectl transfer import), then export from each into the same file and bring it back: `licensectl transfer show` then says which were renewed, staged or wait.\n",
+                count(added, "license"),
+                file.display()
+            );
+            s
+        });
+        let failed = items.iter().any(|p| p.problem.as_ref().is_some_and(|e| e.code != ErrorCode::NoRenewalYet));
+        if failed {
+            crate::exit::EXIT_ERROR
+        } else {
+            crate::exit::EXIT_OK
+        }
     }
 
     /// One line on standard error per item as the workstation finishes it.
@@ -109,7 +158,13 @@ fn item_state(item: &ItemOutcome) -> String {
     }
 }
 
-fn describe(t: &Transfer) -> serde_json::Value {
+type States = [(SerialNumber, SentLicense, RenewalState)];
+
+fn state_of<'a>(states: &'a States, serial: &SerialNumber) -> Option<&'a (SerialNumber, SentLicense, RenewalState)> {
+    states.iter().find(|(s, _, _)| s == serial)
+}
+
+fn describe(t: &Transfer, states: &States) -> serde_json::Value {
     let envs: Vec<_> = t
         .environments
         .iter()
@@ -120,13 +175,14 @@ fn describe(t: &Transfer) -> serde_json::Value {
                 "audits": p.audits.keys().collect::<Vec<_>>(),
                 "license": p.license.is_some(),
                 "receipts": p.receipts.keys().collect::<Vec<_>>(),
+                "renewal": state_of(states, &e.serial_number).map(|(_, sent, state)| json!({"sent": sent, "state": state})),
             })
         })
         .collect();
     json!({"environments": envs})
 }
 
-fn render(t: &Transfer) -> String {
+fn render(t: &Transfer, states: &States) -> String {
     let mut s = format!("{}\n", count(t.environments.len(), "environment"));
     for (e, p) in &t.environments {
         s += &format!(
@@ -140,6 +196,25 @@ fn render(t: &Transfer) -> String {
             if p.request.is_some() { ", a license request" } else { "" },
             if p.license.is_some() { ", a license" } else { "" },
         );
+        if let Some((_, sent, state)) = state_of(states, &e.serial_number) {
+            let effect = timestamp::format(&sent.not_before);
+            s += &match state {
+                RenewalState::Renewed => format!("    renewal: renewed (license {} installed)\n", sent.license_id),
+                RenewalState::Staged => format!("    renewal: staged, takes effect {effect}\n"),
+                RenewalState::Waiting => format!(
+                    "    renewal: waiting (license {} sent {}; no export has named it since)\n",
+                    sent.license_id,
+                    timestamp::format(&sent.sent_at)
+                ),
+            };
+        }
+    }
+    let mut carrying: Vec<_> = t.environments.iter().filter(|(_, p)| p.license.is_some()).map(|(e, _)| e).collect();
+    if carrying.len() > 1 {
+        carrying.sort_by_key(|e| renewals::import_rank(e.environment_type));
+        let order: Vec<String> =
+            carrying.iter().map(|e| format!("{} ({})", printable(&e.name), e.environment_type)).collect();
+        s += &format!("Import order: {}\n", order.join(", then "));
     }
     s
 }

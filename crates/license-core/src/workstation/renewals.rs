@@ -1,0 +1,460 @@
+//! Renewals across the infrastructure, on the connected workstation: which
+//! environments' licenses expire within N days, one transfer file carrying the
+//! portal's license for each ("Prepare renewals"), and, once each environment's
+//! export comes back, whether it was renewed, staged or still waits.
+//!
+//! The transfer file has no field for a staged renewal (spec "Transfer file"; we
+//! write only its fields), so the workstation keeps its own record beside its
+//! configuration (`renewals.json`): each license it put in a file, and the latest
+//! export it has seen of each environment. From the two:
+//! - renewed: the environment's export names the license sent;
+//! - staged: it exported after the license was sent, the license starts after
+//!   that export, and the export names another license (importing a license that
+//!   starts later stages it);
+//! - waiting: no export since, or one that does not name it although it has started.
+//!
+//! Invariants:
+//! - The portal is only read from here: downloading a serial's license gives the
+//!   current one (the portal issues one only when the subscription's terms changed).
+//! - The record is derived: a damaged one reads as empty, and losing it loses only
+//!   these states, never a license (the licenses are in the file and at the portal).
+
+use crate::document::Envelope;
+use crate::error::Error;
+use crate::fs;
+use crate::kind::DocumentKind;
+use crate::payload::{EnvironmentType, License, Payload};
+use crate::portal::{PortalClient, Slot, Subscription};
+use crate::serial::SerialNumber;
+use crate::timestamp::{self, Timestamp};
+use crate::transfer::{Transfer, TransferEntry};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Days before expiry from which "Prepare renewals" takes an environment.
+pub const PREPARE_WITHIN_DAYS: i64 = 60;
+pub const RECORD_FILE: &str = "renewals.json";
+/// Entries kept per list: far more environments than a subscription has.
+const KEEP: usize = 1000;
+
+/// The workstation's renewal record, beside `workstation.toml`.
+pub fn record_path(workstation_config: &Path) -> PathBuf {
+    workstation_config.parent().unwrap_or(Path::new(".")).join(RECORD_FILE)
+}
+
+/// A license the workstation put in a transfer file for an environment.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentLicense {
+    pub serial_number: SerialNumber,
+    pub license_id: Uuid,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub not_before: Timestamp,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<Timestamp>,
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub sent_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Record {
+    sent: Vec<SentLicense>,
+    /// The latest export seen of each environment (its `transfer.json` entry).
+    exports: Vec<TransferEntry>,
+}
+
+impl Record {
+    fn load(path: &Path) -> Record {
+        match fs::read_optional(path, fs::Links::Refuse) {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "the renewal record is damaged; it is ignored");
+                Record::default()
+            }),
+            Ok(None) => Record::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the renewal record cannot be read; it is ignored");
+                Record::default()
+            }
+        }
+    }
+
+    fn save(&mut self, path: &Path) -> Result<(), Error> {
+        let cut = |n: usize| n.saturating_sub(KEEP);
+        self.sent.drain(..cut(self.sent.len()));
+        self.exports.drain(..cut(self.exports.len()));
+        if let Some(dir) = path.parent() {
+            fs::ensure_dir(dir)?;
+        }
+        fs::replace(path, &serde_json::to_vec_pretty(self).expect("json"), "renewals")
+    }
+
+    fn sent_to(&self, serial: &SerialNumber) -> Option<&SentLicense> {
+        self.sent.iter().rev().find(|s| &s.serial_number == serial)
+    }
+
+    fn export_of(&self, serial: &SerialNumber) -> Option<&TransferEntry> {
+        self.exports.iter().find(|e| &e.serial_number == serial)
+    }
+}
+
+/// Remembers each environment's export in `transfer` (newer than the one seen
+/// before), so its renewal state can be told. Entries the workstation wrote itself
+/// (no export yet) are told apart by their time: not after what it sent.
+pub fn observe(record: &Path, transfer: &Transfer) -> Result<(), Error> {
+    let mut r = Record::load(record);
+    let mut changed = false;
+    for (entry, _) in &transfer.environments {
+        let ours = r.sent_to(&entry.serial_number).is_some_and(|s| entry.exported_at <= s.sent_at);
+        let seen = r.export_of(&entry.serial_number).map(|e| e.exported_at);
+        if ours || seen.is_some_and(|t| t >= entry.exported_at) {
+            continue;
+        }
+        r.exports.retain(|e| e.serial_number != entry.serial_number);
+        r.exports.push(entry.clone());
+        changed = true;
+    }
+    if changed {
+        r.save(record)?;
+    }
+    Ok(())
+}
+
+/// What became of a license sent to an environment.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalState {
+    /// Its export names the license sent: installed.
+    Renewed,
+    /// It exported after the license was sent, before the license starts: staged there.
+    Staged,
+    /// No export since the license was sent, or one that does not name it.
+    Waiting,
+}
+
+fn state_of(sent: &SentLicense, export: Option<&TransferEntry>) -> RenewalState {
+    match export {
+        Some(e) if e.license_id == Some(sent.license_id) => RenewalState::Renewed,
+        Some(e) if e.exported_at > sent.sent_at && sent.not_before > e.exported_at => RenewalState::Staged,
+        _ => RenewalState::Waiting,
+    }
+}
+
+/// A license's term, as far as it is known (a start the portal does not say is None).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Term {
+    pub license_id: Option<Uuid>,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub starts: Option<Timestamp>,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub ends: Option<Timestamp>,
+}
+
+/// One environment on the infrastructure timeline.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineRow {
+    pub serial_number: SerialNumber,
+    pub name: String,
+    pub environment_type: EnvironmentType,
+    /// The license it runs on now, as far as the workstation knows.
+    pub current: Option<Term>,
+    /// A license that starts later: sent to it (with its state), or issued at the portal.
+    pub next: Option<Term>,
+    /// What became of the license the workstation sent it, if it sent one.
+    pub renewal: Option<RenewalState>,
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_audit_at: Option<Timestamp>,
+}
+
+/// Every registered environment of `sub`, in import order (Development first).
+pub fn timeline(sub: &Subscription, record: &Path, now: Timestamp) -> Vec<TimelineRow> {
+    let r = Record::load(record);
+    let mut rows: Vec<TimelineRow> = sub
+        .slots
+        .iter()
+        .filter_map(|slot| {
+            let serial = slot.serial_number.clone()?;
+            Some(row(
+                slot,
+                serial,
+                r.sent_to(slot.serial_number.as_ref()?),
+                r.export_of(slot.serial_number.as_ref()?),
+                now,
+            ))
+        })
+        .collect();
+    rows.sort_by_key(|r| import_rank(r.environment_type));
+    rows
+}
+
+fn row(
+    slot: &Slot,
+    serial: SerialNumber,
+    sent: Option<&SentLicense>,
+    export: Option<&TransferEntry>,
+    now: Timestamp,
+) -> TimelineRow {
+    let issued = Term { license_id: slot.license_id, starts: slot.license_not_before, ends: slot.license_expires_at };
+    let started = |t: &Term| t.starts.is_none_or(|s| s <= now);
+    let renewal = sent.map(|s| state_of(s, export));
+    let sent_term =
+        sent.map(|s| Term { license_id: Some(s.license_id), starts: Some(s.not_before), ends: s.expires_at });
+    let exported = export.map(|e| Term { license_id: e.license_id, starts: None, ends: e.expires_at });
+    let (current, next) = match (renewal, sent_term) {
+        (Some(RenewalState::Renewed), Some(t)) => (Some(t), None),
+        (Some(_), Some(t)) if !started(&t) => (exported.or(Some(issued).filter(started)), Some(t)),
+        (Some(_), Some(_)) => (exported, None),
+        _ if started(&issued) => (Some(issued), None),
+        _ => (exported, Some(issued)),
+    };
+    TimelineRow {
+        serial_number: serial,
+        name: slot.name.clone().unwrap_or_default(),
+        environment_type: slot.environment_type,
+        current,
+        next,
+        renewal,
+        last_audit_at: slot.last_audit_at,
+    }
+}
+
+/// Development, then Quality, Production and LifeTime: an import that fails does
+/// so where it costs least.
+pub fn import_rank(t: EnvironmentType) -> usize {
+    EnvironmentType::ALL.iter().position(|x| *x == t).unwrap_or(usize::MAX)
+}
+
+/// What "Prepare renewals" did for one environment.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct PreparedRenewal {
+    pub serial_number: SerialNumber,
+    pub name: String,
+    pub environment_type: EnvironmentType,
+    /// The expiry that made it due.
+    #[serde(with = "timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub expires_at: Timestamp,
+    /// The license put in the file for it, if there is one.
+    pub license: Option<SentLicense>,
+    /// Why none was: the portal has nothing newer yet, or answered with an error.
+    pub problem: Option<crate::error::ErrorView>,
+}
+
+/// The environments whose license expires within `within_days` of `now`, in import
+/// order, with each one's expiry: the portal's word for the license issued last,
+/// else the expiry its last export (seen in `existing`) named.
+pub fn due<'a>(
+    sub: &'a Subscription,
+    existing: Option<&Transfer>,
+    within_days: i64,
+    now: Timestamp,
+) -> Vec<(&'a Slot, SerialNumber, Timestamp)> {
+    let mut due: Vec<_> = sub
+        .slots
+        .iter()
+        .filter_map(|slot| {
+            let serial = slot.serial_number.clone()?;
+            let from_file = || {
+                existing?.environments.iter().find(|(e, _)| e.serial_number == serial).and_then(|(e, _)| e.expires_at)
+            };
+            let expires = slot.license_expires_at.or_else(from_file)?;
+            (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, expires))
+        })
+        .collect();
+    due.sort_by_key(|(slot, _, _)| import_rank(slot.environment_type));
+    due
+}
+
+/// "Prepare renewals": for every environment due (see [`due`]), the portal's
+/// current license for its serial, when it runs beyond the expiry that made it
+/// due, goes into the transfer file at `file` (new or existing; each environment's
+/// other papers are kept), and into the record. Returns each environment's outcome,
+/// in import order.
+pub async fn prepare(
+    client: &PortalClient,
+    sub: &Subscription,
+    file: &Path,
+    record: &Path,
+    within_days: i64,
+    now: Timestamp,
+) -> Result<Vec<PreparedRenewal>, Error> {
+    let existing = match std::fs::symlink_metadata(file) {
+        Ok(_) => Some(Transfer::read(file, None)?),
+        Err(_) => None,
+    };
+    let mut out = Vec::new();
+    let mut licenses = Vec::new();
+    for (slot, serial, expires_at) in due(sub, existing.as_ref(), within_days, now) {
+        let name = slot.name.clone().unwrap_or_else(|| format!("{} environment", slot.environment_type.as_str()));
+        let mut item = PreparedRenewal {
+            serial_number: serial.clone(),
+            name: name.clone(),
+            environment_type: slot.environment_type,
+            expires_at,
+            license: None,
+            problem: None,
+        };
+        match fetch_newer(client, &serial, expires_at).await {
+            Ok((text, license)) => {
+                let entry = TransferEntry {
+                    serial_number: serial.clone(),
+                    environment_type: slot.environment_type,
+                    name,
+                    hostname: String::new(),
+                    activation_code: Some(sub.activation_code.clone()),
+                    license_id: None,
+                    expires_at: Some(expires_at),
+                    exported_at: now,
+                };
+                licenses.push((entry, text.into_bytes()));
+                item.license = Some(SentLicense {
+                    serial_number: serial,
+                    license_id: license.license_id,
+                    not_before: license.not_before,
+                    expires_at: license.expires_at,
+                    sent_at: now,
+                });
+            }
+            Err(e) => item.problem = Some(crate::error::ErrorView::from(&e)),
+        }
+        out.push(item);
+    }
+    if !licenses.is_empty() {
+        Transfer::put_licenses(file, licenses)?;
+        let mut r = Record::load(record);
+        for sent in out.iter().filter_map(|i| i.license.clone()) {
+            r.sent.retain(|s| s.serial_number != sent.serial_number);
+            r.sent.push(sent);
+        }
+        r.save(record)?;
+    }
+    Ok(out)
+}
+
+/// The portal's license for `serial`, read (not verified: the environment verifies
+/// it on import, with the vendor keys the workstation does not hold), when it runs
+/// beyond `expires_at`.
+async fn fetch_newer(
+    client: &PortalClient,
+    serial: &SerialNumber,
+    expires_at: Timestamp,
+) -> Result<(String, License), Error> {
+    let text = client.download_license(serial).await?;
+    let license = License::from_json(Envelope::parse(DocumentKind::License, text.as_bytes())?.payload())?;
+    if license.expires_at.is_some_and(|e| e <= expires_at) {
+        return Err(Error::NoRenewalYet {
+            serial: serial.clone(),
+            reason: format!(
+                "the portal's license for it expires on {} too: the subscription's renewal is not at the portal yet",
+                timestamp::format(&expires_at)
+            ),
+        });
+    }
+    Ok((text, license))
+}
+
+/// Each environment in `transfer` that the workstation sent a license to, with
+/// what became of it (after [`observe`] has seen the file).
+pub fn states(record: &Path, transfer: &Transfer) -> Vec<(SerialNumber, SentLicense, RenewalState)> {
+    let r = Record::load(record);
+    transfer
+        .environments
+        .iter()
+        .filter_map(|(e, _)| {
+            let sent = r.sent_to(&e.serial_number)?;
+            Some((e.serial_number.clone(), sent.clone(), state_of(sent, r.export_of(&e.serial_number))))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn serial() -> SerialNumber {
+        crate::serial::HostFacts::parse("platform_uuid=9d2a1f3e-77aa-4c1e-9b2d-3f1e5a6b7c8d\n", "t")
+            .unwrap()
+            .serial_number()
+            .unwrap()
+    }
+
+    fn sent(not_before: Timestamp, sent_at: Timestamp) -> SentLicense {
+        SentLicense { serial_number: serial(), license_id: Uuid::new_v4(), not_before, expires_at: None, sent_at }
+    }
+
+    fn export(license_id: Option<Uuid>, exported_at: Timestamp) -> TransferEntry {
+        TransferEntry {
+            serial_number: serial(),
+            environment_type: EnvironmentType::Production,
+            name: "P".into(),
+            hostname: "h".into(),
+            activation_code: None,
+            license_id,
+            expires_at: None,
+            exported_at,
+        }
+    }
+
+    #[test]
+    fn renewed_staged_or_waiting_from_the_export_after_the_license_was_sent() {
+        let now = Utc::now();
+        let later = sent(now + Duration::days(10), now);
+        // No export since: waiting.
+        assert_eq!(state_of(&later, None), RenewalState::Waiting);
+        assert_eq!(state_of(&later, Some(&export(None, now - Duration::days(1)))), RenewalState::Waiting);
+        // Exported after, the license not started yet, another license installed: staged.
+        let e = export(Some(Uuid::new_v4()), now + Duration::hours(2));
+        assert_eq!(state_of(&later, Some(&e)), RenewalState::Staged);
+        // Its export names the license sent: renewed.
+        assert_eq!(
+            state_of(&later, Some(&export(Some(later.license_id), now + Duration::hours(2)))),
+            RenewalState::Renewed
+        );
+        // A license that has started but is not named by an export after it: waiting.
+        let started = sent(now - Duration::days(1), now - Duration::days(2));
+        assert_eq!(state_of(&started, Some(&export(Some(Uuid::new_v4()), now))), RenewalState::Waiting);
+    }
+
+    #[test]
+    fn the_import_order_is_development_quality_production_lifetime() {
+        let mut types = vec![
+            EnvironmentType::Lifetime,
+            EnvironmentType::Production,
+            EnvironmentType::Development,
+            EnvironmentType::Quality,
+        ];
+        types.sort_by_key(|t| import_rank(*t));
+        assert_eq!(types, EnvironmentType::ALL.to_vec());
+    }
+
+    #[test]
+    fn observing_keeps_the_newest_export_and_ignores_the_workstations_own_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let record = d.path().join(RECORD_FILE);
+        // Whole seconds, as the record and transfer.json keep them.
+        let now = timestamp::parse(&timestamp::format(&Utc::now())).unwrap();
+        let mut r = Record { sent: vec![sent(now + Duration::days(10), now)], exports: Vec::new() };
+        r.save(&record).unwrap();
+        let t = |e: TransferEntry| Transfer { environments: vec![(e, Default::default())] };
+        observe(&record, &t(export(None, now))).unwrap();
+        assert!(Record::load(&record).exports.is_empty(), "the workstation's own entry is no export");
+        observe(&record, &t(export(None, now + Duration::hours(1)))).unwrap();
+        observe(&record, &t(export(None, now + Duration::minutes(30)))).unwrap();
+        let seen = Record::load(&record).exports;
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].exported_at, now + Duration::hours(1), "an older export does not replace a newer one");
+        std::fs::write(&record, b"[damaged").unwrap();
+        assert!(Record::load(&record).sent.is_empty(), "damaged: read as empty");
+    }
+}
