@@ -97,6 +97,9 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,
         workstation::WorkstationView, workstation::WorkstationInput, workstation::TransferEnvironment,
         workstation::TransferView, workstation::Processed, crate::commands::transfer_here::ReceiptsRecorded,
+        license_core::workstation::renewals::RenewalState, license_core::workstation::renewals::SentLicense,
+        license_core::workstation::renewals::Term, license_core::workstation::renewals::TimelineRow,
+        license_core::workstation::renewals::PreparedRenewal, workstation::Timeline, workstation::PreparedRenewals,
     )
 }
 

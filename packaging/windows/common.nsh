@@ -57,19 +57,22 @@ FunctionEnd
   SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
 !macroend
 
-; The scheduled jobs' XML (the daily check, the monthly audit), shipped disabled;
+; The scheduled jobs' XML (the daily check, the monthly audit, the daily renewal),
+; shipped disabled;
 ; makensis reads them beside the scripts. Register with
 ; schtasks /create /xml "$INSTDIR\tasks\license-manager-check.xml" /tn ...
 !macro InstallTasks
   SetOutPath "$INSTDIR\tasks"
   File "license-manager-check.xml"
   File "license-manager-audit.xml"
+  File "license-manager-renew.xml"
   SetOutPath "$INSTDIR"
 !macroend
 
 !macro RemoveTasks
   Delete "$INSTDIR\tasks\license-manager-check.xml"
   Delete "$INSTDIR\tasks\license-manager-audit.xml"
+  Delete "$INSTDIR\tasks\license-manager-renew.xml"
   RMDir "$INSTDIR\tasks"
 !macroend
 

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use license_core::portal::{PortalClient, Subscription};
 use license_core::transfer::{Transfer, TransferEntry};
 use license_core::workstation::process::{self, ItemOutcome, ProcessReport};
+use license_core::workstation::renewals::{self, PreparedRenewal, RenewalState, TimelineRow};
 use license_core::workstation::WorkstationConfig;
 use license_core::{secrets, ActivationCode, EnvironmentType, PortalUrl, SerialNumber};
 use serde::{Deserialize, Serialize};
@@ -145,6 +146,8 @@ pub struct TransferEnvironment {
     audits: usize,
     license: bool,
     receipts: usize,
+    /// What became of the renewal this workstation prepared for it, if it did.
+    renewal: Option<RenewalState>,
 }
 
 #[derive(Serialize, ts_rs::TS)]
@@ -153,7 +156,12 @@ pub struct TransferView {
     environments: Vec<TransferEnvironment>,
 }
 
-fn transfer_view(path: PathBuf, t: &Transfer) -> TransferView {
+/// The file's environments, each with its renewal's state once the exports in
+/// it have been seen (the record beside the workstation's configuration).
+fn transfer_view(path: PathBuf, t: &Transfer) -> CommandResult<TransferView> {
+    let record = renewals::record_path(&config_path()?);
+    renewals::observe(&record, t)?;
+    let states = renewals::states(&record, t);
     let environments = t
         .environments
         .iter()
@@ -163,9 +171,10 @@ fn transfer_view(path: PathBuf, t: &Transfer) -> TransferView {
             audits: p.audits.len(),
             license: p.license.is_some(),
             receipts: p.receipts.len(),
+            renewal: states.iter().find(|(s, _, _)| s == &e.serial_number).map(|(_, _, state)| *state),
         })
         .collect();
-    TransferView { path: path.display().to_string(), environments }
+    Ok(TransferView { path: path.display().to_string(), environments })
 }
 
 /// Opens a transfer file: every environment in it and what it carries.
@@ -177,7 +186,7 @@ pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<Transfer
     with_state(&app, move |state| {
         let t = Transfer::read(&path, None)?;
         *state.transfer_file.lock().expect("state lock") = Some(path.clone());
-        Ok(Some(transfer_view(path, &t)))
+        Ok(Some(transfer_view(path, &t)?))
     })
     .await
 }
@@ -211,8 +220,62 @@ pub async fn process_transfer(
         })
         .await?;
         let p = path.clone();
-        let file = blocking(move || Ok(transfer_view(p.clone(), &Transfer::read(&p, None)?))).await?;
+        let file = blocking(move || transfer_view(p.clone(), &Transfer::read(&p, None)?)).await?;
         Ok(Processed { report, file })
+    })
+    .await
+}
+
+/// The infrastructure on a timeline: each registered environment's license term, a
+/// renewal that starts later and what became of it, and its last audit.
+#[derive(Serialize, ts_rs::TS)]
+pub struct Timeline {
+    #[ts(type = "string")]
+    now: license_core::timestamp::Timestamp,
+    rows: Vec<TimelineRow>,
+}
+
+#[tauri::command]
+pub async fn infrastructure_timeline(state: State<'_, AppState>) -> CommandResult<Timeline> {
+    cancellable(&state, async {
+        let (config, client) = config_and_client().await?;
+        let sub = client.subscription(config.activation_code()?).await?;
+        blocking(move || {
+            let now = chrono::Utc::now();
+            Ok(Timeline { now, rows: renewals::timeline(&sub, &renewals::record_path(&config_path()?), now) })
+        })
+        .await
+    })
+    .await
+}
+
+/// "Prepare renewals": the license of every environment expiring within `days`, in
+/// one transfer file the administrator chooses (new, or one to add to).
+#[derive(Serialize, ts_rs::TS)]
+pub struct PreparedRenewals {
+    path: String,
+    items: Vec<PreparedRenewal>,
+}
+
+#[tauri::command]
+pub async fn prepare_renewals(
+    days: i64,
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<PreparedRenewals>> {
+    if !(1..=365).contains(&days) {
+        return Err(crate::error::CommandError::Invalid("give the days as a whole number from 1 to 365".into()));
+    }
+    let name = format!("renewals-{}.transfer.zip", chrono::Local::now().format("%Y%m%d"));
+    let Some(path) = dialogs::save_file(&app, "Save the renewals in a transfer file", &name).await else {
+        return Ok(None);
+    };
+    cancellable(&state, async {
+        let (config, client) = config_and_client().await?;
+        let sub = client.subscription(config.activation_code()?).await?;
+        let record = renewals::record_path(&config_path()?);
+        let items = renewals::prepare(&client, &sub, &path, &record, days, chrono::Utc::now()).await?;
+        Ok(Some(PreparedRenewals { path: path.display().to_string(), items }))
     })
     .await
 }

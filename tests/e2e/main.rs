@@ -105,6 +105,13 @@ impl App {
         self.session.wait_for("[data-testid=step-check]");
     }
 
+    /// The Transfer file page, with `file` opened through its dialog.
+    fn open_transfer_here(&self, file: &Path) {
+        self.nav("transfer-here");
+        self.dialog_answers(file);
+        self.session.click("[data-testid=open-transfer-here]");
+    }
+
     /// [`App::choose_sample`] with the navigation collapsed into its menu.
     fn choose_sample_narrow(&self, sample: &str) {
         self.session.click("[data-testid=menu]");
@@ -668,20 +675,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     let home = tempfile::tempdir().unwrap();
     let answer = home.path().join("dialog-answer");
     std::fs::write(&answer, file.to_str().unwrap()).unwrap();
-    let h = home.path().as_os_str();
-    let ws_config = home.path().join("workstation.toml");
-    let driver = Driver::start(
-        &[
-            ("HOME", h),
-            ("XDG_CONFIG_HOME", h),
-            ("XDG_DATA_HOME", h),
-            ("LICENSE_MANAGER_WORKSTATION", ws_config.as_os_str()),
-            ("LICENSE_MANAGER_TEST_DIALOG", answer.as_os_str()),
-        ],
-        &["LICENSE_MANAGER_CONFIG", "LICENSE_MANAGER_TOKEN"],
-    );
-    let w = driver.session(&["--workstation"]);
-    w.wait_for("[data-testid=infrastructure]");
+    let (driver, w) = start_workstation(home.path(), &[], &["LICENSE_MANAGER_TOKEN"]);
     // Not set up yet: a next step, not a red error before anything was done.
     w.wait_for("[data-testid=setup-first]");
     assert!(!w.exists("[data-testid=error]"), "no error before any action");
@@ -790,9 +784,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
 
     // Back on the environment: open the file, install the license through the wizard.
     let before = app.license();
-    app.nav("transfer-here");
-    app.dialog_answers(&file);
-    s.click("[data-testid=open-transfer-here]");
+    app.open_transfer_here(&file);
     s.wait_for("[data-testid=receipts]");
     s.screenshot("transfer-here");
     s.click("[data-testid=record-receipts]");
@@ -1565,4 +1557,167 @@ fn automatic_renewal_installs_the_portals_newer_license_and_says_so() {
     let said = s.wait_text("[data-testid=renewal] [data-testid=notice]", |t| !t.is_empty());
     assert!(said.starts_with("Not due yet: the portal is asked within 30 days of expiry"), "{said}");
     s.screenshot("settings-renewal");
+}
+
+/// The connected workstation's renewals (issue 19) against the reference portal: a
+/// subscription with three environments whose licenses end in 20 days and whose
+/// renewal is booked to start the day before. The Infrastructure page draws them on
+/// a timeline, Development first; "Prepare renewals" puts the three renewals in one
+/// transfer file and says the import order; the production environment (this demo)
+/// imports the file, which stages its renewal, and exports into it; opened again on
+/// the workstation, the file and the timeline say "staged" for it and "waiting" for
+/// the two others.
+#[test]
+fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
+    let state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let vendor = dir.join("vendor.key");
+        let portal = license_test_support::TestPortal::start(&vendor);
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        let code = env.installed_activation_code().unwrap();
+        portal.subscription(
+            &code,
+            vec![
+                (license_core::EnvironmentType::Production, 1),
+                (license_core::EnvironmentType::Quality, 1),
+                (license_core::EnvironmentType::Development, 1),
+            ],
+        );
+        let token = portal.token(&code, license_test_support::ALL);
+        let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let expiry = chrono::Utc::now() + chrono::Duration::days(20);
+        portal.execute("UPDATE subscriptions SET expires_at = ?1", [stamp(expiry)]);
+        let production = env.serial().unwrap().serial_number.to_string();
+        let others = [another_serial(), another_serial()];
+        for (serial, t, name) in [
+            (&production, "production", "Demo production"),
+            (&others[0], "quality", "Quality"),
+            (&others[1], "development", "Development"),
+        ] {
+            portal.execute(
+                "UPDATE slots SET serial_number = ?1, name = ?2 WHERE environment_type = ?3",
+                [serial.clone(), name.to_string(), t.to_string()],
+            );
+            // Each has its current license from the portal.
+            let r = ureq::get(&format!("{}/api/v1/environments/{serial}/license", portal.url))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call()
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        // The renewal is booked: a new term from the day before the old one ends.
+        portal.execute(
+            "UPDATE subscriptions SET starts_at = ?1, expires_at = ?2",
+            [stamp(expiry - chrono::Duration::days(1)), stamp(expiry + chrono::Duration::days(365))],
+        );
+        *state.borrow_mut() = Some((portal, token, code, production));
+        vec![]
+    });
+    let (portal, token, code, production) = state.borrow_mut().take().unwrap();
+    let dir = app.close();
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("renewals.transfer.zip");
+
+    let home = tempfile::tempdir().unwrap();
+    let ws_config = home.path().join("workstation.toml");
+    std::fs::write(&ws_config, format!("portal_url = \"{}\"\nactivation_code = \"{code}\"\n", portal.url)).unwrap();
+    std::fs::write(home.path().join("dialog-answer"), file.to_str().unwrap()).unwrap();
+    let workstation = |home: &Path| {
+        start_workstation(home, &[("LICENSE_MANAGER_TOKEN", std::ffi::OsStr::new(&token))], &["LICENSE_MANAGER_PORTAL"])
+    };
+    let (driver, w) = workstation(home.path());
+    let rows = || w.find_all("[data-testid=timeline] svg g[data-serial]");
+    w.wait_for("[data-testid=timeline] svg g[data-serial] [data-testid=term]");
+    let order: Vec<String> = rows().iter().filter_map(|g| w.attr(g, "data-serial")).collect();
+    assert_eq!(order.len(), 3);
+    assert_eq!(order[2], production, "Development and Quality first, Production last");
+    assert!(!w.exists("[data-testid=timeline] [data-testid=next]"), "no renewal issued yet");
+
+    w.type_into("[data-field=days]", "30");
+    w.click("[data-testid=prepare]");
+    let notice = w.wait_text("[data-testid=prepare-renewals] [data-testid=notice]", |t| !t.is_empty());
+    assert_eq!(notice, "3 of 3 renewals are in the file.");
+    let order_text = w.wait_text("[data-testid=import-order]", |t| !t.is_empty());
+    assert!(order_text.contains("in this order"), "{order_text}");
+    let items: Vec<String> = w.find_all("[data-testid=prepared] li").iter().map(|li| w.text(li)).collect();
+    assert!(
+        items[0].starts_with("Development (Development)") && items[2].starts_with("Demo production (Production)"),
+        "{items:?}"
+    );
+    assert!(items.iter().all(|i| i.contains("staged when imported")), "{items:?}");
+    until(
+        Duration::from_secs(10),
+        || (w.find_all("[data-testid=timeline] g[data-renewal=waiting] [data-testid=next]").len() == 3).then_some(()),
+        || "the timeline does not show the three renewals waiting".into(),
+    );
+    w.script("document.querySelector('[data-testid=timeline]').scrollIntoView()", json!([]));
+    w.screenshot("workstation-timeline");
+    drop(w);
+    drop(driver);
+
+    // The production environment takes its renewal from the file (staged) and
+    // exports into it.
+    let app = App::reopen(dir);
+    let s = &app.session;
+    let before = app.license();
+    app.open_transfer_here(&file);
+    s.click("[data-testid=install-from-transfer]");
+    s.wait_for("[data-testid=step-check]");
+    s.click("[data-testid=install-button]");
+    s.wait_text("[data-testid=staged]", |t| t.starts_with("Renewal staged"));
+    assert_eq!(app.license(), before, "staged, not installed");
+    app.nav("transfer-here");
+    app.dialog_answers(&file);
+    s.click("[data-testid=add-to-transfer]");
+    s.wait_text("[data-testid=notice]", |t| t.starts_with("Added"));
+    drop(app.close());
+
+    // Back on the workstation: the file and the timeline say what became of each.
+    let (driver, w) = workstation(home.path());
+    w.click("[data-nav=transfer]");
+    w.click("[data-testid=open-transfer]");
+    let badge = w.wait_text(&format!("[data-serial='{production}'] [data-testid=renewal-state]"), |t| !t.is_empty());
+    assert_eq!(badge, "renewal staged");
+    w.click("[data-nav=infrastructure]");
+    w.wait_for(&format!("[data-testid=timeline] g[data-serial='{production}'][data-renewal=staged]"));
+    assert_eq!(w.find_all("[data-testid=timeline] g[data-renewal=waiting]").len(), 2);
+    w.click("[data-testid=timeline-table] summary");
+    let state = w.wait_text(
+        &format!("[data-testid=timeline-table] tr[data-serial='{production}'] [data-testid=renewal-state]"),
+        |t| !t.is_empty(),
+    );
+    assert!(state.starts_with("staged, from "), "{state}");
+    let mut found = Vec::new();
+    for theme in ["light", "dark"] {
+        w.set_theme(theme);
+        found.extend(w.axe_serious().into_iter().map(|v| format!("{theme}: {v}")));
+    }
+    assert!(found.is_empty(), "axe found serious or critical violations:\n{}", found.join("\n"));
+    drop(w);
+    drop(driver);
+}
+
+/// The app as a connected workstation with its files in `home` (its configuration
+/// `workstation.toml`, the dialog answer file `dialog-answer`), on its Infrastructure page.
+fn start_workstation(home: &Path, extra: &[(&str, &std::ffi::OsStr)], env_remove: &[&str]) -> (Driver, Session) {
+    let h = home.as_os_str();
+    let (ws_config, answer) = (home.join("workstation.toml"), home.join("dialog-answer"));
+    let mut env = vec![
+        ("HOME", h),
+        ("XDG_CONFIG_HOME", h),
+        ("XDG_DATA_HOME", h),
+        ("LICENSE_MANAGER_WORKSTATION", ws_config.as_os_str()),
+        ("LICENSE_MANAGER_TEST_DIALOG", answer.as_os_str()),
+    ];
+    env.extend_from_slice(extra);
+    let driver = Driver::start(&env, &[&["LICENSE_MANAGER_CONFIG"], env_remove].concat());
+    let w = driver.session(&["--workstation"]);
+    w.wait_for("[data-testid=infrastructure]");
+    (driver, w)
+}
+
+/// A valid serial number for an environment that exists only at the portal.
+fn another_serial() -> String {
+    let facts = format!("platform_uuid={}\n", uuid::Uuid::new_v4());
+    HostFacts::parse(&facts, "test").unwrap().serial_number().unwrap().to_string()
 }

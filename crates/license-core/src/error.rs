@@ -142,7 +142,7 @@ pub enum Error {
     RenewalRefused { reason: String },
 
     #[error("no renewal for {serial} at the portal yet: {reason}")]
-    NoRenewalYet { serial: crate::serial::SerialNumber, reason: String },
+    NoRenewalYet { serial: String, reason: String },
 
     #[error("another renewal of this environment is running (it holds {path}): nothing was changed; let it finish, it does the same work")]
     RenewalRunning { path: PathBuf },

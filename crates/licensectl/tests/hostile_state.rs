@@ -85,6 +85,8 @@ fn a_pipe_named_last_audit_json_hangs_nothing() {
 fn a_link_where_the_lock_goes_creates_nothing_through_it() {
     let d = demo();
     let target = d.root.join("nologin");
+    // The demo took the lock once (to record its past audits): a link replaces it.
+    let _ = std::fs::remove_file(d.state.join("lock"));
     std::os::unix::fs::symlink(&target, d.state.join("lock")).unwrap();
     let o = d.bounded(&["backup"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -771,7 +771,10 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
     assert_eq!(said.matches("nothing added: no renewal for").count(), 3, "{said}");
     assert!(!renewal_file.exists(), "nothing to carry: no file is written");
 
-    // The renewal is booked: a new term from the day before the old one ends.
+    // The renewal is booked: a new term from the day before the old one ends. Licenses
+    // are stamped to the second and a renewal is issued after the license it renews,
+    // so its second must have passed.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let starts = expiry - chrono::Duration::days(1);
     portal.execute(
         "UPDATE subscriptions SET starts_at = ?1, expires_at = ?2",

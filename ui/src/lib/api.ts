@@ -68,6 +68,8 @@ export const api = {
   usagePreview: () => call("usage_preview"),
   consumptionForecast: () => call("consumption_forecast"),
   renewNow: () => call("renew_now"),
+  infrastructureTimeline: () => call("infrastructure_timeline"),
+  prepareRenewals: (days: number) => call("prepare_renewals", { days }),
   onEnvironmentChanged: (f: () => void): Promise<UnlistenFn> => listen("environment-changed", () => f()),
   generateAudit: () => call("generate_audit"),
   saveAuditCopy: () => call("save_audit_copy"),

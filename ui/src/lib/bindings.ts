@@ -2,7 +2,7 @@
 // change the Rust type and run scripts/bindings.
 import type { Channel } from "@tauri-apps/api/core";
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "stage_refused" | "staged_damaged" | "renewal_refused" | "renewal_running" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "stage_refused" | "staged_damaged" | "renewal_refused" | "no_renewal_yet" | "renewal_running" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, 
 /**
@@ -252,7 +252,11 @@ export type Slot = { environment_type: EnvironmentType, serial_number: string | 
  * Beyond the spec (the reference portal sends them): the license issued last,
  * its expiry, and the last audit's verdict and time.
  */
-license_id: string | null, license_expires_at: string | null, last_audit_status: UploadStatus | null, last_audit_at: string | null, };
+license_id: string | null, 
+/**
+ * When the license issued last starts (a renewed term's starts later).
+ */
+license_not_before: string | null, license_expires_at: string | null, last_audit_status: UploadStatus | null, last_audit_at: string | null, };
 
 export type CandidateView = { name: string, report: Report, };
 
@@ -396,7 +400,11 @@ token_stored: boolean, path: string, };
 
 export type WorkstationInput = { portal_url: string, proxy: string, ca_bundle: string, activation_code: string, };
 
-export type TransferEnvironment = { entry: TransferEntry, request: boolean, audits: number, license: boolean, receipts: number, };
+export type TransferEnvironment = { entry: TransferEntry, request: boolean, audits: number, license: boolean, receipts: number, 
+/**
+ * What became of the renewal this workstation prepared for it, if it did.
+ */
+renewal: RenewalState | null, };
 
 export type TransferView = { path: string, environments: Array<TransferEnvironment>, };
 
@@ -411,6 +419,48 @@ moved: number,
  * The open file read again: what it means now.
  */
 plan: ImportPlan, };
+
+export type RenewalState = "renewed" | "staged" | "waiting";
+
+export type SentLicense = { serial_number: string, license_id: string, not_before: string, expires_at: string | null, sent_at: string, 
+/**
+ * The expiry of the license it renews (what made it due).
+ */
+renews_expiry: string | null, };
+
+export type Term = { license_id: string | null, starts: string | null, ends: string | null, };
+
+export type TimelineRow = { serial_number: string, name: string, environment_type: EnvironmentType, 
+/**
+ * The license it runs on now, as far as the workstation knows.
+ */
+current: Term | null, 
+/**
+ * A license that starts later: sent to it (with its state), or issued at the portal.
+ */
+next: Term | null, 
+/**
+ * What became of the license the workstation sent it, if it sent one.
+ */
+renewal: RenewalState | null, last_audit_at: string | null, };
+
+export type PreparedRenewal = { serial_number: string, name: string, environment_type: EnvironmentType, 
+/**
+ * The expiry that made it due.
+ */
+expires_at: string, 
+/**
+ * The license put in the file for it, if there is one.
+ */
+license: SentLicense | null, 
+/**
+ * Why none was: the portal has nothing newer yet, or answered with an error.
+ */
+problem: ErrorView | null, };
+
+export type Timeline = { now: string, rows: Array<TimelineRow>, };
+
+export type PreparedRenewals = { path: string, items: Array<PreparedRenewal>, };
 
 export const CHECK_LABEL: Record<CheckId, string> = {
   format: "File format",
@@ -493,4 +543,6 @@ export type Commands = {
   free_slot: { args: { serial: string }; result: Subscription };
   open_transfer_file: { args: Record<string, never>; result: TransferView | null };
   process_transfer: { args: { reasons: { [key in string]: string }, onProgress: Channel<ItemOutcome> }; result: Processed };
+  infrastructure_timeline: { args: Record<string, never>; result: Timeline };
+  prepare_renewals: { args: { days: number }; result: PreparedRenewals | null };
 };

@@ -11,6 +11,9 @@ import type {
   LicenseStatus,
   MetricForecast,
   Renewal,
+  RenewalState,
+  TimelineRow,
+  PreparedRenewal,
   Setting,
   SettingProblem,
   SymbolCount,
@@ -310,6 +313,10 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
     title: "The staged renewal is damaged, so it will not be installed.",
     next: "Remove it, then install the renewal again from the file you were sent.",
   },
+  no_renewal_yet: {
+    title: "The portal has no renewal for this environment yet.",
+    next: "Its subscription's renewal is not booked at the portal yet: ask your account manager, then prepare the renewals again.",
+  },
   renewal_refused: {
     title: "The portal's answer was refused, so nothing was renewed.",
     next: "Check the portal address in Settings; the installed license was not changed.",
@@ -589,4 +596,41 @@ export function renewalWords(r: Renewal): { text: string; tone: "ok" | "warn" } 
     case "waits_for_person":
       return { text: `The portal's license was not installed: ${sentence(r.reason)}`, tone: "warn" };
   }
+}
+
+/** A renewal's state on the infrastructure timeline; `issued`: at the portal, not sent yet. */
+export const RENEWAL_STATE: Record<RenewalState | "issued", string> = {
+  renewed: "renewed",
+  staged: "staged",
+  waiting: "sent, waiting",
+  issued: "at the portal",
+};
+
+/** The timeline in sentences: its text alternative. */
+export function timelineWords(rows: TimelineRow[]): string {
+  return rows
+    .map((r) => {
+      const name = `${r.name || r.serial_number} (${ENV_TYPE[r.environment_type]})`;
+      const ends = r.current?.ends ? `license ends ${day(r.current.ends)}` : "no license known";
+      const next = r.next ? `; renewal ${RENEWAL_STATE[r.renewal ?? "issued"]}, from ${day(r.next.starts)}` : r.renewal ? `; ${RENEWAL_STATE[r.renewal]}` : "";
+      const audit = r.last_audit_at ? `; last audit ${day(r.last_audit_at)}` : "";
+      return `${name}: ${ends}${next}${audit}.`;
+    })
+    .join(" ");
+}
+
+/** One line of "Prepare renewals": what went into the file for an environment. */
+export function preparedWords(p: PreparedRenewal): { text: string; tone: "ok" | "warn" | "bad" } {
+  if (p.license) {
+    const starts = new Date(p.license.not_before).getTime() > Date.now();
+    return {
+      text: starts ? `Renewal added: it takes effect ${day(p.license.not_before)}, staged when imported.` : "Renewal added: it is installed when imported.",
+      tone: "ok",
+    };
+  }
+  if (p.problem) {
+    const w = errorWords(p.problem);
+    return { text: `Nothing added. ${w.title} ${w.next}`, tone: p.problem.code === "no_renewal_yet" ? "warn" : "bad" };
+  }
+  return { text: "Nothing added.", tone: "warn" };
 }

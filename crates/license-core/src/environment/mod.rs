@@ -157,7 +157,7 @@ impl Environment {
         let installed = self.installed_bytes()?;
         let now = self.clock().effective_now();
         Ok(match self.starts_after(file, now) {
-            Some(license) => self.check_staging(file, installed.as_deref(), &license),
+            Some(license) => self.check_staging(file, installed.as_deref(), &license, now),
             None => self.check_against_at(file, installed.as_deref(), now),
         })
     }
@@ -233,7 +233,7 @@ impl Environment {
         // the license starts later and how it is checked.
         let now = self.clock().effective_now();
         if let Some(license) = self.starts_after(file, now) {
-            return self.stage(&lock, file, license, progress);
+            return self.stage(&lock, file, license, now, progress);
         }
         self.replace_license(&lock, file, opts, &BackupReason::BeforeInstall, now, progress)
     }

@@ -30,6 +30,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 const FILE: &str = "staged.lic";
+/// How far ahead a renewal may start and still be staged: a year.
+const STAGE_AHEAD_DAYS: i64 = 366;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
@@ -95,10 +97,10 @@ impl Environment {
 
     /// The report for `file`, a license that starts later: every install check as
     /// of its start, then staging's own rules (see the module's invariants).
-    pub(super) fn check_staging(&self, file: &[u8], old: Option<&[u8]>, license: &License) -> Report {
+    pub(super) fn check_staging(&self, file: &[u8], old: Option<&[u8]>, license: &License, now: Timestamp) -> Report {
         let mut report = self.check_against_at(file, old, license.not_before);
         if report.installable {
-            let verdict = self.staging_verdict(&report, old, license);
+            let verdict = self.staging_verdict(&report, old, license, now);
             report.add_staging(license.not_before, verdict);
         } else {
             report.takes_effect = Some(license.not_before);
@@ -107,8 +109,19 @@ impl Environment {
     }
 
     /// `Ok` with what staging will do, or `Err` with why it will not.
-    fn staging_verdict(&self, report: &Report, old: Option<&[u8]>, license: &License) -> Result<String, String> {
+    fn staging_verdict(
+        &self,
+        report: &Report,
+        old: Option<&[u8]>,
+        license: &License,
+        now: Timestamp,
+    ) -> Result<String, String> {
         let starts = timestamp::format(&license.not_before);
+        if license.not_before - now > chrono::Duration::days(STAGE_AHEAD_DAYS) {
+            return Err(format!(
+                "it starts {starts}, more than a year from now: a renewal starts where the current license ends, so check that this is the file you meant"
+            ));
+        }
         if report.needs_confirmation {
             return Err(format!(
                 "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {starts}",
@@ -145,11 +158,12 @@ impl Environment {
         _lock: &EnvLock,
         file: &[u8],
         license: License,
+        now: Timestamp,
         progress: &mut dyn FnMut(Step),
     ) -> Result<InstallOutcome, Error> {
         progress(Step::Checking);
         let old = self.installed_bytes()?;
-        let report = self.check_staging(file, old.as_deref(), &license);
+        let report = self.check_staging(file, old.as_deref(), &license, now);
         if let Some(reason) = report.staging_refusal() {
             return Err(stage_refused(reason.to_string()));
         }

@@ -58,6 +58,10 @@ pub struct SentLicense {
     #[serde(with = "timestamp")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub sent_at: Timestamp,
+    /// The expiry of the license it renews (what made it due).
+    #[serde(default, with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub renews_expiry: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -209,9 +213,11 @@ fn row(
     let sent_term =
         sent.map(|s| Term { license_id: Some(s.license_id), starts: Some(s.not_before), ends: s.expires_at });
     let exported = export.map(|e| Term { license_id: e.license_id, starts: None, ends: e.expires_at });
+    // Before any export came back, the license it renews is known by its expiry.
+    let renewed = sent.map(|s| Term { license_id: None, starts: None, ends: s.renews_expiry });
     let (current, next) = match (renewal, sent_term) {
         (Some(RenewalState::Renewed), Some(t)) => (Some(t), None),
-        (Some(_), Some(t)) if !started(&t) => (exported.or(Some(issued).filter(started)), Some(t)),
+        (Some(_), Some(t)) if !started(&t) => (exported.or(Some(issued).filter(started)).or(renewed), Some(t)),
         (Some(_), Some(_)) => (exported, None),
         _ if started(&issued) => (Some(issued), None),
         _ => (exported, Some(issued)),
@@ -323,6 +329,7 @@ pub async fn prepare(
                     not_before: license.not_before,
                     expires_at: license.expires_at,
                     sent_at: now,
+                    renews_expiry: Some(expires_at),
                 });
             }
             Err(e) => item.problem = Some(crate::error::ErrorView::from(&e)),
@@ -353,7 +360,7 @@ async fn fetch_newer(
     let license = License::from_json(Envelope::parse(DocumentKind::License, text.as_bytes())?.payload())?;
     if license.expires_at.is_some_and(|e| e <= expires_at) {
         return Err(Error::NoRenewalYet {
-            serial: serial.clone(),
+            serial: serial.to_string(),
             reason: format!(
                 "the portal's license for it expires on {} too: the subscription's renewal is not at the portal yet",
                 timestamp::format(&expires_at)
@@ -390,7 +397,14 @@ mod tests {
     }
 
     fn sent(not_before: Timestamp, sent_at: Timestamp) -> SentLicense {
-        SentLicense { serial_number: serial(), license_id: Uuid::new_v4(), not_before, expires_at: None, sent_at }
+        SentLicense {
+            serial_number: serial(),
+            license_id: Uuid::new_v4(),
+            not_before,
+            expires_at: None,
+            sent_at,
+            renews_expiry: None,
+        }
     }
 
     fn export(license_id: Option<Uuid>, exported_at: Timestamp) -> TransferEntry {

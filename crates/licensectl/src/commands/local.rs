@@ -38,6 +38,13 @@ pub fn verify(
     out: &Out,
 ) -> Result<u8> {
     let bytes = license_core::fs::read_document(file)?;
+    // On this environment as it is: the report an install would act on, which the
+    // app's wizard shows too (a license that starts later is judged for staging).
+    if let (Some(env), true, None, None, None) = (&env, vendor_keys.is_empty(), &serial, &facts, &environment_type) {
+        let report = env.check(&bytes)?;
+        out.report(file, &report);
+        return Ok(if report.installable { EXIT_OK } else { EXIT_REFUSED });
+    }
     let ring = subscription::key_ring(env.as_ref(), vendor_keys)?;
     let serial_number: Option<SerialNumber> = match (serial, facts) {
         (Some(s), _) => Some(s.parse()?),
