@@ -1556,6 +1556,7 @@ fn automatic_renewal_installs_the_portals_newer_license_and_says_so() {
     s.click("[data-testid=renew-now]");
     let said = s.wait_text("[data-testid=renewal] [data-testid=notice]", |t| !t.is_empty());
     assert!(said.starts_with("Not due yet: the portal is asked within 30 days of expiry"), "{said}");
+    s.script("document.querySelector('[data-testid=auto-renew]').scrollIntoView({block: 'center'})", json!([]));
     s.screenshot("settings-renewal");
 }
 
