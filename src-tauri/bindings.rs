@@ -93,6 +93,7 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         license_core::workstation::process::ItemState, license_core::workstation::process::ItemOutcome,
         license_core::workstation::process::IssuedLicense, license_core::workstation::process::ProcessReport,
         environment_core::transfer_here::ReceiptFate, environment_core::transfer_here::ReceiptPlan,
+        environment_core::transfer_here::OrderedEnvironment,
         environment_core::transfer_here::ImportPlan, environment_core::transfer_here::ExportSummary,
         license_core::workstation::WorkstationConfig, crate::state::Role, role::RoleView,
         workstation::WorkstationView, workstation::WorkstationInput, workstation::TransferEnvironment,

@@ -1662,6 +1662,13 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
     let s = &app.session;
     let before = app.license();
     app.open_transfer_here(&file);
+    s.wait_text("[data-testid=import-order]", |t| t.starts_with("This file carries licenses for 3 environments."));
+    let order: Vec<String> = s.find_all("[data-testid=import-order] + ol li").iter().map(|li| s.text(li)).collect();
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert!(
+        order[0].starts_with("Development") && order[2] == "Demo production (Production) — this environment",
+        "{order:?}"
+    );
     s.click("[data-testid=install-from-transfer]");
     s.wait_for("[data-testid=step-check]");
     s.click("[data-testid=install-button]");

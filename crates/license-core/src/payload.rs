@@ -26,6 +26,12 @@ pub enum EnvironmentType {
 
 impl EnvironmentType {
     pub const ALL: [EnvironmentType; 4] = [Self::Development, Self::Quality, Self::Production, Self::Lifetime];
+
+    /// Where it comes when renewals are imported: Development first, then Quality,
+    /// Production and LifeTime, so a surprise shows where it costs least.
+    pub fn import_rank(self) -> usize {
+        Self::ALL.iter().position(|t| *t == self).expect("every type is in ALL")
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Development => "development",

@@ -808,8 +808,10 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
         assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
     };
     for s in [development, quality] {
-        let out = s.ok(&["transfer", "import", p(&renewal_file), "--yes"]);
+        let o = s.run(&["transfer", "import", p(&renewal_file), "--yes"]);
+        let (out, notes) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
         assert!(out.contains("takes effect"), "staged: {out}");
+        assert!(notes.contains("import it on Development (development"), "each environment is told the order: {notes}");
     }
     dev_at(&["check"]);
     dev_at(&["transfer", "export", p(&renewal_file)]);

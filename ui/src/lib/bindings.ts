@@ -346,6 +346,12 @@ export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate,
  */
 mismatch: Mismatch | null, };
 
+export type OrderedEnvironment = { name: string, environment_type: EnvironmentType, 
+/**
+ * This environment.
+ */
+here: boolean, };
+
 export type ImportPlan = { path: string, 
 /**
  * This environment's serial, which the file is searched for.
@@ -366,7 +372,12 @@ license_installed: boolean, receipts: Array<ReceiptPlan>,
 /**
  * Other environments in the file: their papers are skipped here.
  */
-others_skipped: number, };
+others_skipped: number, 
+/**
+ * When the file carries licenses for several environments (prepared renewals):
+ * them all, in the order to import them (Development first).
+ */
+import_order: Array<OrderedEnvironment>, };
 
 export type ExportSummary = { path: string, entry: TransferEntry, audits: number, request: boolean, 
 /**

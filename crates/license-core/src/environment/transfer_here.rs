@@ -46,6 +46,16 @@ pub struct ReceiptPlan {
     pub mismatch: Option<crate::payload::Mismatch>,
 }
 
+/// One environment in a transfer file's import order.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderedEnvironment {
+    pub name: String,
+    pub environment_type: crate::payload::EnvironmentType,
+    /// This environment.
+    pub here: bool,
+}
+
 /// What importing a transfer file would do here; nothing has changed yet.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Serialize)]
@@ -62,6 +72,9 @@ pub struct ImportPlan {
     pub receipts: Vec<ReceiptPlan>,
     /// Other environments in the file: their papers are skipped here.
     pub others_skipped: usize,
+    /// When the file carries licenses for several environments (prepared renewals):
+    /// them all, in the order to import them (Development first).
+    pub import_order: Vec<OrderedEnvironment>,
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     license_bytes: Option<Vec<u8>>,
@@ -70,10 +83,45 @@ pub struct ImportPlan {
     receipt_bytes: BTreeMap<Uuid, Vec<u8>>,
 }
 
+/// The environments `t` carries a license for, in import order, when there are
+/// several (one alone has no order to keep).
+fn import_order(t: &Transfer, here: &SerialNumber) -> Vec<OrderedEnvironment> {
+    let mut order: Vec<_> = t
+        .environments
+        .iter()
+        .filter(|(_, p)| p.license.is_some())
+        .map(|(e, _)| OrderedEnvironment {
+            name: e.name.clone(),
+            environment_type: e.environment_type,
+            here: &e.serial_number == here,
+        })
+        .collect();
+    order.sort_by_key(|o| o.environment_type.import_rank());
+    if order.len() > 1 {
+        order
+    } else {
+        Vec::new()
+    }
+}
+
 impl ImportPlan {
     /// What is skipped or refused, in the CLI's words (the UI words the same facts).
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if !self.import_order.is_empty() {
+            let order: Vec<String> = self
+                .import_order
+                .iter()
+                .map(|o| {
+                    let here = if o.here { ", this one" } else { "" };
+                    format!("{} ({}{here})", crate::text::printable(&o.name), o.environment_type)
+                })
+                .collect();
+            notes.push(format!(
+                "this file carries licenses for several environments: import it on {}",
+                order.join(", then ")
+            ));
+        }
         if self.others_skipped > 0 {
             notes.push(format!(
                 "{} in the file: their papers are skipped here",
@@ -171,6 +219,7 @@ impl Environment {
             license_installed: false,
             receipts: Vec::new(),
             others_skipped: t.environments.iter().filter(|(e, _)| e.serial_number != serial).count(),
+            import_order: import_order(&t, &serial),
             license_bytes: None,
             receipt_bytes: BTreeMap::new(),
         };

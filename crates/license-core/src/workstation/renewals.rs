@@ -233,10 +233,9 @@ fn row(
     }
 }
 
-/// Development, then Quality, Production and LifeTime: an import that fails does
-/// so where it costs least.
+/// Development, then Quality, Production and LifeTime ([`EnvironmentType::import_rank`]).
 pub fn import_rank(t: EnvironmentType) -> usize {
-    EnvironmentType::ALL.iter().position(|x| *x == t).unwrap_or(usize::MAX)
+    t.import_rank()
 }
 
 /// What "Prepare renewals" did for one environment.
