@@ -83,6 +83,14 @@ pub async fn accept_clock(state: State<'_, AppState>) -> CommandResult<()> {
     blocking(move || Ok(env.accept_clock().map(drop)?)).await
 }
 
+/// Removes the staged renewal (sound or damaged): it will not be installed at its
+/// start. The Overview asks first. `false` when none was staged.
+#[tauri::command]
+pub async fn remove_staged(state: State<'_, AppState>) -> CommandResult<bool> {
+    let env: Arc<_> = state.env()?;
+    blocking(move || Ok(env.remove_staged()?)).await
+}
+
 /// The serial number as a QR code (SVG), so it can be carried off an air-gapped machine.
 #[tauri::command]
 pub async fn serial_qr(state: State<'_, AppState>) -> CommandResult<String> {

@@ -1729,3 +1729,36 @@ fn another_serial() -> String {
     let facts = format!("platform_uuid={}\n", uuid::Uuid::new_v4());
     HostFacts::parse(&facts, "test").unwrap().serial_number().unwrap().to_string()
 }
+
+/// A staged renewal can be taken back from the Overview after a confirmation, and
+/// a staged file that no longer verifies is named there (it would never be
+/// installed) with the same way out; the installed license never changes.
+#[test]
+fn a_staged_renewal_is_removed_from_the_overview_and_a_damaged_one_is_named() {
+    let app = App::open();
+    let s = &app.session;
+    let old = app.license();
+    let staged_file = app.path(".license-manager/staged.lic");
+    for damaged in [false, true] {
+        app.choose_sample("next-term.lic");
+        s.click("[data-testid=install-button]");
+        s.wait_for("[data-testid=staged]");
+        if damaged {
+            let text = std::fs::read_to_string(&staged_file).unwrap();
+            std::fs::write(&staged_file, text.replacen('A', "B", 1).replacen("eyJ", "eyK", 1)).unwrap();
+        }
+        app.nav("overview");
+        let shown = if damaged { "[data-testid=staged-damaged]" } else { "[data-testid=staged-renewal]" };
+        s.wait_for(shown);
+        s.click("[data-testid=unstage]");
+        s.wait_for("[data-testid=confirm-unstage]");
+        s.click("[data-testid=unstage-keep]");
+        assert!(staged_file.exists(), "kept when the administrator says so");
+        s.click("[data-testid=unstage]");
+        s.click("[data-testid=unstage-confirm]");
+        s.wait_text("[data-testid=notice]", |t| t.starts_with("The staged renewal was removed"));
+        until(Duration::from_secs(10), || (!s.exists(shown)).then_some(()), || format!("{shown} still shown"));
+        assert!(!staged_file.exists(), "damaged: {damaged}");
+        assert_eq!(app.license(), old);
+    }
+}

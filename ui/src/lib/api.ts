@@ -49,6 +49,7 @@ export const api = {
   createConfig: (input: NewConfig) => call("create_config", { input }),
   serialQr: () => call("serial_qr"),
   acceptClock: () => call("accept_clock"),
+  removeStaged: () => call("remove_staged"),
   chooseLicenseFile: () => call("choose_license_file"),
   pasteLicense: (text: string) => call("paste_license", { text }),
   currentCandidate: () => call("current_candidate"),

@@ -119,6 +119,10 @@ drift: Drift | null,
  */
 staged: StagedLicense | null, 
 /**
+ * A staged file is there but does not verify: it will never be installed.
+ */
+staged_damaged: boolean, 
+/**
  * False when no vendor key is trusted: no license can be checked.
  */
 vendor_keys_configured: boolean, 
@@ -515,6 +519,7 @@ export type Commands = {
   open_demo: { args: Record<string, never>; result: Overview };
   create_config: { args: { input: NewConfig }; result: Overview };
   accept_clock: { args: Record<string, never>; result: null };
+  remove_staged: { args: Record<string, never>; result: boolean };
   serial_qr: { args: Record<string, never>; result: string };
   choose_license_file: { args: Record<string, never>; result: CandidateView | null };
   paste_license: { args: { text: string }; result: CandidateView };

@@ -59,6 +59,8 @@ pub struct Overview {
     pub drift: Option<Drift>,
     /// The renewal waiting for its start time, if one is staged (and sound).
     pub staged: Option<StagedLicense>,
+    /// A staged file is there but does not verify: it will never be installed.
+    pub staged_damaged: bool,
     /// False when no vendor key is trusted: no license can be checked.
     pub vendor_keys_configured: bool,
     /// Every problem in one line each, for the CLI (the app words its own from the
@@ -114,7 +116,9 @@ impl Environment {
         }
         let last_upload =
             self.history_of(serial.as_ref().map(|s| &s.serial_number)).into_iter().max_by_key(|u| u.received_at);
+        let mut staged_damaged = false;
         let staged = self.staged().unwrap_or_else(|e| {
+            staged_damaged = matches!(e, Error::StagedDamaged { .. });
             warnings.push(e.to_string());
             None
         });
@@ -131,6 +135,7 @@ impl Environment {
             clock,
             drift,
             staged,
+            staged_damaged,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
             warnings,
         })
