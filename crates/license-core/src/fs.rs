@@ -519,6 +519,23 @@ pub fn read_optional(path: &Path, links: Links) -> Result<Option<Vec<u8>>, Error
     }
 }
 
+/// Reads a derived JSON record (one the program can do without: a history, a
+/// forecast's readings): missing, unreadable or damaged, it reads as empty, with a
+/// warning naming `what`. Never a link.
+pub fn read_derived<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> T {
+    match read_optional(path, Links::Refuse) {
+        Ok(None) => T::default(),
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "the {what} is damaged; it is ignored");
+            T::default()
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the {what} cannot be read; it is ignored");
+            T::default()
+        }
+    }
+}
+
 /// Reads a document file, refusing anything over the 1 MiB limit before reading it.
 pub fn read_document(path: &Path) -> Result<Vec<u8>, Error> {
     read_capped(path, crate::kind::MAX_FILE_BYTES, Links::Follow)

@@ -140,18 +140,7 @@ impl Environment {
     /// The consumption of every audit made here, oldest first (empty when none
     /// was kept or the record is damaged).
     pub fn consumption_history(&self) -> Vec<Reading> {
-        let path = self.consumption_history_path();
-        match fs::read_optional(&path, fs::Links::Refuse) {
-            Ok(None) => Vec::new(),
-            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(path = %path.display(), error = %e, "the consumption history is damaged; it is ignored");
-                Vec::new()
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "the consumption history cannot be read; it is ignored");
-                Vec::new()
-            }
-        }
+        fs::read_derived(&self.consumption_history_path(), "consumption history")
     }
 
     /// Adds `reading` to the history. The caller holds the environment's lock. A

@@ -73,17 +73,7 @@ struct Record {
 
 impl Record {
     fn load(path: &Path) -> Record {
-        match fs::read_optional(path, fs::Links::Refuse) {
-            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(path = %path.display(), error = %e, "the renewal record is damaged; it is ignored");
-                Record::default()
-            }),
-            Ok(None) => Record::default(),
-            Err(e) => {
-                tracing::warn!(error = %e, "the renewal record cannot be read; it is ignored");
-                Record::default()
-            }
-        }
+        fs::read_derived(path, "renewal record")
     }
 
     fn save(&mut self, path: &Path) -> Result<(), Error> {
@@ -196,7 +186,7 @@ pub fn timeline(sub: &Subscription, record: &Path, now: Timestamp) -> Vec<Timeli
             ))
         })
         .collect();
-    rows.sort_by_key(|r| import_rank(r.environment_type));
+    rows.sort_by_key(|r| r.environment_type.import_rank());
     rows
 }
 
@@ -231,11 +221,6 @@ fn row(
         renewal,
         last_audit_at: slot.last_audit_at,
     }
-}
-
-/// Development, then Quality, Production and LifeTime ([`EnvironmentType::import_rank`]).
-pub fn import_rank(t: EnvironmentType) -> usize {
-    t.import_rank()
 }
 
 /// What "Prepare renewals" did for one environment.
@@ -276,7 +261,7 @@ pub fn due<'a>(
             (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, expires))
         })
         .collect();
-    due.sort_by_key(|(slot, _, _)| import_rank(slot.environment_type));
+    due.sort_by_key(|(slot, _, _)| slot.environment_type.import_rank());
     due
 }
 
@@ -447,7 +432,7 @@ mod tests {
             EnvironmentType::Development,
             EnvironmentType::Quality,
         ];
-        types.sort_by_key(|t| import_rank(*t));
+        types.sort_by_key(|t| t.import_rank());
         assert_eq!(types, EnvironmentType::ALL.to_vec());
     }
 

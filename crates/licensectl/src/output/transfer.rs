@@ -5,7 +5,7 @@ use super::Out;
 use license_core::environment::transfer_here::{ExportSummary, ImportPlan, ReceiptFate};
 use license_core::transfer::Transfer;
 use license_core::workstation::process::{ItemOutcome, ItemState, ProcessReport};
-use license_core::workstation::renewals::{self, PreparedRenewal, RenewalState, SentLicense};
+use license_core::workstation::renewals::{PreparedRenewal, RenewalState, SentLicense};
 use license_core::{count, printable, timestamp};
 use license_core::{ErrorCode, SerialNumber};
 use serde_json::json;
@@ -211,7 +211,7 @@ fn render(t: &Transfer, states: &States) -> String {
     }
     let mut carrying: Vec<_> = t.environments.iter().filter(|(_, p)| p.license.is_some()).map(|(e, _)| e).collect();
     if carrying.len() > 1 {
-        carrying.sort_by_key(|e| renewals::import_rank(e.environment_type));
+        carrying.sort_by_key(|e| e.environment_type.import_rank());
         let order: Vec<String> =
             carrying.iter().map(|e| format!("{} ({})", printable(&e.name), e.environment_type)).collect();
         s += &format!("Import order: {}\n", order.join(", then "));
