@@ -771,10 +771,11 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
     assert_eq!(said.matches("nothing added: no renewal for").count(), 3, "{said}");
     assert!(!renewal_file.exists(), "nothing to carry: no file is written");
 
-    // The renewal is booked: a new term from the day before the old one ends. Licenses
-    // are stamped to the second and a renewal is issued after the license it renews,
-    // so its second must have passed.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Times are whole seconds. A renewal is issued after the license it renews, and
+    // an export within the second the renewal was sent cannot say it came after.
+    let next_second = || std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The renewal is booked: a new term from the day before the old one ends.
+    next_second();
     let starts = expiry - chrono::Duration::days(1);
     portal.execute(
         "UPDATE subscriptions SET starts_at = ?1, expires_at = ?2",
@@ -798,6 +799,7 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
         "{shown}"
     );
     assert_eq!(shown.matches("renewal: waiting").count(), 3, "{shown}");
+    next_second();
 
     // Development imports (staged), reaches the start (installed), and exports;
     // Quality imports (staged) and exports; Production does nothing yet.

@@ -96,13 +96,15 @@ impl Record {
 }
 
 /// Remembers each environment's export in `transfer` (newer than the one seen
-/// before), so its renewal state can be told. Entries the workstation wrote itself
-/// (no export yet) are told apart by their time: not after what it sent.
+/// before), so its renewal state can be told. The entry the workstation wrote
+/// itself for an environment new to the file is no export: it has no hostname, no
+/// license, and the time the license was sent. (Telling it by time alone, "not
+/// after what was sent", ignored for good an export made within the same second.)
 pub fn observe(record: &Path, transfer: &Transfer) -> Result<(), Error> {
     let mut r = Record::load(record);
     let mut changed = false;
     for (entry, _) in &transfer.environments {
-        let ours = r.sent_to(&entry.serial_number).is_some_and(|s| entry.exported_at <= s.sent_at);
+        let ours = r.sent_to(&entry.serial_number).is_some_and(|s| written_by_workstation(entry, s));
         let seen = r.export_of(&entry.serial_number).map(|e| e.exported_at);
         if ours || seen.is_some_and(|t| t >= entry.exported_at) {
             continue;
@@ -115,6 +117,11 @@ pub fn observe(record: &Path, transfer: &Transfer) -> Result<(), Error> {
         r.save(record)?;
     }
     Ok(())
+}
+
+/// The entry [`prepare`] writes for an environment the file did not hold yet.
+fn written_by_workstation(entry: &TransferEntry, sent: &SentLicense) -> bool {
+    entry.hostname.is_empty() && entry.license_id.is_none() && entry.exported_at == sent.sent_at
 }
 
 /// What became of a license sent to an environment.
@@ -130,6 +137,9 @@ pub enum RenewalState {
     Waiting,
 }
 
+/// Times are whole seconds (spec "Transfer file"), so an export within the second
+/// the license was sent may have come before its import: that one says waiting
+/// until the next export (the strict reading; ARCHITECTURE, spec-silent choices).
 fn state_of(sent: &SentLicense, export: Option<&TransferEntry>) -> RenewalState {
     match export {
         Some(e) if e.license_id == Some(sent.license_id) => RenewalState::Renewed,
@@ -445,8 +455,15 @@ mod tests {
         let mut r = Record { sent: vec![sent(now + Duration::days(10), now)], exports: Vec::new() };
         r.save(&record).unwrap();
         let t = |e: TransferEntry| Transfer { environments: vec![(e, Default::default())] };
-        observe(&record, &t(export(None, now))).unwrap();
+        let own = TransferEntry { hostname: String::new(), ..export(None, now) };
+        observe(&record, &t(own)).unwrap();
         assert!(Record::load(&record).exports.is_empty(), "the workstation's own entry is no export");
+        // An environment's export within the same second is one, though it says
+        // waiting: it may have come before the import.
+        let same_second = export(Some(Uuid::new_v4()), now);
+        observe(&record, &t(same_second.clone())).unwrap();
+        assert_eq!(Record::load(&record).exports, vec![same_second.clone()]);
+        assert_eq!(state_of(&r.sent[0], Some(&same_second)), RenewalState::Waiting);
         observe(&record, &t(export(None, now + Duration::hours(1)))).unwrap();
         observe(&record, &t(export(None, now + Duration::minutes(30)))).unwrap();
         let seen = Record::load(&record).exports;
