@@ -123,6 +123,21 @@ fn a_newer_license_is_installed_with_a_backup_then_the_next_run_is_up_to_date() 
     assert_eq!(outcomes, ["installed", "up_to_date"], "the dry run is not recorded");
 }
 
+/// The renewal history is derived: damaged, it reads as empty with a warning, the
+/// renewal still runs, and its record starts the history again.
+#[test]
+fn a_damaged_renewal_history_is_named_and_started_again() {
+    let site = Site::new();
+    std::fs::write(site.path(".license-manager/renewals.json"), b"[{\"outcome\": ").unwrap();
+    let o = site.run(None, &["--json", "renew", "--history"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("the renewal history is damaged"), "{}", text(&o));
+    let o = site.run(None, &["renew"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let outcomes: Vec<_> = site.history().iter().map(|h| h["outcome"].as_str().unwrap().to_string()).collect();
+    assert_eq!(outcomes, ["installed"]);
+}
+
 #[test]
 fn a_renewed_term_is_staged_and_installed_at_its_start() {
     let site = Site::new();

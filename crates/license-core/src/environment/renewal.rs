@@ -169,12 +169,11 @@ impl Environment {
         })
     }
 
-    /// The renewal history, oldest first; empty when there is none or it is unreadable.
+    /// The renewal history, oldest first; empty when there is none, and empty with a
+    /// logged warning when it is unreadable (it is derived: the install history and
+    /// the backups keep what matters).
     pub fn renewal_history(&self) -> Vec<RenewalRecord> {
-        fs::read_capped(&self.history_path(), crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        fs::read_derived(&self.history_path(), "renewal history")
     }
 
     fn history_path(&self) -> PathBuf {
