@@ -31,11 +31,14 @@ fn sources() -> BTreeMap<String, String> {
                 stack.push(p);
                 continue;
             }
-            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().to_string();
-            if rel == "lib.rs" || !rel.ends_with(".rs") {
+            let rel = p.strip_prefix(&src).unwrap();
+            if rel == Path::new("lib.rs") || rel.extension().is_none_or(|e| e != "rs") {
                 continue;
             }
-            let module = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+            // By component, not by '/': the test also runs under Wine, where the
+            // separator is a backslash.
+            let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+            let module = first.trim_end_matches(".rs").to_string();
             let text = std::fs::read_to_string(&p).unwrap();
             let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
             let code: String = code.lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n");
