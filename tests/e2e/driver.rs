@@ -46,24 +46,40 @@ impl Driver {
             std::env::var_os("DISPLAY").is_some(),
             "E2E tests need a display: run them under xvfb-run (see README)"
         );
-        let (port, native) = (free_port(), free_port());
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
-        let mut cmd = Command::new(&driver);
-        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .stdout(Stdio::null())
-            .stderr(if std::env::var_os("E2E_APP_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });
-        for (k, v) in env {
-            cmd.env(k, v);
+        // A port free when asked can be taken before tauri-driver binds it (the other
+        // tests start servers too), and then tauri-driver exits: that is tried again
+        // on new ports, twice at most.
+        for attempt in 1..=3 {
+            let (port, native) = (free_port(), free_port());
+            let mut cmd = Command::new(&driver);
+            cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+                .stdout(Stdio::null())
+                .stderr(if std::env::var_os("E2E_APP_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            for k in env_remove {
+                cmd.env_remove(k);
+            }
+            let mut child = cmd.spawn().unwrap_or_else(|e| {
+                panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`")
+            });
+            let base = format!("http://127.0.0.1:{port}");
+            let up = until(
+                TIMEOUT,
+                || match child.try_wait() {
+                    Ok(Some(_)) => Some(false),
+                    _ => ureq::get(&format!("{base}/status")).call().ok().map(|_| true),
+                },
+                || "tauri-driver did not start".into(),
+            );
+            if up {
+                return Driver { child, base, _serial: guard };
+            }
+            assert!(attempt < 3, "tauri-driver exited at start {attempt} times (ports {port}, {native})");
         }
-        for k in env_remove {
-            cmd.env_remove(k);
-        }
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {driver}: {e}; install it with `cargo install tauri-driver --locked`")
-        });
-        let base = format!("http://127.0.0.1:{port}");
-        until(TIMEOUT, || ureq::get(&format!("{base}/status")).call().ok(), || "tauri-driver did not start".into());
-        Driver { child, base, _serial: guard }
+        unreachable!("the loop returns or panics")
     }
 
     pub fn session(&self, app_args: &[&str]) -> Session {
