@@ -51,8 +51,6 @@ type ApiResult = Result<Response, Problem>;
 
 pub fn router(portal: Shared) -> Router {
     let mut r = Router::new()
-        .route("/api/v1/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/api/v1/openapi.yaml", get(|| async { ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI) }))
         .route("/api/v1/subscriptions/{code}", get(subscription))
         .route("/api/v1/subscriptions/{code}/environments", post(register))
         .route("/api/v1/subscriptions/{code}/environments/{serial}", delete(unregister))
@@ -61,7 +59,12 @@ pub fn router(portal: Shared) -> Router {
         .route("/api/v1/environments/{serial}/license", get(download_license))
         .route("/api/v1/environments/{serial}/license/send", post(send_license))
         .route("/api/v1/license-requests", post(license_request))
-        .route("/api/v1/audits", post(upload_audit));
+        .route("/api/v1/audits", post(upload_audit))
+        // Before any path or body is looked at: without a valid token the answer is
+        // 401, never a 400 that tells an anonymous caller what the API accepts.
+        .route_layer(middleware::from_fn_with_state(portal.clone(), authenticate))
+        .route("/api/v1/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/api/v1/openapi.yaml", get(|| async { ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI) }));
     if portal.faults.is_some() {
         r = r
             .route_layer(middleware::from_fn_with_state(portal.clone(), apply_faults))
@@ -178,6 +181,15 @@ async fn apply_faults(State(p): State<Shared>, req: HttpRequest, next: Next) -> 
             let _db = p.db();
             panic!("fault injected: panic while holding the database");
         }
+    }
+}
+
+/// Every API route but health and the document: a known token first. Each handler
+/// then checks the permissions and the subscription its request needs.
+async fn authenticate(State(p): State<Shared>, request: HttpRequest, next: Next) -> Response {
+    match authorize(&p, request.headers(), &[]) {
+        Ok(_) => next.run(request).await,
+        Err(problem) => problem.into_response(),
     }
 }
 

@@ -371,3 +371,34 @@ fn names_with_control_characters_are_refused() {
     }
     assert_eq!(w.portal.count("SELECT COUNT(*) FROM slots WHERE serial_number IS NOT NULL"), 1, "nothing registered");
 }
+
+/// Authentication comes before any path or body is looked at: without a token (or
+/// with an unknown one) every API route answers 401, never a 400 that tells an
+/// anonymous caller what it accepts; health and the document stay open (issue 31).
+#[test]
+fn without_a_valid_token_every_route_is_401_before_validation() {
+    let w = world();
+    let bad = [
+        ("GET", "/api/v1/subscriptions/not-a-code"),
+        ("GET", "/api/v1/environments/%00/license"),
+        ("DELETE", "/api/v1/subscriptions/x/environments/y"),
+        ("POST", "/api/v1/subscriptions/x/environments"),
+        ("POST", "/api/v1/audits"),
+        ("POST", "/api/v1/license-requests"),
+        ("POST", "/api/v1/environments/zz/license/send"),
+    ];
+    for token in [None, Some("lmp_unknown")] {
+        for (method, path) in bad {
+            let mut rq = agent().request(method, &format!("{}{path}", w.url));
+            if let Some(t) = token {
+                rq = rq.set("Authorization", &format!("Bearer {t}"));
+            }
+            let r = answer(rq.set("Content-Type", "application/json").send_bytes(b"{not json"));
+            assert_eq!(r.status(), 401, "{method} {path} with {token:?}");
+            assert_eq!(r.content_type(), "application/problem+json");
+        }
+    }
+    for open in ["/api/v1/health", "/api/v1/openapi.yaml"] {
+        assert_eq!(answer(agent().get(&format!("{}{open}", w.url)).call()).status(), 200, "{open}");
+    }
+}
