@@ -99,6 +99,16 @@ pub async fn confirm(app: &AppHandle, title: &str, changes: &[String]) -> bool {
     }
 }
 
+/// The app's [`Confirmer`](license_core::trust::Confirmer): the native dialog of
+/// [`confirm`], waited for on the blocking thread the change runs on.
+pub struct Native(pub AppHandle);
+
+impl license_core::trust::Confirmer for Native {
+    fn confirm(&self, title: &str, changes: &[String]) -> bool {
+        tauri::async_runtime::block_on(confirm(&self.0, title, changes))
+    }
+}
+
 #[cfg(not(feature = "test-dialogs"))]
 type DialogFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<PathBuf>> + Send>>;
 

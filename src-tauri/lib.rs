@@ -82,6 +82,7 @@ pub fn run() {
                 tracing::warn!(error = %e, "no environment opened at start");
                 state.set_error(e);
             }
+            bind_given_token(&state);
             #[cfg(feature = "test-dialogs")]
             drop::watch_test_drops(app.handle());
             notify::start(app.handle());
@@ -96,6 +97,19 @@ pub fn run() {
         .run(tauri::generate_context!());
     if let Err(e) = ran {
         startup::fail(&format!("License Manager stopped: {e}"));
+    }
+}
+
+/// A token given in the environment belongs to the portal declared at start: the
+/// open environment's, else the workstation's. A portal changed in Settings later
+/// never receives it.
+fn bind_given_token(state: &AppState) {
+    let declared = match state.env() {
+        Ok(env) => env.config.portal_url.clone(),
+        Err(_) => commands::workstation::load().ok().and_then(|w| w.portal_url),
+    };
+    if let Err(e) = license_core::secrets::bind_given_token(declared.as_ref()) {
+        tracing::warn!(error = %e, "the token given at start is bound to no portal");
     }
 }
 

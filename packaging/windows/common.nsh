@@ -5,7 +5,6 @@
 Target amd64-unicode
 SetCompressor /SOLID lzma
 !include "LogicLib.nsh"
-!include "WordFunc.nsh"
 !include "WinMessages.nsh"
 !include "x64.nsh"
 
@@ -29,32 +28,44 @@ Function un.onInit
   SetShellVarContext all
 FunctionEnd
 
-; On the system PATH once: any earlier entry for this folder is taken out first.
-; No empty entries either (another uninstaller may have left a ";;" or a trailing
-; ";"): they mean nothing to Windows, but Wine's cmd stops searching at one.
-!macro AddInstallDirToPath
-  ReadRegStr $0 HKLM "${ENVKEY}" "Path"
-  ${WordReplace} "$0" ";$INSTDIR\" "" "+" $0
-  ${WordReplace} "$0" ";$INSTDIR" "" "+" $0
-  ${WordReplace} "$0" ";;" ";" "+" $0
-  ${WordReplace} "$0" ";;" ";" "+" $0
-  StrCpy $1 $0 1 -1
-  ${If} $1 == ";"
-    StrCpy $0 $0 -1
+; On the system PATH once, through the installed licensectl.exe: it reads and
+; writes the value whole through the registry API. NSIS itself reads at most 1,024
+; characters, and a longer PATH read as empty was once written back as our folder
+; alone. Entries are matched whole ("…\License Manager Tools" stays), empty ones go
+; (Wine's cmd stops searching at one), and a PATH that cannot be read is left as it
+; is. A failure is said, never fatal: the program works without being on the PATH.
+!macro SystemPath action
+  nsExec::ExecToLog '"$INSTDIR\licensectl.exe" system-path ${action} "$INSTDIR"'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "The system PATH was left as it was (licensectl system-path ${action}: $0); add or remove $INSTDIR by hand"
   ${EndIf}
-  ${If} $0 == ""
-    WriteRegExpandStr HKLM "${ENVKEY}" "Path" "$INSTDIR"
-  ${Else}
-    WriteRegExpandStr HKLM "${ENVKEY}" "Path" "$0;$INSTDIR"
-  ${EndIf}
-  SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
 !macroend
 
+; The machine-wide folder (%ProgramData%\License Manager: the scheduled tasks'
+; configuration and state) and the install folder belong to the administrators:
+; owned by Administrators, a protected DACL (Administrators and SYSTEM change,
+; Users read). Otherwise a standard user could plant what a task runs as SYSTEM.
+!macro ProtectFolders
+  nsExec::ExecToLog '"$INSTDIR\licensectl.exe" system-folder'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "%ProgramData%\License Manager could not be given to the administrators (licensectl system-folder: $0)"
+  ${EndIf}
+  nsExec::ExecToLog '"$INSTDIR\licensectl.exe" system-folder "$INSTDIR"'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "$INSTDIR could not be given to the administrators (licensectl system-folder: $0)"
+  ${EndIf}
+!macroend
+
+!macro AddInstallDirToPath
+  !insertmacro SystemPath add
+!macroend
+
+; Before licensectl.exe is deleted: it is what takes the folder off the PATH.
 !macro RemoveInstallDirFromPath
-  ReadRegStr $0 HKLM "${ENVKEY}" "Path"
-  ${un.WordReplace} "$0" ";$INSTDIR" "" "+" $0
-  WriteRegExpandStr HKLM "${ENVKEY}" "Path" "$0"
-  SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
+  !insertmacro SystemPath remove
 !macroend
 
 ; The scheduled jobs' XML (the daily check, the monthly audit, the daily renewal),

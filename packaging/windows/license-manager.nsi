@@ -84,6 +84,7 @@ Section "License Manager"
   WriteUninstaller "$INSTDIR\uninstall.exe"
   !insertmacro InstallTasks
   CreateShortcut "$SMPROGRAMS\License Manager.lnk" "$INSTDIR\License Manager.exe"
+  !insertmacro ProtectFolders
   !insertmacro AddInstallDirToPath
   ; The command-line-only installer's licensectl is now this one's.
   Delete "$INSTDIR\uninstall-licensectl.exe"
@@ -93,6 +94,7 @@ Section "License Manager"
 SectionEnd
 
 Section "Uninstall"
+  !insertmacro RemoveInstallDirFromPath
   Delete "$INSTDIR\License Manager.exe"
   Delete "$INSTDIR\WebView2Loader.dll"
   Delete "$INSTDIR\licensectl.exe"
@@ -100,6 +102,5 @@ Section "Uninstall"
   Delete "$SMPROGRAMS\License Manager.lnk"
   !insertmacro RemoveTasks
   RMDir "$INSTDIR"
-  !insertmacro RemoveInstallDirFromPath
   DeleteRegKey HKLM "${KEY}"
 SectionEnd

@@ -29,16 +29,17 @@ Section "licensectl"
   File "/oname=licensectl.exe" "${EXE}"
   WriteUninstaller "$INSTDIR\uninstall-licensectl.exe"
   !insertmacro InstallTasks
+  !insertmacro ProtectFolders
   !insertmacro AddInstallDirToPath
   !insertmacro AppsAndFeatures "${KEY}" "License Manager command line" "uninstall-licensectl.exe"
 SectionEnd
 
 Section "Uninstall"
+  !insertmacro RemoveInstallDirFromPath
   Delete "$INSTDIR\licensectl.exe"
   Delete "$INSTDIR\uninstall-licensectl.exe"
   !insertmacro RemoveTasks
   ; Only if empty: the desktop app's installer may share the folder.
   RMDir "$INSTDIR"
-  !insertmacro RemoveInstallDirFromPath
   DeleteRegKey HKLM "${KEY}"
 SectionEnd

@@ -1,7 +1,7 @@
 //! Overview page: the environment, its serial number, the installed license; and
 //! what to do when no configuration exists yet.
 
-use super::blocking;
+use super::{blocking, confirm, with_env};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::environment::overview::Overview;
@@ -43,28 +43,36 @@ pub struct NewConfig {
     vendor_key: String,
 }
 
-/// Writes a first configuration in the user's configuration folder and opens it.
+/// Writes a first configuration in the user's configuration folder, after the
+/// native dialog confirmed what it will trust, and opens it. It never writes over
+/// an existing configuration (Settings changes one).
 #[tauri::command]
-pub async fn create_config(input: NewConfig, state: State<'_, AppState>) -> CommandResult<Overview> {
+pub async fn create_config(input: NewConfig, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Overview> {
     let path = config::candidates(None)
         .into_iter()
         .next()
         .ok_or_else(|| CommandError::Invalid("no configuration folder is known for this user".into()))?;
     let p = path.clone();
-    blocking(move || {
-        let dir = p.parent().expect("a configuration file has a folder");
-        license_core::fs::ensure_dir(dir)?;
-        Config::new(
+    let proposal = blocking(move || {
+        if p.exists() {
+            return Err(CommandError::Invalid(format!(
+                "{} already exists: open it, or change it in Settings; nothing was written",
+                p.display()
+            )));
+        }
+        license_core::fs::ensure_dir(p.parent().expect("a configuration file has a folder"))?;
+        let builder = Config::new(
             input.name.trim(),
             input.environment_type,
             typed_path(&input.license_file),
             typed_path(&input.backup_dir),
         )
-        .vendor_keys(vec![input.vendor_key])
-        .write(&p)?;
-        Ok(())
+        .vendor_keys(vec![input.vendor_key]);
+        Ok(builder.propose(&p)?)
     })
     .await?;
+    let confirmed = confirm(&app, proposal).await?;
+    blocking(move || Ok(confirmed.apply().map(drop)?)).await?;
     let env = state.open(&path)?;
     blocking(move || Ok(env.overview()?)).await
 }
@@ -76,19 +84,23 @@ pub fn typed_path(text: &str) -> PathBuf {
 }
 
 /// The administrator says the system clock is right (a time seen far ahead was a
-/// clock error): the remembered time becomes now. The overview asks first.
+/// clock error): the remembered time becomes now, once the native dialog confirmed it.
 #[tauri::command]
-pub async fn accept_clock(state: State<'_, AppState>) -> CommandResult<()> {
+pub async fn accept_clock(app: AppHandle, state: State<'_, AppState>) -> CommandResult<()> {
     let env: Arc<_> = state.env()?;
-    blocking(move || Ok(env.accept_clock().map(drop)?)).await
+    let proposal = with_env(&env, |env| Ok(env.propose_accept_clock()?)).await?;
+    let confirmed = confirm(&app, proposal).await?;
+    with_env(&env, move |env| Ok(env.accept_clock(confirmed).map(drop)?)).await
 }
 
-/// Removes the staged renewal (sound or damaged): it will not be installed at its
-/// start. The Overview asks first. `false` when none was staged.
+/// Removes the staged renewal (sound or damaged), once the native dialog confirmed
+/// it: it will not be installed at its start. `false` when none was staged.
 #[tauri::command]
-pub async fn remove_staged(state: State<'_, AppState>) -> CommandResult<bool> {
+pub async fn remove_staged(app: AppHandle, state: State<'_, AppState>) -> CommandResult<bool> {
     let env: Arc<_> = state.env()?;
-    blocking(move || Ok(env.remove_staged()?)).await
+    let Some(proposal) = with_env(&env, |env| Ok(env.propose_remove_staged()?)).await? else { return Ok(false) };
+    let confirmed = confirm(&app, proposal).await?;
+    with_env(&env, move |env| Ok(env.remove_staged(confirmed)?)).await
 }
 
 /// The serial number as a QR code (SVG), so it can be carried off an air-gapped machine.

@@ -14,6 +14,7 @@ pub mod workstation;
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
+use license_core::trust::{Confirmed, Proposal};
 use license_core::Environment;
 use std::sync::Arc;
 use tauri::{AppHandle, Manager};
@@ -38,6 +39,13 @@ impl license_core::run::Blocking for OnBlockingPool {
             .await
             .map_err(|e| license_core::Error::Interrupted { reason: e.to_string() })?
     }
+}
+
+/// The one way a command gets a confirmed trust change: the native dialog asks,
+/// outside the webview, on a blocking thread (license_core::trust).
+pub async fn confirm<T: Send + 'static>(app: &AppHandle, proposal: Proposal<T>) -> CommandResult<Confirmed<T>> {
+    let app = app.clone();
+    blocking(move || Ok(proposal.confirm(&crate::dialogs::Native(app))?)).await
 }
 
 /// [`blocking`] with the open environment.

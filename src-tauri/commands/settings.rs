@@ -1,12 +1,10 @@
 //! Settings page: the environment configuration and the portal token.
 
-use super::blocking;
 use super::environment::typed_path;
+use super::{blocking, confirm};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
-use crate::dialogs;
-use license_core::environment::config::TrustAnchors;
 use license_core::environment::renewal::Renewal;
 use license_core::secrets::TokenSource;
 use license_core::{secrets, EnvironmentType, PortalUrl};
@@ -66,21 +64,16 @@ fn optional(s: &str) -> Option<String> {
 }
 
 /// Validates everything first; writes the file atomically only when all is well.
-/// What the environment trusts (vendor keys, proxy, CA bundle) changes only after a
-/// native confirmation that shows the change: the webview alone cannot change it.
-/// Every rule is checked first, so nothing invalid is ever put to the administrator.
+/// Every change to what the environment trusts, where it writes or what it runs
+/// (vendor keys, portal, proxy, CA bundle, license file, folders) is the core's
+/// trust proposal, applied only after the native dialog confirmed it: the webview
+/// alone cannot change it. Nothing invalid is ever put to the administrator.
 #[tauri::command]
 pub async fn save_settings(settings: Settings, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Settings> {
     let env = state.env()?;
     // Every rule (the one URL check included) is core's: ConfigBuilder::check.
     let portal_url = optional(&settings.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?;
     let config_path = env.config_path.clone();
-    let wanted = TrustAnchors {
-        vendor_keys: settings.vendor_keys.clone(),
-        proxy: optional(&settings.proxy),
-        ca_bundle: optional(&settings.ca_bundle).map(|c| typed_path(&c)),
-    };
-    let changes = env.config.trust_anchors().changes_to(&wanted);
     let edited = env
         .config
         .clone()
@@ -90,25 +83,14 @@ pub async fn save_settings(settings: Settings, app: AppHandle, state: State<'_, 
         .license_file(typed_path(&settings.license_file))
         .backup_dir(typed_path(&settings.backup_dir))
         .portal_url(portal_url)
-        .proxy(wanted.proxy)
-        .ca_bundle(wanted.ca_bundle)
-        .vendor_keys(wanted.vendor_keys)
+        .proxy(optional(&settings.proxy))
+        .ca_bundle(optional(&settings.ca_bundle).map(|c| typed_path(&c)))
+        .vendor_keys(settings.vendor_keys.clone())
         .auto_renew(settings.auto_renew);
     let p = config_path.clone();
-    let edited = blocking(move || {
-        edited.check(&p)?;
-        Ok(edited)
-    })
-    .await?;
-    if !changes.is_empty() && !dialogs::confirm(&app, "Change what this environment trusts?", &changes).await {
-        return Err(CommandError::Cancelled);
-    }
-    let p = config_path.clone();
-    blocking(move || {
-        edited.write(&p)?;
-        Ok(())
-    })
-    .await?;
+    let proposal = blocking(move || Ok(edited.propose(&p)?)).await?;
+    let confirmed = confirm(&app, proposal).await?;
+    blocking(move || Ok(confirmed.apply().map(drop)?)).await?;
     state.open(&config_path)?;
     get_settings(state).await
 }

@@ -1,11 +1,11 @@
 //! The connected workstation: no environment of its own; the subscription's slots
 //! (Infrastructure) and transfer files (Transfer) through the portal.
 
-use super::{blocking, cancellable, with_state};
+use super::{blocking, cancellable, confirm, with_state};
 use crate::dialogs;
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use license_core::portal::{PortalClient, Subscription};
+use license_core::portal::{FreeSlot, PortalClient, Subscription};
 use license_core::transfer::{Transfer, TransferEntry};
 use license_core::workstation::process::{self, ItemOutcome, ProcessReport};
 use license_core::workstation::renewals::{self, PreparedRenewal, RenewalState, TimelineRow};
@@ -46,7 +46,7 @@ fn view(config: WorkstationConfig) -> CommandResult<WorkstationView> {
     Ok(WorkstationView { config, token_stored, path: config_path()?.display().to_string() })
 }
 
-pub(super) fn load() -> CommandResult<WorkstationConfig> {
+pub(crate) fn load() -> CommandResult<WorkstationConfig> {
     Ok(WorkstationConfig::load(&config_path()?)?)
 }
 
@@ -69,19 +69,22 @@ pub async fn get_workstation() -> CommandResult<WorkstationView> {
     blocking(|| view(load()?)).await
 }
 
+/// Saves the workstation's settings once the native dialog confirmed what changes
+/// in the portal, proxy and CA bundle it trusts (the core's trust proposal).
 #[tauri::command]
-pub async fn save_workstation(input: WorkstationInput) -> CommandResult<WorkstationView> {
-    blocking(move || {
+pub async fn save_workstation(input: WorkstationInput, app: AppHandle) -> CommandResult<WorkstationView> {
+    let proposal = blocking(move || {
         let config = WorkstationConfig {
             portal_url: optional(&input.portal_url).map(|u| u.parse::<PortalUrl>()).transpose()?,
             proxy: optional(&input.proxy),
             ca_bundle: optional(&input.ca_bundle).map(PathBuf::from),
             activation_code: optional(&input.activation_code).map(|c| c.parse::<ActivationCode>()).transpose()?,
         };
-        config.save(&config_path()?)?;
-        view(config)
+        Ok(config.propose(&config_path()?)?)
     })
-    .await
+    .await?;
+    let confirmed = confirm(&app, proposal).await?;
+    blocking(move || view(confirmed.apply()?)).await
 }
 
 #[tauri::command]
@@ -126,15 +129,24 @@ pub async fn register_slot(
     .await
 }
 
-/// Frees a slot (the UI has asked for confirmation).
+/// Frees a slot, once the native dialog confirmed it (a trust change: the
+/// environment's license stops counting for the subscription).
 #[tauri::command]
-pub async fn free_slot(serial: String, state: State<'_, AppState>) -> CommandResult<Subscription> {
+pub async fn free_slot(serial: String, app: AppHandle, state: State<'_, AppState>) -> CommandResult<Subscription> {
     let serial: SerialNumber = serial.parse()?;
     cancellable(&state, async {
         let (config, client) = config_and_client().await?;
-        let code = config.activation_code()?;
-        client.unregister(code, &serial).await?;
-        Ok(client.subscription(code).await?)
+        let code = config.activation_code()?.clone();
+        let slots = client.subscription(&code).await?;
+        let slot = slots.slots.iter().find(|s| s.serial_number.as_ref() == Some(&serial));
+        let Some(slot) = slot else {
+            return Err(CommandError::Invalid(format!(
+                "no slot of subscription {code} holds {serial}; nothing was changed"
+            )));
+        };
+        let confirmed = confirm(&app, FreeSlot::propose(code.clone(), serial, slot.name.as_deref())).await?;
+        client.unregister(confirmed).await?;
+        Ok(client.subscription(&code).await?)
     })
     .await
 }

@@ -11,7 +11,7 @@ mod driver;
 
 use driver::{until, Driver, Session};
 use license_core::serial::HostFacts;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -414,9 +414,13 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     let portal = format!("http://127.0.0.1:{}", 20000 + std::process::id() % 10000);
     // Typed with a trailing slash: the token must still be stored under the one
     // normalised address every lookup uses (it was stored under the raw text).
+    // The portal is a trust change too: the native dialog confirms it.
+    std::fs::write(&app.dialog, "confirm").unwrap();
     s.type_into("[data-field=portal_url]", &format!("{portal}/"));
     s.click("[data-testid=save-settings]");
     s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    let shown = std::fs::read_to_string(app.path("dialog-answer.shown")).unwrap();
+    assert!(shown.contains(&format!("→ {portal}")), "{shown}");
 
     // What the environment trusts changes only after a native confirmation that
     // shows the change (keys by id, the proxy's password hidden); declined, nothing.
@@ -429,7 +433,7 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     s.click("[data-testid=save-settings]");
     let err = s.wait_for("[data-testid=error]");
     let said = s.text(&err);
-    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("cancelled"), "{said}");
+    assert_eq!(s.attr(&err, "data-code").as_deref(), Some("not_confirmed"), "{said}");
     assert_eq!(std::fs::read_to_string(app.path("environment.toml")).unwrap(), before, "declined: unchanged");
     let shown = std::fs::read_to_string(app.path("dialog-answer.shown")).unwrap();
     assert!(shown.contains(&format!("Trust a new vendor key: {}", new_key.kid())), "{shown}");
@@ -683,8 +687,14 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     w.wait_for("[data-testid=workstation-settings]");
     w.type_into("[data-field=ws-portal-url]", &portal.url);
     w.type_into("[data-field=ws-activation-code]", &code.to_string());
+    // The portal the workstation trusts is set only through the native dialog.
+    std::fs::write(&answer, "").unwrap();
+    w.click("[data-testid=save-workstation]");
+    assert_eq!(w.attr(&w.wait_for("[data-testid=error]"), "data-code").as_deref(), Some("not_confirmed"));
+    std::fs::write(&answer, "confirm").unwrap();
     w.click("[data-testid=save-workstation]");
     w.wait_text("[data-testid=notice]", |t| t.contains("saved"));
+    std::fs::write(&answer, file.to_str().unwrap()).unwrap();
     w.type_into("[data-testid=ws-token]", &token);
     w.click("[data-testid=ws-store-token]");
     w.wait_text("[data-testid=ws-token-state]", |t| t.starts_with("A token"));
@@ -1155,6 +1165,7 @@ fn a_suspect_clock_can_be_accepted_from_the_overview() {
     assert!(warning.contains("once saw a time far ahead of this machine's clock"), "{warning}");
     assert!(warning.contains("judged by that later time"), "{warning}");
     s.click("[data-testid=accept-clock]");
+    std::fs::write(&app.dialog, "confirm").unwrap();
     s.click("[data-testid=confirm-accept-clock]");
     until(
         Duration::from_secs(10),
@@ -1356,6 +1367,7 @@ fn a_locked_keyring_is_named_while_the_app_waits_for_it() {
     app.nav("settings");
     let portal = format!("http://127.0.0.1:{}", 30000 + std::process::id() % 10000);
     s.type_into("[data-field=portal_url]", &portal);
+    std::fs::write(&app.dialog, "confirm").unwrap();
     s.click("[data-testid=save-settings]");
     s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
     bus.lock();
@@ -1761,11 +1773,233 @@ fn a_staged_renewal_is_removed_from_the_overview_and_a_damaged_one_is_named() {
         s.wait_for("[data-testid=confirm-unstage]");
         s.click("[data-testid=unstage-keep]");
         assert!(staged_file.exists(), "kept when the administrator says so");
+        // The page's step, then the native dialog: "no" keeps it, "yes" removes it.
         s.click("[data-testid=unstage]");
+        std::fs::write(&app.dialog, "").unwrap();
+        s.click("[data-testid=unstage-confirm]");
+        s.wait_for("[data-testid=error]");
+        assert!(staged_file.exists(), "kept when the native dialog says no");
+        s.click("[data-testid=unstage]");
+        std::fs::write(&app.dialog, "confirm").unwrap();
         s.click("[data-testid=unstage-confirm]");
         s.wait_text("[data-testid=notice]", |t| t.starts_with("The staged renewal was removed"));
         until(Duration::from_secs(10), || (!s.exists(shown)).then_some(()), || format!("{shown} still shown"));
         assert!(!staged_file.exists(), "damaged: {damaged}");
         assert_eq!(app.license(), old);
     }
+}
+
+/// Whether a command may change what is trusted (then only after the native dialog).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Gate {
+    /// It changes nothing the environment or workstation trusts, where it writes or
+    /// what it runs, whatever its arguments.
+    NoTrustChange,
+    /// It changes trust, and only through the native dialog (license_core::trust).
+    AsksNatively,
+}
+
+/// Every command the webview may call, with the most hostile arguments a script in
+/// the page could give it. A new command fails the gate test until it is here.
+const GATE: &[(&str, Gate, &str)] = {
+    use Gate::{AsksNatively as Asks, NoTrustChange as No};
+    &[
+        ("list_backups", No, "{}"),
+        ("backup_now", No, "{}"),
+        ("check_backup", No, r#"{"id": "../../../etc/passwd"}"#),
+        ("restore_backup", No, r#"{"id": "../environment.toml", "confirmed": true, "onProgress": "CHANNEL"}"#),
+        ("export_backup", No, r#"{"id": "../environment.toml"}"#),
+        ("overview", No, "{}"),
+        ("serial_qr", No, "{}"),
+        ("choose_license_file", No, "{}"),
+        ("paste_license", No, r#"{"text": "-----BEGIN LICENSE FILE-----\nAAAA\n-----END LICENSE FILE-----"}"#),
+        ("current_candidate", No, "{}"),
+        ("install_candidate", No, r#"{"confirmed": true, "onProgress": "CHANNEL"}"#),
+        ("save_install_report", No, "{}"),
+        ("save_license_copy", No, "{}"),
+        ("usage_preview", No, "{}"),
+        ("consumption_forecast", No, "{}"),
+        ("generate_audit", No, "{}"),
+        ("save_audit_copy", No, "{}"),
+        ("upload_outbox", No, r#"{"onProgress": "CHANNEL"}"#),
+        ("upload_audit_file", No, "{}"),
+        ("audit_state", No, "{}"),
+        ("register_environment", No, r#"{"activationCode": null, "reason": "\u001b[2J"}"#),
+        ("fetch_license", No, "{}"),
+        ("send_license", No, "{}"),
+        ("save_license_request", No, r#"{"activationCode": null}"#),
+        ("fulfil_request", No, "{}"),
+        ("request_view", No, r#"{"activationCode": null}"#),
+        ("cancel_portal_call", No, "{}"),
+        ("app_role", No, "{}"),
+        ("set_role", No, r#"{"role": "workstation"}"#),
+        ("get_settings", No, "{}"),
+        ("set_portal_token", No, r#"{"token": "lm_page_token"}"#),
+        ("clear_portal_token", No, "{}"),
+        ("renew_now", No, "{}"),
+        ("add_to_transfer_file", No, r#"{"request": true, "existing": true}"#),
+        ("open_transfer_here", No, "{}"),
+        ("record_receipts", No, "{}"),
+        ("get_workstation", No, "{}"),
+        ("set_workstation_token", No, r#"{"token": "lm_page_token"}"#),
+        ("infrastructure", No, "{}"),
+        (
+            "register_slot",
+            No,
+            r#"{"serial": "AAAAA-BBBBB-CCCCC-DDDDD", "environmentType": "production", "name": "x", "reason": null}"#,
+        ),
+        ("open_transfer_file", No, "{}"),
+        ("process_transfer", No, r#"{"reasons": {}, "onProgress": "CHANNEL"}"#),
+        ("infrastructure_timeline", No, "{}"),
+        ("prepare_renewals", No, r#"{"days": 60}"#),
+        // The trust changes: each reaches its dialog, which answers "no".
+        (
+            "create_config",
+            Asks,
+            r#"{"input": {"name": "Evil", "environment_type": "production", "license_file": "/tmp/evil.lic", "backup_dir": "/tmp", "vendor_key": "VENDORKEY"}}"#,
+        ),
+        ("save_settings", Asks, "SETTINGS"),
+        (
+            "save_workstation",
+            Asks,
+            r#"{"input": {"portal_url": "https://evil.example.com", "proxy": "http://evil.example.com:3128", "ca_bundle": "", "activation_code": "ACODE"}}"#,
+        ),
+        ("accept_clock", Asks, "{}"),
+        ("remove_staged", Asks, "{}"),
+        ("free_slot", Asks, r#"{"serial": "SERIAL"}"#),
+        // Last: it opens another environment (the demo, in the app's own data folder).
+        ("open_demo", No, "{}"),
+    ]
+};
+
+/// What the environment and the workstation trust, where they write and what they
+/// run, as files and the portal's slots: the gate test's "nothing changed".
+fn trust_snapshot(dir: &Path, portal: &license_test_support::TestPortal) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut out: Vec<(String, Option<Vec<u8>>)> = [
+        "environment.toml",
+        "license.lic",
+        "workstation.toml",
+        ".license-manager/staged.lic",
+        ".license-manager/clock.json",
+        "xdg-config/license-manager/environment.toml",
+    ]
+    .iter()
+    .map(|rel| (rel.to_string(), std::fs::read(dir.join(rel)).ok()))
+    .collect();
+    let slots: String = portal
+        .portal
+        .db()
+        .query_row("SELECT group_concat(coalesce(serial_number, '-'), ',') FROM slots", [], |r| r.get(0))
+        .unwrap();
+    out.push(("portal slots".into(), Some(slots.into_bytes())));
+    out
+}
+
+/// The gate test: a script in the page calls every command in the generated table
+/// with hostile arguments. Each changes nothing trusted; a trust change reaches the
+/// native dialog, which answers "no", and then nothing changed either.
+#[test]
+fn every_command_changes_no_trust_anchor_or_asks_natively() {
+    let caps: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/schemas/capabilities.json")).unwrap(),
+    )
+    .unwrap();
+    let mut table: Vec<String> = caps["main-window"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+        .collect();
+    table.sort();
+    let mut walked: Vec<String> = GATE.iter().map(|(c, _, _)| c.to_string()).collect();
+    walked.sort();
+    assert_eq!(walked, table, "every command in the generated table, and only those, is in GATE");
+
+    let portal_cell = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let (portal, token, code) = portal_for_demo(dir);
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        let serial = env.serial().unwrap().serial_number.to_string();
+        portal.portal.db().execute("UPDATE slots SET serial_number = ?1, name = 'Demo production'", [&serial]).unwrap();
+        // A staged renewal, and a clock that once saw a time a month ahead.
+        let next = std::fs::read(dir.join("samples/next-term.lic")).unwrap();
+        env.install(&next, license_core::InstallOptions { confirmed: false }, &mut |_| {}).unwrap();
+        license_core::environment::clock::observe(
+            &env.config.state_dir(),
+            chrono::Utc::now() + chrono::Duration::days(30),
+        );
+        std::fs::write(
+            dir.join("workstation.toml"),
+            format!("portal_url = \"{}\"\nactivation_code = \"{code}\"\n", portal.url),
+        )
+        .unwrap();
+        let vars = vec![
+            ("LICENSE_MANAGER_WORKSTATION", dir.join("workstation.toml").display().to_string()),
+            ("XDG_CONFIG_HOME", dir.join("xdg-config").display().to_string()),
+            ("LICENSE_MANAGER_TOKEN", token),
+            ("LICENSE_MANAGER_PORTAL", portal.url.clone()),
+        ];
+        *portal_cell.borrow_mut() = Some((portal, serial, code.to_string()));
+        vars
+    });
+    let (portal, serial, code) = portal_cell.into_inner().unwrap();
+    let key = license_core::KeyPair::generate().public().to_base64url();
+    assert!(app.path(".license-manager/staged.lic").exists(), "a renewal is staged");
+    let shown = app.dir.path().join("dialog-answer.shown");
+    let settings = json!({"settings": {
+        "name": "Demo production", "environment_type": "production", "license_file": "/etc/passwd",
+        "backup_dir": "/tmp", "portal_url": "https://evil.example.com", "proxy": "http://evil.example.com:3128",
+        "ca_bundle": "", "vendor_keys": [key], "auto_renew": true,
+    }});
+    for (command, gate, args) in GATE {
+        let before = trust_snapshot(app.dir.path(), &portal);
+        let _ = std::fs::remove_file(&shown);
+        let args: Value = match *args {
+            "SETTINGS" => settings.clone(),
+            a => serde_json::from_str(&a.replace("SERIAL", &serial).replace("ACODE", &code).replace("VENDORKEY", &key))
+                .unwrap(),
+        };
+        let answer = app.session.async_script(
+            "const [cmd, args, done] = arguments; \
+             for (const k of Object.keys(args)) if (args[k] === 'CHANNEL') \
+               args[k] = '__CHANNEL__:' + window.__TAURI_INTERNALS__.transformCallback(() => {}); \
+             window.__TAURI_INTERNALS__.invoke(cmd, args).then(() => done({ok: true}), (e) => done({ok: false, code: e && e.code}));",
+            json!([command, args]),
+        );
+        let after = trust_snapshot(app.dir.path(), &portal);
+        for ((what, b), (_, a)) in before.iter().zip(&after) {
+            assert_eq!(b, a, "{command} changed {what} ({answer})");
+        }
+        match gate {
+            Gate::AsksNatively => {
+                assert!(shown.exists(), "{command} did not ask natively ({answer})");
+                assert_eq!(answer, json!({"ok": false, "code": "not_confirmed"}), "{command}");
+            }
+            Gate::NoTrustChange => {
+                assert!(!shown.exists(), "{command} asked natively but is listed as no trust change")
+            }
+        }
+    }
+}
+
+/// A staged renewal that a newer install made obsolete says on the Overview that it
+/// will not be installed, and why, never "takes effect" (issue 31).
+#[test]
+fn an_obsolete_staged_renewal_says_it_will_not_install() {
+    let app = App::open_with(|dir| {
+        let env = license_core::Environment::open(&dir.join("environment.toml")).unwrap();
+        let next = std::fs::read(dir.join("samples/next-term.lic")).unwrap();
+        env.install(&next, license_core::InstallOptions { confirmed: false }, &mut |_| {}).unwrap();
+        let newer = std::fs::read(dir.join("samples/renewal.lic")).unwrap();
+        env.install(&newer, license_core::InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
+        vec![]
+    });
+    let s = &app.session;
+    let said = s.wait_text("[data-testid=staged-will-not-install]", |t| !t.is_empty());
+    assert!(said.contains("will not be installed") && said.contains("Remove it"), "{said}");
+    s.click("[data-testid=staged-why] summary");
+    let why = s.wait_text("[data-testid=staged-why]", |t| t.len() > "Details".len());
+    assert!(why.contains("it gives less than the installed license"), "the reason, behind Details: {why}");
+    assert!(!s.exists("[data-testid=staged-renewal]"), "not shown as taking effect");
+    s.wait_for("[data-testid=unstage]");
 }

@@ -16,8 +16,8 @@ use windows_sys::Win32::Security::Authorization::{
     SDDL_REVISION_1,
 };
 use windows_sys::Win32::Security::{
-    GetFileSecurityW, SetFileSecurityW, DACL_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION,
-    PSECURITY_DESCRIPTOR,
+    GetFileSecurityW, SetFileSecurityW, DACL_SECURITY_INFORMATION, OBJECT_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
 };
 
 /// A folder: full control for SYSTEM and Administrators, inherited by what is
@@ -28,6 +28,13 @@ pub const PRIVATE_FILE: &str = "D:P(A;;FA;;;SY)(A;;FA;;;BA)";
 
 /// Sets the DACL of `path` from SDDL.
 pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
+    // A DACL that inherits nothing says so (`D:P`); one that inherits keeps doing so.
+    let protect = if sddl.starts_with("D:P") { PROTECTED_DACL_SECURITY_INFORMATION } else { 0 };
+    apply(path, sddl, DACL_SECURITY_INFORMATION | protect)
+}
+
+/// Sets the parts `what` of `path`'s security descriptor from SDDL.
+fn apply(path: &Path, sddl: &str, what: OBJECT_SECURITY_INFORMATION) -> io::Result<()> {
     let text = wide_text(sddl);
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
     // SAFETY: `text` is NUL-terminated; the descriptor the call allocates is freed
@@ -42,9 +49,7 @@ pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
         {
             return Err(io::Error::last_os_error());
         }
-        // A DACL that inherits nothing says so (`D:P`); one that inherits keeps doing so.
-        let protect = if sddl.starts_with("D:P") { PROTECTED_DACL_SECURITY_INFORMATION } else { 0 };
-        let set = SetFileSecurityW(wide(path).as_ptr(), DACL_SECURITY_INFORMATION | protect, sd);
+        let set = SetFileSecurityW(wide(path).as_ptr(), what, sd);
         let e = io::Error::last_os_error();
         LocalFree(sd);
         if set == 0 {
@@ -56,19 +61,23 @@ pub fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
 
 /// The DACL of `path` as SDDL (`D:…`).
 pub fn dacl(path: &Path) -> io::Result<String> {
+    descriptor(path, DACL_SECURITY_INFORMATION)
+}
+
+/// The parts `what` of `path`'s security descriptor, as SDDL.
+fn descriptor(path: &Path, what: OBJECT_SECURITY_INFORMATION) -> io::Result<String> {
     let name = wide(path);
     let mut needed = 0u32;
     // SAFETY: the first call only asks for the size; the buffer of that size
     // outlives the second; the string the conversion allocates is freed with
     // LocalFree after it is copied.
     unsafe {
-        GetFileSecurityW(name.as_ptr(), DACL_SECURITY_INFORMATION, std::ptr::null_mut(), 0, &mut needed);
+        GetFileSecurityW(name.as_ptr(), what, std::ptr::null_mut(), 0, &mut needed);
         if needed == 0 {
             return Err(io::Error::last_os_error());
         }
         let mut buf = vec![0u8; needed as usize];
-        if GetFileSecurityW(name.as_ptr(), DACL_SECURITY_INFORMATION, buf.as_mut_ptr().cast(), needed, &mut needed) == 0
-        {
+        if GetFileSecurityW(name.as_ptr(), what, buf.as_mut_ptr().cast(), needed, &mut needed) == 0 {
             return Err(io::Error::last_os_error());
         }
         let mut text: *mut u16 = std::ptr::null_mut();
@@ -76,7 +85,7 @@ pub fn dacl(path: &Path) -> io::Result<String> {
         if ConvertSecurityDescriptorToStringSecurityDescriptorW(
             buf.as_mut_ptr().cast(),
             SDDL_REVISION_1,
-            DACL_SECURITY_INFORMATION,
+            what,
             &mut text,
             &mut len,
         ) == 0
@@ -93,30 +102,18 @@ pub fn dacl(path: &Path) -> io::Result<String> {
 /// change to them makes a folder unsafe for keys and records.
 const OTHERS: &[&str] = &["WD", "AU", "BU", "IU", "BG", "AN", "NU", "S-1-1-0", "S-1-5-11", "S-1-5-32-545"];
 
-/// Rights (in SDDL) that let a trustee change, replace or delete what a folder holds.
-fn may_change(rights: &str) -> bool {
-    if let Some(hex) = rights.strip_prefix("0x").or_else(|| rights.strip_prefix("0X")) {
-        // FILE_WRITE_DATA|FILE_APPEND_DATA|DELETE|WRITE_DAC|WRITE_OWNER|GENERIC_WRITE|GENERIC_ALL
-        const CHANGE: u32 = 0x2 | 0x4 | 0x1_0000 | 0x4_0000 | 0x8_0000 | 0x4000_0000 | 0x1000_0000;
-        return u32::from_str_radix(hex, 16).is_ok_and(|m| m & CHANGE != 0);
-    }
-    rights.as_bytes().chunks(2).any(|r| matches!(r, b"FA" | b"FW" | b"GA" | b"GW" | b"WD" | b"WO" | b"SD" | b"DC"))
-}
-
 /// The allow entries of `sddl` for users other than the administrators, as
 /// `(trustee, rights)`.
 fn grants_to_others(sddl: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    sddl.split('(').skip(1).filter_map(|ace| ace.split(')').next()).filter_map(|ace| {
-        let f: Vec<&str> = ace.split(';').collect();
-        let (kind, rights, trustee) = (*f.first()?, *f.get(2)?, *f.get(5)?);
-        (kind == "A" && OTHERS.contains(&trustee)).then(|| (trustee.to_string(), rights.to_string()))
-    })
+    crate::sddl::allowed(sddl)
+        .filter(|(trustee, _)| OTHERS.contains(trustee))
+        .map(|(trustee, rights)| (trustee.to_string(), rights.to_string()))
 }
 
 /// The first allow entry of `sddl` that lets someone other than the
 /// administrators change things, as `(trustee, rights)`.
 pub fn others_may_change(sddl: &str) -> Option<(String, String)> {
-    grants_to_others(sddl).find(|(_, rights)| may_change(rights))
+    grants_to_others(sddl).find(|(_, rights)| crate::sddl::may_change(rights))
 }
 
 /// The first allow entry of `sddl` that gives someone other than the
@@ -124,6 +121,18 @@ pub fn others_may_change(sddl: &str) -> Option<(String, String)> {
 #[cfg(test)]
 pub fn others_may_open(sddl: &str) -> Option<(String, String)> {
     grants_to_others(sddl).next()
+}
+
+/// The owner and DACL of `path` as SDDL (`O:…D:…`).
+pub fn owner_and_dacl(path: &Path) -> io::Result<String> {
+    descriptor(path, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION)
+}
+
+/// Creates `dir` if needed and gives it `sddl`'s owner and protected DACL (run by
+/// the installers, elevated, for `%ProgramData%\License Manager`).
+pub fn make_machine_folder(dir: &Path, sddl: &str) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    apply(dir, sddl, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION)
 }
 
 #[cfg(test)]
@@ -143,5 +152,19 @@ mod tests {
         assert_eq!(others_may_change("D:(D;;FA;;;WD)(A;;FA;;;BA)"), None, "a deny entry grants nothing");
         assert_eq!(others_may_open(PRIVATE_FILE), None);
         assert_eq!(others_may_open("D:P(A;OICI;FA;;;SY)(A;OICI;FR;;;BU)"), Some(("BU".into(), "FR".into())));
+    }
+}
+
+/// Under Wine as far as Wine keeps descriptors: the folder the installers make
+/// reads back owned by Administrators, with no grant of change to anyone else.
+#[cfg(test)]
+mod machine_folder_tests {
+    #[test]
+    fn the_machine_folder_reads_back_as_the_administrators() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("License Manager");
+        super::make_machine_folder(&dir, crate::sddl::MACHINE_FOLDER).unwrap();
+        let sddl = super::owner_and_dacl(&dir).unwrap();
+        assert_eq!(crate::sddl::machine_wide_problem(&sddl), None, "{sddl}");
     }
 }

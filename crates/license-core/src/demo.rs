@@ -54,7 +54,9 @@ pub fn create(dir: &Path) -> Result<PathBuf, Error> {
         .portal_url(Some("http://127.0.0.1:8787".parse().expect("loopback URL")))
         .vendor_keys(vec![vendor.public().to_base64url()])
         .usage(Some(Usage::new(UsageSource::File("usage.json".into()))))
-        .write(&config_path)?;
+        .propose(&config_path)?
+        .made_by_the_core()
+        .apply()?;
 
     let now = Utc::now();
     let base = installed_license(serial, now);

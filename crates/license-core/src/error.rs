@@ -135,6 +135,9 @@ pub enum Error {
     #[error("the renewal was not staged: {reason}. Nothing was changed")]
     StageRefused { reason: String },
 
+    #[error("{what} Not confirmed, so nothing was changed: such a change needs a yes outside the app's page (the confirmation dialog, or the licensectl command that names it)")]
+    NotConfirmed { what: String },
+
     #[error("the staged renewal {path} does not verify ({reason}), so it will not be installed: remove it (`licensectl staged remove`, or Remove on the Overview) and stage the renewal again from the file you were sent")]
     StagedDamaged { path: PathBuf, reason: String },
 
@@ -233,7 +236,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, StagedDamaged, RenewalRefused, NoRenewalYet, RenewalRunning, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, NotConfirmed, StagedDamaged, RenewalRefused, NoRenewalYet, RenewalRunning, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -303,6 +306,7 @@ error_codes! {
     NoSuchBackup = "no_such_backup",
     Refused = "refused",
     StageRefused = "stage_refused",
+    NotConfirmed = "not_confirmed",
     StagedDamaged = "staged_damaged",
     RenewalRefused = "renewal_refused",
     NoRenewalYet = "no_renewal_yet",

@@ -74,6 +74,88 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
     check_owned(dir, 0o022)
 }
 
+/// Refuses to write `path` when it is no longer what it was (`before`; `None`: it
+/// did not exist) when a person was shown the change: they confirmed that file.
+pub fn unchanged_since(path: &Path, before: &Option<Vec<u8>>) -> Result<(), Error> {
+    if &read_optional(path, Links::Follow)? != before {
+        return Err(Error::BadConfig {
+            path: path.to_path_buf(),
+            reason: "it changed while the change was being confirmed, so nothing was written: look at it again".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A configuration says what is trusted, where to write and what to run, so nobody
+/// but its owner may change it. Unix: the file and its folder belong to this user
+/// or root, and others may not write them. Windows: a machine-wide one (in
+/// `%ProgramData%\License Manager`, what the scheduled tasks run as SYSTEM) and its
+/// folder belong to Administrators or SYSTEM, and nobody else may change them, so
+/// a standard user cannot plant one. Each refusal names the place and the fix.
+pub fn check_configuration(path: &Path, machine_wide: bool) -> Result<(), Error> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for p in [folder, path] {
+        #[cfg(unix)]
+        {
+            let _ = machine_wide;
+            check_not_others(p)?;
+        }
+        #[cfg(windows)]
+        if machine_wide {
+            check_machine_wide(p)?;
+        }
+        #[cfg(not(any(unix, windows)))]
+        let _ = (p, machine_wide);
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn check_not_others(p: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let m = match fs::metadata(p) {
+        Ok(m) => m,
+        // Reading it says what is missing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspect", p, e)),
+    };
+    let refuse = |reason: String| Error::NotPrivate { path: p.to_path_buf(), reason };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if m.uid() != me && m.uid() != 0 {
+        return Err(refuse(format!(
+            "it belongs to user {}, neither this user ({me}) nor root, so that user decides what this environment trusts: `chown` it to the administrator",
+            m.uid()
+        )));
+    }
+    if m.mode() & 0o002 != 0 {
+        return Err(refuse(format!(
+            "its mode is {:o}, so any user may change it: run `chmod o-w {}`",
+            m.mode() & 0o7777,
+            p.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn check_machine_wide(p: &Path) -> Result<(), Error> {
+    if !p.exists() {
+        return Ok(());
+    }
+    let sddl = crate::acl::owner_and_dacl(p).map_err(|e| Error::io("read the permissions of", p, e))?;
+    match crate::sddl::machine_wide_problem(&sddl) {
+        None => Ok(()),
+        Some(why) => Err(Error::NotPrivate {
+            path: p.to_path_buf(),
+            reason: format!(
+                "{why}, so a standard user could change what the scheduled tasks run as SYSTEM: run the License Manager installer again, or give it to the administrators (icacls \"{}\" /setowner *S-1-5-32-544 /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F *S-1-5-32-545:(OI)(CI)RX)",
+                p.display()
+            ),
+        }),
+    }
+}
+
 /// Refuses `path` when it is a link, is not owned by this process's user, or has
 /// any of the permission bits in `forbidden` (others may write, or read).
 pub fn check_owned(path: &Path, forbidden: u32) -> Result<(), Error> {

@@ -22,7 +22,7 @@ macro_rules! ts_as {
 }
 
 #[cfg(windows)]
-mod acl;
+pub mod acl;
 pub mod activation;
 mod armor;
 pub mod check;
@@ -64,6 +64,9 @@ pub mod portal_url;
 pub use portal_url::PortalUrl;
 pub mod qr;
 pub mod release;
+pub mod sddl;
 pub mod secrets;
+pub mod system_path;
 pub mod transfer;
+pub mod trust;
 pub mod workstation;

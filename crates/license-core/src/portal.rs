@@ -19,6 +19,7 @@ use crate::payload::UploadStatus;
 use crate::portal_url::PortalUrl;
 use crate::serial::SerialNumber;
 use crate::timestamp::Timestamp;
+use crate::trust::{Confirmed, Proposal};
 use reqwest::{header, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -366,7 +367,10 @@ impl PortalClient {
         self.call(call).await.map(drop)
     }
 
-    pub async fn unregister(&self, code: &ActivationCode, serial: &SerialNumber) -> Result<(), Error> {
+    /// Frees a slot: a trust change (the environment's license is no longer the
+    /// subscription's), so it takes a confirmed [`FreeSlot`].
+    pub async fn unregister(&self, slot: Confirmed<FreeSlot>) -> Result<(), Error> {
+        let FreeSlot { code, serial } = slot.into_inner();
         let call =
             Call { method: Method::DELETE, ..Call::get(format!("/api/v1/subscriptions/{code}/environments/{serial}")) };
         self.call(call).await.map(drop)
@@ -444,6 +448,9 @@ fn describe(e: &reqwest::Error) -> String {
     s
 }
 
+/// The most of a portal's problem title or detail that is shown or kept.
+pub const MAX_PROBLEM_CHARS: usize = 500;
+
 /// A non-success answer as a specific error: problem+json when the portal sends it.
 fn problem(status: StatusCode, body: String) -> Error {
     let p: Option<ProblemJson> = serde_json::from_str(&body).ok();
@@ -456,10 +463,54 @@ fn problem(status: StatusCode, body: String) -> Error {
         .as_ref()
         .and_then(|p| p.detail.clone().or(p.title.clone()))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into());
+    // The portal's words reach a terminal, a log and the renewal history.
+    let kind = crate::text::printable_capped(&kind, 100);
+    let detail = crate::text::printable_capped(&detail, MAX_PROBLEM_CHARS);
     let detail = match status {
         StatusCode::UNAUTHORIZED => format!("{detail}; store a valid portal token"),
         StatusCode::PAYLOAD_TOO_LARGE => format!("{detail}; the file is larger than the portal accepts"),
         _ => detail,
     };
     Error::PortalRefused { status: status.as_u16(), kind, detail }
+}
+
+/// Freeing one slot of a subscription, waiting for its confirmation.
+pub struct FreeSlot {
+    code: ActivationCode,
+    serial: SerialNumber,
+}
+
+impl FreeSlot {
+    /// `name` is the environment's name as the slot table shows it, if known.
+    pub fn propose(code: ActivationCode, serial: SerialNumber, name: Option<&str>) -> Proposal<FreeSlot> {
+        let who = match name {
+            Some(n) => format!("{} ({serial})", crate::text::printable(n)),
+            None => serial.to_string(),
+        };
+        let line = format!(
+            "Free the slot of {who} in subscription {code}: its license no longer counts for the subscription, and another environment may take the slot"
+        );
+        Proposal::new(FreeSlot { code, serial }, "Free this slot?", vec![line])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A portal's problem text reaches a terminal, a log and the renewal history:
+    /// control characters go, and a megabyte of detail is cut to a few hundred
+    /// characters.
+    #[test]
+    fn a_hostile_problem_is_printed_safely_and_capped() {
+        let detail = format!("\u{1b}[2J\u{1b}]0;owned\u{7}{}", "A".repeat(1 << 20));
+        let body = serde_json::json!({"type": "https://x/\u{1b}[31mno-free-slot", "title": "t", "detail": detail});
+        let Error::PortalRefused { kind, detail, .. } = problem(StatusCode::CONFLICT, body.to_string()) else {
+            panic!("a refusal")
+        };
+        assert!(!detail.chars().any(char::is_control), "{:?}", &detail[..40]);
+        assert!(!kind.chars().any(char::is_control), "{kind:?}");
+        assert_eq!(detail.chars().count(), MAX_PROBLEM_CHARS + 1, "cut, with an ellipsis");
+        assert!(detail.starts_with("[2J]0;ownedAAA") && detail.ends_with('…'), "{}", &detail[..40]);
+    }
 }

@@ -145,8 +145,39 @@ fn credential_token() -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// The portal `LICENSE_MANAGER_TOKEN` belongs to: `LICENSE_MANAGER_PORTAL`, else `configured`.
+/// The portal a token given at start (`LICENSE_MANAGER_TOKEN`, the credential)
+/// belongs to, fixed once by [`bind_given_token`].
+static BOUND: std::sync::OnceLock<Option<PortalUrl>> = std::sync::OnceLock::new();
+
+/// Binds the token given at start to the portal declared at start:
+/// `LICENSE_MANAGER_PORTAL`, else `declared` (the configuration's portal as the
+/// process opened it). The desktop app calls it once it has read its
+/// configuration; from then on a portal changed in Settings never receives that
+/// token. Later calls change nothing.
+pub fn bind_given_token(declared: Option<&PortalUrl>) -> Result<(), Error> {
+    let owner = declared_owner(declared)?;
+    if let Some(o) = &owner {
+        tracing::info!(portal = %o, "a token given at start belongs to this portal");
+    }
+    let _ = BOUND.set(owner);
+    Ok(())
+}
+
+/// The portal `LICENSE_MANAGER_TOKEN` belongs to: the one it was bound to at start
+/// ([`bind_given_token`]), else `LICENSE_MANAGER_PORTAL`, else `configured`. A
+/// process that took the token into memory ([`take_from_environment`]) but never
+/// bound it sends it nowhere.
 pub fn env_token_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUrl>, Error> {
+    if let Some(bound) = BOUND.get() {
+        return Ok(bound.clone());
+    }
+    if GIVEN.get().is_some() {
+        return Ok(None);
+    }
+    declared_owner(configured)
+}
+
+fn declared_owner(configured: Option<&PortalUrl>) -> Result<Option<PortalUrl>, Error> {
     match std::env::var(PORTAL_ENV).ok().filter(|v| !v.trim().is_empty()) {
         Some(v) => PortalUrl::parse(&v).map(Some),
         None => Ok(configured.cloned()),

@@ -9,9 +9,9 @@ use std::path::Path;
 
 /// Lowest first. Modules on one floor never use each other.
 const FLOORS: &[&[&str]] = &[
-    &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text", "winpath"],
-    &["error", "acl"],
-    &["crockford", "keys", "fs", "portal_url", "run", "armor"],
+    &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text", "winpath", "sddl"],
+    &["error", "acl", "system_path"],
+    &["crockford", "keys", "fs", "portal_url", "run", "armor", "trust"],
     &["activation", "serial", "document", "release", "secrets"],
     &["payload"],
     &["check", "portal", "transfer"],

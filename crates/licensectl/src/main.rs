@@ -208,6 +208,22 @@ enum Command {
     /// Packaging: write the man pages and the bash, zsh and fish completions into DIR.
     #[command(hide = true)]
     PackageAssets { dir: PathBuf },
+    /// Installers (Windows): add DIR to the system PATH, or remove it, read and
+    /// written whole (an NSIS string holds only 1,024 characters).
+    #[command(hide = true)]
+    SystemPath {
+        #[arg(value_enum)]
+        action: setup::PathAction,
+        dir: String,
+    },
+    /// Installers (Windows): create the machine-wide folder (%ProgramData%\License
+    /// Manager), or DIR, owned by Administrators, with a protected DACL:
+    /// Administrators and SYSTEM change it, Users read it.
+    #[command(hide = true)]
+    SystemFolder {
+        /// Another folder to protect the same way (a custom install folder).
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -281,6 +297,8 @@ fn run(cli: Cli, out: &Out) -> Result<u8> {
             setup::init(path, config, state_dir, out)
         }
         Command::Demo { dir } => setup::demo(&dir, out),
+        Command::SystemPath { action, dir } => setup::system_path(action, &dir, out),
+        Command::SystemFolder { dir } => setup::system_folder(dir, out),
         Command::PackageAssets { dir } => setup::package_assets(&dir, <Cli as clap::CommandFactory>::command),
         Command::VerifyRelease { dir, key } => release::verify(&dir, key, out),
         Command::Vendor(cmd) => vendor::run(cmd, out),

@@ -19,7 +19,10 @@ fn demo_with_state_on(tmpfs: &Tmpfs) -> (tempfile::TempDir, Cli, PathBuf) {
     let cli = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(dir.path());
     cli.ok(&["demo", p(&dir.path().join("demo"))]);
     let config = dir.path().join("demo/environment.toml");
-    Config::read(&config).unwrap().edit().state_dir(Some(tmpfs.path().join("state"))).write(&config).unwrap();
+    license_test_support::write_config(
+        Config::read(&config).unwrap().edit().state_dir(Some(tmpfs.path().join("state"))),
+        &config,
+    );
     (dir, cli, config)
 }
 

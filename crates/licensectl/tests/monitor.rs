@@ -402,3 +402,39 @@ fn a_clock_that_is_not_trusted_is_a_warning() {
     assert_eq!(code, 1, "{out}");
     assert!(line.starts_with("LICENSE WARNING - ") && out.contains("edited or damaged"), "{out}");
 }
+
+/// A relative usage command is the configuration folder's, and runs there: a
+/// `check` started from another folder (a timer's, a shell's) never runs that
+/// folder's `./usage.sh` (issue 31).
+#[cfg(unix)]
+#[test]
+fn the_usage_command_runs_from_the_configuration_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, c) = demo();
+    let script = |folder: &Path, users: u64, mark: &str| {
+        let path = folder.join("usage.sh");
+        let body = format!(
+            "#!/bin/sh\ntouch \"$(pwd)/{mark}\"\necho '{{\"named_users\": {users}, \"application_objects\": 1, \"servers\": 1}}'\n"
+        );
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(dir.path(), 11, "ran-here");
+    let elsewhere = tempfile::tempdir().unwrap();
+    script(elsewhere.path(), 99, "ran-elsewhere");
+    let config = license_core::environment::Config::read(Path::new(&c)).unwrap();
+    let usage =
+        license_core::environment::config::Usage::new(license_core::environment::config::UsageSource::Command(vec![
+            "./usage.sh".into(),
+        ]));
+    license_test_support::write_config(config.edit().usage(Some(usage)), Path::new(&c));
+    cli().ok(&["--config", &c, "backup"]);
+    let o = cli()
+        .command(&["--config", &c, "check", "--warning", "1", "--critical", "0"])
+        .current_dir(elsewhere.path())
+        .launch_output();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("named_users=11;"), "the configuration folder's script: {out}");
+    assert!(dir.path().join("ran-here").exists(), "it ran in the configuration's folder");
+    assert!(!elsewhere.path().join("ran-elsewhere").exists(), "the other folder's script never ran");
+}

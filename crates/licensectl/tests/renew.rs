@@ -165,12 +165,19 @@ fn a_renewed_term_is_staged_and_installed_at_its_start() {
 
 #[test]
 fn what_a_person_must_decide_waits_with_a_warning() {
-    let cases: [(&str, &str, &str); 2] = [
+    let cases: [(&str, &str, &str); 4] = [
         ("another environment type", "UPDATE slots SET environment_type = 'quality'", "Environment type"),
         (
             "a downgrade",
             r#"UPDATE subscriptions SET entitlements = json_set(entitlements, '$.named_users', 10)"#,
             "Named users 100 → 10",
+        ),
+        // Lesser changes no install check refuses (issue 31).
+        ("another customer", "UPDATE subscriptions SET customer = 'Someone Else Ltd'", "the customer changes"),
+        (
+            "a lower support level",
+            r#"UPDATE subscriptions SET entitlements = json_set(entitlements, '$.support_level', 'basic')"#,
+            "the support level changes (standard → basic)",
         ),
     ];
     for (what, sql, says) in cases {

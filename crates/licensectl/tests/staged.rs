@@ -232,3 +232,30 @@ fn killed_after_installing_the_next_look_only_removes_the_staged_copy() {
     assert!(!text(&o).contains("Staged renewal installed"), "installed twice: {}", text(&o));
     assert!(!site.dir.path().join(".license-manager/staged.lic").exists());
 }
+
+/// A staged renewal that a newer install made obsolete is judged again at every
+/// look: `check` warns and names why, instead of an OK that counts on a renewal
+/// that will never install, and `staged` says so (issue 31).
+#[test]
+fn a_staged_renewal_made_obsolete_by_a_newer_install_no_longer_mutes_check() {
+    let site = Site::new();
+    let starts = site.expiry() - chrono::Duration::days(1);
+    let renewal = site.renewal("renewal", starts, |_| {});
+    assert!(site.run(None, &["install", s(&renewal)]).status.success());
+    let o = site.run(None, &["check", "--warning", "30"]);
+    assert_eq!(o.status.code(), Some(0), "covered by the staged renewal: {}", text(&o));
+
+    // A newer license, valid now and for a year, issued after the staged one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let newer = site.renewal("newer", chrono::Utc::now() - chrono::Duration::days(1), |_| {});
+    let o = site.run(None, &["install", "--yes", s(&newer)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = site.run(None, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("the staged renewal will not be installed at its start"), "{}", text(&o));
+    assert!(text(&o).contains("older than the installed license"), "{}", text(&o));
+    let o = site.run(None, &["staged"]);
+    assert!(text(&o).contains("WILL NOT INSTALL"), "{}", text(&o));
+    let staged: Value = serde_json::from_slice(&site.run(None, &["staged", "--json"]).stdout).unwrap();
+    assert!(staged["will_not_install"].as_str().is_some_and(|w| w.contains("older than the installed")), "{staged}");
+}

@@ -31,12 +31,13 @@ impl Site {
         )
         .unwrap();
         let config = dir.path().join("environment.toml");
-        Config::new(name, t, "license.lic", "backups")
-            .facts_file(Some("facts.txt".into()))
-            .vendor_keys(vec![vendor_public.to_string()])
-            .usage(Some(Usage::new(UsageSource::File("usage.json".into()))))
-            .write(&config)
-            .unwrap();
+        license_test_support::write_config(
+            Config::new(name, t, "license.lic", "backups")
+                .facts_file(Some("facts.txt".into()))
+                .vendor_keys(vec![vendor_public.to_string()])
+                .usage(Some(Usage::new(UsageSource::File("usage.json".into())))),
+            &config,
+        );
         Site { dir, config }
     }
 
@@ -613,12 +614,13 @@ fn an_import_onto_a_full_license_folder_changes_nothing() {
     portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
     let token = portal.token(&code, ALL);
     let site = Site::new("Production", EnvironmentType::Production, &vendor_public);
-    license_core::environment::Config::read(&site.config)
-        .unwrap()
-        .edit()
-        .license_file(tmpfs.path().join("license.lic"))
-        .write(&site.config)
-        .unwrap();
+    license_test_support::write_config(
+        license_core::environment::Config::read(&site.config)
+            .unwrap()
+            .edit()
+            .license_file(tmpfs.path().join("license.lic")),
+        &site.config,
+    );
     let (_usb, file, _home, workstation) = carrier(&portal, &token);
     first_trip(&site, &file, &workstation, &portal.url, &code);
     site.ok(&["audit", "generate"]);
@@ -659,12 +661,13 @@ fn an_environments_history_shows_only_its_own_audits() {
     let mut own = Vec::new();
     for s in &sites {
         s.ok(&["transfer", "import", p(&file), "--yes"]);
-        license_core::environment::Config::read(&s.config)
-            .unwrap()
-            .edit()
-            .portal_url(Some(portal.url.parse().unwrap()))
-            .write(&s.config)
-            .unwrap();
+        license_test_support::write_config(
+            license_core::environment::Config::read(&s.config)
+                .unwrap()
+                .edit()
+                .portal_url(Some(portal.url.parse().unwrap())),
+            &s.config,
+        );
         let online = s.cli().token(&token, &portal.url);
         let g: Value = serde_json::from_str(&online.ok(&s.with_config(&["audit", "generate", "--json"]))).unwrap();
         online.ok(&s.with_config(&["audit", "upload"]));
@@ -695,7 +698,16 @@ fn a_reused_slot_needs_a_reason_and_holds_the_audit_until_given() {
         license_core::portal::ClientOptions::default(),
     )
     .unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(client.unregister(&code, &old)).unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(
+            client.unregister(
+                license_core::portal::FreeSlot::propose(code.clone(), old.clone(), None)
+                    .confirm(&license_core::trust::CommandLine)
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
     std::fs::write(site.dir.path().join("facts.txt"), format!("platform_uuid={}\n", uuid::Uuid::new_v4())).unwrap();
     let serial = site.json(&["serial"])["serial_number"].as_str().unwrap().to_string();
     site.ok(&["audit", "generate"]);
@@ -816,6 +828,8 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
         assert!(notes.contains("import it on Development (development"), "each environment is told the order: {notes}");
     }
     dev_at(&["check"]);
+    // "Renewed" needs a paper Development signed: an audit naming the new license.
+    dev_at(&["audit", "generate"]);
     dev_at(&["transfer", "export", p(&renewal_file)]);
     quality.ok(&["transfer", "export", p(&renewal_file)]);
     let before = production.license();
@@ -836,4 +850,23 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
         json["environments"].as_array().unwrap().iter().map(|e| e["renewal"]["state"].as_str().unwrap()).collect();
     assert_eq!(states.len(), 3, "{json}");
     assert!(states.contains(&"renewed") && states.contains(&"staged") && states.contains(&"waiting"), "{json}");
+
+    // transfer.json is not signed: an entry edited to name Production's renewal,
+    // with no audit Production signed, still reads "waiting" (issue 31).
+    let mut t = Transfer::read(&renewal_file, None).unwrap();
+    let (entry, papers) = t.environments.iter_mut().find(|(e, _)| e.name == "Production EU").unwrap();
+    let sent = License::from_json(
+        license_core::document::Envelope::parse(license_core::DocumentKind::License, papers.license.as_ref().unwrap())
+            .unwrap()
+            .payload(),
+    )
+    .unwrap();
+    entry.license_id = Some(sent.license_id);
+    entry.hostname = "edited".into();
+    entry.exported_at = chrono::Utc::now() + chrono::Duration::days(30);
+    t.write(&renewal_file).unwrap();
+    let shown = workstation.ok(&["transfer", "show", p(&renewal_file)]);
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = lines.iter().position(|l| l.contains(" Production EU on ")).expect("Production EU");
+    assert!(lines.get(at + 1).is_some_and(|l| l.contains("renewal: waiting")), "{shown}");
 }

@@ -13,6 +13,13 @@ pub use launch::Launch;
 pub use license_portal::fixture::TestPortal;
 pub use license_portal::permission::Permission;
 
+/// Writes a configuration as `licensectl` does: the change proposed, confirmed on
+/// the command line, applied (license_core::trust).
+pub fn write_config(config: license_core::environment::config::ConfigBuilder, path: &Path) {
+    let confirmed = config.propose(path).unwrap().confirm(&license_core::trust::CommandLine).unwrap();
+    confirmed.apply().unwrap();
+}
+
 /// Every permission a token can have.
 pub const ALL: &[Permission] = &Permission::ALL;
 

@@ -309,6 +309,7 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   no_such_backup: { title: "That backup no longer exists.", next: "Reload the list of backups." },
   refused: { title: "The license was not installed: a check failed.", next: "See the checks marked ✗. Nothing was changed." },
   stage_refused: { title: "The renewal was not staged.", next: "See Details for why. The installed license was not changed." },
+  not_confirmed: { title: "Not confirmed: nothing was changed.", next: "The change waits for your yes in the confirmation dialog; try again to see it." },
   staged_damaged: {
     title: "The staged renewal is damaged, so it will not be installed.",
     next: "Remove it, then install the renewal again from the file you were sent.",

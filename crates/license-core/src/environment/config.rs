@@ -5,6 +5,7 @@ use crate::error::{Error, Setting, SettingProblem};
 use crate::keys::KeyRing;
 use crate::payload::EnvironmentType;
 use crate::portal_url::PortalUrl;
+use crate::trust::{Confirmed, Proposal};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -299,13 +300,109 @@ impl ConfigBuilder {
         Ok(())
     }
 
-    /// Checks, then writes the configuration to `path` atomically; returns it as read back.
-    pub fn write(self, path: &Path) -> Result<Config, Error> {
+    /// Checks every rule, then proposes writing the configuration to `path`: what
+    /// the write would change in what the environment trusts, where it writes and
+    /// what it runs (creating or replacing the file is such a change). Nothing is
+    /// written until the proposal is confirmed ([`crate::trust`]) and applied.
+    pub fn propose(self, path: &Path) -> Result<Proposal<ConfigWrite>, Error> {
         self.check(path)?;
         let text = self.0.to_toml();
-        let parsed = Config::parse(&text, path)?;
-        crate::fs::replace(path, text.as_bytes(), "config")?;
+        let new = Config::parse(&text, path)?;
+        let before = crate::fs::read_optional(path, crate::fs::Links::Follow)?;
+        let old = before.as_deref().map(|b| std::str::from_utf8(b).map_err(|e| e.to_string()));
+        let old = old.map(|t| t.and_then(|t| Config::parse(t, path).map_err(|e| e.to_string())));
+        let (title, mut changes) = match &old {
+            None => ("Create this environment's configuration?", vec![format!("Create {}", shown(path))]),
+            Some(Err(why)) => (
+                "Replace this environment's configuration?",
+                vec![format!("Replace {}, which cannot be read ({})", shown(path), crate::text::printable(why))],
+            ),
+            Some(Ok(_)) => ("Change what this environment trusts?", vec![]),
+        };
+        let blank = Config::new(String::new(), new.environment_type, PathBuf::new(), PathBuf::new()).0;
+        let old = match &old {
+            Some(Ok(c)) => c,
+            _ => &blank,
+        };
+        changes.extend(old.trust_changes_to(&new));
+        let write = ConfigWrite { text, path: path.to_path_buf(), before };
+        Ok(Proposal::new(write, title, changes))
+    }
+}
+
+/// A checked configuration, waiting for its confirmation to be written.
+pub struct ConfigWrite {
+    text: String,
+    path: PathBuf,
+    /// The file as it was when the change was proposed (`None`: there was none).
+    before: Option<Vec<u8>>,
+}
+
+impl Confirmed<ConfigWrite> {
+    /// Writes the confirmed configuration atomically; returns it as read back. The
+    /// file must still be what the person saw when they confirmed.
+    pub fn apply(self) -> Result<Config, Error> {
+        let w = self.into_inner();
+        crate::fs::unchanged_since(&w.path, &w.before)?;
+        let parsed = Config::parse(&w.text, &w.path)?;
+        crate::fs::replace(&w.path, w.text.as_bytes(), "config")?;
         Ok(parsed)
+    }
+}
+
+impl Proposal<ConfigWrite> {
+    /// The demo's configuration, in the folder the core creates for it: nothing
+    /// that was trusted before changes.
+    pub(crate) fn made_by_the_core(self) -> Confirmed<ConfigWrite> {
+        Confirmed::made_by_the_core(self.into_value())
+    }
+}
+
+fn shown(p: &Path) -> String {
+    crate::text::printable(&p.display().to_string())
+}
+
+fn shown_opt(p: Option<&Path>) -> String {
+    p.map(shown).unwrap_or_else(|| "none".into())
+}
+
+impl Config {
+    /// Each change from `self` to `new` that a person confirms, one line each: the
+    /// trust anchors, the portal, every place the environment reads or writes, and
+    /// the usage source (a command is run).
+    fn trust_changes_to(&self, new: &Config) -> Vec<String> {
+        let mut out = self.trust_anchors().changes_to(&new.trust_anchors());
+        let url = |u: &Option<PortalUrl>| u.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "none".into());
+        if self.portal_url != new.portal_url {
+            out.push(format!("Portal: {} → {}", url(&self.portal_url), url(&new.portal_url)));
+        }
+        let paths: [(&str, Option<&Path>, Option<&Path>); 4] = [
+            ("License file", Some(self.license_file.as_path()), Some(new.license_file.as_path())),
+            ("Backup folder", Some(self.backup_dir.as_path()), Some(new.backup_dir.as_path())),
+            ("State folder", self.state_dir.as_deref(), new.state_dir.as_deref()),
+            ("Facts file for the serial number", self.facts_file.as_deref(), new.facts_file.as_deref()),
+        ];
+        for (what, old, new) in paths {
+            if old != new {
+                out.push(format!(
+                    "{what}: {} → {}",
+                    shown_opt(old.filter(|p| !p.as_os_str().is_empty())),
+                    shown_opt(new)
+                ));
+            }
+        }
+        if self.usage != new.usage {
+            out.push(format!("Usage source: {} → {}", usage_words(&self.usage), usage_words(&new.usage)));
+        }
+        out
+    }
+}
+
+fn usage_words(u: &Option<Usage>) -> String {
+    match u.as_ref().map(|u| &u.source) {
+        None => "none".into(),
+        Some(UsageSource::File(p)) => format!("the file {}", shown(p)),
+        Some(UsageSource::Command(argv)) => format!("run `{}`", crate::text::printable(&argv.join(" "))),
     }
 }
 
@@ -424,6 +521,12 @@ pub fn system_state_dir() -> PathBuf {
     return PathBuf::from("/var/lib/license-manager");
 }
 
+/// The machine-wide configuration folder (`/etc/license-manager`, on Windows
+/// `%ProgramData%\License Manager`).
+pub fn system_folder() -> PathBuf {
+    system_config_dir()
+}
+
 fn system_config_dir() -> PathBuf {
     #[cfg(windows)]
     return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into()))
@@ -457,6 +560,50 @@ fn place(base: &Path, setting: Setting, p: &Path) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct No;
+    impl crate::trust::Confirmer for No {
+        fn confirm(&self, _: &str, _: &[String]) -> bool {
+            false
+        }
+    }
+
+    /// Creating a configuration, and every change to its portal, places and keys, is
+    /// put to a person; a "no" writes nothing; a name alone asks nobody.
+    #[test]
+    fn every_trust_change_of_a_configuration_is_proposed_and_a_no_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let path = crate::demo::create(d.path()).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let c = Config::read(&path).unwrap();
+        let evil = "https://evil.example.com".parse::<PortalUrl>().unwrap();
+        let k = crate::keys::KeyPair::generate().public().to_base64url();
+        let p = c
+            .clone()
+            .edit()
+            .portal_url(Some(evil))
+            .license_file("samples/renewal.lic")
+            .vendor_keys(vec![k])
+            .usage(Some(Usage::new(UsageSource::Command(vec!["./steal.sh".into()]))))
+            .propose(&path)
+            .unwrap();
+        let lines = p.changes().join("\n");
+        for want in ["Trust a new vendor key", "→ https://evil.example.com", "License file:", "run `./steal.sh`"] {
+            assert!(lines.contains(want), "{want}: {lines}");
+        }
+        assert_eq!(p.confirm(&No).err().unwrap().code(), crate::ErrorCode::NotConfirmed);
+        assert_eq!(std::fs::read(&path).unwrap(), before, "a no writes nothing");
+
+        let renamed = c.edit().name("Renamed").propose(&path).unwrap();
+        assert!(renamed.changes().is_empty(), "{:?}", renamed.changes());
+        renamed.confirm(&No).unwrap().apply().unwrap();
+        assert_eq!(Config::read(&path).unwrap().name, "Renamed");
+
+        let fresh = d.path().join("new.toml");
+        let p = Config::new("New", EnvironmentType::Production, "license.lic", "backups").propose(&fresh).unwrap();
+        assert!(p.changes()[0].starts_with("Create "), "{:?}", p.changes());
+        assert!(p.confirm(&No).is_err() && !fresh.exists());
+    }
 
     #[test]
     fn trust_changes_name_keys_by_id_and_hide_proxy_passwords() {

@@ -29,6 +29,7 @@ use crate::keys::KeyRing;
 use crate::payload::License;
 use crate::serial::{SerialExplanation, SerialNumber};
 use crate::timestamp::Timestamp;
+use crate::trust::{Confirmed, Proposal};
 pub use backups::BackupReason;
 use backups::{BackupEntry, Backups};
 use clock::ClockReading;
@@ -64,6 +65,11 @@ const SPACE_MARGIN: u64 = 64 * 1024;
 
 pub use crate::fs::LOCK_WAIT;
 
+/// Accepting the system clock, for the environment whose state folder this is.
+pub struct AcceptClock {
+    state_dir: PathBuf,
+}
+
 /// Proof that this process holds the environment's lock ([`Environment::lock`]).
 pub(crate) struct EnvLock {
     _file: File,
@@ -93,6 +99,7 @@ pub struct InstallOutcome {
 
 impl Environment {
     pub fn open(config_path: &Path) -> Result<Self, Error> {
+        fs::check_configuration(config_path, config::is_system_wide(config_path))?;
         let config = Config::read(config_path)?;
         Ok(Self::from_config(config, config_path.to_path_buf()))
     }
@@ -183,12 +190,30 @@ impl Environment {
         Ok(EnvLock { _file: file })
     }
 
-    /// The administrator confirms the system clock is right (after a suspect clock
-    /// record): the remembered time becomes now.
-    pub fn accept_clock(&self) -> Result<ClockReading, Error> {
-        let _lock = self.lock()?;
+    /// Proposes that the system clock is right (after a suspect clock record): the
+    /// remembered time would become now. A trust change: it lifts the clock's
+    /// protection against a license used past its expiry.
+    pub fn propose_accept_clock(&self) -> Result<Proposal<AcceptClock>, Error> {
         let reading = self.clock();
         if !reading.can_accept() {
+            return Err(Error::NothingToAccept);
+        }
+        let line = format!(
+            "Trust the system clock ({}) and forget the later time this environment remembers ({})",
+            crate::timestamp::format(&reading.system_time),
+            crate::timestamp::format(&reading.latest_seen),
+        );
+        Ok(Proposal::new(AcceptClock { state_dir: self.config.state_dir() }, "Accept the system clock?", vec![line]))
+    }
+
+    /// The administrator confirmed the system clock is right: the remembered time
+    /// becomes now.
+    pub fn accept_clock(&self, confirmed: Confirmed<AcceptClock>) -> Result<ClockReading, Error> {
+        if confirmed.get().state_dir != self.config.state_dir() {
+            return Err(Error::NotConfirmed { what: "The clock was confirmed for another environment.".into() });
+        }
+        let _lock = self.lock()?;
+        if !self.clock().can_accept() {
             return Err(Error::NothingToAccept);
         }
         clock::accept(&self.config.state_dir(), clock::system_now())?;

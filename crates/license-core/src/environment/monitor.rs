@@ -143,6 +143,12 @@ impl Environment {
             let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
             problems.push(Problem { severity: Severity::Warning, text });
         }
+        if let Some(why) = o.staged.as_ref().and_then(|s| s.will_not_install.as_ref()) {
+            let text = format!(
+                "the staged renewal will not be installed at its start: {why}; remove it (`licensectl staged remove`) and install or stage the right license"
+            );
+            problems.push(Problem { severity: Severity::Warning, text });
+        }
         problems.extend(self.stale_audits(o.clock.effective_now(), t)?);
         problems.extend(self.backup_problem()?);
         // Only this environment's own license has days and entitlements that matter here.
@@ -161,8 +167,11 @@ impl Environment {
             (None, Some(e), Some(d)) => format!("valid, {d} days left ({})", day(&e)),
             (None, _, _) => "valid, perpetual".into(),
         };
-        if let Some(s) = &o.staged {
-            summary.push_str(&format!("; renewal staged, takes effect {}", day(&s.takes_effect)));
+        match &o.staged {
+            Some(s) if s.will_not_install.is_none() => {
+                summary.push_str(&format!("; renewal staged, takes effect {}", day(&s.takes_effect)))
+            }
+            _ => {}
         }
         Ok(Health {
             severity,
@@ -272,7 +281,11 @@ fn license_problem(o: &Overview, t: &Thresholds) -> Option<Problem> {
         LicenseStatus::None => Some(Problem::critical("no license is installed".into())),
         // A staged renewal that starts by the expiry takes its place then.
         LicenseStatus::Valid | LicenseStatus::Expiring
-            if o.staged.as_ref().zip(expires_at).is_some_and(|(s, e)| s.takes_effect <= e) =>
+            if o.staged
+                .as_ref()
+                .filter(|s| s.will_not_install.is_none())
+                .zip(expires_at)
+                .is_some_and(|(s, e)| s.takes_effect <= e) =>
         {
             None
         }
@@ -495,7 +508,7 @@ mod tests {
         let env = crate::environment::Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
         env.backup_now(&crate::environment::BackupReason::OnDemand).unwrap();
         assert_eq!(
-            env.accept_clock().unwrap_err().code(),
+            env.propose_accept_clock().err().unwrap().code(),
             crate::error::ErrorCode::NothingToAccept,
             "nothing to accept yet"
         );
@@ -504,7 +517,7 @@ mod tests {
         let h = env.health(&Thresholds { warning_days: 1, critical_days: 0, ..Thresholds::DEFAULT }).unwrap();
         assert_eq!(h.severity, Severity::Critical, "{:?}", h.problems);
         assert!(h.problems.iter().any(|p| p.text.contains("far ahead of the system clock")), "{:?}", h.problems);
-        env.accept_clock().unwrap();
+        env.accept_clock(env.propose_accept_clock().unwrap().confirm(&crate::trust::CommandLine).unwrap()).unwrap();
         let h = env.health(&Thresholds { warning_days: 1, critical_days: 0, ..Thresholds::DEFAULT }).unwrap();
         assert_eq!(h.severity, Severity::Ok, "accepted: judged by the system clock again: {:?}", h.problems);
     }

@@ -19,7 +19,7 @@
 
 use super::clock::{self, ClockState};
 use super::{Environment, InstallOptions, InstallOutcome, Step};
-use crate::check::{CheckId, Report};
+use crate::check::{CheckId, Field, Report};
 use crate::error::Error;
 use crate::fs;
 use crate::payload::License;
@@ -32,6 +32,9 @@ use std::path::PathBuf;
 pub const RENEW_WITHIN_DAYS: i64 = 30;
 /// Runs the renewal history keeps.
 pub const HISTORY_KEPT: usize = 100;
+/// The most of one run's detail the history keeps: 100 runs stay far below the
+/// history's read cap.
+const MAX_DETAIL_CHARS: usize = 2000;
 const HISTORY: &str = "renewals.json";
 const LOCK: &str = "renew.lock";
 
@@ -191,23 +194,55 @@ impl Environment {
     }
 }
 
+/// Each record stays small, so the kept history stays under its read cap whatever
+/// a portal answered.
+fn capped(record: RenewalRecord) -> RenewalRecord {
+    RenewalRecord { detail: record.detail.map(|d| crate::text::printable_capped(&d, MAX_DETAIL_CHARS)), ..record }
+}
+
 enum Decision {
     Done(Renewal),
     Install(License),
 }
 
 /// Why a person must decide on this license, if they must: a changed subscription
-/// or environment type, or a downgrade (the checks that warn or fail for those).
+/// or environment type, or a downgrade (the checks that warn or fail for those);
+/// or a lesser change no check refuses: another customer, or a support level that
+/// is not known to be higher ([`support_rises`]).
 fn for_a_person(report: &Report) -> Option<String> {
     let person = [CheckId::ActivationCode, CheckId::EnvironmentType, CheckId::Downgrade];
     let other_failures = report.failed().any(|c| !person.contains(&c.id));
     let named: Vec<_> = report.failed().chain(report.warnings()).filter(|c| person.contains(&c.id)).cloned().collect();
-    (!other_failures && !named.is_empty()).then(|| {
+    let mut reasons: Vec<String> = Vec::new();
+    if !named.is_empty() {
+        reasons.push(Report::summary_of(named.iter()));
+    }
+    let changed = report.differences.iter().filter(|d| d.old.is_some());
+    let lesser = |d: &&crate::check::Difference| match d.field {
+        Field::Customer => true,
+        Field::SupportLevel => !support_rises(d.old.as_ref().and_then(|v| v.value.as_deref()), d.new.value.as_deref()),
+        _ => false,
+    };
+    for d in changed.filter(lesser) {
+        let old = d.old.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        reasons.push(format!("the {} changes ({old} → {})", d.field.label().to_lowercase(), d.new));
+    }
+    (!other_failures && !reasons.is_empty()).then(|| {
         format!(
             "{}; it is not installed automatically: review it and install it by hand (`licensectl portal fetch-license --install`)",
-            Report::summary_of(named.iter())
+            reasons.join("; ")
         )
     })
+}
+
+/// The spec gives support levels no order. These common names rise in this order;
+/// a change between two of them upward renews unattended, any other change of
+/// level (down, or to or from a name not in the list) waits for a person.
+const SUPPORT_LEVELS: &[&str] = &["basic", "standard", "premium", "enterprise"];
+
+fn support_rises(old: Option<&str>, new: Option<&str>) -> bool {
+    let rank = |l: Option<&str>| l.and_then(|l| SUPPORT_LEVELS.iter().position(|k| k.eq_ignore_ascii_case(l.trim())));
+    matches!((rank(old), rank(new)), (Some(o), Some(n)) if n > o)
 }
 
 fn hostile(reason: String) -> Error {
@@ -241,7 +276,7 @@ pub async fn renew(
             },
             Err(e) => RenewalRecord { at, outcome: "failed".into(), license_id: None, detail: Some(e.to_string()) },
         };
-        if let Err(e) = env.record_renewal(&lock, record) {
+        if let Err(e) = env.record_renewal(&lock, capped(record)) {
             tracing::warn!(error = %e, "could not record the renewal in its history");
         }
     }
@@ -275,4 +310,35 @@ async fn renew_due(
     let outcome = Box::new(env.install(text.as_bytes(), InstallOptions { confirmed: false }, progress)?);
     tracing::info!(license_id = %outcome.license.license_id, staged = outcome.takes_effect.is_some(), "renewed from the portal");
     Ok(if outcome.takes_effect.is_some() { Renewal::Staged { outcome } } else { Renewal::Installed { outcome } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_known_higher_support_level_renews_unattended() {
+        assert!(support_rises(Some("standard"), Some("Premium")));
+        assert!(!support_rises(Some("premium"), Some("standard")), "lower");
+        assert!(!support_rises(Some("standard"), Some("gold")), "not known");
+        assert!(!support_rises(Some("24x7"), Some("premium")), "from a level not known");
+    }
+
+    /// Long refusals (a portal's megabyte of detail) never push the history past its
+    /// read cap: every record is kept, each cut to its own cap.
+    #[test]
+    fn long_refusals_keep_the_renewal_history() {
+        let d = tempfile::tempdir().unwrap();
+        let env = Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
+        let lock = env.renewal_lock().unwrap();
+        for i in 0..HISTORY_KEPT + 20 {
+            let detail = Some(format!("run {i}: {}", "x".repeat(100_000)));
+            let record = RenewalRecord { at: clock::system_now(), outcome: "failed".into(), license_id: None, detail };
+            env.record_renewal(&lock, capped(record)).unwrap();
+        }
+        let history = env.renewal_history();
+        assert_eq!(history.len(), HISTORY_KEPT, "kept, not reset");
+        assert!(history.last().unwrap().detail.as_ref().unwrap().starts_with(&format!("run {}:", HISTORY_KEPT + 19)));
+        assert!(history.iter().all(|r| r.detail.as_ref().unwrap().chars().count() <= MAX_DETAIL_CHARS + 1));
+    }
 }

@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::fs;
 use crate::payload::License;
 use crate::timestamp::{self, Timestamp};
+use crate::trust::{Confirmed, Proposal};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -42,6 +43,16 @@ pub struct StagedLicense {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub takes_effect: Timestamp,
     pub path: PathBuf,
+    /// Why it will not be installed at its start, judged again against the license
+    /// installed now (a newer install since, a confirmation it needs, a check it no
+    /// longer passes); `None` when it will be.
+    pub will_not_install: Option<String>,
+}
+
+/// Removing the staged file that was shown: its path and digest.
+pub struct RemoveStaged {
+    path: PathBuf,
+    sha256: String,
 }
 
 /// What looking at a staged renewal did.
@@ -69,18 +80,94 @@ impl Environment {
         let path = self.staged_path();
         let Some(bytes) = self.staged_bytes()? else { return Ok(None) };
         match crate::payload::open_license(&bytes, &self.vendor_keys) {
-            Ok(license) => Ok(Some((bytes, StagedLicense { takes_effect: license.not_before, license, path }))),
+            Ok(license) => {
+                let will_not_install = self.rejudge(&bytes, &license);
+                if let Some(why) = &will_not_install {
+                    tracing::warn!(license_id = %license.license_id, reason = %why, "the staged renewal will not be installed");
+                }
+                let staged = StagedLicense { takes_effect: license.not_before, license, path, will_not_install };
+                Ok(Some((bytes, staged)))
+            }
             Err(e) => Err(Error::StagedDamaged { path, reason: e.to_string() }),
         }
+    }
+
+    /// The staged license judged again, as its install at its start will judge it,
+    /// against the license installed now: why it would be refused, if it would.
+    fn rejudge(&self, bytes: &[u8], license: &License) -> Option<String> {
+        let installed = self.installed_bytes().ok().flatten();
+        let current = installed.as_deref().and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok());
+        if current.as_ref().is_some_and(|c| c.license_id == license.license_id) {
+            // Installed by a run stopped before it removed the copy: the next look settles it.
+            return None;
+        }
+        let report = self.check_against_at(bytes, installed.as_deref(), license.not_before);
+        if !report.installable {
+            return Some(format!("it fails at its start: {}", Report::summary_of(report.failed())));
+        }
+        self.against_installed(&report, current.as_ref(), license).err()
+    }
+
+    /// Staging's rules against the installed license: no confirmation needed (nobody
+    /// is there at its start), and issued after the installed license.
+    fn against_installed(&self, report: &Report, installed: Option<&License>, license: &License) -> Result<(), String> {
+        let starts = timestamp::format(&license.not_before);
+        if report.needs_confirmation {
+            return Err(format!(
+                "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {starts}",
+                Report::summary_of(report.warnings()),
+            ));
+        }
+        if let Some(installed) = installed {
+            if license.issued_at <= installed.issued_at {
+                return Err(format!(
+                    "it was issued {}, not after the installed license (issued {}): a renewal is newer than the license it replaces",
+                    timestamp::format(&license.issued_at),
+                    timestamp::format(&installed.issued_at)
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn staged_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
         fs::read_optional(&self.staged_path(), fs::Links::Refuse)
     }
 
-    /// Removes the staged renewal, damaged or not. `false` when none was staged.
-    pub fn remove_staged(&self) -> Result<bool, Error> {
+    /// Proposes removing the staged renewal, damaged or not: a trust change, since
+    /// the renewal this environment was told to install at its start would not be.
+    /// `None` when none is staged.
+    pub fn propose_remove_staged(&self) -> Result<Option<Proposal<RemoveStaged>>, Error> {
+        let Some(bytes) = self.staged_bytes()? else { return Ok(None) };
+        let line = match self.staged() {
+            Ok(Some(s)) => format!(
+                "Remove the staged renewal {} (takes effect {}): it will not be installed",
+                s.license.license_id,
+                timestamp::format(&s.takes_effect)
+            ),
+            _ => format!(
+                "Remove the damaged staged renewal {}",
+                crate::text::printable(&self.staged_path().display().to_string())
+            ),
+        };
+        let what = RemoveStaged { path: self.staged_path(), sha256: crate::digest::sha256_hex(&bytes) };
+        Ok(Some(Proposal::new(what, "Remove the staged renewal?", vec![line])))
+    }
+
+    /// Removes the confirmed staged renewal. `false` when none was staged; refused
+    /// when another file was staged since it was confirmed.
+    pub fn remove_staged(&self, confirmed: Confirmed<RemoveStaged>) -> Result<bool, Error> {
         let _lock = self.lock()?;
+        let what = confirmed.get();
+        match self.staged_bytes()? {
+            None => return Ok(false),
+            Some(b) if what.path != self.staged_path() || crate::digest::sha256_hex(&b) != what.sha256 => {
+                return Err(Error::NotConfirmed {
+                    what: "Another renewal was staged while the removal was being confirmed.".into(),
+                })
+            }
+            Some(_) => {}
+        }
         let removed = self.remove_staged_copy()?;
         if removed {
             tracing::info!(path = %self.staged_path().display(), "staged renewal removed");
@@ -122,21 +209,8 @@ impl Environment {
                 "it starts {starts}, more than a year from now: a renewal starts where the current license ends, so check that this is the file you meant"
             ));
         }
-        if report.needs_confirmation {
-            return Err(format!(
-                "it needs a confirmation ({}), and nobody is there to give it when it starts: install it by hand on or after {starts}",
-                Report::summary_of(report.warnings()),
-            ));
-        }
-        if let Some(installed) = old.and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok()) {
-            if license.issued_at <= installed.issued_at {
-                return Err(format!(
-                    "it was issued {}, not after the installed license (issued {}): a renewal is newer than the license it replaces",
-                    timestamp::format(&license.issued_at),
-                    timestamp::format(&installed.issued_at)
-                ));
-            }
-        }
+        let installed = old.and_then(|b| crate::payload::open_license(b, &self.vendor_keys).ok());
+        self.against_installed(report, installed.as_ref(), license)?;
         // A damaged staged file is replaced; a sound one only by a newer license.
         if let Ok(Some(current)) = self.staged() {
             if current.license.license_id != license.license_id && current.license.issued_at >= license.issued_at {

@@ -39,7 +39,8 @@ pub fn read(usage: Option<&Usage>, config_path: &Path) -> Result<Consumption, Er
         UsageSource::File(p) => (fs::read_capped(p, MAX_USAGE_BYTES, Links::Follow)?, p.display().to_string()),
         UsageSource::Command(argv) => {
             let origin = format!("`{}`", argv.join(" "));
-            let bytes = run(argv, Duration::from_secs(usage.timeout_seconds))
+            let dir = config_path.parent().unwrap_or(Path::new("."));
+            let bytes = run(argv, dir, Duration::from_secs(usage.timeout_seconds))
                 .map_err(|reason| Error::UsageUnavailable { origin: origin.clone(), reason })?;
             (bytes, origin)
         }
@@ -50,12 +51,25 @@ pub fn read(usage: Option<&Usage>, config_path: &Path) -> Result<Consumption, Er
     })
 }
 
-/// Runs the usage command with a clean environment, no input, a time limit and a
-/// cap on its output. The error is a reason for a person.
-fn run(argv: &[String], timeout: Duration) -> Result<Vec<u8>, String> {
+/// The program to start: a relative path with a folder in it (`./usage.sh`,
+/// `bin/usage`) is the configuration folder's, as every relative path in the
+/// configuration is; a bare name (`python3`) is looked up on PATH, as a shell does.
+/// Never the folder the command happened to be started from.
+fn program(cmd: &str, dir: &Path) -> std::path::PathBuf {
+    let p = Path::new(cmd);
+    if p.is_relative() && p.components().count() > 1 {
+        dir.join(p)
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// Runs the usage command in the configuration's folder, with a clean environment,
+/// no input, a time limit and a cap on its output. The error is a reason for a person.
+fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Vec<u8>, String> {
     let (cmd, args) = argv.split_first().ok_or("the command is empty")?;
-    let mut c = Command::new(cmd);
-    c.args(args).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut c = Command::new(program(cmd, dir));
+    c.args(args).current_dir(dir).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     for k in INHERITED_ENV {
         if let Some(v) = std::env::var_os(k) {
             c.env(k, v);
@@ -226,8 +240,9 @@ mod tests {
         Usage { source: UsageSource::Command(vec!["/bin/sh".into(), "-c".into(), script.into()]), timeout_seconds }
     }
 
+    /// The command runs in the configuration's folder, which exists.
     fn read_with(usage: &Usage) -> Result<Consumption, Error> {
-        read(Some(usage), Path::new("/e/environment.toml"))
+        read(Some(usage), &std::env::temp_dir().join("environment.toml"))
     }
 
     // Unix only: its command is a /bin/sh script.

@@ -12,6 +12,7 @@ use crate::error::{Error, Setting, SettingProblem};
 use crate::fs;
 use crate::portal::{ClientOptions, PortalClient};
 use crate::portal_url::PortalUrl;
+use crate::trust::{Confirmed, Proposal};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -58,8 +59,39 @@ impl WorkstationConfig {
         }
     }
 
-    /// Checks (a proxy that parses, a CA bundle that exists) and writes atomically.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
+    /// Checks (a proxy that parses, a CA bundle that exists), then proposes saving
+    /// the configuration at `path`: what changes in the portal, proxy and CA bundle
+    /// the workstation trusts (the activation code is no trust anchor). Nothing is
+    /// written until the proposal is confirmed and applied.
+    pub fn propose(self, path: &Path) -> Result<Proposal<WorkstationWrite>, Error> {
+        self.check()?;
+        let before = fs::read_optional(path, fs::Links::Follow)?;
+        let old = match &before {
+            Some(_) => Self::load(path).ok(),
+            None => Some(Self::default()),
+        };
+        let mut changes = Vec::new();
+        let old = old.unwrap_or_else(|| {
+            changes
+                .push(format!("Replace {}, which cannot be read", crate::text::printable(&path.display().to_string())));
+            Self::default()
+        });
+        let none = || "none".to_string();
+        let url = |u: &Option<PortalUrl>| u.as_ref().map(|u| u.to_string()).unwrap_or_else(none);
+        if old.portal_url != self.portal_url {
+            changes.push(format!("Portal: {} → {}", url(&old.portal_url), url(&self.portal_url)));
+        }
+        let anchors = |c: &Self| config::TrustAnchors {
+            vendor_keys: vec![],
+            proxy: c.proxy.clone(),
+            ca_bundle: c.ca_bundle.clone(),
+        };
+        changes.extend(anchors(&old).changes_to(&anchors(&self)));
+        let write = WorkstationWrite { config: self, path: path.to_path_buf(), before };
+        Ok(Proposal::new(write, "Change what this workstation trusts?", changes))
+    }
+
+    fn check(&self) -> Result<(), Error> {
         let bad = |setting: Setting, problem: SettingProblem, reason: String| Error::InvalidSetting {
             setting,
             problem,
@@ -79,10 +111,7 @@ impl WorkstationConfig {
                 ));
             }
         }
-        if let Some(dir) = path.parent() {
-            fs::ensure_dir(dir)?;
-        }
-        fs::replace(path, toml::to_string_pretty(self).expect("serialises").as_bytes(), "workstation")
+        Ok(())
     }
 
     pub fn portal_url(&self) -> Result<&PortalUrl, Error> {
@@ -107,5 +136,26 @@ impl WorkstationConfig {
         let token = crate::secrets::load(url, Some(url))?;
         let opts = ClientOptions { proxy: self.proxy.clone(), ca_bundle: self.ca_bundle.clone(), ..Default::default() };
         PortalClient::new(url, token, opts)
+    }
+}
+
+/// A checked workstation configuration, waiting for its confirmation to be saved.
+pub struct WorkstationWrite {
+    config: WorkstationConfig,
+    path: PathBuf,
+    before: Option<Vec<u8>>,
+}
+
+impl Confirmed<WorkstationWrite> {
+    /// Saves the confirmed configuration atomically, if the file is still what the
+    /// person saw when they confirmed; returns it.
+    pub fn apply(self) -> Result<WorkstationConfig, Error> {
+        let w = self.into_inner();
+        fs::unchanged_since(&w.path, &w.before)?;
+        if let Some(dir) = w.path.parent() {
+            fs::ensure_dir(dir)?;
+        }
+        fs::replace(&w.path, toml::to_string_pretty(&w.config).expect("serialises").as_bytes(), "workstation")?;
+        Ok(w.config)
     }
 }

@@ -19,11 +19,12 @@
 //! - The record is derived: a damaged one reads as empty, and losing it loses only
 //!   these states, never a license (the licenses are in the file and at the portal).
 
+use crate::activation::ActivationCode;
 use crate::document::Envelope;
 use crate::error::Error;
 use crate::fs;
 use crate::kind::DocumentKind;
-use crate::payload::{EnvironmentType, License, Payload};
+use crate::payload::{EnvironmentType, License, Payload, SelfSigned};
 use crate::portal::{PortalClient, Slot, Subscription};
 use crate::serial::SerialNumber;
 use crate::timestamp::{self, Timestamp};
@@ -69,6 +70,22 @@ struct Record {
     sent: Vec<SentLicense>,
     /// The latest export seen of each environment (its `transfer.json` entry).
     exports: Vec<TransferEntry>,
+    /// What each environment signed about the license it runs: the newest audit
+    /// seen, under the key first seen for it. `transfer.json` is not signed, so an
+    /// edited entry proves nothing; only these say "renewed".
+    #[serde(default)]
+    signed: Vec<SignedInstall>,
+}
+
+/// An audit the environment signed, naming the license it had installed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SignedInstall {
+    serial_number: SerialNumber,
+    license_id: Uuid,
+    #[serde(with = "timestamp")]
+    generated_at: Timestamp,
+    /// The environment key (base64url) it was signed with.
+    key: String,
 }
 
 impl Record {
@@ -93,6 +110,35 @@ impl Record {
     fn export_of(&self, serial: &SerialNumber) -> Option<&TransferEntry> {
         self.exports.iter().find(|e| &e.serial_number == serial)
     }
+
+    fn signed_by(&self, serial: &SerialNumber) -> Option<&SignedInstall> {
+        self.signed.iter().find(|s| &s.serial_number == serial)
+    }
+
+    /// Takes the newest audit among `audits` (each already verified under its own
+    /// key when the file was read) whose key is the one first seen for `serial`.
+    /// `true` when it changed what is known.
+    fn see_audits(&mut self, serial: &SerialNumber, audits: &[Vec<u8>]) -> bool {
+        let pinned = self.signed_by(serial).map(|s| s.key.clone());
+        let newest = audits
+            .iter()
+            .filter_map(|a| crate::payload::Audit::open(a).ok())
+            .filter(|(a, key)| &a.serial_number == serial && pinned.as_ref().is_none_or(|p| p == &key.to_base64url()))
+            .max_by_key(|(a, _)| a.generated_at);
+        let Some((audit, key)) = newest else { return false };
+        if self.signed_by(serial).is_some_and(|s| s.generated_at >= audit.generated_at) {
+            return false;
+        }
+        self.signed.retain(|s| &s.serial_number != serial);
+        let key = key.to_base64url();
+        self.signed.push(SignedInstall {
+            serial_number: serial.clone(),
+            license_id: audit.license_id,
+            generated_at: audit.generated_at,
+            key,
+        });
+        true
+    }
 }
 
 /// Remembers each environment's export in `transfer` (newer than the one seen
@@ -103,7 +149,9 @@ impl Record {
 pub fn observe(record: &Path, transfer: &Transfer) -> Result<(), Error> {
     let mut r = Record::load(record);
     let mut changed = false;
-    for (entry, _) in &transfer.environments {
+    for (entry, papers) in &transfer.environments {
+        let audits: Vec<Vec<u8>> = papers.audits.values().cloned().collect();
+        changed |= r.see_audits(&entry.serial_number, &audits);
         let ours = r.sent_to(&entry.serial_number).is_some_and(|s| written_by_workstation(entry, s));
         let seen = r.export_of(&entry.serial_number).map(|e| e.exported_at);
         if ours || seen.is_some_and(|t| t >= entry.exported_at) {
@@ -129,20 +177,25 @@ fn written_by_workstation(entry: &TransferEntry, sent: &SentLicense) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RenewalState {
-    /// Its export names the license sent: installed.
+    /// An audit it signed names the license sent: installed.
     Renewed,
     /// It exported after the license was sent, before the license starts: staged there.
     Staged,
-    /// No export since the license was sent, or one that does not name it.
+    /// No export since the license was sent, or none that proves the license installed.
     Waiting,
 }
 
 /// Times are whole seconds (spec "Transfer file"), so an export within the second
 /// the license was sent may have come before its import: that one says waiting
 /// until the next export (the strict reading; ARCHITECTURE, spec-silent choices).
-fn state_of(sent: &SentLicense, export: Option<&TransferEntry>) -> RenewalState {
+///
+/// "Renewed" needs a paper the environment signed: an audit naming the license
+/// sent. What `transfer.json` says alone is unsigned, so it never makes one.
+fn state_of(sent: &SentLicense, export: Option<&TransferEntry>, signed: Option<&SignedInstall>) -> RenewalState {
+    if signed.is_some_and(|s| s.license_id == sent.license_id) {
+        return RenewalState::Renewed;
+    }
     match export {
-        Some(e) if e.license_id == Some(sent.license_id) => RenewalState::Renewed,
         Some(e) if e.exported_at > sent.sent_at && sent.not_before > e.exported_at => RenewalState::Staged,
         _ => RenewalState::Waiting,
     }
@@ -187,29 +240,26 @@ pub fn timeline(sub: &Subscription, record: &Path, now: Timestamp) -> Vec<Timeli
         .iter()
         .filter_map(|slot| {
             let serial = slot.serial_number.clone()?;
-            Some(row(
-                slot,
-                serial,
-                r.sent_to(slot.serial_number.as_ref()?),
-                r.export_of(slot.serial_number.as_ref()?),
-                now,
-            ))
+            let seen = Seen { sent: r.sent_to(&serial), export: r.export_of(&serial), signed: r.signed_by(&serial) };
+            Some(row(slot, serial, seen, now))
         })
         .collect();
     rows.sort_by_key(|r| r.environment_type.import_rank());
     rows
 }
 
-fn row(
-    slot: &Slot,
-    serial: SerialNumber,
-    sent: Option<&SentLicense>,
-    export: Option<&TransferEntry>,
-    now: Timestamp,
-) -> TimelineRow {
+/// What the workstation's record knows of one environment.
+struct Seen<'a> {
+    sent: Option<&'a SentLicense>,
+    export: Option<&'a TransferEntry>,
+    signed: Option<&'a SignedInstall>,
+}
+
+fn row(slot: &Slot, serial: SerialNumber, seen: Seen<'_>, now: Timestamp) -> TimelineRow {
+    let Seen { sent, export, signed } = seen;
     let issued = Term { license_id: slot.license_id, starts: slot.license_not_before, ends: slot.license_expires_at };
     let started = |t: &Term| t.starts.is_none_or(|s| s <= now);
-    let renewal = sent.map(|s| state_of(s, export));
+    let renewal = sent.map(|s| state_of(s, export, signed));
     let sent_term =
         sent.map(|s| Term { license_id: Some(s.license_id), starts: Some(s.not_before), ends: s.expires_at });
     let exported = export.map(|e| Term { license_id: e.license_id, starts: None, ends: e.expires_at });
@@ -304,7 +354,7 @@ pub async fn prepare(
             license: None,
             problem: None,
         };
-        match fetch_newer(client, &serial, expires_at).await {
+        match fetch_newer(client, &serial, &sub.activation_code, expires_at).await {
             Ok((text, license)) => {
                 let entry = TransferEntry {
                     serial_number: serial.clone(),
@@ -348,10 +398,21 @@ pub async fn prepare(
 async fn fetch_newer(
     client: &PortalClient,
     serial: &SerialNumber,
+    code: &ActivationCode,
     expires_at: Timestamp,
 ) -> Result<(String, License), Error> {
     let text = client.download_license(serial).await?;
     let license = License::from_json(Envelope::parse(DocumentKind::License, text.as_bytes())?.payload())?;
+    // Each answer is checked on its own: a wrong one is left out and named, and the
+    // other environments' renewals still go into the file.
+    if &license.serial_number != serial || &license.activation_code != code {
+        return Err(Error::PortalProtocol {
+            reason: format!(
+                "asked for the license of {serial} in subscription {code}, it sent one for {} in {}; that answer is left out",
+                license.serial_number, license.activation_code
+            ),
+        });
+    }
     if license.expires_at.is_some_and(|e| e <= expires_at) {
         return Err(Error::NoRenewalYet {
             serial: serial.to_string(),
@@ -373,7 +434,8 @@ pub fn states(record: &Path, transfer: &Transfer) -> Vec<(SerialNumber, SentLice
         .iter()
         .filter_map(|(e, _)| {
             let sent = r.sent_to(&e.serial_number)?;
-            Some((e.serial_number.clone(), sent.clone(), state_of(sent, r.export_of(&e.serial_number))))
+            let state = state_of(sent, r.export_of(&e.serial_number), r.signed_by(&e.serial_number));
+            Some((e.serial_number.clone(), sent.clone(), state))
         })
         .collect()
 }
@@ -419,19 +481,25 @@ mod tests {
         let now = Utc::now();
         let later = sent(now + Duration::days(10), now);
         // No export since: waiting.
-        assert_eq!(state_of(&later, None), RenewalState::Waiting);
-        assert_eq!(state_of(&later, Some(&export(None, now - Duration::days(1)))), RenewalState::Waiting);
+        assert_eq!(state_of(&later, None, None), RenewalState::Waiting);
+        assert_eq!(state_of(&later, Some(&export(None, now - Duration::days(1))), None), RenewalState::Waiting);
         // Exported after, the license not started yet, another license installed: staged.
         let e = export(Some(Uuid::new_v4()), now + Duration::hours(2));
-        assert_eq!(state_of(&later, Some(&e)), RenewalState::Staged);
-        // Its export names the license sent: renewed.
-        assert_eq!(
-            state_of(&later, Some(&export(Some(later.license_id), now + Duration::hours(2)))),
-            RenewalState::Renewed
-        );
+        assert_eq!(state_of(&later, Some(&e), None), RenewalState::Staged);
+        // An audit the environment signed names the license sent: renewed.
+        let signed = SignedInstall {
+            serial_number: later.serial_number.clone(),
+            license_id: later.license_id,
+            generated_at: now,
+            key: String::new(),
+        };
+        assert_eq!(state_of(&later, None, Some(&signed)), RenewalState::Renewed);
+        // transfer.json alone is not signed: naming the license there proves nothing.
+        let claimed = export(Some(later.license_id), now + Duration::days(11));
+        assert_eq!(state_of(&later, Some(&claimed), None), RenewalState::Waiting);
         // A license that has started but is not named by an export after it: waiting.
         let started = sent(now - Duration::days(1), now - Duration::days(2));
-        assert_eq!(state_of(&started, Some(&export(Some(Uuid::new_v4()), now))), RenewalState::Waiting);
+        assert_eq!(state_of(&started, Some(&export(Some(Uuid::new_v4()), now)), None), RenewalState::Waiting);
     }
 
     #[test]
@@ -452,7 +520,7 @@ mod tests {
         let record = d.path().join(RECORD_FILE);
         // Whole seconds, as the record and transfer.json keep them.
         let now = timestamp::parse(&timestamp::format(&Utc::now())).unwrap();
-        let mut r = Record { sent: vec![sent(now + Duration::days(10), now)], exports: Vec::new() };
+        let mut r = Record { sent: vec![sent(now + Duration::days(10), now)], ..Record::default() };
         r.save(&record).unwrap();
         let t = |e: TransferEntry| Transfer { environments: vec![(e, Default::default())] };
         let own = TransferEntry { hostname: String::new(), ..export(None, now) };
@@ -463,7 +531,7 @@ mod tests {
         let same_second = export(Some(Uuid::new_v4()), now);
         observe(&record, &t(same_second.clone())).unwrap();
         assert_eq!(Record::load(&record).exports, vec![same_second.clone()]);
-        assert_eq!(state_of(&r.sent[0], Some(&same_second)), RenewalState::Waiting);
+        assert_eq!(state_of(&r.sent[0], Some(&same_second), None), RenewalState::Waiting);
         observe(&record, &t(export(None, now + Duration::hours(1)))).unwrap();
         observe(&record, &t(export(None, now + Duration::minutes(30)))).unwrap();
         let seen = Record::load(&record).exports;

@@ -6,6 +6,7 @@ use crate::output::Out;
 use anyhow::Result;
 use license_core::environment::subscription;
 use license_core::serial::HostFacts;
+use license_core::trust::CommandLine;
 use license_core::{check_license, Environment, EnvironmentType, Error, SerialNumber};
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,11 @@ pub fn activate_staged(env: &Environment, out: &Out) -> Result<()> {
 /// `licensectl staged`, and `licensectl staged remove`.
 pub fn staged(env: &Environment, remove: bool, out: &Out) -> Result<u8> {
     if remove {
-        let removed = env.remove_staged()?;
+        // `staged remove` names the change: the command line is the confirmation.
+        let removed = match env.propose_remove_staged()? {
+            Some(p) => env.remove_staged(p.confirm(&CommandLine)?)?,
+            None => false,
+        };
         out.line(if removed { "staged renewal removed" } else { "no renewal is staged; nothing was changed" });
         return Ok(EXIT_OK);
     }
@@ -96,7 +101,8 @@ pub fn backups(env: &Environment, out: &Out) -> Result<u8> {
 }
 
 pub fn clock(env: &Environment, accept: bool, out: &Out) -> Result<u8> {
-    let r = if accept { env.accept_clock()? } else { env.clock() };
+    // `--accept` names the change: the command line is the confirmation.
+    let r = if accept { env.accept_clock(env.propose_accept_clock()?.confirm(&CommandLine)?)? } else { env.clock() };
     out.clock(&r);
     Ok(EXIT_OK)
 }

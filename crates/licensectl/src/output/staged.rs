@@ -15,7 +15,12 @@ impl Out {
                 timestamp::format(&s.license.not_before),
                 s.license.expires_at.map(|t| timestamp::format(&t)).unwrap_or_else(|| "perpetual".into()),
                 s.path.display()
-            ),
+            ) + &match &s.will_not_install {
+                None => String::new(),
+                Some(why) => format!(
+                    "  WILL NOT INSTALL {why}\n  remove it with `licensectl staged remove`, then install or stage the right license\n"
+                ),
+            },
         });
     }
 
