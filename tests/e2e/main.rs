@@ -2003,3 +2003,27 @@ fn an_obsolete_staged_renewal_says_it_will_not_install() {
     assert!(!s.exists("[data-testid=staged-renewal]"), "not shown as taking effect");
     s.wait_for("[data-testid=unstage]");
 }
+
+/// A token given at start belongs to the portal declared then: once the portal is
+/// moved in Settings (confirmed natively), the next portal call sends it nowhere
+/// (issue 31).
+#[test]
+fn a_token_given_at_start_never_follows_a_moved_portal() {
+    let other = license_test_support::Capture::answering("200 OK", "application/json", "{}".into());
+    let app = App::open_with(|_| vec![("LICENSE_MANAGER_TOKEN", "lmp_given_at_start".into())]);
+    std::fs::write(&app.dialog, "confirm").unwrap();
+    let moved = app.session.async_script(
+        "const [url, done] = arguments; const i = window.__TAURI_INTERNALS__; \
+         i.invoke('get_settings').then((s) => i.invoke('save_settings', {settings: {...s, portal_url: url}})) \
+          .then((s) => done(s.portal_url), (e) => done('failed: ' + JSON.stringify(e)));",
+        json!([other.url]),
+    );
+    assert!(moved.as_str().is_some_and(|u| u.starts_with(&other.url)), "{moved}");
+    let called = app.session.async_script(
+        "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('register_environment', {activationCode: null, reason: null}) \
+          .then(() => done('ok'), (e) => done(e.code));",
+        json!([]),
+    );
+    let seen = other.requests().join("\n");
+    assert!(!seen.contains("lmp_given_at_start"), "the token followed the portal ({called}):\n{seen}");
+}

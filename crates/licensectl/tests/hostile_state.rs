@@ -179,3 +179,23 @@ fn a_dangling_backup_folder_link_is_named() {
     assert!(t.contains("is a link to") && t.contains("gone, which does not exist"), "{t}");
     assert!(!t.contains("File exists"), "{t}");
 }
+
+/// A configuration says what is trusted and what is run: one that any user may
+/// change, or whose folder any user may write, is refused with the fix, and
+/// nothing runs from it (issue 31).
+#[test]
+fn a_configuration_others_may_change_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = demo();
+    let folder = d.config.parent().unwrap().to_path_buf();
+    for (what, path, mode) in [("the file", d.config.clone(), 0o646), ("its folder", folder.clone(), 0o777)] {
+        let before = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = d.bounded(&["status"]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
+        let said = text(&o);
+        assert!(said.contains(path.to_str().unwrap()) && said.contains("chmod o-w"), "{what}: {said}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before & 0o7777)).unwrap();
+        assert!(d.bounded(&["status"]).status.success(), "{what}: fixed, it opens again");
+    }
+}

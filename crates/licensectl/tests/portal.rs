@@ -583,3 +583,23 @@ fn a_systemd_credential_carries_the_token_of_scheduled_jobs() {
     assert!(!err.contains("(401 "), "the token must not have been sent: {err}");
     assert!(err.contains("is not bound to the portal"), "{err}");
 }
+
+/// What a hostile portal says reaches the administrator's terminal printable and
+/// short: no escape sequence that could rewrite the screen, no megabyte of detail
+/// (issue 31).
+#[test]
+fn a_hostile_portals_problem_is_printed_safely_and_capped() {
+    let site = Site::new();
+    // Under the 64 KiB an error answer is read to, so it parses as a problem.
+    let detail = format!("\u{1b}[2J\u{1b}]0;pwned\u{7}please {}", "A".repeat(60_000));
+    let body =
+        serde_json::json!({"type": "https://evil/\u{1b}[31mconflict", "title": "x", "status": 409, "detail": detail});
+    let hostile = Capture::answering("409 Conflict", "application/problem+json", body.to_string());
+    let args = ["--config", site.config.to_str().unwrap(), "--portal", &hostile.url, "portal", "register"];
+    let o = licensectl(site.dir.path(), "lmp_token", &args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", &err[..err.len().min(300)]);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "control characters reached the terminal");
+    assert!(err.contains("please AAAA"), "the portal's words, printable: {}", &err[..err.len().min(300)]);
+    assert!(err.len() < 4000, "{} bytes: the detail was not capped", err.len());
+}

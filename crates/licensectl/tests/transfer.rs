@@ -11,7 +11,7 @@ use license_core::environment::Config;
 use license_core::transfer::Transfer;
 use license_core::{ActivationCode, Audit, EnvironmentType, KeyPair, License, Payload, SelfSigned};
 use license_portal::faults::Fault;
-use license_test_support::{Cli, Launch, Permission, TestPortal, ALL};
+use license_test_support::{Capture, Cli, Launch, Permission, TestPortal, ALL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -869,4 +869,68 @@ fn prepared_renewals_go_out_in_one_file_and_come_back_renewed_staged_or_waiting(
     let lines: Vec<&str> = shown.lines().collect();
     let at = lines.iter().position(|l| l.contains(" Production EU on ")).expect("Production EU");
     assert!(lines.get(at + 1).is_some_and(|l| l.contains("renewal: waiting")), "{shown}");
+}
+
+/// One wrong answer spoils nothing else: a portal that sends, for one environment,
+/// a license of another serial has that answer left out and named, and the other
+/// environments' renewals still go into the file (issue 31).
+#[test]
+fn prepare_renewals_leaves_out_only_a_wrong_answer() {
+    use license_core::serial::serial_from_facts_text;
+    let code = ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap();
+    let (right, wrong, stranger) = (
+        serial_from_facts_text("platform_uuid=right\n"),
+        serial_from_facts_text("platform_uuid=wrong\n"),
+        serial_from_facts_text("platform_uuid=stranger\n"),
+    );
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (expiring, renewed) = (stamp(now + chrono::Duration::days(10)), now + chrono::Duration::days(375));
+    let vendor = KeyPair::generate();
+    let license_for = |serial: &license_core::SerialNumber| {
+        let mut l = License::sample(serial);
+        l.activation_code = code.clone();
+        l.issued_at = now;
+        l.not_before = now;
+        l.expires_at = Some(renewed);
+        l.seal(&vendor)
+    };
+    let slot = |serial: &license_core::SerialNumber, t: &str| {
+        serde_json::json!({"environment_type": t, "serial_number": serial.to_string(), "name": format!("{t} site"),
+                           "license_expires_at": expiring})
+    };
+    let subscription = serde_json::json!({"activation_code": code.to_string(), "customer": "Example Corp",
+        "entitlements": {"named_users": 1, "application_objects": 1, "environments": 2, "support_level": "standard", "features": []},
+        "expires_at": null, "slots": [slot(&right, "production"), slot(&wrong, "quality")]})
+    .to_string();
+    let (right_path, wrong_path) = (format!("/environments/{right}/license"), format!("/environments/{wrong}/license"));
+    let (good, bad) = (license_for(&right), license_for(&stranger));
+    let portal = Capture::start(move |head| {
+        let (kind, body) = if head.contains(&right_path) {
+            ("application/x-license-file", good.clone())
+        } else if head.contains(&wrong_path) {
+            ("application/x-license-file", bad.clone())
+        } else {
+            ("application/json", subscription.clone())
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("renewals.transfer.zip");
+    let workstation = Cli::new(env!("CARGO_BIN_EXE_licensectl")).home(home.path()).token("lmp_t", &portal.url);
+    let args = ["--portal", &portal.url, "transfer", "prepare-renewals", p(&file), "--days", "30"];
+    let o = workstation.run(&[&args[..], &["--activation-code", &code.to_string()]].concat());
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "a wrong answer is a failure to report: {said}");
+    assert!(
+        said.contains(&format!("asked for the license of {wrong}")) && said.contains(&stranger.to_string()),
+        "{said}"
+    );
+    let t = Transfer::read(&file, None).unwrap();
+    assert!(t.papers(&right).is_some_and(|p| p.license.is_some()), "one wrong answer spoils nothing else");
+    assert!(t.papers(&wrong).is_none() && t.papers(&stranger).is_none(), "the wrong one is not");
 }
