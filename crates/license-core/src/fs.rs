@@ -89,11 +89,19 @@ pub fn unchanged_since(path: &Path, before: &Option<Vec<u8>>) -> Result<(), Erro
 /// A configuration says what is trusted, where to write and what to run, so nobody
 /// but its owner may change it. Unix: the file and its folder belong to this user
 /// or root, and others may not write them. Windows: a machine-wide one (in
-/// `%ProgramData%\License Manager`, what the scheduled tasks run as SYSTEM) and its
-/// folder belong to Administrators or SYSTEM, and nobody else may change them, so
-/// a standard user cannot plant one. Each refusal names the place and the fix.
-pub fn check_configuration(path: &Path, machine_wide: bool) -> Result<(), Error> {
+/// `%ProgramData%\License Manager`, what the scheduled tasks run as SYSTEM), its
+/// folder and its state folder belong to Administrators or SYSTEM, and nobody else
+/// may change them, so a standard user cannot plant one. Each refusal names the
+/// place and the fix.
+pub fn check_configuration(path: &Path, state_dir: &Path, machine_wide: bool) -> Result<(), Error> {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    #[cfg(windows)]
+    if machine_wide {
+        // The state folder too: the task that runs as SYSTEM keeps its key there.
+        check_machine_wide(state_dir)?;
+    }
+    #[cfg(not(windows))]
+    let _ = state_dir;
     for p in [folder, path] {
         #[cfg(unix)]
         {

@@ -259,3 +259,27 @@ fn a_staged_renewal_made_obsolete_by_a_newer_install_no_longer_mutes_check() {
     let staged: Value = serde_json::from_slice(&site.run(None, &["staged", "--json"]).stdout).unwrap();
     assert!(staged["will_not_install"].as_str().is_some_and(|w| w.contains("older than the installed")), "{staged}");
 }
+
+/// A clock that jumped forward past a renewal's start and was set right again
+/// leaves a remembered time ahead. Expiry is judged by that later time, but a start
+/// only by the system clock: the renewal is staged, not installed early, and
+/// nothing activates before its start (issue 31).
+#[test]
+fn a_clock_that_jumped_forward_starts_nothing_early() {
+    let site = Site::new();
+    let old = std::fs::read(&site.license).unwrap();
+    let starts = site.expiry() - chrono::Duration::days(1);
+    let renewal = site.renewal("renewal", starts, |_| {});
+    // The jump: the environment sees a time two days after the renewal's start.
+    let o = site.run(Some(starts + chrono::Duration::days(2)), &["clock"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Set right again: the renewal still starts later, so it is staged.
+    let o = site.run(None, &["install", "--yes", s(&renewal)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("takes effect on"), "staged, not installed: {}", text(&o));
+    assert_eq!(std::fs::read(&site.license).unwrap(), old, "nothing installed before its start");
+    let _ = site.run(None, &["check"]);
+    assert_eq!(std::fs::read(&site.license).unwrap(), old, "a look before its start activates nothing");
+    let staged: Value = serde_json::from_slice(&site.run(None, &["staged", "--json"]).stdout).unwrap();
+    assert_eq!(staged["takes_effect"], stamp(starts));
+}

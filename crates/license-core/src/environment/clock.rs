@@ -73,6 +73,16 @@ pub struct ClockReading {
 }
 
 impl ClockReading {
+    /// The time by which a license has *started*: the system clock, never the
+    /// remembered time. A clock that jumped forward and was set right again leaves
+    /// a remembered time ahead; expiry is judged by that later time (a rollback
+    /// revives nothing), but a start only by the system clock, within the
+    /// 10-minute tolerance of a clock behind the remembered time: a jump forward
+    /// activates nothing before its start.
+    pub fn start_now(&self) -> Timestamp {
+        self.system_time
+    }
+
     /// The time licenses are judged by: the later of the system clock and the
     /// remembered time, while that is trusted (not after a missing or altered record).
     pub fn effective_now(&self) -> Timestamp {

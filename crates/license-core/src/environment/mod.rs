@@ -99,8 +99,8 @@ pub struct InstallOutcome {
 
 impl Environment {
     pub fn open(config_path: &Path) -> Result<Self, Error> {
-        fs::check_configuration(config_path, config::is_system_wide(config_path))?;
         let config = Config::read(config_path)?;
+        fs::check_configuration(config_path, &config.state_dir(), config::is_system_wide(config_path))?;
         Ok(Self::from_config(config, config_path.to_path_buf()))
     }
 
@@ -162,8 +162,9 @@ impl Environment {
     /// to be staged (the report's `takes_effect`).
     pub fn check(&self, file: &[u8]) -> Result<Report, Error> {
         let installed = self.installed_bytes()?;
-        let now = self.clock().effective_now();
-        Ok(match self.starts_after(file, now) {
+        let clock = self.clock();
+        let now = clock.effective_now();
+        Ok(match self.starts_after(file, clock.start_now()) {
             Some(license) => self.check_staging(file, installed.as_deref(), &license, now),
             None => self.check_against_at(file, installed.as_deref(), now),
         })
@@ -255,9 +256,11 @@ impl Environment {
     ) -> Result<InstallOutcome, Error> {
         let lock = self.lock()?;
         // One reading of the clock (which records what it saw) decides both whether
-        // the license starts later and how it is checked.
-        let now = self.clock().effective_now();
-        if let Some(license) = self.starts_after(file, now) {
+        // the license starts later (by the system clock: a remembered time ahead
+        // starts nothing early) and how it is checked.
+        let clock = self.clock();
+        let now = clock.effective_now();
+        if let Some(license) = self.starts_after(file, clock.start_now()) {
             return self.stage(&lock, file, license, now, progress);
         }
         self.replace_license(&lock, file, opts, &BackupReason::BeforeInstall, now, progress)

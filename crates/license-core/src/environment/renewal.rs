@@ -302,7 +302,7 @@ async fn renew_due(
         return Ok(Renewal::WaitsForPerson { license: Some(license), reason: reason.into() });
     }
     if opts.dry_run {
-        let takes_effect = (license.not_before > env.clock().effective_now()).then_some(license.not_before);
+        let takes_effect = (license.not_before > env.clock().start_now()).then_some(license.not_before);
         return Ok(Renewal::WouldInstall { license, takes_effect });
     }
     // The install checks again under the environment's lock: what it installs is

@@ -273,7 +273,8 @@ impl Environment {
         let Some((bytes, staged)) = self.read_staged()? else { return Ok(None) };
         let clock = self.clock();
         let now = clock.effective_now();
-        if now < staged.takes_effect {
+        // Its start comes by the system clock, never by a remembered time ahead.
+        if clock.start_now() < staged.takes_effect {
             return Ok(None);
         }
         if clock.state != ClockState::Ok {
