@@ -210,6 +210,11 @@ impl Error {
         Error::Io { action, path: path.to_path_buf(), source }
     }
 
+    /// A file that was there a moment ago is gone (another writer moved it).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
     /// A stable, machine-readable identifier of the error's class. Portal refusals
     /// are told apart by what the administrator can do next.
     pub fn code(&self) -> ErrorCode {

@@ -471,6 +471,22 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
 }
 
 /// Makes a rename in `dir` durable (on Unix the folder entry must be flushed too).
+/// Takes `path` out of its folder, durably. `false` when it was already gone: a
+/// writer that met another doing the same work (two uploads, an upload and an
+/// import) counts the other's move as done instead of failing.
+pub fn remove_if_present(path: &Path, action: &'static str) -> Result<bool, Error> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                sync_dir(dir)?;
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(action, path, e)),
+    }
+}
+
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("flush the folder", dir, e))?;

@@ -603,3 +603,56 @@ fn a_hostile_portals_problem_is_printed_safely_and_capped() {
     assert!(err.contains("please AAAA"), "the portal's words, printable: {}", &err[..err.len().min(300)]);
     assert!(err.len() < 4000, "{} bytes: the detail was not capped", err.len());
 }
+
+/// Writers that meet step aside: two `audit upload`s at once both succeed, an audit
+/// the other one already moved counts as done, and every audit reaches the portal
+/// once (issue 32).
+#[test]
+fn two_uploads_at_once_both_succeed_and_each_audit_arrives_once() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
+    let mut generated = 0;
+    for round in 0..4 {
+        for _ in 0..3 {
+            ok(home, &token, &["--config", c, "audit", "generate"]);
+            generated += 1;
+        }
+        let args = ["--config", c, "--portal", &portal.url, "audit", "upload"];
+        let both: Vec<_> = (0..2)
+            .map(|_| admin(home, &token, &args).command(&args).stderr(std::process::Stdio::piped()).launch())
+            .collect();
+        for child in both {
+            let o = child.wait_with_output().unwrap();
+            assert!(o.status.success(), "round {round}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let outbox: Value =
+            serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "outbox", "--json"])).unwrap();
+        assert_eq!(outbox.as_array().unwrap().len(), 0, "round {round}: everything was uploaded");
+    }
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), generated, "each audit once");
+}
+
+/// Audit periods never overlap: with the period record damaged and the outbox
+/// empty, the next audit starts after the last uploaded one's period, not at the
+/// license's start (issue 32).
+#[test]
+fn a_damaged_period_record_overlaps_no_uploaded_audit() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
+    let first: Value =
+        serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "generate", "--json"])).unwrap();
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
+    std::fs::write(site.path(".license-manager/last-audit.json"), b"{damaged").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let next: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "generate", "--json"])).unwrap();
+    let at = |v: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(v["audit"][k].as_str().unwrap()).unwrap();
+    assert!(at(&next, "period_start") >= at(&first, "period_end"), "overlap: {first} then {next}");
+}

@@ -181,7 +181,12 @@ audit_sha256: string | null,
 /**
  * The portal's signed receipt (armored), when it gave one.
  */
-receipt: string | null, };
+receipt: string | null, 
+/**
+ * The end of the audit's period: the next audit starts after it, even when
+ * `last-audit.json` is lost. Missing in entries recorded before it was kept.
+ */
+period_end: string | null, };
 
 export type HistoryLine = { upload_id: string, status: UploadStatus, received_at: string, audit_id: string | null, reasons: Array<string>, uploaded_from_here: boolean, 
 /**

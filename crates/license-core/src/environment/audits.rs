@@ -57,6 +57,11 @@ pub struct LocalUpload {
     /// The portal's signed receipt (armored), when it gave one.
     #[serde(default)]
     pub receipt: Option<String>,
+    /// The end of the audit's period: the next audit starts after it, even when
+    /// `last-audit.json` is lost. Missing in entries recorded before it was kept.
+    #[serde(default, with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub period_end: Option<Timestamp>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -132,16 +137,7 @@ impl Environment {
         let consumption = usage::read(self.config.usage.as_ref(), &self.config_path)?;
         let key = identity::load_or_create(&state)?;
         let now = self.clock().effective_now();
-        let last: Option<LastPeriod> = match fs::read_capped(&state.join(LAST_PERIOD), 4096, fs::Links::Refuse) {
-            Ok(b) => serde_json::from_slice(&b).ok(),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
-        };
-        // An audit written just before a kill, whose period was not recorded yet,
-        // still counts: the next period starts after every audit waiting here.
-        let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
-        let period_start =
-            last.map(|l| l.period_end).max(waiting_end).filter(|t| *t <= now).unwrap_or(license.not_before).min(now);
+        let period_start = self.next_period_start(&license, now)?;
         let audit = Audit {
             format: 1,
             audit_id: Uuid::new_v4(),
@@ -175,6 +171,26 @@ impl Environment {
         self.record_consumption(&lock, super::forecast::Reading { at: now, consumption: consumption.clone() });
         tracing::info!(audit_id = %audit.audit_id, "audit generated");
         Ok(GeneratedAudit { usage: usage::compare(&consumption, &license.entitlements), audit, text, outbox_path })
+    }
+
+    /// Where the next audit's period starts: after the latest period end that is
+    /// known, from the period record, the audits waiting in the outbox (one
+    /// written just before a kill, whose period was not recorded yet) and the
+    /// uploaded ones in the history, so periods never overlap even when the record
+    /// is lost or damaged; the license's start when none is known.
+    fn next_period_start(&self, license: &crate::payload::License, now: Timestamp) -> Result<Timestamp, Error> {
+        let path = self.config.state_dir().join(LAST_PERIOD);
+        let last: Option<LastPeriod> = match fs::read_capped(&path, 4096, fs::Links::Refuse) {
+            Ok(b) => serde_json::from_slice(&b)
+                .inspect_err(|e| tracing::warn!(path = %path.display(), error = %e, "the audit period record is damaged; the outbox and the history say where the next period starts"))
+                .ok(),
+            Err(e) if e.is_gone() => None,
+            Err(e) => return Err(e),
+        };
+        let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
+        let uploaded_end = self.own_history().into_iter().filter_map(|u| u.period_end).max();
+        let known = [last.map(|l| l.period_end), waiting_end, uploaded_end].into_iter().flatten().max();
+        Ok(known.filter(|t| *t <= now).unwrap_or(license.not_before).min(now))
     }
 
     /// Audits waiting for the portal's answer, oldest first.
@@ -216,10 +232,12 @@ impl Environment {
                 sha256: crate::digest::sha256_hex(&p.bytes),
                 audit_sha256: Some(p.audit_sha256.clone()),
                 receipt: r.receipt.clone(),
+                period_end: Some(p.audit.period_end),
             },
         )?;
         if p.from_outbox {
-            std::fs::remove_file(&p.path).map_err(|e| Error::io("remove from the outbox", &p.path, e))?;
+            // Another upload or an import may have moved it meanwhile: done either way.
+            fs::remove_if_present(&p.path, "remove from the outbox")?;
         }
         Ok(())
     }
@@ -339,6 +357,8 @@ pub async fn flush_outbox(
         progress(i, files.len());
         match upload(env, client, path, true, blocking).await {
             Ok(r) => done.push(r),
+            // Another upload or an import took it out of the outbox meanwhile: done.
+            Err(e) if e.is_gone() => continue,
             Err(e) => return (done, Some(e)),
         }
     }
@@ -391,6 +411,7 @@ mod tests {
             sha256: String::new(),
             audit_sha256: None,
             receipt: None,
+            period_end: None,
         }
     }
 

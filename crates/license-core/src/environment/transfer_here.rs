@@ -272,8 +272,9 @@ impl Environment {
             if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id) {
                 self.record_upload(&lock, upload_from(&r.receipt, w, text))?;
             }
-            std::fs::remove_file(&w.path).map_err(|e| Error::io("remove from the outbox", &w.path, e))?;
-            moved += 1;
+            if fs::remove_if_present(&w.path, "remove from the outbox")? {
+                moved += 1;
+            }
         }
         Ok(moved)
     }
@@ -310,5 +311,6 @@ fn upload_from(r: &Receipt, audit: &Waiting, receipt: String) -> LocalUpload {
         sha256: crate::digest::sha256_hex(&audit.bytes),
         audit_sha256: Some(audit.signed_sha256.clone()),
         receipt: Some(receipt),
+        period_end: Some(audit.audit.period_end),
     }
 }
