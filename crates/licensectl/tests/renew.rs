@@ -286,3 +286,32 @@ fn nothing_is_installed_automatically_while_the_clock_is_suspect() {
     assert!(text(&o).contains("the clock is not trusted"), "{}", text(&o));
     assert_eq!(site.installed(), old);
 }
+
+/// A renew killed while it installs leaves its mark: the run was recorded before
+/// it installed, and the next run settles that record as what really happened
+/// (issue 32).
+#[test]
+fn a_renew_killed_mid_install_is_in_the_history() {
+    let site = Site::new();
+    let old = site.installed();
+    let killed = Cli::new(env!("CARGO_BIN_EXE_licensectl"))
+        .home(site.dir.path())
+        .token(&site.token, &site.portal.url)
+        .env("LICENSE_MANAGER_CRASH_AT", "license:renamed")
+        .run(&["--config", &site.config, "--portal", &site.portal.url, "renew"]);
+    assert!(!killed.status.success(), "{}", text(&killed));
+    assert_ne!(site.installed(), old, "stopped after the new license was in place");
+    let h = site.history();
+    assert_eq!(h.last().unwrap()["outcome"], "installing", "recorded before it installed: {h:?}");
+    // A temporary history file a killed writer left goes under the renewal's lock.
+    let stale = site.path(".license-manager/.renewals.json.tmp-4000000-1");
+    std::fs::write(&stale, b"[half").unwrap();
+    // The portal's license runs to 2099: the next run has nothing to ask.
+    let o = site.run(None, &["renew"]);
+    assert!(!stale.exists(), "the stale temporary file is gone");
+    assert!(o.status.success() && text(&o).contains("Not due"), "{}", text(&o));
+    let h = site.history();
+    let installed = h.last().unwrap();
+    assert_eq!(installed["outcome"], "installed", "{h:?}");
+    assert!(installed["detail"].as_str().unwrap().contains("stopped while it installed"), "{h:?}");
+}

@@ -179,14 +179,18 @@ impl Environment {
         fs::read_derived(&self.history_path(), "renewal history")
     }
 
-    fn history_path(&self) -> PathBuf {
+    pub(crate) fn history_path(&self) -> PathBuf {
         self.config.state_dir().join(HISTORY)
     }
 
-    /// Appends a run to the history. The caller holds the renewal lock, the history's
+    /// Appends a run to the history; the outcome of a run recorded as installing
+    /// takes that record's place. The caller holds the renewal lock, the history's
     /// only writer.
     fn record_renewal(&self, _lock: &RenewalLock, record: RenewalRecord) -> Result<(), Error> {
         let mut history = self.renewal_history();
+        if history.last().is_some_and(|r| r.outcome == INSTALLING) && record.outcome != INSTALLING {
+            history.pop();
+        }
         history.push(record);
         let keep_from = history.len().saturating_sub(HISTORY_KEPT);
         let body = serde_json::to_vec_pretty(&history[keep_from..]).expect("serialises");
@@ -198,6 +202,30 @@ impl Environment {
 /// a portal answered.
 fn capped(record: RenewalRecord) -> RenewalRecord {
     RenewalRecord { detail: record.detail.map(|d| crate::text::printable_capped(&d, MAX_DETAIL_CHARS)), ..record }
+}
+
+/// The outcome recorded before a renewal installs, replaced by how it ended.
+const INSTALLING: &str = "installing";
+
+impl Environment {
+    /// A run killed while it installed left "installing" as the history's last
+    /// record: it becomes what really happened, as the license files say.
+    fn settle_interrupted(&self, lock: &RenewalLock) {
+        let Some(last) = self.renewal_history().pop().filter(|r| r.outcome == INSTALLING) else { return };
+        let id = last.license_id;
+        let outcome = if self.installed().is_ok_and(|l| Some(l.license_id) == id) {
+            "installed"
+        } else if self.staged().ok().flatten().is_some_and(|s| Some(s.license.license_id) == id) {
+            "staged"
+        } else {
+            "failed"
+        };
+        let detail = Some(format!("the run was stopped while it installed; settled by the next run ({outcome})"));
+        let record = RenewalRecord { outcome: outcome.into(), detail, ..last };
+        if let Err(e) = self.record_renewal(lock, record) {
+            tracing::warn!(error = %e, "could not settle the interrupted renewal in its history");
+        }
+    }
 }
 
 enum Decision {
@@ -257,11 +285,15 @@ pub async fn renew(
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<Renewal, Error> {
     let lock = env.renewal_lock()?;
+    // What a killed run left: its temporary history file, and a run recorded as
+    // installing that never said how it ended.
+    fs::remove_stale_temps_of(&env.history_path());
+    env.settle_interrupted(&lock);
     let clock = env.clock();
     if let Some(not_due) = env.renewal_due(opts.within_days, clock.effective_now())? {
         return Ok(not_due);
     }
-    let result = renew_due(env, client, opts, clock.state, progress).await;
+    let result = renew_due(env, client, opts, (&lock, clock.state), progress).await;
     if !opts.dry_run {
         let at = clock::system_now();
         let record = match &result {
@@ -287,7 +319,7 @@ async fn renew_due(
     env: &Environment,
     client: &PortalClient,
     opts: RenewOptions,
-    clock_state: ClockState,
+    (lock, clock_state): (&RenewalLock, ClockState),
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<Renewal, Error> {
     let serial = env.serial()?.serial_number;
@@ -305,6 +337,15 @@ async fn renew_due(
         let takes_effect = (license.not_before > env.clock().start_now()).then_some(license.not_before);
         return Ok(Renewal::WouldInstall { license, takes_effect });
     }
+    // Recorded before it installs: a run killed mid-install still left its mark,
+    // which the next run settles (`settle_interrupted`).
+    let installing = RenewalRecord {
+        at: clock::system_now(),
+        outcome: INSTALLING.into(),
+        license_id: Some(license.license_id),
+        detail: None,
+    };
+    env.record_renewal(lock, installing)?;
     // The install checks again under the environment's lock: what it installs is
     // what it checked, whatever happened since.
     let outcome = Box::new(env.install(text.as_bytes(), InstallOptions { confirmed: false }, progress)?);
