@@ -625,21 +625,60 @@ pub fn read_optional(path: &Path, links: Links) -> Result<Option<Vec<u8>>, Error
     }
 }
 
-/// Reads a derived JSON record (one the program can do without: a history, a
-/// forecast's readings): missing, unreadable or damaged, it reads as empty, with a
-/// warning naming `what`. Never a link.
-pub fn read_derived<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> T {
-    match read_optional(path, Links::Refuse) {
-        Ok(None) => T::default(),
-        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            tracing::warn!(path = %path.display(), error = %e, "the {what} is damaged; it is ignored");
-            T::default()
-        }),
+/// Reads a JSON record (a history, a forecast's readings) capped at `limit` bytes.
+/// Missing, it reads as empty. Damaged, unreadable or over its cap, it is never
+/// overwritten: it is moved aside into the state folder's `quarantine/` under a
+/// dated name, named in a warning (and by `check`, which lists the quarantine),
+/// and reads as empty, so everything else keeps working. Never a link.
+pub fn read_record<T: serde::de::DeserializeOwned + Default>(path: &Path, limit: u64, what: &str) -> T {
+    let damage = match read_capped(path, limit, Links::Refuse) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(v) => return v,
+            Err(e) => e.to_string(),
+        },
+        Err(e) if e.is_gone() => return T::default(),
+        Err(e) => e.to_string(),
+    };
+    match quarantine(path) {
+        Ok(to) => tracing::warn!(path = %path.display(), set_aside = %to.display(), error = %damage,
+            "the {what} is damaged: it was set aside, and a new one starts"),
         Err(e) => {
-            tracing::warn!(error = %e, "the {what} cannot be read; it is ignored");
-            T::default()
+            tracing::error!(path = %path.display(), error = %e, "the {what} is damaged and could not be set aside")
         }
     }
+    T::default()
+}
+
+/// [`read_record`] with the 1 MiB cap of every document.
+pub fn read_derived<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> T {
+    read_record(path, crate::kind::MAX_FILE_BYTES, what)
+}
+
+/// The folder damaged records are set aside in: `quarantine/` beside the record.
+pub const QUARANTINE: &str = "quarantine";
+
+/// Moves `path` into `quarantine/` beside it, as `<name>.<UTC time>`: never over
+/// another file. Returns where it went.
+pub fn quarantine(path: &Path) -> Result<PathBuf, Error> {
+    let dir = path.parent().unwrap_or(Path::new(".")).join(QUARANTINE);
+    ensure_private_dir(&dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let to = (0..100)
+        .map(|i| dir.join(if i == 0 { format!("{name}.{stamp}") } else { format!("{name}.{stamp}-{i}") }))
+        .find(|p| !p.exists())
+        .ok_or_else(|| Error::io("set aside", path, std::io::Error::other("too many damaged copies of it")))?;
+    fs::rename(path, &to).map_err(|e| Error::io("set aside", path, e))?;
+    sync_dir(&dir)?;
+    Ok(to)
+}
+
+/// The records set aside in `state_dir`'s quarantine, oldest name first.
+pub fn quarantined(state_dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(state_dir.join(QUARANTINE)) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    files.sort();
+    files
 }
 
 /// Reads a document file, refusing anything over the 1 MiB limit before reading it.

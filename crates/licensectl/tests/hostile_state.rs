@@ -75,10 +75,12 @@ fn a_pipe_named_environment_key_hangs_nothing() {
 fn a_pipe_named_last_audit_json_hangs_nothing() {
     let d = demo();
     mkfifo(&d.state.join("last-audit.json"));
+    // Not a regular file: set aside in the quarantine like any damaged record
+    // (issue 32), named, and the audit is made from what else is known.
     let o = d.bounded(&["audit", "generate"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("last-audit.json is not a regular file"), "{}", text(&o));
-    assert!(d.bounded(&["audit", "outbox", "--json"]).stdout.starts_with(b"[]"), "no audit was written");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("the audit period record is damaged"), "{}", text(&o));
+    assert!(d.state.join("quarantine").read_dir().unwrap().count() == 1, "the pipe was set aside");
 }
 
 #[test]
@@ -197,5 +199,29 @@ fn a_configuration_others_may_change_is_refused() {
         assert!(said.contains(path.to_str().unwrap()) && said.contains("chmod o-w"), "{what}: {said}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before & 0o7777)).unwrap();
         assert!(d.bounded(&["status"]).status.success(), "{what}: fixed, it opens again");
+    }
+}
+
+/// No record is silently replaced: a damaged or oversized upload history is set
+/// aside in the quarantine with its bytes, named in a warning and by `check`, and
+/// everything else keeps working (issue 32).
+#[test]
+fn a_damaged_or_oversized_upload_history_is_set_aside_not_overwritten() {
+    for (what, bytes) in [("damaged", b"[{\"upload_id\": ".to_vec()), ("oversized", vec![b' '; 17 << 20])] {
+        let d = demo();
+        let history = d.state.join("upload-history.json");
+        std::fs::write(&history, &bytes).unwrap();
+        assert!(d.bounded(&["backup"]).status.success());
+        let o = d.bounded(&["check"]);
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", text(&o));
+        let said = text(&o);
+        assert!(
+            said.contains("1 damaged record was set aside") && said.contains("upload-history.json."),
+            "{what}: {said}"
+        );
+        let kept: Vec<_> = std::fs::read_dir(d.state.join("quarantine")).unwrap().flatten().map(|e| e.path()).collect();
+        assert_eq!(kept.len(), 1, "{what}: {kept:?}");
+        assert_eq!(std::fs::read(&kept[0]).unwrap(), bytes, "{what}: its bytes are kept");
+        assert!(!history.exists(), "{what}: a new history starts");
     }
 }

@@ -136,6 +136,10 @@ fn a_damaged_renewal_history_is_named_and_started_again() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let outcomes: Vec<_> = site.history().iter().map(|h| h["outcome"].as_str().unwrap().to_string()).collect();
     assert_eq!(outcomes, ["installed"]);
+    // Set aside, never written over (issue 32): the damaged bytes are kept.
+    let kept: Vec<_> = std::fs::read_dir(site.path(".license-manager/quarantine")).unwrap().flatten().collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(kept[0].path()).unwrap(), b"[{\"outcome\": ");
 }
 
 #[test]

@@ -180,13 +180,9 @@ impl Environment {
     /// is lost or damaged; the license's start when none is known.
     fn next_period_start(&self, license: &crate::payload::License, now: Timestamp) -> Result<Timestamp, Error> {
         let path = self.config.state_dir().join(LAST_PERIOD);
-        let last: Option<LastPeriod> = match fs::read_capped(&path, 4096, fs::Links::Refuse) {
-            Ok(b) => serde_json::from_slice(&b)
-                .inspect_err(|e| tracing::warn!(path = %path.display(), error = %e, "the audit period record is damaged; the outbox and the history say where the next period starts"))
-                .ok(),
-            Err(e) if e.is_gone() => None,
-            Err(e) => return Err(e),
-        };
+        // Damaged, it is set aside (never written over); the outbox and the history
+        // still say where the next period starts.
+        let last: Option<LastPeriod> = fs::read_record(&path, 4096, "audit period record");
         let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
         let uploaded_end = self.own_history().into_iter().filter_map(|u| u.period_end).max();
         let known = [last.map(|l| l.period_end), waiting_end, uploaded_end].into_iter().flatten().max();
@@ -255,20 +251,31 @@ impl Environment {
             })
     }
 
-    pub(crate) fn record_upload(&self, _lock: &super::EnvLock, u: LocalUpload) -> Result<(), Error> {
+    pub(crate) fn record_upload(&self, lock: &super::EnvLock, u: LocalUpload) -> Result<(), Error> {
+        self.record_uploads(lock, vec![u])
+    }
+
+    /// Adds `uploads` to the history (each once, by upload id) in one read and one
+    /// write, under the environment lock.
+    pub(crate) fn record_uploads(&self, _lock: &super::EnvLock, uploads: Vec<LocalUpload>) -> Result<(), Error> {
         let mut all = self.local_history();
-        if !all.iter().any(|x| x.upload_id == u.upload_id) {
-            all.push(u);
+        let before = all.len();
+        for u in uploads {
+            if !all.iter().any(|x| x.upload_id == u.upload_id) {
+                all.push(u);
+            }
+        }
+        if all.len() == before {
+            return Ok(());
         }
         let path = self.config.state_dir().join(HISTORY);
         fs::replace(&path, &serde_json::to_vec_pretty(&all).expect("json"), "history")
     }
 
+    /// The uploads recorded here. A damaged or oversized history is set aside in
+    /// the quarantine, never written over (`fs::read_record`).
     pub fn local_history(&self) -> Vec<LocalUpload> {
-        fs::read_capped(&self.config.state_dir().join(HISTORY), 16 * crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        fs::read_record(&self.config.state_dir().join(HISTORY), 16 * crate::kind::MAX_FILE_BYTES, "upload history")
     }
 
     /// The uploads of this environment's own audits: what its history, the

@@ -149,6 +149,7 @@ impl Environment {
             );
             problems.push(Problem { severity: Severity::Warning, text });
         }
+        problems.extend(self.quarantine_problem());
         problems.extend(self.stale_audits(o.clock.effective_now(), t)?);
         problems.extend(self.backup_problem()?);
         // Only this environment's own license has days and entitlements that matter here.
@@ -270,6 +271,30 @@ impl Environment {
             );
         }
         Ok(m.text)
+    }
+}
+
+impl Environment {
+    /// Records that were damaged and set aside: kept as evidence, and a WARNING
+    /// until an administrator has looked at them and deleted them.
+    fn quarantine_problem(&self) -> Option<Problem> {
+        let dir = self.config.state_dir();
+        let set_aside = crate::fs::quarantined(&dir);
+        let names: Vec<String> =
+            set_aside.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()).collect();
+        let what = match names.len() {
+            0 => return None,
+            1 => "1 damaged record was".to_string(),
+            n => format!("{n} damaged records were"),
+        };
+        Some(Problem {
+            severity: Severity::Warning,
+            text: format!(
+                "{what} set aside in {}: {}; look at them (a history is evidence), then delete them",
+                dir.join(crate::fs::QUARANTINE).display(),
+                names.join(", ")
+            ),
+        })
     }
 }
 

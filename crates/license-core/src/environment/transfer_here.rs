@@ -262,16 +262,22 @@ impl Environment {
         // waits, and still matches, moves; two imports at once cannot interleave.
         let lock = self.lock()?;
         let waiting = self.outbox_by_audit_id()?;
+        let answered: Vec<(&Waiting, LocalUpload)> = plan
+            .receipts
+            .iter()
+            .filter(|r| r.fate == ReceiptFate::MovesToHistory)
+            .filter_map(|r| {
+                let w = waiting.get(&r.receipt.audit_id)?;
+                r.receipt.answers(&w.audit, &w.signed_sha256).ok()?;
+                let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
+                Some((w, upload_from(&r.receipt, w, text)))
+            })
+            .collect();
+        // One read and one write of the history for the whole import, whatever
+        // its length: the cost grows with the receipts, not with the history.
+        self.record_uploads(&lock, answered.iter().map(|(_, u)| u.clone()).collect())?;
         let mut moved = 0;
-        for r in plan.receipts.iter().filter(|r| r.fate == ReceiptFate::MovesToHistory) {
-            let Some(w) = waiting.get(&r.receipt.audit_id) else { continue };
-            if r.receipt.answers(&w.audit, &w.signed_sha256).is_err() {
-                continue;
-            }
-            let text = String::from_utf8_lossy(&plan.receipt_bytes[&r.receipt.audit_id]).into_owned();
-            if !self.local_history().iter().any(|u| u.upload_id == r.receipt.upload_id) {
-                self.record_upload(&lock, upload_from(&r.receipt, w, text))?;
-            }
+        for (w, _) in answered {
             if fs::remove_if_present(&w.path, "remove from the outbox")? {
                 moved += 1;
             }
