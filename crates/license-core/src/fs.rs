@@ -660,8 +660,12 @@ pub const QUARANTINE: &str = "quarantine";
 /// Moves `path` into `quarantine/` beside it, as `<name>.<UTC time>`: never over
 /// another file. Returns where it went.
 pub fn quarantine(path: &Path) -> Result<PathBuf, Error> {
-    let dir = path.parent().unwrap_or(Path::new(".")).join(QUARANTINE);
-    ensure_private_dir(&dir)?;
+    quarantine_in(path, &path.parent().unwrap_or(Path::new(".")).join(QUARANTINE))
+}
+
+/// Moves `path` into the quarantine folder `dir` (see [`quarantine`]).
+pub fn quarantine_in(path: &Path, dir: &Path) -> Result<PathBuf, Error> {
+    ensure_private_dir(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let to = (0..100)
@@ -669,7 +673,7 @@ pub fn quarantine(path: &Path) -> Result<PathBuf, Error> {
         .find(|p| !p.exists())
         .ok_or_else(|| Error::io("set aside", path, std::io::Error::other("too many damaged copies of it")))?;
     fs::rename(path, &to).map_err(|e| Error::io("set aside", path, e))?;
-    sync_dir(&dir)?;
+    sync_dir(dir)?;
     Ok(to)
 }
 

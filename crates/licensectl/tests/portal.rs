@@ -656,3 +656,32 @@ fn a_damaged_period_record_overlaps_no_uploaded_audit() {
     let at = |v: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(v["audit"][k].as_str().unwrap()).unwrap();
     assert!(at(&next, "period_start") >= at(&first, "period_end"), "overlap: {first} then {next}");
 }
+
+/// One damaged audit in the outbox stops nothing: it is set aside in the
+/// quarantine and named, the good audits are uploaded, and `check` warns until an
+/// administrator has looked at it (issue 32).
+#[test]
+fn a_damaged_outbox_audit_is_set_aside_and_the_others_travel() {
+    let site = Site::new();
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
+    let g: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "generate", "--json"])).unwrap();
+    let damaged = PathBuf::from(g["outbox_path"].as_str().unwrap());
+    let text = std::fs::read_to_string(&damaged).unwrap();
+    std::fs::write(&damaged, text.replacen("eyJ", "eyK", 1)).unwrap();
+    // The next look at the outbox (here: the next audit's period) sets it aside.
+    let o = licensectl(home, &token, &["--config", c, "audit", "generate"]);
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && said.contains("an audit in the outbox is damaged"), "named: {said}");
+    let o = licensectl(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1, "the good one travelled");
+    let kept: Vec<_> = std::fs::read_dir(site.path(".license-manager/quarantine")).unwrap().flatten().collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(!damaged.exists());
+    let check = licensectl(home, &token, &["--config", c, "check"]);
+    assert!(String::from_utf8_lossy(&check.stdout).contains("1 damaged record was set aside"), "{check:?}");
+}

@@ -198,7 +198,28 @@ impl Environment {
             Err(e) => return Err(Error::io("list the outbox", &dir, e)),
         };
         files.sort();
-        Ok(files)
+        Ok(files.into_iter().filter(|p| self.sound_in_outbox(p)).collect())
+    }
+
+    /// Whether `path` is a sound audit. One that is not (damaged, altered, not a
+    /// regular file, too large) is set aside in the quarantine and named, so the
+    /// good audits still travel and nothing is lost; one another writer just took
+    /// out is simply not there.
+    fn sound_in_outbox(&self, path: &Path) -> bool {
+        let read = fs::read_capped(path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse);
+        let damage = match read.and_then(|b| <Audit as crate::payload::SelfSigned>::open(&b).map(drop)) {
+            Ok(()) => return true,
+            Err(e) if e.is_gone() => return false,
+            Err(e) => e,
+        };
+        match fs::quarantine_in(path, &self.config.state_dir().join(fs::QUARANTINE)) {
+            Ok(to) => tracing::warn!(path = %path.display(), set_aside = %to.display(), error = %damage,
+                "an audit in the outbox is damaged: it was set aside, and the others go on"),
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "a damaged audit in the outbox could not be set aside")
+            }
+        }
+        false
     }
 
     /// Reads and opens one audit file for upload: the blocking step before the send.
