@@ -196,6 +196,14 @@ fn a_damaged_or_expired_staged_renewal_is_not_installed_and_says_why() {
     let o = site.run(None, &["staged"]);
     assert!(!o.status.success() && text(&o).contains("does not verify"), "{}", text(&o));
     assert_eq!(std::fs::read(&site.license).unwrap(), old);
+    // It hides nothing of the installed license (issue 32): status tells it, and
+    // check judges it (here by the later time the test clock left: expired), with
+    // a warning about the damaged renewal, not UNKNOWN.
+    let o = site.run(None, &["status"]);
+    assert!(o.status.success() && text(&o).contains("Serial"), "{}", text(&o));
+    let o = site.run(None, &["check", "--warning", "1"]);
+    assert!(text(&o).starts_with("LICENSE CRITICAL - the installed license expired"), "{}", text(&o));
+    assert!(text(&o).contains("the staged renewal is damaged"), "{}", text(&o));
     assert!(site.run(None, &["staged", "remove"]).status.success());
     assert!(!staged_file.exists());
 }

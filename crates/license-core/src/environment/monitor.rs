@@ -143,6 +143,10 @@ impl Environment {
             let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
             problems.push(Problem { severity: Severity::Warning, text });
         }
+        if o.staged_damaged {
+            let text = "the staged renewal is damaged, so it will not be installed: remove it (`licensectl staged remove`) and stage the renewal again from the file you were sent".to_string();
+            problems.push(Problem { severity: Severity::Warning, text });
+        }
         if let Some(why) = o.staged.as_ref().and_then(|s| s.will_not_install.as_ref()) {
             let text = format!(
                 "the staged renewal will not be installed at its start: {why}; remove it (`licensectl staged remove`) and install or stage the right license"

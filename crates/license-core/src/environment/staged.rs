@@ -270,7 +270,17 @@ impl Environment {
             return Ok(None);
         }
         let lock = self.lock()?;
-        let Some((bytes, staged)) = self.read_staged()? else { return Ok(None) };
+        // A damaged staged file installs nothing and hides nothing: the installed
+        // license's state is still told, and the overview and `check` name it.
+        let (bytes, staged) = match self.read_staged() {
+            Ok(Some(read)) => read,
+            Ok(None) => return Ok(None),
+            Err(e @ Error::StagedDamaged { .. }) => {
+                tracing::warn!(error = %e, "the staged renewal is damaged; nothing is installed from it");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         let clock = self.clock();
         let now = clock.effective_now();
         // Its start comes by the system clock, never by a remembered time ahead.
