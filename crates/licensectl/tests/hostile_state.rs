@@ -225,3 +225,20 @@ fn a_damaged_or_oversized_upload_history_is_set_aside_not_overwritten() {
         assert!(!history.exists(), "{what}: a new history starts");
     }
 }
+
+/// A damaged environment key turns the clock's protection off: `check` says so
+/// instead of OK, and the key is kept where it is (the portal pinned it; a new one
+/// would have every later audit refused) (issue 32).
+#[test]
+fn a_damaged_environment_key_is_a_warning_not_ok() {
+    let d = demo();
+    assert!(d.bounded(&["backup"]).status.success());
+    let _ = d.bounded(&["check"]);
+    let key = d.state.join("environment.key");
+    assert!(key.exists(), "the first look made the key");
+    std::fs::write(&key, b"-----BEGIN PRIVATE KEY-----\ndamaged\n").unwrap();
+    let o = d.bounded(&["check", "--warning", "1", "--critical", "0"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("the environment key cannot be used"), "{}", text(&o));
+    assert_eq!(std::fs::read(&key).unwrap(), b"-----BEGIN PRIVATE KEY-----\ndamaged\n", "kept, not replaced");
+}

@@ -160,7 +160,7 @@ export type BackupEntry = { id: string, taken_at: string, reason: BackupReason, 
  */
 intact: boolean, path: string, };
 
-export type ClockState = "ok" | "behind" | "suspect" | "record_missing" | "record_altered";
+export type ClockState = "ok" | "behind" | "suspect" | "record_missing" | "record_altered" | "unprotected";
 
 export type ClockReading = { system_time: string, latest_seen: string, state: ClockState, warning: string | null, };
 

@@ -453,6 +453,7 @@ export const CLOCK_NOTE: Record<ClockState, string | null> = {
     "This environment once saw a time far ahead of this machine's clock. License dates are judged by that later time until an administrator says which is right.",
   record_missing: "The record of the latest time seen is missing; it was started again.",
   record_altered: "The record of the latest time seen was altered; it was started again.",
+  unprotected: "The environment key cannot be read, so no time is remembered: restore it from a backup of the state folder.",
 };
 
 /** How each environment's line of a processed transfer file ended. */

@@ -57,6 +57,9 @@ pub enum ClockState {
     RecordMissing,
     /// The record was edited or damaged: protection restarts now.
     RecordAltered,
+    /// The environment key cannot be read (damaged, unreadable, others may read it):
+    /// no time can be remembered, so a clock turned back goes unnoticed.
+    Unprotected,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -155,9 +158,20 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
     let had_key = identity::exists(state_dir);
     let key = match identity::load_or_create(state_dir) {
         Ok(k) => k,
+        // The key is kept where it is, never replaced: the portal pinned it, and a
+        // new one would have every later audit refused. `check` warns instead.
         Err(e) => {
-            tracing::warn!(error = %e, "no environment key: the clock cannot be remembered");
-            return ClockReading { system_time: now, latest_seen: now, state: ClockState::Ok, warning: None };
+            let warning = format!(
+                "the environment key cannot be used ({e}), so no time is remembered and a clock turned back goes unnoticed: restore {} from a backup of the state folder",
+                state_dir.join(identity::FILE).display()
+            );
+            tracing::warn!("{warning}");
+            return ClockReading {
+                system_time: now,
+                latest_seen: now,
+                state: ClockState::Unprotected,
+                warning: Some(warning),
+            };
         }
     };
     let fmt = timestamp::format;

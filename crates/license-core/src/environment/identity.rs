@@ -7,7 +7,7 @@ use crate::fs;
 use crate::keys::KeyPair;
 use std::path::Path;
 
-const FILE: &str = "environment.key";
+pub(crate) const FILE: &str = "environment.key";
 
 /// Whether this environment already has its key (it is made on first use). A link
 /// or anything else at that name counts as there, so it is refused when read rather
