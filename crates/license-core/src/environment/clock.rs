@@ -158,21 +158,7 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
     let had_key = identity::exists(state_dir);
     let key = match identity::load_or_create(state_dir) {
         Ok(k) => k,
-        // The key is kept where it is, never replaced: the portal pinned it, and a
-        // new one would have every later audit refused. `check` warns instead.
-        Err(e) => {
-            let warning = format!(
-                "the environment key cannot be used ({e}), so no time is remembered and a clock turned back goes unnoticed: restore {} from a backup of the state folder",
-                state_dir.join(identity::FILE).display()
-            );
-            tracing::warn!("{warning}");
-            return ClockReading {
-                system_time: now,
-                latest_seen: now,
-                state: ClockState::Unprotected,
-                warning: Some(warning),
-            };
-        }
+        Err(e) => return unprotected(state_dir, now, &e),
     };
     let fmt = timestamp::format;
     // Each branch: the state, the remembered time, what to record (None: keep the
@@ -226,6 +212,18 @@ pub fn observe(state_dir: &Path, now: Timestamp) -> ClockReading {
         }
     }
     ClockReading { system_time: now, latest_seen: latest, state, warning }
+}
+
+/// The reading when the environment key cannot be used. The key is kept where it
+/// is, never replaced: the portal pinned it, and a new one would have every later
+/// audit refused. `check` warns instead.
+fn unprotected(state_dir: &Path, now: Timestamp, e: &crate::error::Error) -> ClockReading {
+    let warning = format!(
+        "the environment key cannot be used ({e}), so no time is remembered and a clock turned back goes unnoticed: restore {} from a backup of the state folder",
+        state_dir.join(identity::FILE).display()
+    );
+    tracing::warn!("{warning}");
+    ClockReading { system_time: now, latest_seen: now, state: ClockState::Unprotected, warning: Some(warning) }
 }
 
 /// The administrator says the system clock is right: the remembered time becomes now.
