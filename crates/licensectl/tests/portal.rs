@@ -604,17 +604,25 @@ fn a_hostile_portals_problem_is_printed_safely_and_capped() {
     assert!(err.len() < 4000, "{} bytes: the detail was not capped", err.len());
 }
 
+/// A portal that knows the site's subscription (one production slot), a token that
+/// may do everything, and the site registered in it.
+fn registered(site: &Site) -> (TestPortal, String) {
+    let portal = TestPortal::start(&site.path("vendor.key"));
+    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&site.code, ALL);
+    let register = ["--config", site.config.to_str().unwrap(), "--portal", &portal.url, "portal", "register"];
+    ok(site.dir.path(), &token, &register);
+    (portal, token)
+}
+
 /// Writers that meet step aside: two `audit upload`s at once both succeed, an audit
 /// the other one already moved counts as done, and every audit reaches the portal
 /// once (issue 32).
 #[test]
 fn two_uploads_at_once_both_succeed_and_each_audit_arrives_once() {
     let site = Site::new();
-    let portal = TestPortal::start(&site.path("vendor.key"));
-    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&site.code, ALL);
+    let (portal, token) = registered(&site);
     let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
     let mut generated = 0;
     for round in 0..4 {
         for _ in 0..3 {
@@ -642,11 +650,8 @@ fn two_uploads_at_once_both_succeed_and_each_audit_arrives_once() {
 #[test]
 fn a_damaged_period_record_overlaps_no_uploaded_audit() {
     let site = Site::new();
-    let portal = TestPortal::start(&site.path("vendor.key"));
-    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&site.code, ALL);
+    let (portal, token) = registered(&site);
     let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
     let first: Value =
         serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "generate", "--json"])).unwrap();
     ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
@@ -663,11 +668,8 @@ fn a_damaged_period_record_overlaps_no_uploaded_audit() {
 #[test]
 fn a_damaged_outbox_audit_is_set_aside_and_the_others_travel() {
     let site = Site::new();
-    let portal = TestPortal::start(&site.path("vendor.key"));
-    portal.subscription(&site.code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&site.code, ALL);
+    let (portal, token) = registered(&site);
     let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
-    ok(home, &token, &["--config", c, "--portal", &portal.url, "portal", "register"]);
     let g: Value = serde_json::from_str(&ok(home, &token, &["--config", c, "audit", "generate", "--json"])).unwrap();
     let damaged = PathBuf::from(g["outbox_path"].as_str().unwrap());
     let text = std::fs::read_to_string(&damaged).unwrap();
