@@ -372,10 +372,6 @@ impl Config {
     /// the usage source (a command is run).
     fn trust_changes_to(&self, new: &Config) -> Vec<String> {
         let mut out = self.trust_anchors().changes_to(&new.trust_anchors());
-        let url = |u: &Option<PortalUrl>| u.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "none".into());
-        if self.portal_url != new.portal_url {
-            out.push(format!("Portal: {} → {}", url(&self.portal_url), url(&new.portal_url)));
-        }
         let paths: [(&str, Option<&Path>, Option<&Path>); 4] = [
             ("License file", Some(self.license_file.as_path()), Some(new.license_file.as_path())),
             ("Backup folder", Some(self.backup_dir.as_path()), Some(new.backup_dir.as_path())),
@@ -419,7 +415,7 @@ pub fn candidates(flag: Option<&Path>) -> Vec<PathBuf> {
     if let Some(dir) = user_config_dir() {
         out.push(dir.join("license-manager").join(FILE_NAME));
     }
-    out.push(system_config_dir().join(FILE_NAME));
+    out.push(system_folder().join(FILE_NAME));
     out
 }
 
@@ -446,11 +442,13 @@ fn user_config_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
 }
 
-/// What an environment trusts beyond its own files: the vendor keys that sign its
-/// licenses and receipts, and the proxy and CA bundle its portal connection relies on.
+/// What an environment or a workstation trusts beyond its own files: the vendor
+/// keys that sign its licenses and receipts, the portal its token goes to, and the
+/// proxy and CA bundle its portal connection relies on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustAnchors {
     pub vendor_keys: Vec<String>,
+    pub portal_url: Option<PortalUrl>,
     pub proxy: Option<String>,
     pub ca_bundle: Option<PathBuf>,
 }
@@ -459,6 +457,7 @@ impl Config {
     pub fn trust_anchors(&self) -> TrustAnchors {
         TrustAnchors {
             vendor_keys: self.vendor_keys.clone(),
+            portal_url: self.portal_url.clone(),
             proxy: self.proxy.clone(),
             ca_bundle: self.ca_bundle.clone(),
         }
@@ -480,6 +479,10 @@ impl TrustAnchors {
         }
         for k in self.vendor_keys.iter().filter(|k| !new.vendor_keys.contains(k)) {
             out.push(format!("Stop trusting the vendor key {}", kid(k)));
+        }
+        let url = |u: &Option<PortalUrl>| u.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "none".into());
+        if self.portal_url != new.portal_url {
+            out.push(format!("Portal: {} → {}", url(&self.portal_url), url(&new.portal_url)));
         }
         let shown = |p: &Option<String>| p.as_deref().map(without_password).unwrap_or_else(|| "the system's".into());
         if self.proxy != new.proxy {
@@ -507,14 +510,14 @@ fn without_password(url: &str) -> String {
 
 /// Whether `path` is in the system-wide configuration folder.
 pub fn is_system_wide(path: &Path) -> bool {
-    path.starts_with(system_config_dir())
+    path.starts_with(system_folder())
 }
 
 /// The state folder a system-wide environment gets by default (`licensectl init`):
 /// where services keep their state, owned by the administrator (root).
 pub fn system_state_dir() -> PathBuf {
     #[cfg(windows)]
-    return system_config_dir().join("state");
+    return system_folder().join("state");
     #[cfg(target_os = "macos")]
     return PathBuf::from("/Library/Application Support/LicenseManager/state");
     #[cfg(not(any(windows, target_os = "macos")))]
@@ -524,10 +527,6 @@ pub fn system_state_dir() -> PathBuf {
 /// The machine-wide configuration folder (`/etc/license-manager`, on Windows
 /// `%ProgramData%\License Manager`).
 pub fn system_folder() -> PathBuf {
-    system_config_dir()
-}
-
-fn system_config_dir() -> PathBuf {
     #[cfg(windows)]
     return PathBuf::from(std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into()))
         .join("License Manager");
@@ -613,6 +612,7 @@ mod tests {
             vendor_keys: vec![k.to_base64url()],
             proxy: Some("http://admin:s3cret@proxy:3128".into()),
             ca_bundle: Some("/etc/ssl/corp.pem".into()),
+            ..TrustAnchors::default()
         };
         let c = old.changes_to(&new);
         assert_eq!(c[0], format!("Trust a new vendor key: {}", k.kid()));

@@ -76,13 +76,9 @@ impl WorkstationConfig {
                 .push(format!("Replace {}, which cannot be read", crate::text::printable(&path.display().to_string())));
             Self::default()
         });
-        let none = || "none".to_string();
-        let url = |u: &Option<PortalUrl>| u.as_ref().map(|u| u.to_string()).unwrap_or_else(none);
-        if old.portal_url != self.portal_url {
-            changes.push(format!("Portal: {} → {}", url(&old.portal_url), url(&self.portal_url)));
-        }
         let anchors = |c: &Self| config::TrustAnchors {
             vendor_keys: vec![],
+            portal_url: c.portal_url.clone(),
             proxy: c.proxy.clone(),
             ca_bundle: c.ca_bundle.clone(),
         };
