@@ -129,11 +129,11 @@ pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState
     .await;
     let (portal, registered) = match asked {
         Ok((code, client, serial)) => {
-            let registered = match (serial, client.subscription(&code).await) {
-                (Some(serial), Ok(sub)) => Some(sub.slots.iter().any(|s| s.serial_number.as_ref() == Some(&serial))),
+            let registered = match (&serial, client.subscription(&code).await) {
+                (Some(serial), Ok(sub)) => Some(sub.slots.iter().any(|s| s.serial_number.as_ref() == Some(serial))),
                 _ => None,
             };
-            (client.audit_history(&code).await.map_err(CommandError::from), registered)
+            (client.audit_history(&code, serial.as_ref()).await.map_err(CommandError::from), registered)
         }
         Err(e) => (Err(e), None),
     };

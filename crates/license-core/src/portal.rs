@@ -159,6 +159,10 @@ struct ProblemJson {
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// Error answers are read only this far (their detail is shown to a person).
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;
+/// Uploads asked for per page of the upload history (the reference portal's most).
+const HISTORY_PAGE: usize = 1000;
+/// Pages read at most: 100,000 uploads, centuries of one environment's audits.
+const MAX_HISTORY_PAGES: usize = 100;
 const MAX_REDIRECTS: usize = 5;
 
 /// Whether a request may be sent again after a failure whose outcome is unknown
@@ -413,8 +417,36 @@ impl PortalClient {
         Self::json(&self.call(call).await?)
     }
 
-    pub async fn audit_history(&self, code: &ActivationCode) -> Result<Vec<PortalUpload>, Error> {
-        Self::json(&self.call(Call::get(format!("/api/v1/subscriptions/{code}/audits"))).await?)
+    /// The subscription's upload history, newest first (only `serial`'s when given),
+    /// read page by page: each page continues after the last upload of the one
+    /// before. A portal that ignores the pages' parameters still gives a whole
+    /// history: a page with nothing new, or larger than asked, ends it.
+    pub async fn audit_history(
+        &self,
+        code: &ActivationCode,
+        serial: Option<&SerialNumber>,
+    ) -> Result<Vec<PortalUpload>, Error> {
+        let only = serial.map(|s| format!("&serial_number={s}")).unwrap_or_default();
+        let mut all: Vec<PortalUpload> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut before = String::new();
+        for _ in 0..MAX_HISTORY_PAGES {
+            let path = format!("/api/v1/subscriptions/{code}/audits?limit={HISTORY_PAGE}{only}{before}");
+            let page: Vec<PortalUpload> = Self::json(&self.call(Call::get(path)).await?)?;
+            let full = page.len() == HISTORY_PAGE;
+            let before_len = all.len();
+            all.extend(page.into_iter().filter(|u| seen.insert(u.upload_id)));
+            match all.last() {
+                Some(last) if full && all.len() > before_len => before = format!("&before={}", last.upload_id),
+                _ => return Ok(all),
+            }
+        }
+        Err(Error::PortalProtocol {
+            reason: format!(
+                "the upload history has more than {} uploads; only that many are read",
+                MAX_HISTORY_PAGES * HISTORY_PAGE
+            ),
+        })
     }
 }
 

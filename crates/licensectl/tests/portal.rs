@@ -332,7 +332,7 @@ fn air_gapped_round_trip_request_install_audit_upload() {
     assert_eq!(out["status"], "verified", "{out}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code)).unwrap();
+    let history = rt.block_on(client(&portal.url, Some(token)).audit_history(&site.code, None)).unwrap();
     let (audit_payload, _) =
         <license_core::Audit as license_core::SelfSigned>::open(&std::fs::read(&audit).unwrap()).unwrap();
     assert_eq!(history.len(), 1);
@@ -358,7 +358,7 @@ fn client_reports_unreachable_quickly_and_refuses_oversized_uploads() {
         .unwrap_err();
     assert_eq!(err.code(), "too_large", "{err}");
     let history =
-        rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).audit_history(&site.code)).unwrap();
+        rt.block_on(client(&portal.url, Some(portal.token(&site.code, ALL))).audit_history(&site.code, None)).unwrap();
     assert!(history.is_empty(), "nothing reached the portal: {history:?}");
 }
 
@@ -686,4 +686,29 @@ fn a_damaged_outbox_audit_is_set_aside_and_the_others_travel() {
     assert!(!damaged.exists());
     let check = licensectl(home, &token, &["--config", c, "check"]);
     assert!(String::from_utf8_lossy(&check.stdout).contains("1 damaged record was set aside"), "{check:?}");
+}
+
+/// At 20,000 uploads the portal's history is about 9 MB, more than one answer may
+/// hold: `audit history` read it as "portal not reachable" (issue 32). It is read
+/// in pages now, only this environment's, and a failure would be named, not taken
+/// for an unreachable portal.
+#[test]
+fn a_history_of_twenty_thousand_uploads_is_read_in_pages() {
+    let site = Site::new();
+    let (portal, token) = registered(&site);
+    let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
+    let serial: license_core::SerialNumber =
+        license_core::Environment::open(&site.config).unwrap().serial().unwrap().serial_number;
+    let ids = portal.seed_uploads(&site.code, &serial, 20_000);
+    let other = license_core::serial::serial_from_facts_text("platform_uuid=another-environment\n");
+    portal.seed_uploads(&site.code, &other, 3);
+    let args = ["--config", c, "--portal", &portal.url, "audit", "history"];
+    let text = ok(home, &token, &args);
+    assert!(!text.starts_with('('), "the portal's history was read: {}", &text[..text.len().min(300)]);
+    let json: Value = serde_json::from_str(&ok(home, &token, &[&args[..], &["--json"]].concat())).unwrap();
+    let lines = json.as_array().unwrap();
+    assert_eq!(lines.len(), 20_000, "every upload of this environment, none of the other's");
+    assert_eq!(lines[0]["upload_id"], ids[0].to_string(), "newest first");
+    assert_eq!(lines[19_999]["upload_id"], ids[19_999].to_string());
+    assert!(lines.iter().all(|l| l["known_to_portal"] == true));
 }

@@ -46,15 +46,15 @@ impl Portal {
     }
 }
 
-type Shared = Arc<Portal>;
-type ApiResult = Result<Response, Problem>;
+pub(crate) type Shared = Arc<Portal>;
+pub(crate) type ApiResult = Result<Response, Problem>;
 
 pub fn router(portal: Shared) -> Router {
     let mut r = Router::new()
         .route("/api/v1/subscriptions/{code}", get(subscription))
         .route("/api/v1/subscriptions/{code}/environments", post(register))
         .route("/api/v1/subscriptions/{code}/environments/{serial}", delete(unregister))
-        .route("/api/v1/subscriptions/{code}/audits", get(audit_history))
+        .route("/api/v1/subscriptions/{code}/audits", get(crate::uploads::history))
         .route("/api/v1/subscriptions/{code}/history", get(history))
         .route("/api/v1/environments/{serial}/license", get(download_license))
         .route("/api/v1/environments/{serial}/license/send", post(send_license))
@@ -194,7 +194,7 @@ async fn authenticate(State(p): State<Shared>, request: HttpRequest, next: Next)
 }
 
 /// The token's grant, which must hold every permission in `all`.
-fn authorize(p: &Portal, headers: &HeaderMap, all: &[Permission]) -> Result<TokenGrant, Problem> {
+pub(crate) fn authorize(p: &Portal, headers: &HeaderMap, all: &[Permission]) -> Result<TokenGrant, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -213,20 +213,20 @@ fn not_registered_here(serial: &str) -> Problem {
     Problem::not_found(format!("serial {serial} is not registered in this subscription: register it in a slot first"))
 }
 
-fn code_param(code: &str) -> Result<String, Problem> {
+pub(crate) fn code_param(code: &str) -> Result<String, Problem> {
     code.parse::<ActivationCode>()
         .map(|c| c.to_string())
         .map_err(|e| Problem::bad_request("invalid-activation-code", e.to_string()))
 }
 
-fn serial_param(serial: &str) -> Result<String, Problem> {
+pub(crate) fn serial_param(serial: &str) -> Result<String, Problem> {
     serial
         .parse::<SerialNumber>()
         .map(|s| s.to_string())
         .map_err(|e| Problem::bad_request("invalid-serial-number", e.to_string()))
 }
 
-fn same_subscription(grant: &TokenGrant, code: &str) -> Result<(), Problem> {
+pub(crate) fn same_subscription(grant: &TokenGrant, code: &str) -> Result<(), Problem> {
     if grant.activation_code != code {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -907,32 +907,4 @@ async fn upload_audit(State(p): State<Shared>, headers: HeaderMap, body: Bytes) 
         None => record_upload(&p, &c, &grant, &key, &body, &opened)?,
     };
     Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], stored).into_response())
-}
-
-async fn audit_history(State(p): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> ApiResult {
-    let code = code_param(&code)?;
-    let grant = authorize(&p, &headers, &[Permission::Read])?;
-    same_subscription(&grant, &code)?;
-    let c = p.db();
-    let mut stmt = c.prepare(
-        "SELECT upload_id, serial_number, status, response, summary, received_at FROM audits WHERE activation_code = ?1 ORDER BY received_at DESC, rowid DESC",
-    )?;
-    let rows: Vec<Value> = stmt
-        .query_map([&code], |r| {
-            let response: Value = serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default();
-            let summary: Value = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
-            Ok(json!({
-                "upload_id": r.get::<_, String>(0)?,
-                "serial_number": r.get::<_, Option<String>>(1)?,
-                "status": r.get::<_, String>(2)?,
-                "reasons": response["reasons"],
-                "received_at": r.get::<_, String>(5)?,
-                "audit_id": summary["audit_id"],
-                "period_start": summary["period_start"],
-                "period_end": summary["period_end"],
-                "consumption": summary["consumption"],
-            }))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(Json(rows).into_response())
 }

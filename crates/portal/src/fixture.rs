@@ -7,10 +7,13 @@ use crate::admin::{create_subscription, NewSubscription};
 use crate::faults::{Applies, Fault};
 use crate::permission::Permission;
 use crate::{db, Portal};
+use chrono::{Duration, Utc};
 use license_core::payload::Entitlements;
-use license_core::{ActivationCode, EnvironmentType, KeyPair};
+use license_core::timestamp::format as stamp;
+use license_core::{ActivationCode, EnvironmentType, KeyPair, SerialNumber};
 use std::path::Path;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// The reference portal on an ephemeral loopback port, with fault injection on.
 pub struct TestPortal {
@@ -78,6 +81,89 @@ impl TestPortal {
 
     pub fn pending_faults(&self) -> usize {
         self.portal.faults.as_ref().expect("faults enabled").pending()
+    }
+
+    /// `n` verified uploads of `serial` in `code`'s history, a day apart, the newest
+    /// yesterday: what years of audits leave in the database, written directly
+    /// (each as large as a real one's record). Returns their upload ids, newest first.
+    pub fn seed_uploads(&self, code: &ActivationCode, serial: &SerialNumber, n: usize) -> Vec<Uuid> {
+        let mut db = self.portal.db();
+        let tx = db.transaction().expect("transaction");
+        let now = Utc::now();
+        let mut ids = Vec::with_capacity(n);
+        for day in 1..=n {
+            let at = now - Duration::days(day as i64);
+            let id = Uuid::new_v4();
+            let summary = serde_json::json!({
+                "audit_id": Uuid::new_v4(), "period_start": stamp(&(at - Duration::days(30))), "period_end": stamp(&at),
+                "consumption": {"named_users": 120, "application_objects": 640, "servers": 3},
+            });
+            tx.execute(
+                "INSERT INTO audits (upload_id, idempotency_key, activation_code, serial_number, audit_id, status,
+                   response, summary, received_at, uploader)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'verified', ?6, ?7, ?8, ?3)",
+                rusqlite::params![
+                    id.to_string(),
+                    license_core::sha256_hex(id.as_bytes()),
+                    code.to_string(),
+                    serial.to_string(),
+                    summary["audit_id"].as_str(),
+                    serde_json::json!({"upload_id": id, "status": "verified", "reasons": []}).to_string(),
+                    summary.to_string(),
+                    stamp(&at),
+                ],
+            )
+            .expect("seed upload");
+            ids.push(id);
+        }
+        tx.commit().expect("commit");
+        ids
+    }
+
+    /// Fills `n` free production slots of `code` with environments that each hold a
+    /// license (environment `i`'s expires in `i + 1` days) and have uploaded one
+    /// audit: a large infrastructure, written directly. Returns their serials.
+    pub fn seed_environments(&self, code: &ActivationCode, n: usize) -> Vec<SerialNumber> {
+        let serials: Vec<SerialNumber> = (0..n)
+            .map(|i| license_core::serial::serial_from_facts_text(&format!("platform_uuid=seeded-{code}-{i}\n")))
+            .collect();
+        let mut db = self.portal.db();
+        let tx = db.transaction().expect("transaction");
+        let now = Utc::now();
+        for (i, serial) in serials.iter().enumerate() {
+            let slot: i64 = tx
+                .query_row(
+                    "SELECT id FROM slots WHERE activation_code = ?1 AND environment_type = 'production'
+                       AND serial_number IS NULL ORDER BY id LIMIT 1",
+                    [code.to_string()],
+                    |r| r.get(0),
+                )
+                .expect("a free production slot");
+            tx.execute(
+                "UPDATE slots SET serial_number = ?1, name = ?2 WHERE id = ?3",
+                rusqlite::params![serial.to_string(), format!("Environment {i}"), slot],
+            )
+            .expect("seed slot");
+            tx.execute(
+                "INSERT INTO licenses (license_id, serial_number, activation_code, issued_at, slot_id, expires_at, not_before)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4)",
+                rusqlite::params![
+                    Uuid::new_v4().to_string(),
+                    serial.to_string(),
+                    code.to_string(),
+                    stamp(&(now - Duration::days(365))),
+                    slot,
+                    stamp(&(now + Duration::days(i as i64 + 1))),
+                ],
+            )
+            .expect("seed license");
+        }
+        tx.commit().expect("commit");
+        drop(db);
+        for serial in &serials {
+            self.seed_uploads(code, serial, 1);
+        }
+        serials
     }
 
     /// A single number from SQL, e.g. `SELECT COUNT(*) FROM audits`.

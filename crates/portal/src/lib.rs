@@ -8,6 +8,7 @@ pub mod faults;
 pub mod fixture;
 pub mod permission;
 pub mod problem;
+pub mod uploads;
 
 use std::sync::{Arc, Mutex};
 

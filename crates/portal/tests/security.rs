@@ -402,3 +402,57 @@ fn without_a_valid_token_every_route_is_401_before_validation() {
         assert_eq!(answer(agent().get(&format!("{}{open}", w.url)).call()).status(), 200, "{open}");
     }
 }
+
+fn history_page(w: &World, query: &str) -> (u16, Option<String>, Value) {
+    let r = call(&w.url, "GET", &format!("/api/v1/subscriptions/{}/audits{query}", w.code_a), &w.token_a);
+    let link = r.header("Link").map(str::to_string);
+    (r.status(), link, serde_json::from_str(&r.into_string().unwrap()).unwrap())
+}
+
+/// The upload history comes in pages of at most 1,000, newest first, each page's
+/// `Link` naming the next; `serial_number` keeps one environment's; `before` must
+/// be an upload of this subscription. Bad parameters are problems, not guesses.
+#[test]
+fn the_upload_history_pages_within_the_subscription() {
+    let w = world();
+    let serial_a: license_core::SerialNumber = w.serial_a.parse().unwrap();
+    let other = serial_from_facts_text("platform_uuid=paging-other\n");
+    let mut seeded = w.portal.seed_uploads(&w.code_a, &serial_a, 2_500);
+    seeded.extend(w.portal.seed_uploads(&w.code_a, &other, 30));
+    let theirs = w.portal.seed_uploads(&w.code_b, &other, 1);
+
+    let (mut pages, mut seen, mut query) = (Vec::new(), Vec::new(), String::new());
+    loop {
+        let (status, link, body) = history_page(&w, &query);
+        assert_eq!(status, 200, "{body}");
+        pages.push(body.as_array().unwrap().len());
+        let at: Vec<&str> = body.as_array().unwrap().iter().map(|u| u["received_at"].as_str().unwrap()).collect();
+        assert!(at.windows(2).all(|p| p[0] >= p[1]), "newest first within a page");
+        seen.extend(body.as_array().unwrap().iter().map(|u| u["upload_id"].as_str().unwrap().to_string()));
+        let Some(link) = link else { break };
+        let path = link.trim_start_matches('<').split('>').next().unwrap().to_string();
+        assert!(
+            link.ends_with("rel=\"next\"") && path.starts_with(&format!("/api/v1/subscriptions/{}/audits?", w.code_a))
+        );
+        query = path[path.find('?').unwrap()..].to_string();
+    }
+    assert_eq!(pages, vec![1000, 1000, 530]);
+    let mut expected: Vec<String> = seeded.iter().map(ToString::to_string).collect();
+    expected.sort();
+    seen.sort();
+    assert_eq!(seen, expected, "each upload once, none of another subscription's");
+
+    let (status, _, body) = history_page(&w, &format!("?serial_number={other}&limit=7"));
+    assert_eq!((status, body.as_array().unwrap().len()), (200, 7));
+    assert!(body.as_array().unwrap().iter().all(|u| u["serial_number"] == other.to_string()));
+    for bad in ["?limit=0", "?limit=1001", "?page=2", "?before=not-an-id", &format!("?before={}", theirs[0])] {
+        let (status, _, body) = history_page(&w, bad);
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (400, Some("https://license-manager.dev/problems/invalid-query")),
+            "{bad}: {body}"
+        );
+    }
+    let (status, _, body) = history_page(&w, "?serial_number=XXXXX");
+    assert_eq!(status, 400, "{body}");
+}

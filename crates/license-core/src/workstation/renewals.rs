@@ -309,15 +309,16 @@ pub fn due<'a>(
     within_days: i64,
     now: Timestamp,
 ) -> Vec<(&'a Slot, SerialNumber, Timestamp)> {
+    // Looked up, not searched: the cost follows the subscription's size once.
+    let exported: std::collections::HashMap<&SerialNumber, Timestamp> = existing
+        .map(|t| t.environments.iter().filter_map(|(e, _)| Some((&e.serial_number, e.expires_at?))).collect())
+        .unwrap_or_default();
     let mut due: Vec<_> = sub
         .slots
         .iter()
         .filter_map(|slot| {
             let serial = slot.serial_number.clone()?;
-            let from_file = || {
-                existing?.environments.iter().find(|(e, _)| e.serial_number == serial).and_then(|(e, _)| e.expires_at)
-            };
-            let expires = slot.license_expires_at.or_else(from_file)?;
+            let expires = slot.license_expires_at.or_else(|| exported.get(&serial).copied())?;
             (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, expires))
         })
         .collect();

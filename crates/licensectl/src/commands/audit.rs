@@ -7,6 +7,7 @@ use crate::output::Out;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use license_core::environment::audits;
+use license_core::portal::PortalUpload;
 use license_core::run::InPlace;
 use license_core::{fs, Environment, PortalUrl};
 use std::path::PathBuf;
@@ -56,14 +57,20 @@ pub fn run(cmd: AuditCommand, env: Option<Environment>, flag: Option<&PortalUrl>
             out.value(&files, || files.iter().map(|f| format!("{}\n", f.display())).collect());
         }
         AuditCommand::History => {
-            let rt = runtime()?;
-            let portal = client(Some(&env), flag).ok().and_then(|c| {
-                subscription_code(&env, None).ok().and_then(|code| rt.block_on(c.audit_history(&code)).ok())
-            });
-            out.history(&env.merge_history(portal.as_deref()), portal.is_some());
+            let portal = portal_history(&env, flag);
+            out.history(&env.merge_history(portal.as_deref().ok()), portal.as_ref().err());
         }
     }
     Ok(EXIT_OK)
+}
+
+/// This environment's uploads as the portal records them. Why they could not be
+/// read is said, not taken for an unreachable portal.
+fn portal_history(env: &Environment, flag: Option<&PortalUrl>) -> Result<Vec<PortalUpload>> {
+    let c = client(Some(env), flag)?;
+    let code = subscription_code(env, None)?;
+    let serial = env.serial()?.serial_number;
+    Ok(runtime()?.block_on(c.audit_history(&code, Some(&serial)))?)
 }
 
 /// Without an environment: audit files made on other machines, each checked before

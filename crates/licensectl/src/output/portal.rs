@@ -48,11 +48,12 @@ impl Out {
     }
 
     /// `reached`: the portal answered, so the list holds its uploads too.
-    pub fn history(&self, lines: &[HistoryLine], reached: bool) {
+    /// `portal`: why the portal's side of the history could not be read, if so.
+    pub fn history(&self, lines: &[HistoryLine], portal: Option<&anyhow::Error>) {
         self.value(&lines, || {
             let mut t = String::new();
-            if !reached {
-                t += "(portal not reachable: showing this machine's uploads only)\n";
+            if let Some(e) = portal {
+                t += &format!("(the portal's history was not read: {e:#}; showing this machine's uploads only)\n");
             }
             for l in lines {
                 t += &format!(
