@@ -413,14 +413,19 @@ impl Transfer {
         self.member_count() + answers
     }
 
+    /// The bytes every paper unpacks to.
+    fn unpacked(&self) -> u64 {
+        let papers = self.environments.iter().flat_map(|(_, p)| {
+            p.request.iter().chain(p.audits.values()).chain(p.license.iter()).chain(p.receipts.values())
+        });
+        papers.map(|b| b.len() as u64).sum()
+    }
+
     /// The reader's limits, applied before writing: a file is never written that
     /// [`Transfer::read`] would refuse.
     fn within_limits(&self) -> Result<(), Error> {
         let members = self.member_count();
-        let papers = self.environments.iter().flat_map(|(_, p)| {
-            p.request.iter().chain(p.audits.values()).chain(p.license.iter()).chain(p.receipts.values())
-        });
-        let unpacked: u64 = papers.map(|b| b.len() as u64).sum();
+        let unpacked = self.unpacked();
         if members > MAX_MEMBERS || unpacked > MAX_UNPACKED {
             return Err(Error::TransferFull {
                 members,
@@ -455,10 +460,6 @@ impl Transfer {
         fs::replace(path, &bytes, "transfer")
     }
 
-    /// The same file after adding or replacing one environment: an existing file is
-    /// read (and must be sound) first, so a broken file is never silently replaced.
-    /// The file's lock is held from the read to the write, so an export and a
-    /// `process` of the same file never lose each other's work.
     /// Adds what the portal gave back to the file at `path`. The portal work took a
     /// while: an environment may have been exported into the file meanwhile. So,
     /// under the file's lock, it is read again and each answer is added where it
@@ -509,16 +510,44 @@ impl Transfer {
         }
     }
 
-    pub fn add_to_file(path: &Path, entry: TransferEntry, papers: Papers) -> Result<Transfer, Error> {
+    /// The same file after adding or replacing one environment: an existing file is
+    /// read (and must be sound) first, so a broken file is never silently replaced.
+    /// The file's lock is held from the read to the write, so an export and a
+    /// `process` of the same file never lose each other's work.
+    ///
+    /// `audits` (oldest first) go in as far as the file has room for them and their
+    /// receipts; the rest wait for the next file, and their count is returned. An
+    /// environment with hundreds of waiting audits still travels, oldest first.
+    pub fn add_to_file(
+        path: &Path,
+        entry: TransferEntry,
+        mut papers: Papers,
+        audits: Vec<(Uuid, Vec<u8>)>,
+    ) -> Result<(Transfer, usize), Error> {
         check_name(path)?;
         let _lock = lock(path)?;
         let mut t = Self::read_or_new(path)?;
-        t.put(entry, papers);
+        t.put(entry.clone(), papers.clone());
         // Room for the way back too: a file the connected machine could not answer
         // in full would only fail there.
         t.room_for_answers()?;
+        let mut members = MAX_MEMBERS - t.round_trip_members();
+        let mut bytes = MAX_UNPACKED.saturating_sub(t.unpacked());
+        let total = audits.len();
+        for (id, audit) in audits {
+            // An audit and its receipt (smaller than the audit) travel back together.
+            let size = 2 * audit.len() as u64;
+            if members < 2 || size > bytes {
+                break;
+            }
+            (members, bytes) = (members - 2, bytes - size);
+            papers.audits.insert(id, audit);
+        }
+        let waiting = total - papers.audits.len();
+        t.put(entry, papers);
+        t.room_for_answers()?;
         t.write(path)?;
-        Ok(t)
+        Ok((t, waiting))
     }
 }
 

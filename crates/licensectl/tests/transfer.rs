@@ -934,3 +934,36 @@ fn prepare_renewals_leaves_out_only_a_wrong_answer() {
     assert!(t.papers(&right).is_some_and(|p| p.license.is_some()), "one wrong answer spoils nothing else");
     assert!(t.papers(&wrong).is_none() && t.papers(&stranger).is_none(), "the wrong one is not");
 }
+
+/// An environment with 600 audits waiting (months offline, or an audit each hour)
+/// could not export at all: a file holds 1,000 members, and each audit needs room for
+/// its receipt (issue 32). The oldest that fit travel, the export says how many wait,
+/// and the next trip carries the rest: every audit reaches the portal once.
+#[test]
+fn six_hundred_waiting_audits_travel_oldest_first_over_two_trips() {
+    let l = licensed_production();
+    let env = license_core::Environment::open(&l.site.config).unwrap();
+    let ends: std::collections::HashMap<uuid::Uuid, _> =
+        (0..600).map(|_| env.generate_audit().unwrap().audit).map(|a| (a.audit_id, a.period_end)).collect();
+    let first = l.site.json(&["transfer", "export", p(&l.file)]);
+    let (carried, waiting) =
+        (first["audits"].as_u64().unwrap() as usize, first["audits_waiting"].as_u64().unwrap() as usize);
+    assert_eq!(carried + waiting, 600, "{first}");
+    assert!(waiting > 0 && carried > 400, "{first}");
+    let in_file = Transfer::read(&l.file, None).unwrap();
+    let ids: Vec<uuid::Uuid> = in_file.environments[0].1.audits.keys().copied().collect();
+    // Periods are signed to the second.
+    let newest_carried = ids.iter().map(|id| ends[id].timestamp()).max().unwrap();
+    let oldest_left = ends.iter().filter(|(id, _)| !ids.contains(id)).map(|(_, end)| end.timestamp()).min().unwrap();
+    assert!(newest_carried <= oldest_left, "the oldest travel first: {newest_carried} carried, {oldest_left} left");
+    l.workstation.ok(&["--portal", &l.portal.url, "transfer", "process", p(&l.file)]);
+    l.site.ok(&["transfer", "import", p(&l.file), "--yes"]);
+    assert_eq!(l.site.outbox(), waiting);
+
+    let text = l.site.ok(&["transfer", "export", p(&l.file)]);
+    assert!(!text.contains("wait in the outbox"), "{text}");
+    l.workstation.ok(&["--portal", &l.portal.url, "transfer", "process", p(&l.file)]);
+    l.site.ok(&["transfer", "import", p(&l.file), "--yes"]);
+    assert_eq!(l.site.outbox(), 0);
+    assert_eq!(l.portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'"), 600);
+}

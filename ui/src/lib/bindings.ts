@@ -394,7 +394,12 @@ others_skipped: number,
  */
 import_order: Array<OrderedEnvironment>, };
 
-export type ExportSummary = { path: string, entry: TransferEntry, audits: number, request: boolean, 
+export type ExportSummary = { path: string, entry: TransferEntry, audits: number, 
+/**
+ * Audits left in the outbox for the next file: the newest, when the file has
+ * no room for all of them and their receipts.
+ */
+audits_waiting: number, request: boolean, 
 /**
  * Environments in the file now, this one included.
  */

@@ -16,6 +16,7 @@ use crate::portal::{PortalClient, PortalUpload, UploadResult};
 use crate::portal_url::PortalUrl;
 use crate::run::Blocking;
 use crate::timestamp::{self, Timestamp};
+use chrono::Timelike;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -183,7 +184,7 @@ impl Environment {
         // Damaged, it is set aside (never written over); the outbox and the history
         // still say where the next period starts.
         let last: Option<LastPeriod> = fs::read_record(&path, 4096, "audit period record");
-        let waiting_end = self.outbox_by_audit_id()?.into_values().map(|w| w.audit.period_end).max();
+        let waiting_end = self.waiting_period_end()?;
         let uploaded_end = self.own_history().into_iter().filter_map(|u| u.period_end).max();
         let known = [last.map(|l| l.period_end), waiting_end, uploaded_end].into_iter().flatten().max();
         Ok(known.filter(|t| *t <= now).unwrap_or(license.not_before).min(now))
@@ -191,6 +192,12 @@ impl Environment {
 
     /// Audits waiting for the portal's answer, oldest first.
     pub fn outbox(&self) -> Result<Vec<PathBuf>, Error> {
+        Ok(self.outbox_listing()?.into_iter().filter(|p| self.sound_in_outbox(p).is_some()).collect())
+    }
+
+    /// The outbox's audit files by name, not yet read: oldest first, as each name
+    /// starts with its period's end.
+    pub(super) fn outbox_listing(&self) -> Result<Vec<PathBuf>, Error> {
         let dir = self.outbox_dir();
         let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
             Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "audit")).collect(),
@@ -198,18 +205,42 @@ impl Environment {
             Err(e) => return Err(Error::io("list the outbox", &dir, e)),
         };
         files.sort();
-        Ok(files.into_iter().filter(|p| self.sound_in_outbox(p)).collect())
+        Ok(files)
     }
 
-    /// Whether `path` is a sound audit. One that is not (damaged, altered, not a
+    /// The latest period end of the audits waiting. Names start with the period's
+    /// end to the second, so only the newest sound audits are read: generating an
+    /// audit costs the same with 1 or 600 waiting. A name that does not start with
+    /// a time (a file put there by hand) is read whatever its place.
+    fn waiting_period_end(&self) -> Result<Option<Timestamp>, Error> {
+        let mut latest: Option<Timestamp> = None;
+        for path in self.outbox_listing()?.into_iter().rev() {
+            let named = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.get(..16))
+                .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok().map(|t| t.and_utc()));
+            if let (Some(named), Some(l)) = (named, latest) {
+                if named < l.with_nanosecond(0).unwrap_or(l) {
+                    continue;
+                }
+            }
+            if let Some((audit, _)) = self.sound_in_outbox(&path) {
+                latest = latest.max(Some(audit.period_end));
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The audit at `path`, if it is sound. One that is not (damaged, altered, not a
     /// regular file, too large) is set aside in the quarantine and named, so the
     /// good audits still travel and nothing is lost; one another writer just took
     /// out is simply not there.
-    fn sound_in_outbox(&self, path: &Path) -> bool {
+    pub(super) fn sound_in_outbox(&self, path: &Path) -> Option<(Audit, Vec<u8>)> {
         let read = fs::read_capped(path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse);
-        let damage = match read.and_then(|b| <Audit as crate::payload::SelfSigned>::open(&b).map(drop)) {
-            Ok(()) => return true,
-            Err(e) if e.is_gone() => return false,
+        let damage = match read.and_then(|b| <Audit as crate::payload::SelfSigned>::open(&b).map(|(a, _)| (a, b))) {
+            Ok(sound) => return Some(sound),
+            Err(e) if e.is_gone() => return None,
             Err(e) => e,
         };
         match fs::quarantine_in(path, &self.config.state_dir().join(fs::QUARANTINE)) {
@@ -219,7 +250,7 @@ impl Environment {
                 tracing::error!(path = %path.display(), error = %e, "a damaged audit in the outbox could not be set aside")
             }
         }
-        false
+        None
     }
 
     /// Reads and opens one audit file for upload: the blocking step before the send.

@@ -13,7 +13,7 @@ use crate::check::Report;
 use crate::error::Error;
 use crate::fs;
 use crate::kind::DocumentKind;
-use crate::payload::{Audit, Receipt, SelfSigned};
+use crate::payload::{Audit, Receipt};
 use crate::serial::SerialNumber;
 use crate::transfer::{Papers, Transfer, TransferEntry};
 use serde::Serialize;
@@ -158,6 +158,9 @@ pub struct ExportSummary {
     pub path: PathBuf,
     pub entry: TransferEntry,
     pub audits: usize,
+    /// Audits left in the outbox for the next file: the newest, when the file has
+    /// no room for all of them and their receipts.
+    pub audits_waiting: usize,
     pub request: bool,
     /// Environments in the file now, this one included.
     pub environments: usize,
@@ -177,8 +180,11 @@ impl Environment {
     ) -> Result<ExportSummary, Error> {
         let serial = self.serial()?.serial_number;
         let installed = self.installed().ok();
-        let audits = self.outbox_by_audit_id()?.into_iter().map(|(id, w)| (id, w.bytes)).collect();
-        let mut papers = Papers { audits, ..Papers::default() };
+        // Oldest period first, so what cannot travel now is the newest.
+        let mut waiting: Vec<(Uuid, Waiting)> = self.outbox_by_audit_id()?.into_iter().collect();
+        waiting.sort_by(|(_, a), (_, b)| (a.audit.period_end, &a.path).cmp(&(b.audit.period_end, &b.path)));
+        let audits = waiting.into_iter().map(|(id, w)| (id, w.bytes)).collect();
+        let mut papers = Papers::default();
         if request {
             papers.request = Some(self.license_request(code.clone())?.text.into_bytes());
         }
@@ -192,14 +198,15 @@ impl Environment {
             expires_at: installed.as_ref().and_then(|l| l.expires_at),
             exported_at: self.clock().effective_now(),
         };
-        let audits = papers.audits.len();
-        let t = Transfer::add_to_file(path, entry.clone(), papers)?;
-        tracing::info!(path = %path.display(), audits, request, "added this environment to the transfer file");
+        let (t, audits_waiting) = Transfer::add_to_file(path, entry.clone(), papers, audits)?;
+        let audits = t.papers(&entry.serial_number).map_or(0, |p| p.audits.len());
+        tracing::info!(path = %path.display(), audits, audits_waiting, request, "added this environment to the transfer file");
         let others_kept = t.environments.iter().filter(|(e, _)| e.serial_number != entry.serial_number).count();
         Ok(ExportSummary {
             path: path.to_path_buf(),
             entry,
             audits,
+            audits_waiting,
             request,
             environments: t.environments.len(),
             others_kept,
@@ -288,9 +295,8 @@ impl Environment {
     /// Audits waiting in the outbox, by id.
     pub(super) fn outbox_by_audit_id(&self) -> Result<BTreeMap<Uuid, Waiting>, Error> {
         let mut out = BTreeMap::new();
-        for path in self.outbox()? {
-            let bytes = fs::read_capped(&path, crate::kind::MAX_FILE_BYTES, fs::Links::Refuse)?;
-            let (audit, _) = Audit::open(&bytes)?;
+        for path in self.outbox_listing()? {
+            let Some((audit, bytes)) = self.sound_in_outbox(&path) else { continue };
             let signed_sha256 = crate::document::signed_sha256(DocumentKind::Audit, &bytes)?;
             out.insert(audit.audit_id, Waiting { path, bytes, audit, signed_sha256 });
         }

@@ -15,13 +15,14 @@ impl Out {
     pub fn exported(&self, s: &ExportSummary) {
         self.value(s, || {
             format!(
-                "added {} ({}) to {}: {}{}; the file now carries {}\n",
+                "added {} ({}) to {}: {}{}; the file now carries {}\n{}",
                 s.entry.name,
                 s.entry.serial_number,
                 s.path.display(),
                 count(s.audits, "audit"),
                 if s.request { " and a license request" } else { "" },
-                count(s.environments, "environment")
+                count(s.environments, "environment"),
+                waiting(s.audits_waiting)
             )
         });
     }
@@ -217,4 +218,15 @@ fn render(t: &Transfer, states: &States) -> String {
         s += &format!("Import order: {}\n", order.join(", then "));
     }
     s
+}
+
+/// The newer audits a full file could not carry, and when they travel.
+fn waiting(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(
+            "{} (the newest) wait in the outbox: the file has no room for them and their receipts; they travel in the next transfer file, once this one's receipts are imported\n",
+            count(n, "audit")
+        ),
+    }
 }
