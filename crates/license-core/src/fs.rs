@@ -631,6 +631,18 @@ pub fn read_optional(path: &Path, links: Links) -> Result<Option<Vec<u8>>, Error
 /// dated name, named in a warning (and by `check`, which lists the quarantine),
 /// and reads as empty, so everything else keeps working. Never a link.
 pub fn read_record<T: serde::de::DeserializeOwned + Default>(path: &Path, limit: u64, what: &str) -> T {
+    read_record_in(path, limit, what, &path.parent().unwrap_or(Path::new(".")).join(QUARANTINE))
+}
+
+/// [`read_record`] for a record below the state folder (a rotated part in
+/// `history/`): a damaged one goes to the quarantine folder `quarantine`, the one
+/// `check` lists.
+pub fn read_record_in<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    limit: u64,
+    what: &str,
+    quarantine: &Path,
+) -> T {
     let damage = match read_capped(path, limit, Links::Refuse) {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(v) => return v,
@@ -639,7 +651,7 @@ pub fn read_record<T: serde::de::DeserializeOwned + Default>(path: &Path, limit:
         Err(e) if e.is_gone() => return T::default(),
         Err(e) => e.to_string(),
     };
-    match quarantine(path) {
+    match quarantine_in(path, quarantine) {
         Ok(to) => tracing::warn!(path = %path.display(), set_aside = %to.display(), error = %damage,
             "the {what} is damaged: it was set aside, and a new one starts"),
         Err(e) => {

@@ -64,6 +64,7 @@ pub mod portal_url;
 pub use portal_url::PortalUrl;
 pub mod qr;
 pub mod release;
+pub mod rotation;
 pub mod sddl;
 pub mod secrets;
 pub mod system_path;

@@ -712,3 +712,51 @@ fn a_history_of_twenty_thousand_uploads_is_read_in_pages() {
     assert_eq!(lines[19_999]["upload_id"], ids[19_999].to_string());
     assert!(lines.iter().all(|l| l["known_to_portal"] == true));
 }
+
+/// Years of uploads never reach a cap: past 2,000 the oldest move to a part of
+/// their own in `history/`, the live file keeps the newest 1,000, and `audit
+/// history` still shows every upload (issue 32).
+#[test]
+fn a_long_upload_history_rotates_and_is_still_shown_whole() {
+    use license_core::environment::audits::LocalUpload;
+    let site = Site::new();
+    let (portal, token) = registered(&site);
+    let (c, home) = (site.config.to_str().unwrap(), site.dir.path());
+    let env = license_core::Environment::open(&site.config).unwrap();
+    let serial = env.serial().unwrap().serial_number;
+    let state = env.config.state_dir();
+    let now = chrono::Utc::now();
+    let years: Vec<LocalUpload> = (0..2000i64)
+        .map(|i| LocalUpload {
+            upload_id: uuid::Uuid::new_v4(),
+            audit_id: Some(uuid::Uuid::new_v4()),
+            serial_number: Some(serial.clone()),
+            status: license_core::payload::UploadStatus::Verified,
+            reasons: vec![],
+            received_at: now - chrono::Duration::hours(4000 - i),
+            sha256: "0".repeat(64),
+            audit_sha256: None,
+            receipt: None,
+            period_end: Some(now - chrono::Duration::hours(4001 - i)),
+        })
+        .collect();
+    std::fs::write(state.join("upload-history.json"), serde_json::to_vec(&years).unwrap()).unwrap();
+    ok(home, &token, &["--config", c, "audit", "generate"]);
+    ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
+
+    let live: Vec<LocalUpload> =
+        serde_json::from_slice(&std::fs::read(state.join("upload-history.json")).unwrap()).unwrap();
+    assert_eq!(live.len(), 1000, "the live history keeps the newest 1,000");
+    let parts: Vec<_> = std::fs::read_dir(state.join("history")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    assert!(parts[0].to_string_lossy().starts_with("upload-history.2"), "{parts:?}");
+    let shown: Value = serde_json::from_str(&ok(
+        home,
+        &token,
+        &["--config", c, "--portal", &portal.url, "audit", "history", "--json"],
+    ))
+    .unwrap();
+    let shown: Vec<&str> = shown.as_array().unwrap().iter().map(|l| l["upload_id"].as_str().unwrap()).collect();
+    assert_eq!(shown.len(), 2001, "every upload, the rotated ones too");
+    assert!(years.iter().all(|u| shown.contains(&u.upload_id.to_string().as_str())));
+}

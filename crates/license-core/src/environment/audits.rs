@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 const OUTBOX: &str = "outbox";
 const HISTORY: &str = "upload-history.json";
+/// Above this many uploads the oldest move to `history/` (years of audits), so the
+/// live file, read at every upload, stays small.
+const HISTORY_LIMIT: crate::rotation::Limit = crate::rotation::Limit { above: 2000, keep: 1000 };
 const LAST_PERIOD: &str = "last-audit.json";
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -321,7 +324,23 @@ impl Environment {
             return Ok(());
         }
         let path = self.config.state_dir().join(HISTORY);
+        crate::rotation::rotate(&path, &mut all, HISTORY_LIMIT, |u| u.received_at)?;
         fs::replace(&path, &serde_json::to_vec_pretty(&all).expect("json"), "history")
+    }
+
+    /// The whole upload history: the parts rotated out of it (`history/`) and the
+    /// live file, each upload once. For showing it; the live file alone holds the
+    /// newest uploads, which is all the other readers need.
+    pub fn full_history(&self) -> Vec<LocalUpload> {
+        let live = self.config.state_dir().join(HISTORY);
+        let mut all: Vec<LocalUpload> = crate::rotation::rotated(&live, "upload history part");
+        all.extend(self.local_history());
+        let mut seen = std::collections::HashSet::new();
+        // The later copy wins (a kill between rotation's two writes leaves two).
+        all.reverse();
+        all.retain(|u| seen.insert(u.upload_id));
+        all.reverse();
+        all
     }
 
     /// The uploads recorded here. A damaged or oversized history is set aside in
@@ -350,7 +369,8 @@ impl Environment {
     /// uploads (its serial) are its history.
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
         let own = self.serial().ok().map(|s| s.serial_number);
-        let local = self.history_of(own.as_ref());
+        let mut local = self.full_history();
+        local.retain(|u| u.serial_number.is_none() || own.is_none() || u.serial_number == own);
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
             .iter()

@@ -19,7 +19,8 @@ use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
 
 const FILE: &str = "consumption-history.json";
-/// About ten years of monthly audits, or a year and more of weekly ones.
+/// Readings the live history keeps when it rotates: about ten years of monthly
+/// audits, or a year and more of weekly ones (the forecast reads these).
 const KEEP: usize = 120;
 /// A projection further out than this is no forecast.
 const HORIZON_DAYS: f64 = 3650.0;
@@ -157,13 +158,14 @@ impl Environment {
         self.add_readings(&lock, readings)
     }
 
-    /// Adds `readings`, keeping the newest [`KEEP`], oldest first.
+    /// Adds `readings`, oldest first; past twice [`KEEP`], all but the newest
+    /// [`KEEP`] move to a rotated part (`history/`), never dropped.
     fn add_readings(&self, _lock: &super::EnvLock, readings: Vec<Reading>) -> Result<(), Error> {
         let mut all = self.consumption_history();
         all.extend(readings);
         all.sort_by_key(|r| r.at);
-        let drop = all.len().saturating_sub(KEEP);
-        all.drain(..drop);
+        let limit = crate::rotation::Limit { above: 2 * KEEP, keep: KEEP };
+        crate::rotation::rotate(&self.consumption_history_path(), &mut all, limit, |r| r.at)?;
         fs::replace(&self.consumption_history_path(), &serde_json::to_vec(&all).expect("json"), "consumption-history")
     }
 
@@ -252,11 +254,19 @@ mod tests {
         let env = Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
         let before = env.consumption_history().len();
         let lock = env.lock().unwrap();
-        for r in readings(Utc::now() - Duration::days(400), &[1; KEEP], 1) {
+        for r in readings(Utc::now() - Duration::days(400), &[1; 2 * KEEP], 1) {
             env.record_consumption(&lock, r);
         }
         let all = env.consumption_history();
-        assert_eq!(all.len(), KEEP, "{before} from the demo, then {KEEP} more: the newest {KEEP} are kept");
+        let moved: Vec<Reading> = crate::rotation::rotated(&env.consumption_history_path(), "consumption part");
+        assert_eq!(
+            moved.len() + all.len(),
+            before + 2 * KEEP,
+            "{before} from the demo, then {} more: none dropped",
+            2 * KEEP
+        );
+        assert!(all.len() <= 2 * KEEP && all.len() >= KEEP, "the live history keeps the newest: {}", all.len());
+        assert!(moved.last().unwrap().at <= all[0].at, "the oldest moved");
         assert!(all.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
         std::fs::write(env.consumption_history_path(), b"{ not json").unwrap();
         assert!(env.consumption_history().is_empty(), "damaged: read as empty");

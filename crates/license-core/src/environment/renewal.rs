@@ -15,7 +15,8 @@
 //! - One renewal at a time per environment: a second one is refused at once rather
 //!   than queued behind the first ([`Error::RenewalRunning`]).
 //! - Every run that asked the portal leaves a line in the renewal history
-//!   (`<state>/renewals.json`, the newest [`HISTORY_KEPT`] runs).
+//!   (`<state>/renewals.json`, the newest [`HISTORY_KEPT`] to twice that; older
+//!   runs move to `<state>/history/renewals.<time>.json`, never dropped).
 
 use super::clock::{self, ClockState};
 use super::{Environment, InstallOptions, InstallOutcome, Step};
@@ -30,7 +31,7 @@ use std::path::PathBuf;
 
 /// Days before expiry from which `licensectl renew` asks the portal.
 pub const RENEW_WITHIN_DAYS: i64 = 30;
-/// Runs the renewal history keeps.
+/// Runs the live renewal history keeps when it rotates.
 pub const HISTORY_KEPT: usize = 100;
 /// The most of one run's detail the history keeps: 100 runs stay far below the
 /// history's read cap.
@@ -192,8 +193,9 @@ impl Environment {
             history.pop();
         }
         history.push(record);
-        let keep_from = history.len().saturating_sub(HISTORY_KEPT);
-        let body = serde_json::to_vec_pretty(&history[keep_from..]).expect("serialises");
+        let limit = crate::rotation::Limit { above: 2 * HISTORY_KEPT, keep: HISTORY_KEPT };
+        crate::rotation::rotate(&self.history_path(), &mut history, limit, |r| r.at)?;
+        let body = serde_json::to_vec_pretty(&history).expect("serialises");
         fs::replace(&self.history_path(), &body, "renewals")
     }
 }
@@ -366,20 +368,25 @@ mod tests {
     }
 
     /// Long refusals (a portal's megabyte of detail) never push the history past its
-    /// read cap: every record is kept, each cut to its own cap.
+    /// read cap: every record is kept, each cut to its own cap, and past twice
+    /// [`HISTORY_KEPT`] the oldest move to a rotated part instead of being dropped.
     #[test]
     fn long_refusals_keep_the_renewal_history() {
         let d = tempfile::tempdir().unwrap();
         let env = Environment::open(&crate::demo::create(d.path()).unwrap()).unwrap();
         let lock = env.renewal_lock().unwrap();
-        for i in 0..HISTORY_KEPT + 20 {
+        let runs = 2 * HISTORY_KEPT + 20;
+        for i in 0..runs {
             let detail = Some(format!("run {i}: {}", "x".repeat(100_000)));
             let record = RenewalRecord { at: clock::system_now(), outcome: "failed".into(), license_id: None, detail };
             env.record_renewal(&lock, capped(record)).unwrap();
         }
         let history = env.renewal_history();
-        assert_eq!(history.len(), HISTORY_KEPT, "kept, not reset");
-        assert!(history.last().unwrap().detail.as_ref().unwrap().starts_with(&format!("run {}:", HISTORY_KEPT + 19)));
+        let moved: Vec<RenewalRecord> = crate::rotation::rotated(&env.history_path(), "renewal history part");
+        assert_eq!((moved.len(), history.len()), (HISTORY_KEPT + 1, HISTORY_KEPT + 19), "kept, not reset or dropped");
+        let first = |r: &RenewalRecord| r.detail.as_ref().unwrap().split(':').next().unwrap().to_string();
+        let all: Vec<String> = moved.iter().chain(&history).map(first).collect();
+        assert_eq!(all, (0..runs).map(|i| format!("run {i}")).collect::<Vec<_>>(), "every run, in order");
         assert!(history.iter().all(|r| r.detail.as_ref().unwrap().chars().count() <= MAX_DETAIL_CHARS + 1));
     }
 }
