@@ -725,21 +725,7 @@ fn a_long_upload_history_rotates_and_is_still_shown_whole() {
     let env = license_core::Environment::open(&site.config).unwrap();
     let serial = env.serial().unwrap().serial_number;
     let state = env.config.state_dir();
-    let now = chrono::Utc::now();
-    let years: Vec<LocalUpload> = (0..2000i64)
-        .map(|i| LocalUpload {
-            upload_id: uuid::Uuid::new_v4(),
-            audit_id: Some(uuid::Uuid::new_v4()),
-            serial_number: Some(serial.clone()),
-            status: license_core::payload::UploadStatus::Verified,
-            reasons: vec![],
-            received_at: now - chrono::Duration::hours(4000 - i),
-            sha256: "0".repeat(64),
-            audit_sha256: None,
-            receipt: None,
-            period_end: Some(now - chrono::Duration::hours(4001 - i)),
-        })
-        .collect();
+    let years = license_portal::fixture::earlier_uploads(&serial, 2000);
     std::fs::write(state.join("upload-history.json"), serde_json::to_vec(&years).unwrap()).unwrap();
     ok(home, &token, &["--config", c, "audit", "generate"]);
     ok(home, &token, &["--config", c, "--portal", &portal.url, "audit", "upload"]);

@@ -4,11 +4,8 @@
 //! once per import). bench/run prints the ratio.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use license_core::environment::audits::LocalUpload;
-use license_core::portal::{ClientOptions, PortalClient, Registration};
-use license_core::{Environment, EnvironmentType, InstallOptions};
+use license_core::Environment;
 use license_portal::fixture::TestPortal;
-use license_portal::permission::Permission;
 use std::path::Path;
 
 const RECEIPTS: usize = 60;
@@ -29,22 +26,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A registered, licensed demo environment with `RECEIPTS` audits exported to a
 /// transfer file the portal has answered.
 fn answered(rt: &tokio::runtime::Runtime, dir: &Path) -> (Environment, std::path::PathBuf, TestPortal) {
-    let env = Environment::open(&license_core::demo::create(dir).unwrap()).unwrap();
-    let code = env.installed_activation_code().unwrap();
-    let portal = TestPortal::start(&dir.join("vendor.key"));
-    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, &Permission::ALL);
-    let client = PortalClient::new(&portal.url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
-    let reg = Registration {
-        serial_number: env.serial().unwrap().serial_number,
-        environment_type: EnvironmentType::Production,
-        name: "bench".into(),
-        environment_key: Some(env.environment_key().unwrap()),
-        reason: None,
-    };
-    rt.block_on(client.register(&code, &reg)).unwrap();
-    let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();
-    env.install(lic.as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
+    let (env, portal, client) = license_portal::fixture::licensed_demo(rt, dir);
     for _ in 0..RECEIPTS {
         env.generate_audit().unwrap();
     }
@@ -64,26 +46,6 @@ fn answered(rt: &tokio::runtime::Runtime, dir: &Path) -> (Environment, std::path
     (env, file, portal)
 }
 
-/// `n` earlier uploads of this environment, as years of audits leave them.
-fn history(env: &Environment, n: usize) -> Vec<LocalUpload> {
-    let serial = env.serial().unwrap().serial_number;
-    let now = chrono::Utc::now();
-    (0..n as i64)
-        .map(|i| LocalUpload {
-            upload_id: uuid::Uuid::new_v4(),
-            audit_id: Some(uuid::Uuid::new_v4()),
-            serial_number: Some(serial.clone()),
-            status: license_core::payload::UploadStatus::Verified,
-            reasons: vec![],
-            received_at: now - chrono::Duration::hours(10_000 - i),
-            sha256: "0".repeat(64),
-            audit_sha256: Some("0".repeat(64)),
-            receipt: Some("x".repeat(900)),
-            period_end: Some(now - chrono::Duration::hours(10_001 - i)),
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -91,7 +53,8 @@ fn bench(c: &mut Criterion) {
     let state = env.config.state_dir();
     let pristine = dir.path().join("pristine-state");
     copy_dir(&state, &pristine);
-    let long = serde_json::to_vec(&history(&env, HISTORY)).unwrap();
+    let serial = env.serial().unwrap().serial_number;
+    let long = serde_json::to_vec(&license_portal::fixture::earlier_uploads(&serial, HISTORY)).unwrap();
 
     let mut g = c.benchmark_group("import");
     g.sample_size(20);

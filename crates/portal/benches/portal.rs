@@ -3,32 +3,13 @@
 //! that refuses connections.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use license_core::portal::{ClientOptions, PortalClient, Registration};
-use license_core::{Environment, EnvironmentType, InstallOptions};
-use license_portal::fixture::TestPortal;
-use license_portal::permission::Permission;
+use license_core::portal::{ClientOptions, PortalClient};
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let env = Environment::open(&license_core::demo::create(dir.path()).unwrap()).unwrap();
-    let code = env.installed_activation_code().unwrap();
-    let portal = TestPortal::start(&dir.path().join("vendor.key"));
-    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
-    let token = portal.token(&code, &Permission::ALL);
-    let url = portal.url.clone();
-    let client = PortalClient::new(&url.parse().unwrap(), Some(token), ClientOptions::default()).unwrap();
-    let reg = Registration {
-        serial_number: env.serial().unwrap().serial_number,
-        environment_type: EnvironmentType::Production,
-        name: "bench".into(),
-        environment_key: Some(env.environment_key().unwrap()),
-        reason: None,
-    };
-    rt.block_on(client.register(&code, &reg)).unwrap();
-    let lic = rt.block_on(client.download_license(&reg.serial_number)).unwrap();
-    env.install(lic.as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).unwrap();
+    let (env, _portal, client) = license_portal::fixture::licensed_demo(&rt, dir.path());
 
     let mut g = c.benchmark_group("portal");
     g.bench_function("audit_upload_round_trip", |b| {

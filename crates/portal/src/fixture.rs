@@ -8,9 +8,11 @@ use crate::faults::{Applies, Fault};
 use crate::permission::Permission;
 use crate::{db, Portal};
 use chrono::{Duration, Utc};
+use license_core::environment::audits::LocalUpload;
 use license_core::payload::Entitlements;
+use license_core::portal::{ClientOptions, PortalClient, Registration};
 use license_core::timestamp::format as stamp;
-use license_core::{ActivationCode, EnvironmentType, KeyPair, SerialNumber};
+use license_core::{ActivationCode, Environment, EnvironmentType, InstallOptions, KeyPair, SerialNumber};
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -170,4 +172,48 @@ impl TestPortal {
     pub fn count(&self, sql: &str) -> i64 {
         self.portal.db().query_row(sql, [], |r| r.get(0)).expect("count query")
     }
+}
+
+/// A demo environment in `dir`, its subscription on a new portal (signing with the
+/// demo's vendor key), registered and licensed by it: the environment, the portal
+/// and a client with every permission.
+pub fn licensed_demo(rt: &tokio::runtime::Runtime, dir: &Path) -> (Environment, TestPortal, PortalClient) {
+    let env = Environment::open(&license_core::demo::create(dir).expect("demo")).expect("demo environment");
+    let code = env.installed_activation_code().expect("a demo license");
+    let portal = TestPortal::start(&dir.join("vendor.key"));
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1)]);
+    let token = portal.token(&code, &Permission::ALL);
+    let client = PortalClient::new(&portal.url.parse().expect("url"), Some(token), ClientOptions::default())
+        .expect("portal client");
+    let reg = Registration {
+        serial_number: env.serial().expect("serial").serial_number,
+        environment_type: EnvironmentType::Production,
+        name: "bench".into(),
+        environment_key: Some(env.environment_key().expect("environment key")),
+        reason: None,
+    };
+    rt.block_on(client.register(&code, &reg)).expect("register");
+    let lic = rt.block_on(client.download_license(&reg.serial_number)).expect("license");
+    env.install(lic.as_bytes(), InstallOptions { confirmed: true }, &mut |_| {}).expect("install");
+    (env, portal, client)
+}
+
+/// `n` earlier verified uploads of `serial`, an hour apart and ending an hour ago,
+/// as years of audits leave them in an environment's upload history.
+pub fn earlier_uploads(serial: &SerialNumber, n: usize) -> Vec<LocalUpload> {
+    let now = Utc::now();
+    (0..n as i64)
+        .map(|i| LocalUpload {
+            upload_id: Uuid::new_v4(),
+            audit_id: Some(Uuid::new_v4()),
+            serial_number: Some(serial.clone()),
+            status: license_core::payload::UploadStatus::Verified,
+            reasons: vec![],
+            received_at: now - Duration::hours(n as i64 - i),
+            sha256: "0".repeat(64),
+            audit_sha256: Some("0".repeat(64)),
+            receipt: Some("x".repeat(900)),
+            period_end: Some(now - Duration::hours(n as i64 - i + 1)),
+        })
+        .collect()
 }
