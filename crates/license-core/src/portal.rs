@@ -1,6 +1,6 @@
 //! The portal API v1 client (`shared/spec/portal-api.md`).
 //!
-//! Rules that hold for every request (ARCHITECTURE.md, "Tokens"):
+//! Rules that hold for every request (ARCHITECTURE.md, "Security rules"):
 //! - the address is a [`PortalUrl`]: https, or plain http only to loopback;
 //! - a loopback portal is never reached through a proxy (configured or from the
 //!   environment), so a token never crosses a proxy in clear;
