@@ -132,7 +132,6 @@ enum Command {
         #[command(subcommand)]
         action: Option<StagedAction>,
     },
-    /// Reinstall a backup (same checks as install).
     /// Automatic renewal (where connected): within --days of expiry, ask the portal
     /// for this serial's current license and install or stage it when it is newer and
     /// passes every check. A changed subscription or type, a downgrade or a suspect
@@ -151,8 +150,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["dry_run"])]
         history: bool,
     },
+    /// Reinstall a backup (same checks as install, a backup of the current one first).
     Restore {
+        /// The backup's id, as `licensectl backups` lists it.
         id: String,
+        /// Accept warnings (changed activation code, downgrade) without asking.
         #[arg(long, short = 'y')]
         yes: bool,
     },

@@ -443,3 +443,19 @@ fn an_unbound_token_says_how_to_bind_it() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("another portal"), "there is no other portal: {stderr}");
 }
+
+/// The command list says what each command does: restore had no line and renew's
+/// began with restore's (issue 33).
+#[test]
+fn help_gives_each_command_its_own_line() {
+    let help = ok(&["--help"]);
+    let line = |cmd: &str| {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+            .unwrap_or_else(|| panic!("{cmd}: {help}"))
+            .to_string()
+    };
+    assert!(line("restore").contains("Reinstall a backup"), "{}", line("restore"));
+    assert!(line("renew").contains("Automatic renewal"), "{}", line("renew"));
+    assert!(!line("renew").contains("Reinstall"), "{}", line("renew"));
+}
