@@ -1601,7 +1601,13 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
                 (license_core::EnvironmentType::Production, 1),
                 (license_core::EnvironmentType::Quality, 1),
                 (license_core::EnvironmentType::Development, 1),
+                (license_core::EnvironmentType::Lifetime, 1),
             ],
+        );
+        // Registered, but no license the portal knows of: its expiry is unknown.
+        portal.execute(
+            "UPDATE slots SET serial_number = ?1, name = 'Sandbox' WHERE environment_type = 'lifetime'",
+            [another_serial()],
         );
         let token = portal.token(&code, license_test_support::ALL);
         let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -1649,14 +1655,21 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
     let rows = || w.find_all("[data-testid=timeline] svg g[data-serial]");
     w.wait_for("[data-testid=timeline] svg g[data-serial] [data-testid=term]");
     let order: Vec<String> = rows().iter().filter_map(|g| w.attr(g, "data-serial")).collect();
-    assert_eq!(order.len(), 3);
-    assert_eq!(order[2], production, "Development and Quality first, Production last");
+    assert_eq!(order.len(), 4);
+    assert_eq!(order[2], production, "Development and Quality first, then Production, LifeTime last");
     assert!(!w.exists("[data-testid=timeline] [data-testid=next]"), "no renewal issued yet");
+    // The sandbox's license is not known here: said so, never drawn as a full bar.
+    let sandbox = format!("[data-testid=timeline] g[data-serial='{}']", order[3]);
+    assert!(!w.exists(&format!("{sandbox} [data-testid=term]")), "unknown is not a bar");
+    assert_eq!(
+        w.wait_text(&format!("{sandbox} [data-testid=term-unknown]"), |t| !t.is_empty()),
+        "license not known here"
+    );
 
     w.type_into("[data-field=days]", "30");
     w.click("[data-testid=prepare]");
     let notice = w.wait_text("[data-testid=prepare-renewals] [data-testid=notice]", |t| !t.is_empty());
-    assert_eq!(notice, "3 of 3 renewals are in the file.");
+    assert_eq!(notice, "3 of 3 renewals are in the file. 1 environment has an expiry not known here: see the list.");
     let order_text = w.wait_text("[data-testid=import-order]", |t| !t.is_empty());
     assert!(order_text.contains("in this order"), "{order_text}");
     let items: Vec<String> = w.find_all("[data-testid=prepared] li").iter().map(|li| w.text(li)).collect();
@@ -1664,7 +1677,8 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         items[0].starts_with("Development (Development)") && items[2].starts_with("Demo production (Production)"),
         "{items:?}"
     );
-    assert!(items.iter().all(|i| i.contains("staged when imported")), "{items:?}");
+    assert!(items[..3].iter().all(|i| i.contains("staged when imported")), "{items:?}");
+    assert!(items[3].starts_with("Sandbox (") && items[3].contains("expiry unknown: Nothing added."), "{items:?}");
     until(
         Duration::from_secs(10),
         || (w.find_all("[data-testid=timeline] g[data-renewal=waiting] [data-testid=next]").len() == 3).then_some(()),

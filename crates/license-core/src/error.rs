@@ -147,6 +147,9 @@ pub enum Error {
     #[error("no renewal for {serial} at the portal yet: {reason}")]
     NoRenewalYet { serial: String, reason: String },
 
+    #[error("when the license of {name} ({serial}) expires is not known here: the portal lists no license issued for it, and the transfer file holds no export of it. Export it from the environment into this file (licensectl transfer export), then prepare the renewals again")]
+    ExpiryUnknown { name: String, serial: String },
+
     #[error("another renewal of this environment is running (it holds {path}): nothing was changed; let it finish, it does the same work")]
     RenewalRunning { path: PathBuf },
 
@@ -241,7 +244,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, NotConfirmed, StagedDamaged, RenewalRefused, NoRenewalYet, RenewalRunning, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, NotConfirmed, StagedDamaged, RenewalRefused, NoRenewalYet, ExpiryUnknown, RenewalRunning, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -315,6 +318,7 @@ error_codes! {
     StagedDamaged = "staged_damaged",
     RenewalRefused = "renewal_refused",
     NoRenewalYet = "no_renewal_yet",
+    ExpiryUnknown = "expiry_unknown",
     RenewalRunning = "renewal_running",
     NeedsConfirmation = "needs_confirmation",
     ReadBackFailed = "read_back_failed",

@@ -967,3 +967,29 @@ fn six_hundred_waiting_audits_travel_oldest_first_over_two_trips() {
     assert_eq!(l.site.outbox(), 0);
     assert_eq!(l.portal.count("SELECT COUNT(*) FROM audits WHERE status = 'verified'"), 600);
 }
+
+/// An environment whose expiry the workstation does not know (registered, but the
+/// portal lists no license for it and the file holds no export) is named as
+/// "expiry unknown", never taken for "nothing to prepare"; with nothing added the
+/// file is not written, and the closing line says so (issue 33).
+#[test]
+fn prepare_renewals_names_each_environment_whose_expiry_is_unknown() {
+    let (portal, _, code) = portal();
+    portal.subscription(&code, vec![(EnvironmentType::Production, 1), (EnvironmentType::Quality, 1)]);
+    let serial = license_core::serial::serial_from_facts_text("platform_uuid=quality-never-licensed\n");
+    portal.execute(
+        "UPDATE slots SET serial_number = ?1, name = 'Quality EU' WHERE environment_type = 'quality'",
+        [serial.to_string()],
+    );
+    let token = portal.token(&code, ALL);
+    let (_usb, file, _home, workstation) = carrier(&portal, &token);
+    let args =
+        ["--portal", &portal.url, "transfer", "prepare-renewals", p(&file), "--activation-code", &code.to_string()];
+    let said = workstation.ok(&args);
+    assert!(said.contains(&format!("Quality EU ({serial}), expiry unknown: nothing added")), "{said}");
+    assert!(said.contains(&format!("no license was added; {} is unchanged", file.display())), "{said}");
+    assert!(!file.exists(), "nothing to carry, no file");
+    let json: Value = serde_json::from_str(&workstation.ok(&[&args[..], &["--json"]].concat())).unwrap();
+    assert_eq!(json[0]["expires_at"], Value::Null, "{json}");
+    assert_eq!(json[0]["problem"]["code"], "expiry_unknown", "{json}");
+}

@@ -318,6 +318,10 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
     title: "The portal has no renewal for this environment yet.",
     next: "Its subscription's renewal is not booked at the portal yet: ask your account manager, then prepare the renewals again.",
   },
+  expiry_unknown: {
+    title: "When its license expires is not known here.",
+    next: "The portal lists no license issued for it and the file holds no export of it: export it from the environment into this file, then prepare the renewals again.",
+  },
   renewal_refused: {
     title: "The portal's answer was refused, so nothing was renewed.",
     next: "Check the portal address in Settings; the installed license was not changed.",
@@ -613,7 +617,7 @@ export function timelineWords(rows: TimelineRow[]): string {
   return rows
     .map((r) => {
       const name = `${r.name || r.serial_number} (${ENV_TYPE[r.environment_type]})`;
-      const ends = r.current?.ends ? `license ends ${day(r.current.ends)}` : "no license known";
+      const ends = !r.current ? "license not known here" : r.current.ends ? `license ends ${day(r.current.ends)}` : "license without an end";
       const next = r.next ? `; renewal ${RENEWAL_STATE[r.renewal ?? "issued"]}, from ${day(r.next.starts)}` : r.renewal ? `; ${RENEWAL_STATE[r.renewal]}` : "";
       const audit = r.last_audit_at ? `; last audit ${day(r.last_audit_at)}` : "";
       return `${name}: ${ends}${next}${audit}.`;
@@ -632,7 +636,7 @@ export function preparedWords(p: PreparedRenewal): { text: string; tone: "ok" | 
   }
   if (p.problem) {
     const w = errorWords(p.problem);
-    return { text: `Nothing added. ${w.title} ${w.next}`, tone: p.problem.code === "no_renewal_yet" ? "warn" : "bad" };
+    return { text: `Nothing added. ${w.title} ${w.next}`, tone: p.problem.code === "no_renewal_yet" || p.problem.code === "expiry_unknown" ? "warn" : "bad" };
   }
   return { text: "Nothing added.", tone: "warn" };
 }

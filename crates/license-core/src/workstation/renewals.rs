@@ -257,20 +257,32 @@ struct Seen<'a> {
 
 fn row(slot: &Slot, serial: SerialNumber, seen: Seen<'_>, now: Timestamp) -> TimelineRow {
     let Seen { sent, export, signed } = seen;
-    let issued = Term { license_id: slot.license_id, starts: slot.license_not_before, ends: slot.license_expires_at };
+    // What is not known stays unknown (no term), never a license without an end:
+    // a slot with no license issued, an export that named none.
+    let issued = slot.license_id.map(|id| Term {
+        license_id: Some(id),
+        starts: slot.license_not_before,
+        ends: slot.license_expires_at,
+    });
     let started = |t: &Term| t.starts.is_none_or(|s| s <= now);
     let renewal = sent.map(|s| state_of(s, export, signed));
     let sent_term =
         sent.map(|s| Term { license_id: Some(s.license_id), starts: Some(s.not_before), ends: s.expires_at });
-    let exported = export.map(|e| Term { license_id: e.license_id, starts: None, ends: e.expires_at });
+    let exported = export.filter(|e| e.license_id.is_some()).map(|e| Term {
+        license_id: e.license_id,
+        starts: None,
+        ends: e.expires_at,
+    });
     // Before any export came back, the license it renews is known by its expiry.
     let renewed = sent.map(|s| Term { license_id: None, starts: None, ends: s.renews_expiry });
     let (current, next) = match (renewal, sent_term) {
         (Some(RenewalState::Renewed), Some(t)) => (Some(t), None),
-        (Some(_), Some(t)) if !started(&t) => (exported.or(Some(issued).filter(started)).or(renewed), Some(t)),
+        (Some(_), Some(t)) if !started(&t) => (exported.or(issued.filter(started)).or(renewed), Some(t)),
         (Some(_), Some(_)) => (exported, None),
-        _ if started(&issued) => (Some(issued), None),
-        _ => (exported, Some(issued)),
+        _ => match issued {
+            Some(i) if started(&i) => (Some(i), None),
+            i => (exported, i),
+        },
     };
     TimelineRow {
         serial_number: serial,
@@ -290,10 +302,11 @@ pub struct PreparedRenewal {
     pub serial_number: SerialNumber,
     pub name: String,
     pub environment_type: EnvironmentType,
-    /// The expiry that made it due.
-    #[serde(with = "timestamp")]
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
-    pub expires_at: Timestamp,
+    /// The expiry that made it due; none when it is not known (the portal lists no
+    /// license for it and the file holds no export of it).
+    #[serde(with = "timestamp::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<Timestamp>,
     /// The license put in the file for it, if there is one.
     pub license: Option<SentLicense>,
     /// Why none was: the portal has nothing newer yet, or answered with an error.
@@ -302,13 +315,15 @@ pub struct PreparedRenewal {
 
 /// The environments whose license expires within `within_days` of `now`, in import
 /// order, with each one's expiry: the portal's word for the license issued last,
-/// else the expiry its last export (seen in `existing`) named.
+/// else the expiry its last export (seen in `existing`) named. A registered
+/// environment whose expiry neither says is listed too, with none: unknown is not
+/// "not due".
 pub fn due<'a>(
     sub: &'a Subscription,
     existing: Option<&Transfer>,
     within_days: i64,
     now: Timestamp,
-) -> Vec<(&'a Slot, SerialNumber, Timestamp)> {
+) -> Vec<(&'a Slot, SerialNumber, Option<Timestamp>)> {
     // Looked up, not searched: the cost follows the subscription's size once.
     let exported: std::collections::HashMap<&SerialNumber, Timestamp> = existing
         .map(|t| t.environments.iter().filter_map(|(e, _)| Some((&e.serial_number, e.expires_at?))).collect())
@@ -318,8 +333,12 @@ pub fn due<'a>(
         .iter()
         .filter_map(|slot| {
             let serial = slot.serial_number.clone()?;
-            let expires = slot.license_expires_at.or_else(|| exported.get(&serial).copied())?;
-            (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, expires))
+            match slot.license_expires_at.or_else(|| exported.get(&serial).copied()) {
+                Some(expires) => {
+                    (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, Some(expires)))
+                }
+                None => Some((slot, serial, None)),
+            }
         })
         .collect();
     due.sort_by_key(|(slot, _, _)| slot.environment_type.import_rank());
@@ -346,39 +365,8 @@ pub async fn prepare(
     let mut out = Vec::new();
     let mut licenses = Vec::new();
     for (slot, serial, expires_at) in due(sub, existing.as_ref(), within_days, now) {
-        let name = slot.name.clone().unwrap_or_else(|| format!("{} environment", slot.environment_type.as_str()));
-        let mut item = PreparedRenewal {
-            serial_number: serial.clone(),
-            name: name.clone(),
-            environment_type: slot.environment_type,
-            expires_at,
-            license: None,
-            problem: None,
-        };
-        match fetch_newer(client, &serial, &sub.activation_code, expires_at).await {
-            Ok((text, license)) => {
-                let entry = TransferEntry {
-                    serial_number: serial.clone(),
-                    environment_type: slot.environment_type,
-                    name,
-                    hostname: String::new(),
-                    activation_code: Some(sub.activation_code.clone()),
-                    license_id: None,
-                    expires_at: Some(expires_at),
-                    exported_at: now,
-                };
-                licenses.push((entry, text.into_bytes()));
-                item.license = Some(SentLicense {
-                    serial_number: serial,
-                    license_id: license.license_id,
-                    not_before: license.not_before,
-                    expires_at: license.expires_at,
-                    sent_at: now,
-                    renews_expiry: Some(expires_at),
-                });
-            }
-            Err(e) => item.problem = Some(crate::error::ErrorView::from(&e)),
-        }
+        let (item, license) = prepare_one(client, sub, slot, serial, expires_at, now).await;
+        licenses.extend(license);
         out.push(item);
     }
     if !licenses.is_empty() {
@@ -391,6 +379,60 @@ pub async fn prepare(
         r.save(record)?;
     }
     Ok(out)
+}
+
+/// One environment of "Prepare renewals": its outcome, and the file entry and
+/// license to add when the portal has a newer one. An unknown expiry asks the
+/// portal nothing and says so.
+async fn prepare_one(
+    client: &PortalClient,
+    sub: &Subscription,
+    slot: &Slot,
+    serial: SerialNumber,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> (PreparedRenewal, Option<(TransferEntry, Vec<u8>)>) {
+    let name = slot.name.clone().unwrap_or_else(|| format!("{} environment", slot.environment_type.as_str()));
+    let mut item = PreparedRenewal {
+        serial_number: serial.clone(),
+        name: name.clone(),
+        environment_type: slot.environment_type,
+        expires_at,
+        license: None,
+        problem: None,
+    };
+    let Some(expires_at) = expires_at else {
+        let unknown = Error::ExpiryUnknown { name, serial: serial.to_string() };
+        item.problem = Some(crate::error::ErrorView::from(&unknown));
+        return (item, None);
+    };
+    match fetch_newer(client, &serial, &sub.activation_code, expires_at).await {
+        Ok((text, license)) => {
+            let entry = TransferEntry {
+                serial_number: serial.clone(),
+                environment_type: slot.environment_type,
+                name,
+                hostname: String::new(),
+                activation_code: Some(sub.activation_code.clone()),
+                license_id: None,
+                expires_at: Some(expires_at),
+                exported_at: now,
+            };
+            item.license = Some(SentLicense {
+                serial_number: serial,
+                license_id: license.license_id,
+                not_before: license.not_before,
+                expires_at: license.expires_at,
+                sent_at: now,
+                renews_expiry: Some(expires_at),
+            });
+            (item, Some((entry, text.into_bytes())))
+        }
+        Err(e) => {
+            item.problem = Some(crate::error::ErrorView::from(&e));
+            (item, None)
+        }
+    }
 }
 
 /// The portal's license for `serial`, read (not verified: the environment verifies
@@ -501,6 +543,38 @@ mod tests {
         // A license that has started but is not named by an export after it: waiting.
         let started = sent(now - Duration::days(1), now - Duration::days(2));
         assert_eq!(state_of(&started, Some(&export(Some(Uuid::new_v4()), now)), None), RenewalState::Waiting);
+    }
+
+    /// A registered environment with no license the portal knows of, and no export
+    /// naming one, has no term: unknown is never drawn as a license without an end,
+    /// and "Prepare renewals" lists it as unknown instead of "not due" (issue 33).
+    #[test]
+    fn an_environment_whose_license_is_not_known_has_no_term_and_is_listed_as_unknown() {
+        let d = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let slot = |serial: Option<SerialNumber>, expires: Option<Timestamp>| Slot {
+            environment_type: EnvironmentType::Quality,
+            serial_number: serial,
+            name: Some("Quality EU".into()),
+            license_id: expires.map(|_| Uuid::new_v4()),
+            license_not_before: None,
+            license_expires_at: expires,
+            last_audit_status: None,
+            last_audit_at: None,
+        };
+        let sub = Subscription {
+            activation_code: ActivationCode::from_payload("TRANSFERTESTCQDE01234567").unwrap(),
+            customer: "Example".into(),
+            entitlements: crate::payload::License::sample(&serial()).entitlements,
+            expires_at: None,
+            slots: vec![slot(Some(serial()), None), slot(None, None)],
+        };
+        let rows = timeline(&sub, &d.path().join(RECORD_FILE), now);
+        assert_eq!(rows.len(), 1, "free slots are not environments");
+        assert_eq!((rows[0].current.as_ref(), rows[0].next.as_ref()), (None, None));
+        let listed = due(&sub, None, 60, now);
+        assert_eq!(listed.len(), 1);
+        assert_eq!((&listed[0].1, listed[0].2), (&serial(), None), "unknown, not left out");
     }
 
     #[test]

@@ -36,7 +36,10 @@ impl Out {
     pub fn prepared_renewals(&self, file: &Path, days: i64, items: &[PreparedRenewal]) -> u8 {
         self.value(&items, || {
             if items.is_empty() {
-                return format!("no environment's license expires within {days} days; {} is unchanged\n", file.display());
+                return format!(
+                    "no environment's license expires within {days} days; {} is unchanged\n",
+                    file.display()
+                );
             }
             let mut s = String::new();
             for (i, p) in items.iter().enumerate() {
@@ -53,24 +56,20 @@ impl Out {
                     (None, Some(e)) => format!("nothing added: {}", e.message),
                     (None, None) => "nothing added".into(),
                 };
+                let expires =
+                    p.expires_at.map_or("expiry unknown".into(), |e| format!("expires {}", timestamp::format(&e)));
                 s += &format!(
-                    "{}. {} {} ({}), expires {}: {what}\n",
+                    "{}. {} {} ({}), {expires}: {what}\n",
                     i + 1,
                     p.environment_type,
                     printable(&p.name),
                     p.serial_number,
-                    timestamp::format(&p.expires_at)
                 );
             }
-            let added = items.iter().filter(|p| p.license.is_some()).count();
-            s += &format!(
-                "{} in {}. Import it on each environment in the order above (licensectl transfer import), then export from each into the same file and bring it back: `licensectl transfer show` then says which were renewed, staged or wait.\n",
-                count(added, "license"),
-                file.display()
-            );
-            s
+            s + &added_to(file, items.iter().filter(|p| p.license.is_some()).count())
         });
-        let failed = items.iter().any(|p| p.problem.as_ref().is_some_and(|e| e.code != ErrorCode::NoRenewalYet));
+        let waits = |e: &license_core::ErrorView| matches!(e.code, ErrorCode::NoRenewalYet | ErrorCode::ExpiryUnknown);
+        let failed = items.iter().any(|p| p.problem.as_ref().is_some_and(|e| !waits(e)));
         if failed {
             crate::exit::EXIT_ERROR
         } else {
@@ -229,4 +228,17 @@ fn waiting(n: usize) -> String {
             count(n, "audit")
         ),
     }
+}
+
+/// The closing line of "prepare renewals": what the file now carries, or that it
+/// was not written.
+fn added_to(file: &Path, added: usize) -> String {
+    if added == 0 {
+        return format!("no license was added; {} is unchanged\n", file.display());
+    }
+    format!(
+        "{} in {}. Import it on each environment in the order above (licensectl transfer import), then export from each into the same file and bring it back: `licensectl transfer show` then says which were renewed, staged or wait.\n",
+        count(added, "license"),
+        file.display()
+    )
 }
