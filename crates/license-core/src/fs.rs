@@ -680,13 +680,20 @@ pub fn quarantine_in(path: &Path, dir: &Path) -> Result<PathBuf, Error> {
     ensure_private_dir(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let to = (0..100)
-        .map(|i| dir.join(if i == 0 { format!("{name}.{stamp}") } else { format!("{name}.{stamp}-{i}") }))
-        .find(|p| !p.exists())
+    let to = unused_path(dir, 100, |suffix| format!("{name}.{stamp}{suffix}"))
         .ok_or_else(|| Error::io("set aside", path, std::io::Error::other("too many damaged copies of it")))?;
     fs::rename(path, &to).map_err(|e| Error::io("set aside", path, e))?;
     sync_dir(dir)?;
     Ok(to)
+}
+
+/// The first of `name("")`, `name("-1")`, `name("-2")`… in `dir` that names nothing
+/// (not even a dangling link), trying at most `tries`: a file we write once is never
+/// written over another.
+pub fn unused_path(dir: &Path, tries: usize, name: impl Fn(&str) -> String) -> Option<PathBuf> {
+    (0..tries)
+        .map(|i| dir.join(name(&if i == 0 { String::new() } else { format!("-{i}") })))
+        .find(|p| fs::symlink_metadata(p).is_err())
 }
 
 /// The records set aside in `state_dir`'s quarantine, oldest name first.

@@ -49,7 +49,9 @@ pub fn rotate<T: Serialize>(
     let newest = all[..cut].iter().map(&at).max().expect("at least one entry moves");
     let dir = folder(live);
     fs::ensure_dir(&dir)?;
-    let part = free_name(&dir, &stem(live), &newest.format("%Y%m%dT%H%M%SZ").to_string());
+    let (stem, time) = (stem(live), newest.format("%Y%m%dT%H%M%SZ"));
+    let part = fs::unused_path(&dir, usize::MAX, |suffix| format!("{stem}.{time}{suffix}.json"))
+        .expect("an unbounded search ends");
     fs::replace(&part, &serde_json::to_vec_pretty(&all[..cut]).expect("json"), "rotate-history")?;
     tracing::info!(history = %live.display(), part = %part.display(), entries = cut, "the history's oldest entries were moved to a file of their own");
     all.drain(..cut);
@@ -83,19 +85,6 @@ fn folder(live: &Path) -> PathBuf {
 
 fn stem(live: &Path) -> String {
     live.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// `<stem>.<time>.json`, or with `-2`, `-3`… after the time when that is taken.
-fn free_name(dir: &Path, stem: &str, time: &str) -> PathBuf {
-    let mut n = 1;
-    loop {
-        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
-        let p = dir.join(format!("{stem}.{time}{suffix}.json"));
-        if std::fs::symlink_metadata(&p).is_err() {
-            return p;
-        }
-        n += 1;
-    }
 }
 
 #[cfg(test)]
