@@ -359,9 +359,7 @@ impl Environment {
     /// [`Environment::own_history`] for a serial already worked out (reading the
     /// facts again would be the same work twice).
     pub(crate) fn history_of(&self, serial: Option<&crate::serial::SerialNumber>) -> Vec<LocalUpload> {
-        let mut all = self.local_history();
-        all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number.as_ref() == serial);
-        all
+        own_uploads(self.local_history(), serial)
     }
 
     /// The local history merged with the portal's (when reachable), newest first.
@@ -369,8 +367,7 @@ impl Environment {
     /// uploads (its serial) are its history.
     pub fn merge_history(&self, portal: Option<&[PortalUpload]>) -> Vec<HistoryLine> {
         let own = self.serial().ok().map(|s| s.serial_number);
-        let mut local = self.full_history();
-        local.retain(|u| u.serial_number.is_none() || own.is_none() || u.serial_number == own);
+        let local = own_uploads(self.full_history(), own.as_ref());
         let mut lines: Vec<HistoryLine> = portal
             .unwrap_or_default()
             .iter()
@@ -469,6 +466,13 @@ async fn upload(
     let r = client.upload_audit(&prepared.bytes).await?;
     let e = env.clone();
     blocking.run(move || e.record_answer(&prepared, &r).map(|()| r)).await
+}
+
+/// The uploads of `serial`'s own audits (entries written before the serial was
+/// kept count as its own; with no serial known, all are).
+fn own_uploads(mut all: Vec<LocalUpload>, serial: Option<&crate::serial::SerialNumber>) -> Vec<LocalUpload> {
+    all.retain(|u| u.serial_number.is_none() || serial.is_none() || u.serial_number.as_ref() == serial);
+    all
 }
 
 #[cfg(test)]
