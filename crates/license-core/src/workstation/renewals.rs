@@ -325,18 +325,21 @@ pub fn due<'a>(
     now: Timestamp,
 ) -> Vec<(&'a Slot, SerialNumber, Option<Timestamp>)> {
     // Looked up, not searched: the cost follows the subscription's size once.
-    let exported: std::collections::HashMap<&SerialNumber, Timestamp> = existing
-        .map(|t| t.environments.iter().filter_map(|(e, _)| Some((&e.serial_number, e.expires_at?))).collect())
-        .unwrap_or_default();
+    let exported: std::collections::HashMap<&SerialNumber, &TransferEntry> =
+        existing.map(|t| t.environments.iter().map(|(e, _)| (&e.serial_number, e)).collect()).unwrap_or_default();
     let mut due: Vec<_> = sub
         .slots
         .iter()
         .filter_map(|slot| {
             let serial = slot.serial_number.clone()?;
-            match slot.license_expires_at.or_else(|| exported.get(&serial).copied()) {
+            let export = exported.get(&serial);
+            match slot.license_expires_at.or_else(|| export.and_then(|e| e.expires_at)) {
                 Some(expires) => {
                     (expires - now <= chrono::Duration::days(within_days)).then_some((slot, serial, Some(expires)))
                 }
+                // A license known without an end (perpetual) is never due; one not
+                // known at all is listed as unknown, as the timeline draws it.
+                None if slot.license_id.is_some() || export.is_some_and(|e| e.license_id.is_some()) => None,
                 None => Some((slot, serial, None)),
             }
         })
@@ -569,11 +572,14 @@ mod tests {
             expires_at: None,
             slots: vec![slot(Some(serial()), None), slot(None, None)],
         };
+        let mut perpetual = slot(Some(crate::serial::serial_from_facts_text("platform_uuid=perpetual\n")), None);
+        perpetual.license_id = Some(Uuid::new_v4());
         let rows = timeline(&sub, &d.path().join(RECORD_FILE), now);
         assert_eq!(rows.len(), 1, "free slots are not environments");
         assert_eq!((rows[0].current.as_ref(), rows[0].next.as_ref()), (None, None));
-        let listed = due(&sub, None, 60, now);
-        assert_eq!(listed.len(), 1);
+        let with_perpetual = Subscription { slots: [sub.slots.clone(), vec![perpetual]].concat(), ..sub.clone() };
+        let listed = due(&with_perpetual, None, 60, now);
+        assert_eq!(listed.len(), 1, "a license without an end is known, and never due");
         assert_eq!((&listed[0].1, listed[0].2), (&serial(), None), "unknown, not left out");
     }
 
