@@ -79,7 +79,7 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         environment_core::overview::Overview,
         environment_core::Step, environment_core::InstallOutcome,
         backups::BackupReason, backups::BackupEntry, clock::ClockState, clock::ClockReading,
-        audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine,
+        environment_core::audit_verdict::AuditNextStep, audits::GeneratedAudit, audits::LocalUpload, audits::HistoryLine, usage::UsageLine,
         environment_core::forecast::MetricForecast, environment_core::forecast::Forecast,
         environment_core::renewal::Renewal,
         requests::LicenseRequest,

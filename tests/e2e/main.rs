@@ -747,7 +747,13 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     assert!(!w.enabled(&w.wait_for("[data-testid=process-with-reason]")), "not without a reason");
     w.type_into("[data-field=reason]", "the server was rebuilt");
     w.click("[data-testid=process-with-reason]");
-    w.wait_text("[data-testid=notice]", |t| t.contains("Everything is done"));
+    // The demo's license was not issued by this portal, so its audit is rejected:
+    // red, with the portal's reason and the next step, never "everything is done".
+    let problem = w.wait_text("[data-testid=problem]", |t| !t.is_empty());
+    assert!(problem.contains("The portal rejected 1 audit"), "{problem}");
+    assert!(!w.exists("[data-testid=notice]"), "no success line beside it");
+    let why = w.wait_text("[data-testid=rejected-why]", |t| !t.is_empty());
+    assert!(why.contains("was not issued to serial") && why.contains("Install the license the portal issued"), "{why}");
     assert_eq!(registered_reason(&portal), "the server was rebuilt");
     w.screenshot("workstation-transfer");
     // The "Carries" column shows what came back, and the result names the slot, the
@@ -798,7 +804,19 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     s.wait_for("[data-testid=receipts]");
     s.screenshot("transfer-here");
     s.click("[data-testid=record-receipts]");
-    s.wait_text("[data-testid=notice]", |t| t.contains("1 audit moved"));
+    let problem = s.wait_text("[data-testid=problem]", |t| t.contains("1 audit moved"));
+    assert!(
+        problem.contains("the portal rejected 1") && problem.contains("Install the license the portal issued"),
+        "{problem}"
+    );
+    // The Overview says the same of the last audit: red, why, and what to do.
+    app.nav("overview");
+    s.wait_for("[data-testid=last-upload][data-status=rejected] span.bad");
+    let why = s.wait_text("[data-testid=audit-reasons]", |t| !t.is_empty());
+    assert!(why.contains("was not issued to serial"), "{why}");
+    let next = s.wait_text("[data-testid=audit-next-step]", |t| !t.is_empty());
+    assert!(next.starts_with("Install the license the portal issued"), "{next}");
+    app.open_transfer_here(&file);
     s.click("[data-testid=install-from-transfer]");
     s.wait_for("[data-testid=step-check]");
     s.click("[data-testid=install-button]");
@@ -1207,6 +1225,12 @@ fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
     s.wait_for("[data-testid=history] tr[data-status=rejected]");
     s.screenshot("audit-rejected");
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits WHERE status = 'rejected'"), 1);
+    // The Overview's last audit is red too, with the same way forward.
+    app.nav("overview");
+    s.wait_for("[data-testid=last-upload][data-status=rejected] span.bad");
+    let next = s.wait_text("[data-testid=audit-next-step]", |t| !t.is_empty());
+    assert!(next.contains("not registered") && next.contains("Request a license → Register"), "{next}");
+    app.nav("audit");
     s.click("[data-testid=go-register]");
     s.wait_for("[data-testid=request]");
 }

@@ -145,6 +145,7 @@ const ENVIRONMENT_FLOORS: &[&[&str]] = &[
     &["mod"],
     &["forecast"],
     &["audits", "drift", "subscription", "requests", "staged", "renewal"],
+    &["audit_verdict"],
     &["overview"],
     &["monitor", "transfer_here"],
 ];

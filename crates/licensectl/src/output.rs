@@ -182,6 +182,10 @@ impl Out {
             Some(b) => outln!("Last backup:   {} ({})", b.id, timestamp::format(&b.taken_at)),
             None => outln!("Last backup:   none"),
         }
+        match &o.last_upload {
+            Some(u) => outln!("Last audit:    {} by the portal ({})", u.status, timestamp::format(&u.received_at)),
+            None => outln!("Last audit:    none uploaded"),
+        }
         for w in &o.warnings {
             outln!("Warning: {w}");
         }

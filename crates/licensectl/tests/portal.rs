@@ -229,6 +229,37 @@ fn refused_uploads_keep_the_audit_and_say_why() {
     .unwrap();
     assert_eq!(out[0]["status"], "rejected");
     assert!(out[0]["reasons"].to_string().contains("not registered"), "{out}");
+    // Every view of the environment says so, with the way forward: register first.
+    let status = ok(home, "", &["--config", c, "status"]);
+    assert!(status.contains("Last audit:    rejected by the portal"), "{status}");
+    let check = licensectl(home, "", &["--config", c, "check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(said.contains("the portal rejected the last audit") && said.contains("not registered"), "{said}");
+    assert!(said.contains("register this environment (licensectl portal register)"), "{said}");
+
+    // Registered, but still running a license the portal did not issue to this
+    // serial (the demo's): rejected with a signed receipt, and the step is to
+    // install the portal's license.
+    ok(home, &uploader, &["--config", c, "--portal", &portal.url, "portal", "register"]);
+    ok(home, "", &["--config", c, "audit", "generate"]);
+    let out: Value = serde_json::from_str(&ok(
+        home,
+        &uploader,
+        &["--config", c, "--portal", &portal.url, "audit", "upload", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(out[0]["status"], "rejected", "{out}");
+    let check = licensectl(home, "", &["--config", c, "check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(said.contains("was not issued to serial"), "{said}");
+    assert!(said.contains("install the license the portal issued for this serial number"), "{said}");
+    // Once the portal's license is installed, a new audit is verified and the warning goes.
+    ok(home, &uploader, &["--config", c, "--portal", &portal.url, "portal", "fetch-license", "--install", "--yes"]);
+    ok(home, "", &["--config", c, "audit", "generate"]);
+    ok(home, &uploader, &["--config", c, "--portal", &portal.url, "audit", "upload"]);
+    let check = licensectl(home, "", &["--config", c, "check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(said.starts_with("LICENSE ") && !said.contains("rejected"), "{said}");
 }
 
 #[test]

@@ -729,10 +729,14 @@ fn a_reused_slot_needs_a_reason_and_holds_the_audit_until_given() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("SERIAL=TEXT"));
 
     let reason = format!("{serial}=the server was rebuilt");
-    let out = workstation.ok(&["--portal", &portal.url, "transfer", "process", p(&file), "--reason", &reason]);
-    assert!(out.starts_with("2 done, 1 already done, 0 failed;"), "{out}");
-    // Sent once, now that its serial is registered (the portal judges it on its own:
-    // the rebuilt server still runs the old machine's license).
+    let o = workstation.run(&["--portal", &portal.url, "transfer", "process", p(&file), "--reason", &reason]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    // Sent once, now that its serial is registered, and judged on its own: the
+    // rebuilt server still runs the old machine's license, so the portal rejects
+    // it, and the run says so (exit 2) with the next step.
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.starts_with("2 done, 1 already done, 0 failed, 1 audit rejected by the portal;"), "{out}");
+    assert!(out.contains("install the license the portal issued"), "{out}");
     assert_eq!(portal.count("SELECT COUNT(*) FROM audits"), 1);
 }
 
@@ -992,4 +996,30 @@ fn prepare_renewals_names_each_environment_whose_expiry_is_unknown() {
     let json: Value = serde_json::from_str(&workstation.ok(&[&args[..], &["--json"]].concat())).unwrap();
     assert_eq!(json[0]["expires_at"], Value::Null, "{json}");
     assert_eq!(json[0]["problem"]["code"], "expiry_unknown", "{json}");
+}
+
+/// An audit the portal rejects is a problem on both sides of the air gap: the
+/// workstation's run fails and names the portal's reason and the next step, again
+/// on a second run, and once its receipt is imported `status` and `check` say the
+/// same.
+#[test]
+fn a_rejected_audit_is_a_problem_on_both_sides_of_the_air_gap() {
+    let l = licensed_production();
+    // The portal no longer holds the license installed here as issued to this serial.
+    l.portal.execute("DELETE FROM licenses", []);
+    l.site.ok(&["audit", "generate"]);
+    l.site.ok(&["transfer", "export", p(&l.file)]);
+    for run in ["first", "second"] {
+        let o = l.workstation.run(&["--portal", &l.portal.url, "transfer", "process", p(&l.file)]);
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(2), "{run} run: a rejected audit is not a success: {said}");
+        assert!(said.contains("1 audit rejected by the portal"), "{run} run: {said}");
+        assert!(said.contains("was not issued to serial"), "{run} run: {said}");
+        assert!(said.contains("install the license the portal issued for this serial number"), "{run} run: {said}");
+    }
+    assert_eq!(l.portal.count("SELECT COUNT(*) FROM audits"), 1, "sent once");
+    l.site.ok(&["transfer", "import", p(&l.file), "--yes"]);
+    assert!(l.site.ok(&["status"]).contains("Last audit:    rejected by the portal"));
+    let said = String::from_utf8_lossy(&l.site.run(&["check"]).stdout).into_owned();
+    assert!(said.contains("the portal rejected the last audit") && said.contains("was not issued to serial"), "{said}");
 }

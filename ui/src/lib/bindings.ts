@@ -115,7 +115,11 @@ takes_effect: string, path: string,
  */
 will_not_install: string | null, };
 
-export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, clock: ClockReading, 
+export type Overview = { name: string, environment_type: EnvironmentType, config_path: string, license_path: string, serial: SerialExplanation | null, serial_error: ErrorView | null, installed: InstalledLicense, last_backup: BackupEntry | null, last_upload: LocalUpload | null, 
+/**
+ * What to do when the portal rejected the last audit (`None` when it verified it).
+ */
+audit_next_step: AuditNextStep | null, clock: ClockReading, 
 /**
  * Why the serial no longer matches the installed license (only then).
  */
@@ -163,6 +167,8 @@ intact: boolean, path: string, };
 export type ClockState = "ok" | "behind" | "suspect" | "record_missing" | "record_altered" | "unprotected";
 
 export type ClockReading = { system_time: string, latest_seen: string, state: ClockState, warning: string | null, };
+
+export type AuditNextStep = "register" | "install_portal_license";
 
 export type GeneratedAudit = { audit: Audit, text: string, outbox_path: string, usage: Array<UsageLine>, };
 
@@ -337,6 +343,14 @@ audit_id: string | null, state: ItemState,
  */
 verdict: UploadStatus | null, 
 /**
+ * Why the portal rejected it (empty when verified).
+ */
+reasons: Array<string>, 
+/**
+ * What to do when the portal rejected it.
+ */
+next_step: AuditNextStep | null, 
+/**
  * The license a request brought back (requests only).
  */
 license: IssuedLicense | null, error: ErrorView | null, };
@@ -351,7 +365,12 @@ export type ProcessReport = { items: Array<ItemOutcome>,
 /**
  * The file was rewritten (something new came back).
  */
-written: boolean, };
+written: boolean, 
+/**
+ * Audits the portal rejected: their receipts travel back, but each is a
+ * problem with a next step, never part of "everything is done".
+ */
+rejected: number, };
 
 export type ReceiptFate = "moves_to_history" | "already_recorded" | "not_in_outbox" | "does_not_match";
 

@@ -2,6 +2,7 @@
 // errors. Everything the UI says about data from Rust is worded here, from typed
 // fields and error codes, never by reading Rust's (CLI) message text.
 import type {
+  AuditNextStep,
   Check,
   CommandError,
   Difference,
@@ -499,6 +500,12 @@ export const STEP_ORDER: Step[] = ["checking", "backing_up", "writing", "verifyi
 export const CHECK_VERDICT: Record<Check["status"], string> = { pass: "passed", warn: "warning", fail: "failed", skipped: "not checked" };
 
 /** The badge tone of an audit's verdict. */
+/** What to do after the portal rejected an audit: the core decides which step. */
+export const AUDIT_NEXT_STEP: Record<AuditNextStep, string> = {
+  register: "This environment is not registered in the subscription: register it (Request a license → Register), then generate a new audit and upload it.",
+  install_portal_license: "Install the license the portal issued for this environment (Request a license), then generate a new audit and upload it.",
+};
+
 export const UPLOAD_TONE: Record<UploadResult["status"], "ok" | "bad"> = { verified: "ok", rejected: "bad" };
 
 /** The facts a serial number is made from, as the drift names them. */

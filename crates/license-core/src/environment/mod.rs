@@ -5,6 +5,7 @@
 //! license file is byte-for-byte the old license or the new one, and before it can
 //! be the new one a verified, fsynced backup of the old one exists.
 
+pub mod audit_verdict;
 pub mod audits;
 pub mod backups;
 pub mod clock;

@@ -139,20 +139,7 @@ impl Environment {
                 )));
             }
         }
-        if o.clock.state != ClockState::Ok {
-            let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
-            problems.push(Problem { severity: Severity::Warning, text });
-        }
-        if o.staged_damaged {
-            let text = "the staged renewal is damaged, so it will not be installed: remove it (`licensectl staged remove`) and stage the renewal again from the file you were sent".to_string();
-            problems.push(Problem { severity: Severity::Warning, text });
-        }
-        if let Some(why) = o.staged.as_ref().and_then(|s| s.will_not_install.as_ref()) {
-            let text = format!(
-                "the staged renewal will not be installed at its start: {why}; remove it (`licensectl staged remove`) and install or stage the right license"
-            );
-            problems.push(Problem { severity: Severity::Warning, text });
-        }
+        problems.extend(standing_problems(&o));
         problems.extend(self.quarantine_problem());
         problems.extend(self.stale_audits(o.clock.effective_now(), t)?);
         problems.extend(self.backup_problem()?);
@@ -300,6 +287,30 @@ impl Environment {
             ),
         })
     }
+}
+
+/// WARNINGs from the overview's standing: an untrusted clock, a staged renewal that
+/// will not install, and an audit the portal rejected.
+fn standing_problems(o: &Overview) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if o.clock.state != ClockState::Ok {
+        let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
+        problems.push(Problem { severity: Severity::Warning, text });
+    }
+    if o.staged_damaged {
+        let text = "the staged renewal is damaged, so it will not be installed: remove it (`licensectl staged remove`) and stage the renewal again from the file you were sent".to_string();
+        problems.push(Problem { severity: Severity::Warning, text });
+    }
+    if let Some(why) = o.staged.as_ref().and_then(|s| s.will_not_install.as_ref()) {
+        let text = format!(
+            "the staged renewal will not be installed at its start: {why}; remove it (`licensectl staged remove`) and install or stage the right license"
+        );
+        problems.push(Problem { severity: Severity::Warning, text });
+    }
+    if let Some(text) = o.last_upload.as_ref().and_then(super::audit_verdict::rejection) {
+        problems.push(Problem { severity: Severity::Warning, text });
+    }
+    problems
 }
 
 /// The installed license's own problem, if any: missing, not for here, not valid,

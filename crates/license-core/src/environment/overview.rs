@@ -3,6 +3,7 @@
 //! warnings an administrator should see. It stands above the modules whose facts
 //! it gathers (audits, drift), so none of them needs it.
 
+use super::audit_verdict::{self, AuditNextStep};
 use super::audits::LocalUpload;
 use super::backups::BackupEntry;
 use super::clock::ClockReading;
@@ -54,6 +55,8 @@ pub struct Overview {
     pub installed: InstalledLicense,
     pub last_backup: Option<BackupEntry>,
     pub last_upload: Option<LocalUpload>,
+    /// What to do when the portal rejected the last audit (`None` when it verified it).
+    pub audit_next_step: Option<AuditNextStep>,
     pub clock: ClockReading,
     /// Why the serial no longer matches the installed license (only then).
     pub drift: Option<Drift>,
@@ -116,6 +119,8 @@ impl Environment {
         }
         let last_upload =
             self.history_of(serial.as_ref().map(|s| &s.serial_number)).into_iter().max_by_key(|u| u.received_at);
+        warnings.extend(last_upload.as_ref().and_then(audit_verdict::rejection));
+        let audit_next_step = last_upload.as_ref().and_then(|u| AuditNextStep::after(u.status, u.receipt.is_some()));
         let mut staged_damaged = false;
         let staged = self.staged().unwrap_or_else(|e| {
             staged_damaged = matches!(e, Error::StagedDamaged { .. });
@@ -132,6 +137,7 @@ impl Environment {
             installed,
             last_backup: self.backups().list()?.into_iter().next(),
             last_upload,
+            audit_next_step,
             clock,
             drift,
             staged,

@@ -3,9 +3,10 @@
 //! is the only one that brings the two together.
 
 use crate::document::Envelope;
+use crate::environment::audit_verdict::AuditNextStep;
 use crate::error::Error;
 use crate::kind::DocumentKind;
-use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned};
+use crate::payload::{Audit, EnvironmentType, License, Payload, Receipt, Request, SelfSigned, UploadStatus};
 use crate::portal::PortalClient;
 use crate::run::Blocking;
 use crate::serial::SerialNumber;
@@ -54,6 +55,10 @@ pub struct ItemOutcome {
     pub state: ItemState,
     /// The portal's verdict on an uploaded audit.
     pub verdict: Option<crate::payload::UploadStatus>,
+    /// Why the portal rejected it (empty when verified).
+    pub reasons: Vec<String>,
+    /// What to do when the portal rejected it.
+    pub next_step: Option<AuditNextStep>,
     /// The license a request brought back (requests only).
     pub license: Option<IssuedLicense>,
     pub error: Option<crate::error::ErrorView>,
@@ -79,13 +84,20 @@ pub struct ProcessReport {
     pub items: Vec<ItemOutcome>,
     /// The file was rewritten (something new came back).
     pub written: bool,
+    /// Audits the portal rejected: their receipts travel back, but each is a
+    /// problem with a next step, never part of "everything is done".
+    pub rejected: usize,
 }
 
 impl ProcessReport {
+    /// Items not done: failed, or held back behind a failed request.
     pub fn failed(&self) -> usize {
         self.items.iter().filter(|i| matches!(i.state, ItemState::Failed | ItemState::Held)).count()
     }
 }
+
+/// The portal's verdict on an uploaded audit, with its reasons.
+type Verdict = (UploadStatus, Vec<String>);
 
 /// Portal requests in flight at once while processing a transfer file.
 pub const CONCURRENCY: usize = 8;
@@ -147,12 +159,20 @@ pub fn prepare(path: &Path) -> Result<Plan, Error> {
             audit_id,
             state,
             verdict: None,
+            reasons: Vec::new(),
+            next_step: None,
             license: None,
             error: None,
         };
         for (id, bytes) in &p.audits {
-            if p.receipts.contains_key(id) {
-                done.push(outcome(ItemKind::Audit, Some(*id), ItemState::AlreadyDone));
+            if let Some(receipt) = p.receipts.get(id) {
+                // An earlier run's rejection is still a rejection: it keeps its reasons.
+                let mut item = outcome(ItemKind::Audit, Some(*id), ItemState::AlreadyDone);
+                if let Some((status, reasons)) = receipt_verdict(receipt) {
+                    item.next_step = AuditNextStep::after(status, true);
+                    (item.verdict, item.reasons) = (Some(status), reasons);
+                }
+                done.push(item);
             } else {
                 audits.push((outcome(ItemKind::Audit, Some(*id), ItemState::Done), Work::Audit(*id, bytes.clone())));
             }
@@ -229,7 +249,8 @@ pub fn record(sent: Sent) -> Result<ProcessReport, Error> {
     if written {
         Transfer::add_answers(&sent.path, sent.answers)?;
     }
-    Ok(ProcessReport { items: sent.items, written })
+    let rejected = sent.items.iter().filter(|i| i.verdict == Some(UploadStatus::Rejected)).count();
+    Ok(ProcessReport { items: sent.items, written, rejected })
 }
 
 /// One item's outcome from the portal's answer to `work`; what came back joins
@@ -237,7 +258,7 @@ pub fn record(sent: Sent) -> Result<ProcessReport, Error> {
 fn answered(
     mut item: ItemOutcome,
     work: Work,
-    answer: Result<(Option<crate::payload::UploadStatus>, Vec<u8>), Error>,
+    answer: Result<(Option<Verdict>, Vec<u8>), Error>,
     answers: &mut Vec<(SerialNumber, Answer)>,
 ) -> ItemOutcome {
     match answer {
@@ -250,7 +271,11 @@ fn answered(
                 }
             };
             answers.push((item.serial_number.clone(), back));
-            item.verdict = verdict;
+            if let Some((status, reasons)) = verdict {
+                item.next_step = AuditNextStep::after(status, true);
+                item.verdict = Some(status);
+                item.reasons = reasons;
+            }
         }
         Err(e) => {
             tracing::warn!(serial = %item.serial_number, kind = ?item.kind, error = %e, "transfer item failed");
@@ -261,13 +286,20 @@ fn answered(
     item
 }
 
+/// The verdict a receipt already in the file carries.
+fn receipt_verdict(receipt: &[u8]) -> Option<Verdict> {
+    let env = Envelope::parse(DocumentKind::Receipt, receipt).ok()?;
+    let r = Receipt::from_json(env.payload()).ok()?;
+    Some((r.status, r.reasons))
+}
+
 /// Uploads one audit; returns the verdict and the receipt, which must name it.
 async fn upload_for_receipt(
     client: &PortalClient,
     serial: &SerialNumber,
     id: Uuid,
     bytes: &[u8],
-) -> Result<(Option<crate::payload::UploadStatus>, Vec<u8>), Error> {
+) -> Result<(Option<Verdict>, Vec<u8>), Error> {
     let (audit, _) = Audit::open(bytes)?;
     let sent = crate::document::signed_sha256(DocumentKind::Audit, bytes)?;
     let r = client.upload_audit(bytes).await?;
@@ -282,7 +314,7 @@ async fn upload_for_receipt(
             reason: format!("the portal's receipt for audit {id} does not answer it: {why}"),
         });
     }
-    Ok((Some(r.status), receipt.into_bytes()))
+    Ok((Some((r.status, r.reasons)), receipt.into_bytes()))
 }
 
 /// What a license brought back says, for the result line.
@@ -308,7 +340,7 @@ async fn license_for_request(
     name: &str,
     reason: Option<&str>,
     bytes: &[u8],
-) -> Result<(Option<crate::payload::UploadStatus>, Vec<u8>), Error> {
+) -> Result<(Option<Verdict>, Vec<u8>), Error> {
     let (req, _) = Request::open(bytes)?;
     let registration = crate::portal::Registration {
         serial_number: req.serial_number.clone(),

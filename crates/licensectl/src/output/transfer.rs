@@ -90,19 +90,29 @@ impl Out {
         eprintln!("[{done}/{total}] {name} ({}): {what}: {}", item.serial_number, item_state(item));
     }
 
-    /// The tally of a processed file; returns how many items failed.
+    /// The tally of a processed file; returns how many items failed or were
+    /// rejected by the portal (each needs the administrator).
     pub fn processed(&self, file: &Path, report: &ProcessReport) -> usize {
         let n = |s: ItemState| report.items.iter().filter(|i| i.state == s).count();
         let (done, already, failed, held) =
             (n(ItemState::Done), n(ItemState::AlreadyDone), n(ItemState::Failed), n(ItemState::Held));
         let held = if held > 0 { format!(", {held} held back") } else { String::new() };
+        let rejected = match report.rejected {
+            0 => String::new(),
+            r => format!(", {} rejected by the portal", count(r, "audit")),
+        };
         self.value(report, || {
-            format!(
-                "{done} done, {already} already done, {failed} failed{held}; {}\n",
+            let mut s = format!(
+                "{done} done, {already} already done, {failed} failed{held}{rejected}; {}\n",
                 if report.written { format!("{} updated", file.display()) } else { "the file is unchanged".into() }
-            )
+            );
+            for i in report.items.iter().filter(|i| i.next_step.is_some()) {
+                let name = printable(&i.environment_name);
+                s += &format!("  {name} ({}): {}\n", i.serial_number, item_state(i));
+            }
+            s
         });
-        failed
+        failed + report.rejected
     }
 
     pub fn import_notes(&self, plan: &ImportPlan) {
@@ -143,7 +153,10 @@ fn item_state(item: &ItemOutcome) -> String {
         (ItemState::Held, _, _) => {
             "held back: this environment's license request failed, and the portal would reject the audit; it is sent on the next run".into()
         }
-        (_, _, Some(v)) => format!("uploaded, {v}"),
+        (_, _, Some(v)) => match item.next_step {
+            Some(step) => format!("uploaded, {v}: {}; {}", printable(&item.reasons.join("; ")), step.words()),
+            None => format!("uploaded, {v}"),
+        },
         _ => match &item.license {
             Some(l) => format!(
                 "license received: registered as \"{}\" in a {} slot, {}",
