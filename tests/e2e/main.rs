@@ -888,8 +888,18 @@ fn the_request_page_shows_the_slots_and_decides_by_error_code() {
     let err = s.wait_for("[data-testid=online] [data-testid=error]");
     assert_eq!(s.attr(&err, "data-code").as_deref(), Some("cancelled"));
     assert!(!s.exists("[data-testid=online] [data-testid=working]"));
+    // Registered, but the subscription cannot be read again just after: one red
+    // result that says both, never a green success beside a red error.
+    portal.get_faults(vec![license_portal::faults::Fault::Status { status: 404, retry_after: None }]);
     s.click("[data-testid=register]");
+    let problem = s.wait_text("[data-testid=online] [data-testid=problem]", |t| !t.is_empty());
+    assert!(problem.starts_with("Registered in a Production slot. But the subscription could not be read again:"), "{problem}");
+    for other in ["[data-testid=online] [data-testid=notice]", "[data-testid=subscription-error]", "[data-testid=error]"] {
+        assert!(!s.exists(other), "{other} beside the result");
+    }
     s.wait_for("[data-testid=registered]");
+    s.click("[data-testid=look-up]");
+    s.wait_for("[data-testid=request-slots] tr td .badge.ok");
 
     // Download refused by the token's permissions (403 → portal_forbidden): the page
     // points to sending the license to the contacts, which works.
