@@ -893,8 +893,13 @@ fn the_request_page_shows_the_slots_and_decides_by_error_code() {
     portal.get_faults(vec![license_portal::faults::Fault::Status { status: 404, retry_after: None }]);
     s.click("[data-testid=register]");
     let problem = s.wait_text("[data-testid=online] [data-testid=problem]", |t| !t.is_empty());
-    assert!(problem.starts_with("Registered in a Production slot. But the subscription could not be read again:"), "{problem}");
-    for other in ["[data-testid=online] [data-testid=notice]", "[data-testid=subscription-error]", "[data-testid=error]"] {
+    assert!(
+        problem.starts_with("Registered in a Production slot. But the subscription could not be read again:"),
+        "{problem}"
+    );
+    for other in
+        ["[data-testid=online] [data-testid=notice]", "[data-testid=subscription-error]", "[data-testid=error]"]
+    {
         assert!(!s.exists(other), "{other} beside the result");
     }
     s.wait_for("[data-testid=registered]");

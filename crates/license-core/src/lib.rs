@@ -33,6 +33,7 @@ pub mod error;
 pub mod fs;
 pub mod keys;
 pub mod kind;
+pub mod passing_lock;
 pub mod payload;
 pub mod run;
 pub mod serial;

@@ -151,11 +151,11 @@ fn classify(name: &str) -> Result<Member, Error> {
 /// Takes the transfer file's lock: an OS lock on `.<name>.lock` beside it (the file
 /// itself is replaced by rename, so it cannot carry the lock). Held by every
 /// read-modify-write of the file; another holder is waited for up to 30 s. The lock
-/// file stays: removing it would let two writers lock two different files.
-fn lock(path: &Path) -> Result<std::fs::File, Error> {
+/// file goes with the lock, so nothing stays on the stick ([`passing_lock`]).
+fn lock(path: &Path) -> Result<crate::passing_lock::PassingLock, Error> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let lock = path.with_file_name(format!(".{name}.lock"));
-    let held = fs::lock_file_within(&lock, fs::LOCK_WAIT, || {
+    let held = crate::passing_lock::lock_within(&lock, fs::LOCK_WAIT, || {
         tracing::warn!(file = %path.display(), "waiting for another program that is writing this transfer file");
     })?;
     // A write killed before its rename left a hidden full copy beside the file.

@@ -12,7 +12,7 @@ const FLOORS: &[&[&str]] = &[
     &["kind", "timestamp", "strict_json", "zip_index", "qr", "digest", "text", "winpath", "sddl"],
     &["error", "acl", "system_path"],
     &["crockford", "keys", "fs", "portal_url", "run", "armor", "trust"],
-    &["activation", "serial", "document", "release", "secrets", "rotation"],
+    &["activation", "serial", "document", "release", "secrets", "rotation", "passing_lock"],
     &["payload"],
     &["check", "portal", "transfer"],
     &["environment"],

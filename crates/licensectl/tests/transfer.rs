@@ -216,6 +216,9 @@ fn one_file_carries_three_environments_across_the_air_gap_and_back() {
         assert!(out.contains("already installed"), "{out}");
         assert_eq!((s.license(), s.backups(), s.outbox()), (license, 1, 0));
     }
+    // Exported to, processed and imported from many times: only the file is on the stick.
+    let on_stick: Vec<_> = std::fs::read_dir(file.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(on_stick, [file.file_name().unwrap()], "no lock file stays beside it");
 }
 
 #[test]
