@@ -183,6 +183,11 @@ impl Session {
         self.get(&format!("/element/{}/enabled", e.0)).ok().and_then(|v| v.as_bool()).unwrap_or(false)
     }
 
+    /// A checkbox is ticked (WebDriver's "Is Element Selected").
+    pub fn selected(&self, e: &Element) -> bool {
+        self.get(&format!("/element/{}/selected", e.0)).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
     pub fn click(&self, css: &str) {
         let e = self.wait_for(css);
         // A button may be disabled for a moment while the page loads.

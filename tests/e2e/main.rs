@@ -1305,11 +1305,25 @@ fn adding_to_an_existing_transfer_file_says_what_it_keeps() {
     );
     t.write(&file).unwrap();
     app.nav("transfer-here");
+    // The demo's license ends within the year: a request goes along by default.
+    assert!(s.selected(&s.wait_for("[data-testid=with-request]")), "a request is advised");
     app.dialog_answers(&file);
     s.click("[data-testid=add-to-existing]");
     let notice = s.wait_text("[data-testid=notice]", |t| !t.is_empty());
     assert!(notice.contains("The 1 other environment in it is kept."), "{notice}");
+    assert!(notice.contains("and a license request"), "{notice}");
     assert_eq!(Transfer::read(&file, None).unwrap().environments.len(), 2);
+    // With a license for the next 13 months installed, none is added by default.
+    app.choose_sample("renewal.lic");
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    app.nav("transfer-here");
+    s.wait_for("[data-testid=request-not-needed]");
+    assert!(!s.selected(&s.wait_for("[data-testid=with-request]")), "no request is advised");
+    app.dialog_answers(&file);
+    s.click("[data-testid=add-to-existing]");
+    let notice = s.wait_text("[data-testid=notice]", |t| t.starts_with("Added"));
+    assert!(!notice.contains("license request"), "{notice}");
 }
 
 /// An audit given to the install wizard, or a license given to the audit upload:

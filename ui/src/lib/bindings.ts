@@ -137,6 +137,11 @@ staged_damaged: boolean,
  */
 vendor_keys_configured: boolean, 
 /**
+ * A license request belongs in the next transfer file: no license here runs
+ * another year (the installed one, or the renewal staged after it).
+ */
+request_advised: boolean, 
+/**
  * Every problem in one line each, for the CLI (the app words its own from the
  * fields above).
  */

@@ -66,6 +66,9 @@ pub struct Overview {
     pub staged_damaged: bool,
     /// False when no vendor key is trusted: no license can be checked.
     pub vendor_keys_configured: bool,
+    /// A license request belongs in the next transfer file: no license here runs
+    /// another year (the installed one, or the renewal staged after it).
+    pub request_advised: bool,
     /// Every problem in one line each, for the CLI (the app words its own from the
     /// fields above).
     pub warnings: Vec<String>,
@@ -127,6 +130,7 @@ impl Environment {
             warnings.push(e.to_string());
             None
         });
+        let request_advised = !covered_for_a_year(&installed, staged.as_ref(), now);
         Ok(Overview {
             name: self.config.name.clone(),
             environment_type: self.config.environment_type,
@@ -143,9 +147,23 @@ impl Environment {
             staged,
             staged_damaged,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
+            request_advised,
             warnings,
         })
     }
+}
+
+/// A license in use, or a renewal staged to follow it, runs at least a year from
+/// `now` (a perpetual one always does).
+fn covered_for_a_year(installed: &InstalledLicense, staged: Option<&StagedLicense>, now: Timestamp) -> bool {
+    let in_use = matches!(installed.status, LicenseStatus::Valid | LicenseStatus::Expiring);
+    let licenses = installed
+        .license
+        .iter()
+        .filter(|_| in_use)
+        .chain(staged.filter(|s| s.will_not_install.is_none()).map(|s| &s.license));
+    let year = now + chrono::Duration::days(365);
+    licenses.into_iter().any(|l| l.expires_at.is_none_or(|e| e >= year))
 }
 
 fn installed_status(report: Report, now: Timestamp) -> InstalledLicense {
