@@ -385,6 +385,10 @@ fn settings_save_the_configuration_and_keep_the_token_in_the_keyring() {
     s.wait_text("[data-testid=notice]", |t| t.contains("saved"));
     let config = std::fs::read_to_string(app.path("environment.toml")).unwrap();
     assert!(config.contains("name = \"Production EU\""), "{config}");
+    // The demo's paths were written relative to its folder, and stay so.
+    for kept in ["license_file = \"license.lic\"", "backup_dir = \"backups\"", "facts_file = \"facts.txt\""] {
+        assert!(config.contains(kept), "{kept} in {config}");
+    }
 
     // A bad value is refused with the fix, and the file is unchanged.
     s.type_into("[data-field=portal_url]", "ftp://portal");

@@ -306,9 +306,10 @@ impl ConfigBuilder {
     /// written until the proposal is confirmed ([`crate::trust`]) and applied.
     pub fn propose(self, path: &Path) -> Result<Proposal<ConfigWrite>, Error> {
         self.check(path)?;
-        let text = self.0.to_toml();
-        let new = Config::parse(&text, path)?;
         let before = crate::fs::read_optional(path, crate::fs::Links::Follow)?;
+        let written = before.as_deref().and_then(|b| toml::from_str::<Config>(std::str::from_utf8(b).ok()?).ok());
+        let text = self.0.relative_as_written(written.as_ref(), path).to_toml();
+        let new = Config::parse(&text, path)?;
         let old = before.as_deref().map(|b| std::str::from_utf8(b).map_err(|e| e.to_string()));
         let old = old.map(|t| t.and_then(|t| Config::parse(t, path).map_err(|e| e.to_string())));
         let (title, mut changes) = match &old {
@@ -355,6 +356,44 @@ impl Proposal<ConfigWrite> {
     /// that was trusted before changes.
     pub(crate) fn made_by_the_core(self) -> Confirmed<ConfigWrite> {
         Confirmed::made_by_the_core(self.into_value())
+    }
+}
+
+impl Config {
+    /// Paths as the file had them: one written relative to the configuration's
+    /// folder stays relative while it still points inside that folder (a saved
+    /// Settings page must not turn `license.lic` into this machine's absolute path).
+    fn relative_as_written(mut self, written: Option<&Config>, path: &Path) -> Config {
+        let Some(base) = path.parent().filter(|b| !b.as_os_str().is_empty()) else { return self };
+        let keep = |new: &mut PathBuf, old: Option<&Path>| {
+            if let (Some(old), Ok(rel)) = (old.filter(|o| o.is_relative()), new.strip_prefix(base)) {
+                if !rel.as_os_str().is_empty() {
+                    *new = rel.to_path_buf();
+                }
+            }
+        };
+        let old = |f: fn(&Config) -> Option<&Path>| written.and_then(f);
+        keep(&mut self.license_file, old(|c| Some(c.license_file.as_path())));
+        keep(&mut self.backup_dir, old(|c| Some(c.backup_dir.as_path())));
+        if let Some(p) = self.state_dir.as_mut() {
+            keep(p, old(|c| c.state_dir.as_deref()));
+        }
+        if let Some(p) = self.facts_file.as_mut() {
+            keep(p, old(|c| c.facts_file.as_deref()));
+        }
+        if let Some(p) = self.ca_bundle.as_mut() {
+            keep(p, old(|c| c.ca_bundle.as_deref()));
+        }
+        if let Some(Usage { source: UsageSource::File(p), .. }) = self.usage.as_mut() {
+            keep(
+                p,
+                old(|c| match &c.usage {
+                    Some(Usage { source: UsageSource::File(f), .. }) => Some(f.as_path()),
+                    _ => None,
+                }),
+            );
+        }
+        self
     }
 }
 
