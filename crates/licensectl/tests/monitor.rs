@@ -438,3 +438,19 @@ fn the_usage_command_runs_from_the_configuration_folder() {
     assert!(dir.path().join("ran-here").exists(), "it ran in the configuration's folder");
     assert!(!elsewhere.path().join("ran-elsewhere").exists(), "the other folder's script never ran");
 }
+
+/// Only a placeholder platform UUID: the serial cannot be computed, so `check`
+/// cannot confirm the license is this machine's, and says so with the fix, not a
+/// clean bill of health on the expiry alone.
+#[test]
+fn check_says_when_the_serial_cannot_be_computed() {
+    let (d, c) = demo();
+    cli().ok(&["--config", &c, "backup"]);
+    let (code, before, _) = check(&c, &["--warning", "1", "--critical", "0"]);
+    assert_eq!(code, 0, "{before}");
+    std::fs::write(d.path().join("facts.txt"), "platform_uuid=03000200-0400-0500-0006-000700080009\n").unwrap();
+    let (code, out, _) = check(&c, &["--warning", "1", "--critical", "0"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("LICENSE WARNING - the serial number cannot be computed"), "{out}");
+    assert!(out.contains("known placeholder") && out.contains("cannot be confirmed to be this machine's"), "{out}");
+}

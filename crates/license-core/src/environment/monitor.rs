@@ -289,10 +289,16 @@ impl Environment {
     }
 }
 
-/// WARNINGs from the overview's standing: an untrusted clock, a staged renewal that
-/// will not install, and an audit the portal rejected.
+/// WARNINGs from the overview's standing: a serial that cannot be computed, an
+/// untrusted clock, a staged renewal that will not install, and an audit the portal
+/// rejected.
 fn standing_problems(o: &Overview) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if let Some(e) = &o.serial_error {
+        // Unknown, so never taken as matching: the license may not be this machine's.
+        let text = format!("{e}; until it can, the license cannot be confirmed to be this machine's");
+        problems.push(Problem { severity: Severity::Warning, text });
+    }
     if o.clock.state != ClockState::Ok {
         let text = o.clock.warning.clone().unwrap_or_else(|| "the clock is not trusted".into());
         problems.push(Problem { severity: Severity::Warning, text });
