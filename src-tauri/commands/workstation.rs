@@ -6,9 +6,10 @@ use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use license_core::portal::{FreeSlot, PortalClient, Subscription};
-use license_core::transfer::{Transfer, TransferEntry};
+use license_core::transfer::Transfer;
+use license_core::workstation::file_view::{self, FileView};
 use license_core::workstation::process::{self, ItemOutcome, ProcessReport};
-use license_core::workstation::renewals::{self, PreparedRenewal, RenewalState, TimelineRow};
+use license_core::workstation::renewals::{self, PreparedRenewal, TimelineRow};
 use license_core::workstation::WorkstationConfig;
 use license_core::{secrets, ActivationCode, EnvironmentType, PortalUrl, SerialNumber};
 use serde::{Deserialize, Serialize};
@@ -151,47 +152,14 @@ pub async fn free_slot(serial: String, app: AppHandle, state: State<'_, AppState
     .await
 }
 
-#[derive(Serialize, ts_rs::TS)]
-pub struct TransferEnvironment {
-    entry: TransferEntry,
-    request: bool,
-    audits: usize,
-    license: bool,
-    receipts: usize,
-    /// What became of the renewal this workstation prepared for it, if it did.
-    renewal: Option<RenewalState>,
-}
-
-#[derive(Serialize, ts_rs::TS)]
-pub struct TransferView {
-    path: String,
-    environments: Vec<TransferEnvironment>,
-}
-
-/// The file's environments, each with its renewal's state once the exports in
-/// it have been seen (the record beside the workstation's configuration).
-fn transfer_view(path: PathBuf, t: &Transfer) -> CommandResult<TransferView> {
-    let record = renewals::record_path(&config_path()?);
-    renewals::observe(&record, t)?;
-    let states = renewals::states(&record, t);
-    let environments = t
-        .environments
-        .iter()
-        .map(|(e, p)| TransferEnvironment {
-            entry: e.clone(),
-            request: p.request.is_some(),
-            audits: p.audits.len(),
-            license: p.license.is_some(),
-            receipts: p.receipts.len(),
-            renewal: states.iter().find(|(s, _, _)| s == &e.serial_number).map(|(_, _, state)| *state),
-        })
-        .collect();
-    Ok(TransferView { path: path.display().to_string(), environments })
+/// The file's environments, each with its renewal's state (the core's view).
+fn transfer_view(path: PathBuf, t: &Transfer) -> CommandResult<FileView> {
+    Ok(file_view::view(&renewals::record_path(&config_path()?), &path, t)?)
 }
 
 /// Opens a transfer file: every environment in it and what it carries.
 #[tauri::command]
-pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<TransferView>> {
+pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<FileView>> {
     let Some(path) = dialogs::pick_file(&app, "Open the transfer file", &dialogs::TRANSFER_FILES).await else {
         return Ok(None);
     };
@@ -207,7 +175,7 @@ pub async fn open_transfer_file(app: AppHandle) -> CommandResult<Option<Transfer
 #[derive(Serialize, ts_rs::TS)]
 pub struct Processed {
     report: ProcessReport,
-    file: TransferView,
+    file: FileView,
 }
 
 /// Does all the portal work for the open transfer file, reporting each item. It can

@@ -455,15 +455,24 @@ token_stored: boolean, path: string, };
 
 export type WorkstationInput = { portal_url: string, proxy: string, ca_bundle: string, activation_code: string, };
 
-export type TransferEnvironment = { entry: TransferEntry, request: boolean, audits: number, license: boolean, receipts: number, 
+export type SentRenewal = { sent: SentLicense, state: RenewalState, };
+
+export type FileEnvironment = { entry: TransferEntry, 
 /**
- * What became of the renewal this workstation prepared for it, if it did.
+ * When the environment itself last exported into the file. `None` for the
+ * entry this workstation wrote when it added a renewal for an environment that
+ * has not exported into the file since: that time is no export.
  */
-renewal: RenewalState | null, };
+exported_at: string | null, request: boolean, audits: Array<string>, license: boolean, receipts: Array<string>, renewal: SentRenewal | null, };
 
-export type TransferView = { path: string, environments: Array<TransferEnvironment>, };
+export type FileView = { path: string, environments: Array<FileEnvironment>, 
+/**
+ * The environments whose licenses the file carries, in the order to import
+ * them (Development first), when there is more than one.
+ */
+import_order: Array<string>, };
 
-export type Processed = { report: ProcessReport, file: TransferView, };
+export type Processed = { report: ProcessReport, file: FileView, };
 
 export type ReceiptsRecorded = { 
 /**
@@ -598,7 +607,7 @@ export type Commands = {
   infrastructure: { args: Record<string, never>; result: Subscription };
   register_slot: { args: { serial: string, environmentType: EnvironmentType, name: string, reason: string | null }; result: Subscription };
   free_slot: { args: { serial: string }; result: Subscription };
-  open_transfer_file: { args: Record<string, never>; result: TransferView | null };
+  open_transfer_file: { args: Record<string, never>; result: FileView | null };
   process_transfer: { args: { reasons: { [key in string]: string }, onProgress: Channel<ItemOutcome> }; result: Processed };
   infrastructure_timeline: { args: Record<string, never>; result: Timeline };
   prepare_renewals: { args: { days: number }; result: PreparedRenewals | null };

@@ -3,6 +3,7 @@
 //! portal (URL, proxy, CA bundle) and the subscription's activation code; the token
 //! lives in the OS keyring like an environment's.
 
+pub mod file_view;
 pub mod process;
 pub mod renewals;
 

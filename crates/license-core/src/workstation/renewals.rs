@@ -168,7 +168,7 @@ pub fn observe(record: &Path, transfer: &Transfer) -> Result<(), Error> {
 }
 
 /// The entry [`prepare`] writes for an environment the file did not hold yet.
-fn written_by_workstation(entry: &TransferEntry, sent: &SentLicense) -> bool {
+pub(crate) fn written_by_workstation(entry: &TransferEntry, sent: &SentLicense) -> bool {
     entry.hostname.is_empty() && entry.license_id.is_none() && entry.exported_at == sent.sent_at
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use license_core::run::InPlace;
 use license_core::transfer::Transfer;
-use license_core::workstation::{process, renewals, WorkstationConfig};
+use license_core::workstation::{file_view, process, renewals, WorkstationConfig};
 use license_core::{ActivationCode, Environment, PortalUrl};
 use std::path::{Path, PathBuf};
 
@@ -70,9 +70,7 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
         }
         TransferCommand::Show { file } => {
             let t = Transfer::read(&file, env.as_ref().map(|e| e.vendor_keys()))?;
-            let record = record()?;
-            renewals::observe(&record, &t)?;
-            out.transfer(&t, &renewals::states(&record, &t));
+            out.transfer(&file_view::view(&record()?, &file, &t)?);
             Ok(EXIT_OK)
         }
         TransferCommand::PrepareRenewals { file, days, activation_code } => {

@@ -3,9 +3,9 @@
 
 use super::Out;
 use license_core::environment::transfer_here::{ExportSummary, ImportPlan, ReceiptFate};
-use license_core::transfer::Transfer;
+use license_core::workstation::file_view::{FileView, SentRenewal};
 use license_core::workstation::process::{ItemOutcome, ItemState, ProcessReport};
-use license_core::workstation::renewals::{PreparedRenewal, RenewalState, SentLicense};
+use license_core::workstation::renewals::{PreparedRenewal, RenewalState};
 use license_core::{count, printable, timestamp};
 use license_core::{ErrorCode, SerialNumber};
 use serde_json::json;
@@ -27,8 +27,8 @@ impl Out {
         });
     }
 
-    pub fn transfer(&self, t: &Transfer, states: &[(SerialNumber, SentLicense, RenewalState)]) {
-        self.value(&describe(t, states), || render(t, states));
+    pub fn transfer(&self, view: &FileView) {
+        self.value(view, || render(view));
     }
 
     /// What "prepare renewals" put in the file, in import order; the exit code: an
@@ -171,45 +171,22 @@ fn item_state(item: &ItemOutcome) -> String {
     }
 }
 
-type States = [(SerialNumber, SentLicense, RenewalState)];
-
-fn state_of<'a>(states: &'a States, serial: &SerialNumber) -> Option<&'a (SerialNumber, SentLicense, RenewalState)> {
-    states.iter().find(|(s, _, _)| s == serial)
-}
-
-fn describe(t: &Transfer, states: &States) -> serde_json::Value {
-    let envs: Vec<_> = t
-        .environments
-        .iter()
-        .map(|(e, p)| {
-            json!({
-                "entry": e,
-                "request": p.request.is_some(),
-                "audits": p.audits.keys().collect::<Vec<_>>(),
-                "license": p.license.is_some(),
-                "receipts": p.receipts.keys().collect::<Vec<_>>(),
-                "renewal": state_of(states, &e.serial_number).map(|(_, sent, state)| json!({"sent": sent, "state": state})),
-            })
-        })
-        .collect();
-    json!({"environments": envs})
-}
-
-fn render(t: &Transfer, states: &States) -> String {
-    let mut s = format!("{}\n", count(t.environments.len(), "environment"));
-    for (e, p) in &t.environments {
+fn render(view: &FileView) -> String {
+    let mut s = format!("{}\n", count(view.environments.len(), "environment"));
+    for f in &view.environments {
+        let e = &f.entry;
         s += &format!(
             "  {} — {} {} on {}: {}, {}{}{}\n",
             e.serial_number,
             e.environment_type,
             printable(&e.name),
-            printable(&e.hostname),
-            count(p.audits.len(), "audit"),
-            count(p.receipts.len(), "receipt"),
-            if p.request.is_some() { ", a license request" } else { "" },
-            if p.license.is_some() { ", a license" } else { "" },
+            if e.hostname.is_empty() { "a host not named yet".into() } else { printable(&e.hostname) },
+            count(f.audits.len(), "audit"),
+            count(f.receipts.len(), "receipt"),
+            if f.request { ", a license request" } else { "" },
+            if f.license { ", a license" } else { "" },
         );
-        if let Some((_, sent, state)) = state_of(states, &e.serial_number) {
+        if let Some(SentRenewal { sent, state }) = &f.renewal {
             let effect = timestamp::format(&sent.not_before);
             s += &match state {
                 RenewalState::Renewed => format!("    renewal: renewed (license {} installed)\n", sent.license_id),
@@ -222,11 +199,12 @@ fn render(t: &Transfer, states: &States) -> String {
             };
         }
     }
-    let mut carrying: Vec<_> = t.environments.iter().filter(|(_, p)| p.license.is_some()).map(|(e, _)| e).collect();
-    if carrying.len() > 1 {
-        carrying.sort_by_key(|e| e.environment_type.import_rank());
-        let order: Vec<String> =
-            carrying.iter().map(|e| format!("{} ({})", printable(&e.name), e.environment_type)).collect();
+    let named = |serial: &SerialNumber| {
+        let e = view.environments.iter().map(|f| &f.entry).find(|e| &e.serial_number == serial);
+        e.map(|e| format!("{} ({})", printable(&e.name), e.environment_type)).unwrap_or_default()
+    };
+    if !view.import_order.is_empty() {
+        let order: Vec<String> = view.import_order.iter().map(named).collect();
         s += &format!("Import order: {}\n", order.join(", then "));
     }
     s
