@@ -43,7 +43,7 @@ pub async fn open_transfer_here(app: AppHandle) -> CommandResult<Option<ImportPl
         let plan = state.env()?.plan_import(&path)?;
         if let Some(bytes) = plan.license_file() {
             *state.candidate.lock().expect("state lock") =
-                Some(Candidate { name: "license from the transfer file".into(), bytes: bytes.to_vec() });
+                Some(Candidate { name: "the transfer file".into(), bytes: bytes.to_vec() });
         }
         *state.import_plan.lock().expect("state lock") = Some(plan.clone());
         Ok(Some(plan))

@@ -823,6 +823,7 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     app.open_transfer_here(&file);
     s.click("[data-testid=install-from-transfer]");
     s.wait_for("[data-testid=step-check]");
+    assert_eq!(s.wait_text("[data-testid=candidate-from]", |t| !t.is_empty()), "From the transfer file");
     s.click("[data-testid=install-button]");
     s.wait_for("[data-testid=installed]");
     assert_eq!(app.license(), license, "the license from the transfer file is installed");
@@ -1741,6 +1742,12 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         || (w.find_all("[data-testid=timeline] g[data-renewal=waiting] [data-testid=next]").len() == 3).then_some(()),
         || "the timeline does not show the three renewals waiting".into(),
     );
+    // Freeing the sandbox's slot revokes nothing: no license was issued in it.
+    w.click(&format!("[data-testid=slots] tr[data-serial='{}'] [data-testid=free]", order[3]));
+    let consequence = w.wait_text("[data-testid=free-consequence]", |t| !t.is_empty());
+    assert!(consequence.contains("no license was issued in it, so none is revoked"), "{consequence}");
+    assert!(!consequence.contains("revokes its license"), "{consequence}");
+    w.click("[data-testid=keep-slot]");
     w.script("document.querySelector('[data-testid=timeline]').scrollIntoView()", json!([]));
     w.screenshot("workstation-timeline");
     drop(w);
@@ -1759,6 +1766,11 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         order[0].starts_with("Development") && order[2] == "Demo production (Production) — this environment",
         "{order:?}"
     );
+    let others = s.wait_text("[data-testid=others-skipped]", |t| !t.is_empty());
+    assert!(
+        others.starts_with("2 other environments in this file: their licenses and receipts are theirs"),
+        "{others}"
+    );
     s.click("[data-testid=install-from-transfer]");
     s.wait_for("[data-testid=step-check]");
     s.click("[data-testid=install-button]");
@@ -1776,6 +1788,13 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
     w.click("[data-testid=open-transfer]");
     let badge = w.wait_text(&format!("[data-serial='{production}'] [data-testid=renewal-state]"), |t| !t.is_empty());
     assert_eq!(badge, "renewal staged");
+    // Only Production exported into the file; the others' entries are the
+    // workstation's own, which no export time is claimed for.
+    let exported: Vec<String> = w.find_all("[data-testid=exported]").iter().map(|e| w.text(e)).collect();
+    assert_eq!(exported.iter().filter(|t| t.starts_with("exported ")).count(), 1, "{exported:?}");
+    assert_eq!(exported.iter().filter(|t| *t == "not exported into this file yet").count(), 2, "{exported:?}");
+    let order = w.wait_text("[data-testid=transfer] [data-testid=import-order]", |t| !t.is_empty());
+    assert!(order.starts_with("Licenses to import in this order: Development (Development), then "), "{order}");
     w.click("[data-nav=infrastructure]");
     w.wait_for(&format!("[data-testid=timeline] g[data-serial='{production}'][data-renewal=staged]"));
     assert_eq!(w.find_all("[data-testid=timeline] g[data-renewal=waiting]").len(), 2);

@@ -366,7 +366,7 @@ impl Config {
     fn relative_as_written(mut self, written: Option<&Config>, path: &Path) -> Config {
         let Some(base) = path.parent().filter(|b| !b.as_os_str().is_empty()) else { return self };
         let keep = |new: &mut PathBuf, old: Option<&Path>| {
-            if let (Some(old), Ok(rel)) = (old.filter(|o| o.is_relative()), new.strip_prefix(base)) {
+            if let (Some(_), Ok(rel)) = (old.filter(|o| o.is_relative()), new.strip_prefix(base)) {
                 if !rel.as_os_str().is_empty() {
                     *new = rel.to_path_buf();
                 }

@@ -70,7 +70,7 @@ pub struct ImportPlan {
     /// The same license is installed already: importing again changes nothing.
     pub license_installed: bool,
     pub receipts: Vec<ReceiptPlan>,
-    /// Other environments in the file: their papers are skipped here.
+    /// Other environments in the file: their papers stay in it for them.
     pub others_skipped: usize,
     /// When the file carries licenses for several environments (prepared renewals):
     /// them all, in the order to import them (Development first).
@@ -124,7 +124,7 @@ impl ImportPlan {
         }
         if self.others_skipped > 0 {
             notes.push(format!(
-                "{} in the file: their papers are skipped here",
+                "{} in the file: their licenses and receipts stay in it for them",
                 crate::text::count(self.others_skipped, "other environment")
             ));
         }
