@@ -67,7 +67,7 @@ pub(crate) fn signature(name: &str, args: &[String], result: String) -> String {
 fn declarations(cfg: &ts_rs::Config) -> String {
     declarations!(cfg;
         license_core::ErrorCode, license_core::ErrorView, license_core::Setting, license_core::SettingProblem,
-        license_core::SymbolCount, license_core::TransferDamage, license_core::secrets::TokenSource,
+        license_core::SymbolCount, license_core::error::Range, license_core::error::Quantity, license_core::TransferDamage, license_core::secrets::TokenSource,
         payload::EnvironmentType, payload::Entitlements, payload::License, payload::Consumption,
         payload::Audit, payload::Request,
         check::CheckId, check::Status, check::Skip, check::Check, check::Report, check::Field, check::FieldValue,

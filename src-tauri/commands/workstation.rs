@@ -243,9 +243,8 @@ pub async fn prepare_renewals(
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> CommandResult<Option<PreparedRenewals>> {
-    if !(1..=365).contains(&days) {
-        return Err(crate::error::CommandError::Invalid("give the days as a whole number from 1 to 365".into()));
-    }
+    // Checked before the dialog asks where to save: the core's own limits.
+    license_core::error::Range::check(license_core::error::Quantity::RenewalDays, renewals::PREPARE_DAYS, days)?;
     let name = format!("renewals-{}.transfer.zip", chrono::Local::now().format("%Y%m%d"));
     let Some(path) = dialogs::save_file(&app, "Save the renewals in a transfer file", &name).await else {
         return Ok(None);

@@ -1724,6 +1724,14 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         "license not known here"
     );
 
+    // A number past the limit: the limit is said at the field, and nothing is asked.
+    w.type_into("[data-field=days]", "400");
+    w.click("[data-testid=prepare]");
+    let said = w.wait_text("[data-testid=prepare-renewals] [data-testid=field-error]", |t| !t.is_empty());
+    assert_eq!(said, "At most 365 days.");
+    let days = w.wait_for("[data-field=days]");
+    assert_eq!(w.attr(&days, "aria-invalid").as_deref(), Some("true"));
+    assert!(!file.exists(), "no file before a valid number");
     w.type_into("[data-field=days]", "30");
     w.click("[data-testid=prepare]");
     let notice = w.wait_text("[data-testid=prepare-renewals] [data-testid=notice]", |t| !t.is_empty());

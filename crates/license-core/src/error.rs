@@ -150,6 +150,9 @@ pub enum Error {
     #[error("when the license of {name} ({serial}) expires is not known here: the portal lists no license issued for it, and the transfer file holds no export of it. Export it from the environment into this file (licensectl transfer export), then prepare the renewals again")]
     ExpiryUnknown { name: String, serial: String },
 
+    #[error("{} must be from {} to {} ({given} given): give a whole number in that range", .range.quantity, .range.min, .range.max, given = .range.given)]
+    OutOfRange { range: Range },
+
     #[error("another renewal of this environment is running (it holds {path}): nothing was changed; let it finish, it does the same work")]
     RenewalRunning { path: PathBuf },
 
@@ -244,7 +247,7 @@ impl Error {
             UnsupportedFormat, InvalidActivationCode, InvalidSerialNumber, NoSerialFacts, BadFacts, BadKey,
             BadConfig, InvalidEnvironmentType, InvalidSetting, NoConfig, Io, NotAFile, NotPrivate,
             DanglingLink, UsageUnavailable, BadTransfer, NotATransferFile, TransferFull, NothingToAccept,
-            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, NotConfirmed, StagedDamaged, RenewalRefused, NoRenewalYet, ExpiryUnknown, RenewalRunning, NeedsConfirmation,
+            NoSpace, NothingInstalled, NotALicense, NoSuchBackup, Refused, StageRefused, NotConfirmed, StagedDamaged, RenewalRefused, NoRenewalYet, ExpiryUnknown, OutOfRange, RenewalRunning, NeedsConfirmation,
             ReadBackFailed, Busy, PortalUnreachable, PortalProtocol, AuditNotRegistered, BadPortalUrl,
             BadToken, TokenNotBound, NoToken, Keyring, BadRelease
         )
@@ -319,6 +322,7 @@ error_codes! {
     RenewalRefused = "renewal_refused",
     NoRenewalYet = "no_renewal_yet",
     ExpiryUnknown = "expiry_unknown",
+    OutOfRange = "out_of_range",
     RenewalRunning = "renewal_running",
     NeedsConfirmation = "needs_confirmation",
     ReadBackFailed = "read_back_failed",
@@ -424,6 +428,44 @@ pub struct SymbolCount {
     pub needed: usize,
 }
 
+/// A number outside what it may be: which number, the limits and what was given,
+/// so the UI says the limit at the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Range {
+    pub quantity: Quantity,
+    pub min: i64,
+    pub max: i64,
+    pub given: i64,
+}
+
+/// The numbers an administrator gives that have limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    /// "Prepare renewals": environments whose license expires within this many days.
+    RenewalDays,
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quantity::RenewalDays => "the days within which a license expires",
+        })
+    }
+}
+
+impl Range {
+    /// `given` checked against `limits`.
+    pub fn check(quantity: Quantity, limits: std::ops::RangeInclusive<i64>, given: i64) -> Result<i64, Error> {
+        if limits.contains(&given) {
+            return Ok(given);
+        }
+        Err(Error::OutOfRange { range: Range { quantity, min: *limits.start(), max: *limits.end(), given } })
+    }
+}
+
 /// What is wrong with a transfer file that cannot be used, for a headline of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -471,12 +513,16 @@ pub struct ErrorView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub damage: Option<TransferDamage>,
+    /// A number outside its limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub range: Option<Range>,
 }
 
 impl ErrorView {
     /// A view with no facts beyond its code and message.
     pub fn plain(code: ErrorCode, message: String) -> Self {
-        ErrorView { code, message, setting: None, problem: None, length: None, damage: None }
+        ErrorView { code, message, setting: None, problem: None, length: None, damage: None, range: None }
     }
 }
 
@@ -492,6 +538,7 @@ impl From<&Error> for ErrorView {
             }
             Error::InvalidSerialNumber { length, .. } => v.length = *length,
             Error::BadTransfer { damage, .. } => v.damage = Some(*damage),
+            Error::OutOfRange { range } => v.range = Some(*range),
             _ => {}
         }
         v

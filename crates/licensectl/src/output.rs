@@ -51,17 +51,21 @@ impl Out {
         }
     }
 
+    /// The error as one sentence; in `--json`, the core's typed view of it (its
+    /// code and facts, as the app gets them) with that sentence.
     pub fn error(&self, e: &anyhow::Error) {
-        let code = e
-            .chain()
-            .find_map(|c| c.downcast_ref::<license_core::Error>())
-            .map(|c| c.code().as_str())
-            .unwrap_or("error");
         let message = sentence(e);
-        if self.json {
-            print_json(&json!({ "error": { "code": code, "message": message } }));
-        } else {
+        if !self.json {
             eprintln!("error: {message}");
+            return;
+        }
+        match e.chain().find_map(|c| c.downcast_ref::<license_core::Error>()) {
+            Some(core) => {
+                let mut view = license_core::ErrorView::from(core);
+                view.message = message;
+                print_json(&json!({ "error": view }));
+            }
+            None => print_json(&json!({ "error": { "code": "error", "message": message } })),
         }
     }
 

@@ -459,3 +459,31 @@ fn help_gives_each_command_its_own_line() {
     assert!(line("renew").contains("Automatic renewal"), "{}", line("renew"));
     assert!(!line("renew").contains("Reinstall"), "{}", line("renew"));
 }
+
+/// "Prepare renewals" looks at most a year ahead: a number past the limit is
+/// refused with the limit, before any portal is asked (none is reachable here),
+/// and as a typed fact in `--json`.
+#[test]
+fn prepare_renewals_names_the_days_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("r.transfer.zip");
+    let o = licensectl(&["--portal", "http://127.0.0.1:9", "transfer", "prepare-renewals", p(&file), "--days", "400"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must be from 1 to 365 (400 given)"), "{stderr}");
+    assert!(!file.exists());
+    let o = licensectl(&[
+        "--json",
+        "--portal",
+        "http://127.0.0.1:9",
+        "transfer",
+        "prepare-renewals",
+        p(&file),
+        "--days",
+        "0",
+    ]);
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let err = &out["error"];
+    assert_eq!(err["code"], "out_of_range", "{out}");
+    assert_eq!((err["range"]["min"].as_i64(), err["range"]["max"].as_i64()), (Some(1), Some(365)), "{out}");
+}

@@ -2,7 +2,7 @@
 // change the Rust type and run scripts/bindings.
 import type { Channel } from "@tauri-apps/api/core";
 
-export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "stage_refused" | "not_confirmed" | "staged_damaged" | "renewal_refused" | "no_renewal_yet" | "expiry_unknown" | "renewal_running" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
+export type ErrorCode = "too_large" | "not_text" | "byte_order_mark" | "bad_armor" | "not_a_document" | "wrong_kind" | "is_a_license" | "is_an_audit" | "is_a_request" | "is_a_receipt" | "multiple_blocks" | "bad_encoding" | "bad_envelope" | "unsupported_algorithm" | "unknown_key" | "bad_signature" | "bad_payload" | "unsupported_format" | "invalid_activation_code" | "invalid_serial_number" | "no_serial_facts" | "bad_facts" | "bad_key" | "bad_config" | "invalid_environment_type" | "invalid_setting" | "no_config" | "io" | "not_a_file" | "not_private" | "dangling_link" | "usage_unavailable" | "bad_transfer" | "not_a_transfer_file" | "transfer_full" | "nothing_to_accept" | "no_space" | "nothing_installed" | "not_a_license" | "no_such_backup" | "refused" | "stage_refused" | "not_confirmed" | "staged_damaged" | "renewal_refused" | "no_renewal_yet" | "expiry_unknown" | "out_of_range" | "renewal_running" | "needs_confirmation" | "read_back_failed" | "busy" | "portal_unreachable" | "portal_refused" | "portal_unauthorized" | "portal_forbidden" | "portal_not_found" | "portal_no_free_slot" | "portal_reason_required" | "portal_conflict" | "portal_rate_limited" | "portal_protocol" | "audit_not_registered" | "bad_portal_url" | "bad_token" | "token_not_bound" | "no_token" | "keyring" | "bad_release" | "no_environment" | "no_candidate" | "cancelled" | "invalid" | "internal";
 
 export type ErrorView = { code: ErrorCode, message: string, 
 /**
@@ -20,13 +20,21 @@ length?: SymbolCount,
 /**
  * What is wrong with a transfer file.
  */
-damage?: TransferDamage, };
+damage?: TransferDamage, 
+/**
+ * A number outside its limits.
+ */
+range?: Range, };
 
 export type Setting = "name" | "environment_type" | "license_file" | "backup_dir" | "state_dir" | "facts_file" | "ca_bundle" | "vendor_keys" | "proxy" | "portal_url" | "activation_code";
 
 export type SettingProblem = "empty" | "not_set" | "has_parent_dir" | "is_a_folder" | "no_such_folder" | "no_such_file" | "unreadable";
 
 export type SymbolCount = { given: number, needed: number, };
+
+export type Range = { quantity: Quantity, min: number, max: number, given: number, };
+
+export type Quantity = "renewal_days";
 
 export type TransferDamage = "not_zip" | "truncated" | "malformed" | "checksum" | "unknown_member" | "bad_member" | "too_large" | "bad_index";
 
@@ -409,7 +417,7 @@ license: Report | null,
  */
 license_installed: boolean, receipts: Array<ReceiptPlan>, 
 /**
- * Other environments in the file: their papers are skipped here.
+ * Other environments in the file: their papers stay in it for them.
  */
 others_skipped: number, 
 /**

@@ -3,6 +3,8 @@
 // fields and error codes, never by reading Rust's (CLI) message text.
 import type {
   AuditNextStep,
+  Quantity,
+  Range,
   Check,
   CommandError,
   Difference,
@@ -188,6 +190,14 @@ export function settingWords(e: CommandError): string {
   return e.length ? `${lengthWords(e.length)} ${w.next}` : `${w.title} ${w.next}`;
 }
 
+const QUANTITY_UNIT: Record<Quantity, string> = { renewal_days: "day" };
+
+/** The limit a number broke, said at its field: "At most 365 days." */
+export function rangeWords(r: Range): string {
+  const unit = QUANTITY_UNIT[r.quantity];
+  return r.given > r.max ? `At most ${count(r.max, unit)}.` : `At least ${count(r.min, unit)}.`;
+}
+
 /** "24 symbols; needs 25." */
 function lengthWords(l: SymbolCount): string {
   return `${count(l.given, "symbol")}; needs ${l.needed}.`;
@@ -318,6 +328,10 @@ export const ERROR_WORDS: Record<ErrorCode, Words> = {
   no_renewal_yet: {
     title: "The portal has no renewal for this environment yet.",
     next: "Its subscription's renewal is not booked at the portal yet: ask your account manager, then prepare the renewals again.",
+  },
+  out_of_range: {
+    title: "A number is outside its limits.",
+    next: "Give a whole number within the limit shown at the field.",
   },
   expiry_unknown: {
     title: "When its license expires is not known here.",

@@ -35,6 +35,8 @@ use uuid::Uuid;
 
 /// Days before expiry from which "Prepare renewals" takes an environment.
 pub const PREPARE_WITHIN_DAYS: i64 = 60;
+/// How far ahead "Prepare renewals" may look: a license is issued for a year.
+pub const PREPARE_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 pub const RECORD_FILE: &str = "renewals.json";
 /// Entries kept per list: far more environments than a subscription has.
 const KEEP: usize = 1000;
@@ -361,6 +363,7 @@ pub async fn prepare(
     within_days: i64,
     now: Timestamp,
 ) -> Result<Vec<PreparedRenewal>, Error> {
+    crate::error::Range::check(crate::error::Quantity::RenewalDays, PREPARE_DAYS, within_days)?;
     let existing = match std::fs::symlink_metadata(file) {
         Ok(_) => Some(Transfer::read(file, None)?),
         Err(_) => None,

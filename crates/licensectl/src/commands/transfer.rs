@@ -74,6 +74,12 @@ pub fn run(cmd: TransferCommand, env: Option<Environment>, portal: Option<&Porta
             Ok(EXIT_OK)
         }
         TransferCommand::PrepareRenewals { file, days, activation_code } => {
+            // Before the portal is asked: the core's limits.
+            license_core::error::Range::check(
+                license_core::error::Quantity::RenewalDays,
+                renewals::PREPARE_DAYS,
+                days,
+            )?;
             let code = match activation_code {
                 Some(c) => c,
                 None => need_env()?.installed_activation_code()?,
