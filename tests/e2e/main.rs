@@ -1061,6 +1061,9 @@ fn at_760_pixels_no_page_overflows_sideways() {
     let app = App::open();
     let s = &app.session;
     s.set_window_size(760, 800);
+    // The header still says which environment this window is.
+    let name = s.wait_text("[data-testid=env-name]", |t| !t.is_empty());
+    assert_eq!(name, "Demo production · Production");
     let go = |page: &str| {
         s.click("[data-testid=menu]");
         s.click(&format!("[data-nav={page}]"));
