@@ -1692,10 +1692,11 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
                 .unwrap();
             assert_eq!(r.status(), 200);
         }
-        // The renewal is booked: a new term from the day before the old one ends.
+        // The renewal is booked: a new term of two years from the day before the old
+        // one ends (so the timeline spans two years).
         portal.execute(
             "UPDATE subscriptions SET starts_at = ?1, expires_at = ?2",
-            [stamp(expiry - chrono::Duration::days(1)), stamp(expiry + chrono::Duration::days(365))],
+            [stamp(expiry - chrono::Duration::days(1)), stamp(expiry + chrono::Duration::days(700))],
         );
         *state.borrow_mut() = Some((portal, token, code, production));
         vec![]
@@ -1753,6 +1754,13 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         || (w.find_all("[data-testid=timeline] g[data-renewal=waiting] [data-testid=next]").len() == 3).then_some(()),
         || "the timeline does not show the three renewals waiting".into(),
     );
+    // The axis's dates stand apart, left to right, none on another.
+    let overlaps = w.script(
+        "const b = [...document.querySelectorAll('[data-testid=timeline] .axis text.middle')].map((t) => t.getBoundingClientRect()); \
+         return [b.length, b.filter((r, i) => i > 0 && r.left < b[i - 1].right + 4).length];",
+        json!([]),
+    );
+    assert!(overlaps[0].as_u64().unwrap() >= 3 && overlaps[1] == 0, "axis labels (count, overlapping): {overlaps}");
     // Freeing the sandbox's slot revokes nothing: no license was issued in it.
     w.click(&format!("[data-testid=slots] tr[data-serial='{}'] [data-testid=free]", order[3]));
     let consequence = w.wait_text("[data-testid=free-consequence]", |t| !t.is_empty());

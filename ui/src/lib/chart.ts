@@ -20,13 +20,15 @@ export function dateTicks(from: number, to: number, n = 5): number[] {
   const months = (to - from) / (30 * DAY_MS);
   const out: number[] = [];
   if (months >= 2) {
-    const every = Math.max(1, Math.ceil(months / n));
+    // A step that divides the year, so the ticks stay evenly spaced across a new
+    // year (every 5 months gave Nov, then Jan: labels on top of each other).
+    const every = [1, 2, 3, 4, 6, 12].find((m) => m >= months / n) ?? 12 * Math.ceil(months / n / 12);
     const d = new Date(from);
     d.setDate(1);
     d.setHours(0, 0, 0, 0);
     d.setMonth(d.getMonth() + 1);
     while (d.getTime() <= to) {
-      if (d.getMonth() % every === 0 || every === 1) out.push(d.getTime());
+      if (d.getMonth() % Math.min(every, 12) === 0 && (every <= 12 || d.getFullYear() % (every / 12) === 0)) out.push(d.getTime());
       d.setMonth(d.getMonth() + 1);
     }
     return out;
