@@ -18,6 +18,14 @@ pub fn run(env: &Environment) -> Result<Renewal, license_core::Error> {
     tauri::async_runtime::block_on(renewal::renew(env, &client, RenewOptions::default(), &mut |_| {}))
 }
 
+/// A check that installs nothing ("Check for a renewal now"): what a run would do,
+/// with the portal's license when there is one for a person to look at.
+pub fn check(env: &Environment) -> Result<Renewal, license_core::Error> {
+    let client = env.portal_client(None)?;
+    let opts = RenewOptions { dry_run: true, ..RenewOptions::default() };
+    tauri::async_runtime::block_on(renewal::renew(env, &client, opts, &mut |_| {}))
+}
+
 /// What the administrator hears of a run: a title and a body, or nothing (not due,
 /// up to date). A portal fault is not said: the license is untouched, the next run
 /// tries again, and the expiry warnings go on.

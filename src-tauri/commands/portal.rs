@@ -187,7 +187,7 @@ pub async fn fetch_license(app: AppHandle, state: State<'_, AppState>) -> Comman
         Ok(client.download_license(&serial).await?)
     })
     .await?;
-    with_state(&app, move |state| from_bytes(state, "license from the portal".into(), text.into_bytes())).await
+    with_state(&app, move |state| from_bytes(state, "the portal".into(), text.into_bytes())).await
 }
 
 #[tauri::command]

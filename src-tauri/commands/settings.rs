@@ -1,7 +1,7 @@
 //! Settings page: the environment configuration and the portal token.
 
 use super::environment::typed_path;
-use super::{blocking, confirm};
+use super::{blocking, confirm, with_state};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
@@ -9,7 +9,7 @@ use license_core::environment::renewal::Renewal;
 use license_core::secrets::TokenSource;
 use license_core::{secrets, EnvironmentType, PortalUrl};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
 
 #[derive(Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
@@ -116,14 +116,18 @@ pub async fn clear_portal_token(state: State<'_, AppState>) -> CommandResult<()>
     }
 }
 
-/// "Check for a renewal now": one run of automatic renewal, whether or not it is
-/// turned on (the core records it in the renewal history either way).
+/// "Check for a renewal now": asks the portal as a renewal run would, whether or
+/// not automatic renewal is on, but installs nothing. A newer license, or one that
+/// waits for a person, becomes the install candidate: the wizard shows its checks
+/// and the old→new differences, and the administrator installs it. Only the
+/// unattended run installs without asking.
 #[tauri::command]
 pub async fn renew_now(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Renewal> {
     let env = state.env()?;
-    let r = blocking(move || Ok(crate::renew::run(&env)?)).await?;
-    if matches!(r, Renewal::Installed { .. } | Renewal::Staged { .. }) {
-        let _ = app.emit(crate::renew::ENVIRONMENT_CHANGED, ());
+    let r = blocking(move || Ok(crate::renew::check(&env)?)).await?;
+    if let Some(text) = r.offered() {
+        let bytes = text.as_bytes().to_vec();
+        with_state(&app, move |state| super::install::from_bytes(state, "the portal".into(), bytes).map(drop)).await?;
     }
     Ok(r)
 }

@@ -1640,6 +1640,37 @@ fn automatic_renewal_installs_the_portals_newer_license_and_says_so() {
     s.screenshot("settings-renewal");
 }
 
+/// "Check for a renewal now" with a newer license at the portal installs nothing by
+/// itself: it opens the install wizard on the portal's license, with its checks and
+/// the old→new differences, and only the administrator's click installs it.
+#[test]
+fn check_for_a_renewal_now_shows_the_portals_license_before_installing_it() {
+    let portal_state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let (portal, token, code) = portal_for_demo(dir);
+        let serial = HostFacts::read(&dir.join("facts.txt")).unwrap().serial_number().unwrap().to_string();
+        portal.execute("UPDATE slots SET serial_number = ?1 WHERE activation_code = ?2", [serial, code.to_string()]);
+        let cfg = dir.join("environment.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
+        std::fs::write(&cfg, text).unwrap();
+        *portal_state.borrow_mut() = Some(portal);
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    let s = &app.session;
+    let _portal = portal_state.borrow_mut().take().unwrap();
+    let before = app.license();
+    app.nav("settings");
+    s.click("[data-testid=renew-now]");
+    s.wait_for("[data-testid=step-check]");
+    assert_eq!(s.wait_text("[data-testid=candidate-from]", |t| !t.is_empty()), "From the portal");
+    s.wait_for("[data-testid=differences]");
+    assert_eq!(app.license(), before, "nothing is installed before the administrator says so");
+    s.click("[data-testid=install-button]");
+    s.wait_for("[data-testid=installed]");
+    assert_ne!(app.license(), before, "installed on the administrator's click");
+    assert!(app.backups().contains(&before), "after a backup of the previous one");
+}
+
 /// The connected workstation's renewals (issue 19) against the reference portal: a
 /// subscription with three environments whose licenses end in 20 days and whose
 /// renewal is booked to start the day before. The Infrastructure page draws them on

@@ -72,13 +72,24 @@ pub enum Renewal {
         #[serde(with = "timestamp::option")]
         #[cfg_attr(feature = "ts", ts(type = "string | null"))]
         takes_effect: Option<Timestamp>,
+        /// The portal's license file, for a person to check and install by hand.
+        #[serde(skip)]
+        #[cfg_attr(feature = "ts", ts(skip))]
+        text: String,
     },
     /// Installed now, a backup of the old license first.
     Installed { outcome: Box<InstallOutcome> },
     /// Staged: it is installed when it starts.
     Staged { outcome: Box<InstallOutcome> },
     /// Not installed automatically, for `reason`: it waits for a person.
-    WaitsForPerson { license: Option<License>, reason: String },
+    WaitsForPerson {
+        license: Option<License>,
+        reason: String,
+        /// The portal's license file, for a person to check and install by hand.
+        #[serde(skip)]
+        #[cfg_attr(feature = "ts", ts(skip))]
+        text: Option<String>,
+    },
 }
 
 impl Renewal {
@@ -101,6 +112,16 @@ impl Renewal {
             Renewal::WouldInstall { license, .. } => Some(license.license_id),
             Renewal::Installed { outcome } | Renewal::Staged { outcome } => Some(outcome.license.license_id),
             Renewal::WaitsForPerson { license, .. } => license.as_ref().map(|l| l.license_id),
+        }
+    }
+
+    /// The portal's license a person should look at: one a check found newer, or
+    /// one that waits for a person's confirmation.
+    pub fn offered(&self) -> Option<&str> {
+        match self {
+            Renewal::WouldInstall { text, .. } => Some(text),
+            Renewal::WaitsForPerson { text, .. } => text.as_deref(),
+            _ => None,
         }
     }
 }
@@ -162,7 +183,10 @@ impl Environment {
         let at = self.clock().effective_now().max(license.not_before);
         let report = self.check_against_at(file, self.installed_bytes()?.as_deref(), at);
         Ok(match for_a_person(&report) {
-            Some(reason) => Decision::Done(Renewal::WaitsForPerson { license: Some(license), reason }),
+            Some(reason) => {
+                let text = String::from_utf8(file.to_vec()).ok();
+                Decision::Done(Renewal::WaitsForPerson { license: Some(license), reason, text })
+            }
             None if !report.installable => {
                 return Err(hostile(format!(
                     "its license is not for this environment: {}",
@@ -333,11 +357,11 @@ async fn renew_due(
     if clock_state != ClockState::Ok {
         let reason =
             "the clock is not trusted, so nothing is installed automatically: check the clock (`licensectl clock`)";
-        return Ok(Renewal::WaitsForPerson { license: Some(license), reason: reason.into() });
+        return Ok(Renewal::WaitsForPerson { license: Some(license), reason: reason.into(), text: Some(text) });
     }
     if opts.dry_run {
         let takes_effect = (license.not_before > env.clock().start_now()).then_some(license.not_before);
-        return Ok(Renewal::WouldInstall { license, takes_effect });
+        return Ok(Renewal::WouldInstall { license, takes_effect, text });
     }
     // Recorded before it installs: a run killed mid-install still left its mark,
     // which the next run settles (`settle_interrupted`).

@@ -17,16 +17,16 @@ impl Out {
             Renewal::UpToDate { license_id } => {
                 outln!("Up to date: the portal's license {license_id} is installed or staged, or not newer")
             }
-            Renewal::WouldInstall { license, takes_effect: None } => {
+            Renewal::WouldInstall { license, takes_effect: None, .. } => {
                 outln!("Dry run: license {} would be installed now; nothing was changed", license.license_id)
             }
-            Renewal::WouldInstall { license, takes_effect: Some(at) } => outln!(
+            Renewal::WouldInstall { license, takes_effect: Some(at), .. } => outln!(
                 "Dry run: license {} would be staged to take effect on {}; nothing was changed",
                 license.license_id,
                 timestamp::format(at)
             ),
             Renewal::Installed { outcome } | Renewal::Staged { outcome } => self.installed(outcome),
-            Renewal::WaitsForPerson { license, reason } => outln!(
+            Renewal::WaitsForPerson { license, reason, .. } => outln!(
                 "WARNING: the portal's license{} waits for a person: {reason}",
                 license.as_ref().map(|l| format!(" {}", l.license_id)).unwrap_or_default()
             ),
