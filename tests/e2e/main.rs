@@ -1517,6 +1517,8 @@ fn a_future_license_is_staged_from_the_wizard_and_installed_at_its_start() {
     s.screenshot("install-staged");
     app.nav("overview");
     s.wait_text("[data-testid=staged-renewal]", |t| t.starts_with("Renewal staged: takes effect"));
+    // It takes effect by the expiry: no "request a renewal now" beside it.
+    assert!(!s.exists("[data-testid=license-banner]"), "the staged renewal covers the expiry");
 
     // Opened again at its start: the test clock says a minute past it.
     let env = license_core::Environment::open(&app.path("environment.toml")).unwrap();

@@ -107,6 +107,11 @@ fn a_renewal_is_staged_reported_and_installed_at_its_start_with_a_backup() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).starts_with("LICENSE OK - valid, 20 days left"), "{}", text(&o));
     assert!(text(&o).contains("renewal staged, takes effect"), "{}", text(&o));
+    // status says the same: no "request a renewal" beside the renewal that is here.
+    let o = site.run(None, &["status"]);
+    let said = text(&o);
+    assert!(said.contains("the staged renewal takes effect"), "{said}");
+    assert!(!said.contains("request a renewal") && !said.contains("Warning:"), "{said}");
 
     // At its start: the check installs it, the old license backed up first (the
     // backup taken above goes, so the one found after is the install's own).

@@ -145,6 +145,11 @@ staged_damaged: boolean,
  */
 vendor_keys_configured: boolean, 
 /**
+ * The staged renewal takes effect by the installed license's expiry, so the
+ * expiry needs nothing more from the administrator.
+ */
+staged_covers_expiry: boolean, 
+/**
  * A license request belongs in the next transfer file: no license here runs
  * another year (the installed one, or the renewal staged after it).
  */

@@ -326,15 +326,7 @@ fn license_problem(o: &Overview, t: &Thresholds) -> Option<Problem> {
     match o.installed.status {
         LicenseStatus::None => Some(Problem::critical("no license is installed".into())),
         // A staged renewal that starts by the expiry takes its place then.
-        LicenseStatus::Valid | LicenseStatus::Expiring
-            if o.staged
-                .as_ref()
-                .filter(|s| s.will_not_install.is_none())
-                .zip(expires_at)
-                .is_some_and(|(s, e)| s.takes_effect <= e) =>
-        {
-            None
-        }
+        LicenseStatus::Valid | LicenseStatus::Expiring if o.staged_covers_expiry => None,
         LicenseStatus::Valid | LicenseStatus::Expiring => match (o.installed.days_left, expires_at) {
             (Some(d), Some(e)) if d < t.critical_days => {
                 Some(Problem::critical(format!("expires in {d} days ({})", day(&e))))
@@ -512,6 +504,8 @@ impl Environment {
         let name = &o.name;
         let lic = o.installed.license.as_ref();
         let alert = match (o.installed.status, lic) {
+            // A staged renewal takes over by the expiry: nothing to alert about.
+            (LicenseStatus::Expiring, _) if o.staged_covers_expiry => return Ok(None),
             (LicenseStatus::Expiring, Some(l)) => Alert {
                 title: format!("License expires in {} days", o.installed.days_left.unwrap_or(0)),
                 body: format!(

@@ -66,6 +66,9 @@ pub struct Overview {
     pub staged_damaged: bool,
     /// False when no vendor key is trusted: no license can be checked.
     pub vendor_keys_configured: bool,
+    /// The staged renewal takes effect by the installed license's expiry, so the
+    /// expiry needs nothing more from the administrator.
+    pub staged_covers_expiry: bool,
     /// A license request belongs in the next transfer file: no license here runs
     /// another year (the installed one, or the renewal staged after it).
     pub request_advised: bool,
@@ -92,6 +95,17 @@ impl Environment {
         })
     }
 
+    /// The staged renewal, and whether a staged file is damaged (said in `warnings`).
+    fn staged_or_why(&self, warnings: &mut Vec<String>) -> (Option<StagedLicense>, bool) {
+        match self.staged() {
+            Ok(staged) => (staged, false),
+            Err(e) => {
+                warnings.push(e.to_string());
+                (None, matches!(e, Error::StagedDamaged { .. }))
+            }
+        }
+    }
+
     pub fn overview(&self) -> Result<Overview, Error> {
         let clock = self.clock();
         let now = clock.effective_now();
@@ -103,13 +117,15 @@ impl Environment {
             Ok((f, s)) => (Some(f), Some(s), None),
             Err(e) => (None, None, Some(e)),
         };
-        let installed = self.installed_license(serial.as_ref().map(|s| s.serial_number.clone()), now)?;
+        let mut installed = self.installed_license(serial.as_ref().map(|s| s.serial_number.clone()), now)?;
         let mut warnings = Vec::new();
         warnings.extend(clock.warning.clone());
+        let (staged, staged_damaged) = self.staged_or_why(&mut warnings);
+        let staged_covers_expiry = staged_takes_over(&mut installed, staged.as_ref());
         if let Some(e) = &serial_error {
             warnings.push(e.to_string());
         }
-        if installed.status != LicenseStatus::Valid && installed.status != LicenseStatus::None {
+        if !matches!(installed.status, LicenseStatus::Valid | LicenseStatus::None) && !staged_covers_expiry {
             warnings.push(installed.status_text.clone());
         }
         let drift = match (installed.status, &installed.license, &facts) {
@@ -124,12 +140,6 @@ impl Environment {
             self.history_of(serial.as_ref().map(|s| &s.serial_number)).into_iter().max_by_key(|u| u.received_at);
         warnings.extend(last_upload.as_ref().and_then(audit_verdict::rejection));
         let audit_next_step = last_upload.as_ref().and_then(|u| AuditNextStep::after(u.status, u.receipt.is_some()));
-        let mut staged_damaged = false;
-        let staged = self.staged().unwrap_or_else(|e| {
-            staged_damaged = matches!(e, Error::StagedDamaged { .. });
-            warnings.push(e.to_string());
-            None
-        });
         let request_advised = !covered_for_a_year(&installed, staged.as_ref(), now);
         Ok(Overview {
             name: self.config.name.clone(),
@@ -147,10 +157,27 @@ impl Environment {
             staged,
             staged_damaged,
             vendor_keys_configured: !self.vendor_keys.is_empty(),
+            staged_covers_expiry,
             request_advised,
             warnings,
         })
     }
+}
+
+/// Whether a staged renewal that will install takes effect by the license's expiry;
+/// if so, an expiring license's text says that, not "request a renewal".
+fn staged_takes_over(installed: &mut InstalledLicense, staged: Option<&StagedLicense>) -> bool {
+    let expires_at = installed.license.as_ref().and_then(|l| l.expires_at);
+    let Some(s) = staged.filter(|s| s.will_not_install.is_none()) else { return false };
+    if !expires_at.is_some_and(|e| s.takes_effect <= e) {
+        return false;
+    }
+    if installed.status == LicenseStatus::Expiring {
+        let days = installed.days_left.unwrap_or(0);
+        let from = crate::timestamp::format(&s.takes_effect);
+        installed.status_text = format!("the license expires in {days} days; the staged renewal takes effect {from}");
+    }
+    true
 }
 
 /// A license in use, or a renewal staged to follow it, runs at least a year from
