@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod commands;
+mod daily;
 mod dialogs;
 pub mod drop;
 pub mod error;
@@ -85,7 +86,7 @@ pub fn run() {
             bind_given_token(&state);
             #[cfg(feature = "test-dialogs")]
             drop::watch_test_drops(app.handle());
-            notify::start(app.handle());
+            daily::start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -1,8 +1,8 @@
 //! Automatic renewal in the desktop app (opt-in, `auto_renew` in the environment's
-//! configuration): at start and once a day while the app runs, the core's
-//! `renewal::renew` asks the portal for this serial's license and installs or stages
-//! it when it is newer and passes every check. What it did is said in a desktop
-//! notification, and the window is told to read the environment again.
+//! configuration): at start and once a day while the app runs (`daily.rs`), the
+//! core's `renewal::renew` asks the portal for this serial's license and installs or
+//! stages it when it is newer and passes every check. What it did is returned for a
+//! desktop notification, and the window is told to read the environment again.
 
 use license_core::environment::renewal::{self, RenewOptions, Renewal};
 use license_core::Environment;
@@ -53,23 +53,24 @@ pub fn words(env_name: &str, r: &Renewal) -> Option<(String, String)> {
     }
 }
 
-/// The daily run, when the administrator turned it on: renew, say what happened,
-/// and have the window read the environment again if it changed.
-pub fn scheduled(app: &AppHandle, env: &Environment) {
+/// The daily run, when the administrator turned it on: renew, have the window read
+/// the environment again if it changed, and return what to tell the administrator.
+pub fn scheduled(app: &AppHandle, env: &Environment) -> Option<(String, String)> {
     if !env.config.auto_renew {
-        return;
+        return None;
     }
     match run(env) {
         Ok(r) => {
             tracing::info!(outcome = r.name(), "automatic renewal");
-            if let Some((title, body)) = words(&env.config.name, &r) {
-                crate::notify::show(&title, &body);
-            }
             if matches!(r, Renewal::Installed { .. } | Renewal::Staged { .. }) {
                 let _ = app.emit(ENVIRONMENT_CHANGED, ());
             }
+            words(&env.config.name, &r)
         }
         // Recorded in the renewal history by the core; the next run tries again.
-        Err(e) => tracing::warn!(error = %e, "automatic renewal did not complete; the next run tries again"),
+        Err(e) => {
+            tracing::warn!(error = %e, "automatic renewal did not complete; the next run tries again");
+            None
+        }
     }
 }
