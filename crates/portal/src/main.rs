@@ -42,6 +42,17 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_value = "read,register,download_license,upload_audit")]
         permissions: Vec<Permission>,
     },
+    /// Record a license made elsewhere with the same vendor key (the demo's) as issued
+    /// here, its serial registered in a slot of its type under NAME.
+    AdoptLicense {
+        #[arg(long)]
+        license: PathBuf,
+        /// The vendor's signing key (PKCS#8 PEM): the license must verify with it.
+        #[arg(long)]
+        vendor_key: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -93,6 +104,14 @@ async fn main() -> Result<()> {
             license_portal::serve(listener, Portal::new(conn, vendor, faults)).await?;
         }
         Command::Subscription(args) => create_subscription(&cli.db, args)?,
+        Command::AdoptLicense { license, vendor_key, name } => {
+            let keys = license_core::KeyRing::new(vec![KeyPair::read(&vendor_key)?.public()]);
+            let bytes = std::fs::read(&license).with_context(|| format!("reading {}", license.display()))?;
+            let lic = license_core::payload::open_license(&bytes, &keys)?;
+            let mut conn = db::open(&cli.db)?;
+            admin::adopt_license(&mut conn, &lic, &name).map_err(anyhow::Error::msg)?;
+            println!("license {} of {} adopted", lic.license_id, lic.serial_number);
+        }
         Command::Token { activation_code, permissions } => {
             let code: ActivationCode = activation_code.parse()?;
             let conn = db::open(&cli.db)?;
