@@ -169,7 +169,7 @@ impl Environment {
 fn staged_takes_over(installed: &mut InstalledLicense, staged: Option<&StagedLicense>) -> bool {
     let expires_at = installed.license.as_ref().and_then(|l| l.expires_at);
     let Some(s) = staged.filter(|s| s.will_not_install.is_none()) else { return false };
-    if !expires_at.is_some_and(|e| s.takes_effect <= e) {
+    if expires_at.is_none_or(|e| s.takes_effect > e) {
         return false;
     }
     if installed.status == LicenseStatus::Expiring {
