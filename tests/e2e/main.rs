@@ -1787,6 +1787,13 @@ fn the_workstation_draws_the_timeline_and_prepares_renewals_in_one_file() {
         || (w.find_all("[data-testid=timeline] g[data-renewal=waiting] [data-testid=next]").len() == 3).then_some(()),
         || "the timeline does not show the three renewals waiting".into(),
     );
+    // The slot table says what the timeline says: the license in use ends in days,
+    // and its renewal waits; not the renewal's end as if it were in use.
+    let cell = w
+        .wait_text(&format!("[data-testid=slots] tr[data-serial='{production}'] [data-testid=slot-license]"), |t| {
+            t.contains("renewal")
+        });
+    assert!(cell.contains("renewal sent, waiting from "), "{cell}");
     // The axis's dates stand apart, left to right, none on another.
     let overlaps = w.script(
         "const b = [...document.querySelectorAll('[data-testid=timeline] .axis text.middle')].map((t) => t.getBoundingClientRect()); \
