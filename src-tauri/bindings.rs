@@ -86,7 +86,7 @@ fn declarations(cfg: &ts_rs::Config) -> String {
         payload::UploadStatus, portal_core::UploadResult, portal_core::PortalUpload,
         portal_core::Subscription, portal_core::Slot,
         install::CandidateView, install::CandidateDropped,
-        portal::UploadProgress, portal::UploadSummary, portal::AuditState, portal::SavedRequest, portal::RequestView,
+        portal::UploadProgress, portal::UploadSummary, license_core::environment::audit_view::AuditView, portal::SavedRequest, license_core::environment::request_view::RequestView,
         crate::drop::DragState,
         settings::Settings, environment::NewConfig,
         license_core::payload::Receipt, license_core::payload::Mismatch, license_core::transfer::TransferEntry, license_core::workstation::process::ItemKind,

@@ -196,6 +196,28 @@ mod ipc_contract {
         assert!(maps.is_empty(), "word maps outside ui/src/lib/words.svelte.ts: {maps:#?}");
     }
 
+    /// Every command is an adapter of a few lines over the core: at most 30 from
+    /// its `fn` to its closing brace (the action and its rules live in the core).
+    #[test]
+    fn every_command_is_a_short_adapter() {
+        let dir = format!("{}/src-tauri/commands", env!("CARGO_MANIFEST_DIR"));
+        let (mut long, mut seen) = (Vec::new(), 0);
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, _) in lines.iter().enumerate().filter(|(_, l)| l.trim() == "#[tauri::command]") {
+                let start = i + lines[i..].iter().position(|l| l.contains("fn ")).unwrap();
+                let len = lines[start..].iter().position(|l| *l == "}").unwrap() + 1;
+                seen += 1;
+                if len > 30 {
+                    long.push(format!("{}: {} ({len} lines)", e.file_name().to_string_lossy(), lines[start].trim()));
+                }
+            }
+        }
+        assert_eq!(seen, super::COMMANDS.len(), "the scan found every command");
+        assert!(long.is_empty(), "commands over 30 lines: {long:#?}");
+    }
+
     #[test]
     fn the_ui_calls_exactly_the_command_list() {
         let api = read("ui/src/lib/api.ts");

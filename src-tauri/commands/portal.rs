@@ -6,8 +6,10 @@ use super::{blocking, cancellable, with_env, with_state, OnBlockingPool};
 use crate::dialogs;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use license_core::environment::audits::{self, GeneratedAudit, HistoryLine};
+use license_core::environment::audit_view::{self, AuditView};
+use license_core::environment::audits::{self, GeneratedAudit};
 use license_core::environment::forecast::Forecast;
+use license_core::environment::request_view::{self, RequestView};
 use license_core::environment::usage::{self, UsageLine};
 use license_core::portal::{PortalClient, UploadResult};
 use license_core::{Environment, SerialNumber};
@@ -27,17 +29,6 @@ pub struct UploadSummary {
     uploaded: Vec<UploadResult>,
     remaining: usize,
     error: Option<CommandError>,
-}
-
-#[derive(Serialize, ts_rs::TS)]
-pub struct AuditState {
-    outbox: Vec<String>,
-    history: Vec<HistoryLine>,
-    portal_error: Option<CommandError>,
-    /// Whether the portal has this environment's serial in a slot of the
-    /// subscription; `None` when that could not be asked. An unregistered serial's
-    /// audits are rejected, so the page warns before they are sent.
-    registered: Option<bool>,
 }
 
 /// Consumption next to entitlements, before anything is signed.
@@ -118,42 +109,12 @@ pub async fn upload_audit_file(app: AppHandle, state: State<'_, AppState>) -> Co
     .await
 }
 
-/// The outbox and the upload history, merged with the portal's when it answers.
+/// The outbox and the upload history, merged with the portal's when it answers
+/// (the core's view, as `licensectl audit history` reads it).
 #[tauri::command]
-pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditState> {
+pub async fn audit_state(state: State<'_, AppState>) -> CommandResult<AuditView> {
     let env = state.env()?;
-    let asked = with_env(&env, |env| {
-        let serial = env.serial().ok().map(|s| s.serial_number);
-        Ok((env.installed_activation_code()?, env.portal_client(None)?, serial))
-    })
-    .await;
-    let (portal, registered) = match asked {
-        Ok((code, client, serial)) => {
-            let registered = match (&serial, client.subscription(&code).await) {
-                (Some(serial), Ok(sub)) => Some(sub.slots.iter().any(|s| s.serial_number.as_ref() == Some(serial))),
-                _ => None,
-            };
-            (client.audit_history(&code, serial.as_ref()).await.map_err(CommandError::from), registered)
-        }
-        Err(e) => (Err(e), None),
-    };
-    let (portal, portal_error) = match portal {
-        Ok(p) => (Some(p), None),
-        Err(e) => (None, Some(e)),
-    };
-    with_env(&env, move |env| {
-        Ok(AuditState {
-            outbox: env
-                .outbox()?
-                .iter()
-                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
-                .collect(),
-            history: env.merge_history(portal.as_deref()),
-            portal_error,
-            registered,
-        })
-    })
-    .await
+    Ok(audit_view::audit_view(&env, None, &OnBlockingPool).await?)
 }
 
 /// Registers this environment's serial in a free slot of its type. `reason`: why a
@@ -253,52 +214,11 @@ pub async fn fulfil_request(app: AppHandle, state: State<'_, AppState>) -> Comma
     save_bytes(&app, "Save the license file", "license.lic", text.into_bytes()).await
 }
 
-/// What the Request page shows before anything is sent: this environment's serial
-/// and type, the subscription it would be registered in, and that subscription's slots.
-#[derive(Serialize, ts_rs::TS)]
-pub struct RequestView {
-    serial_number: Option<SerialNumber>,
-    environment_type: license_core::EnvironmentType,
-    name: String,
-    activation_code: Option<license_core::ActivationCode>,
-    subscription: Option<license_core::portal::Subscription>,
-    /// Why the subscription could not be read (no code, no token, portal offline, ...).
-    subscription_error: Option<CommandError>,
-}
-
+/// What the Request page shows before anything is sent (the core's view).
 #[tauri::command]
 pub async fn request_view(activation_code: Option<String>, state: State<'_, AppState>) -> CommandResult<RequestView> {
     let env = state.env()?;
-    cancellable(&state, async {
-        let (mut view, asked) = with_env(&env, move |env| {
-            let view = RequestView {
-                serial_number: env.serial().ok().map(|s| s.serial_number),
-                environment_type: env.config.environment_type,
-                name: env.config.name.clone(),
-                activation_code: None,
-                subscription: None,
-                subscription_error: None,
-            };
-            let asked = env
-                .subscription_code(activation_code.as_deref())
-                .map_err(CommandError::from)
-                .and_then(|code| Ok((code, env.portal_client(None)?)));
-            Ok((view, asked))
-        })
-        .await?;
-        match asked {
-            Ok((code, client)) => {
-                view.activation_code = Some(code.clone());
-                match client.subscription(&code).await {
-                    Ok(s) => view.subscription = Some(s),
-                    Err(e) => view.subscription_error = Some(e.into()),
-                }
-            }
-            Err(e) => view.subscription_error = Some(e),
-        }
-        Ok(view)
-    })
-    .await
+    cancellable(&state, async { Ok(request_view::request_view(&env, activation_code, &OnBlockingPool).await?) }).await
 }
 
 /// Stops every portal call under way (their commands answer `cancelled`).

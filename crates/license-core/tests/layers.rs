@@ -145,7 +145,7 @@ const ENVIRONMENT_FLOORS: &[&[&str]] = &[
     &["mod"],
     &["forecast"],
     &["audits", "drift", "subscription", "requests", "staged", "renewal"],
-    &["audit_verdict"],
+    &["audit_verdict", "audit_view", "request_view"],
     &["overview"],
     &["monitor", "transfer_here"],
 ];

@@ -305,7 +305,15 @@ export type UploadProgress = { done: number, total: number, };
 
 export type UploadSummary = { uploaded: Array<UploadResult>, remaining: number, error: ErrorView | null, };
 
-export type AuditState = { outbox: Array<string>, history: Array<HistoryLine>, portal_error: ErrorView | null, 
+export type AuditView = { 
+/**
+ * The audits waiting for upload, by file name.
+ */
+outbox: Array<string>, history: Array<HistoryLine>, 
+/**
+ * Why the portal's history was not read (this machine's uploads are shown).
+ */
+portal_error: ErrorView | null, 
 /**
  * Whether the portal has this environment's serial in a slot of the
  * subscription; `None` when that could not be asked. An unregistered serial's
@@ -596,7 +604,7 @@ export type Commands = {
   save_audit_copy: { args: Record<string, never>; result: string | null };
   upload_outbox: { args: { onProgress: Channel<UploadProgress> }; result: UploadSummary };
   upload_audit_file: { args: Record<string, never>; result: UploadResult | null };
-  audit_state: { args: Record<string, never>; result: AuditState };
+  audit_state: { args: Record<string, never>; result: AuditView };
   register_environment: { args: { activationCode: string | null, reason: string | null }; result: string };
   fetch_license: { args: Record<string, never>; result: CandidateView };
   send_license: { args: Record<string, never>; result: Array<string> };

@@ -6,6 +6,7 @@
 //! be the new one a verified, fsynced backup of the old one exists.
 
 pub mod audit_verdict;
+pub mod audit_view;
 pub mod audits;
 pub mod backups;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod monitor;
 pub mod overview;
 pub mod renewal;
 pub mod report;
+pub mod request_view;
 pub mod requests;
 pub mod staged;
 pub mod subscription;

@@ -1,13 +1,12 @@
 //! `licensectl audit`: generate the signed consumption file, upload it (or files
 //! made elsewhere), and show the outbox and the upload history.
 
-use super::portal::{client, needs_environment, runtime, subscription_code};
+use super::portal::{client, needs_environment, runtime};
 use crate::exit::EXIT_OK;
 use crate::output::Out;
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use license_core::environment::audits;
-use license_core::portal::PortalUpload;
+use license_core::environment::{audit_view, audits};
 use license_core::run::InPlace;
 use license_core::{fs, Environment, PortalUrl};
 use std::path::PathBuf;
@@ -57,20 +56,13 @@ pub fn run(cmd: AuditCommand, env: Option<Environment>, flag: Option<&PortalUrl>
             out.value(&files, || files.iter().map(|f| format!("{}\n", f.display())).collect());
         }
         AuditCommand::History => {
-            let portal = portal_history(&env, flag);
-            out.history(&env.merge_history(portal.as_deref().ok()), portal.as_ref().err());
+            // The core's view, as the app's Audit page reads it.
+            let url = super::portal::portal_url(Some(&env), flag).ok();
+            let view = runtime()?.block_on(audit_view::audit_view(&env, url, &InPlace))?;
+            out.history(&view.history, view.portal_error.as_ref());
         }
     }
     Ok(EXIT_OK)
-}
-
-/// This environment's uploads as the portal records them. Why they could not be
-/// read is said, not taken for an unreachable portal.
-fn portal_history(env: &Environment, flag: Option<&PortalUrl>) -> Result<Vec<PortalUpload>> {
-    let c = client(Some(env), flag)?;
-    let code = subscription_code(env, None)?;
-    let serial = env.serial()?.serial_number;
-    Ok(runtime()?.block_on(c.audit_history(&code, Some(&serial)))?)
 }
 
 /// Without an environment: audit files made on other machines, each checked before

@@ -49,7 +49,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The portal to talk to: `--portal`, else `LICENSE_MANAGER_PORTAL`, else the configuration's.
-fn portal_url(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<PortalUrl> {
+pub fn portal_url(env: Option<&Environment>, flag: Option<&PortalUrl>) -> Result<PortalUrl> {
     let configured = env.and_then(|e| e.config.portal_url.as_ref());
     let url = match flag {
         Some(u) => Some(u.clone()),

@@ -49,11 +49,12 @@ impl Out {
 
     /// `reached`: the portal answered, so the list holds its uploads too.
     /// `portal`: why the portal's side of the history could not be read, if so.
-    pub fn history(&self, lines: &[HistoryLine], portal: Option<&anyhow::Error>) {
+    pub fn history(&self, lines: &[HistoryLine], portal: Option<&license_core::ErrorView>) {
         self.value(&lines, || {
             let mut t = String::new();
             if let Some(e) = portal {
-                t += &format!("(the portal's history was not read: {e:#}; showing this machine's uploads only)\n");
+                let why = &e.message;
+                t += &format!("(the portal's history was not read: {why}; showing this machine's uploads only)\n");
             }
             for l in lines {
                 t += &format!(
