@@ -531,6 +531,29 @@ fn portal_for_demo(dir: &Path) -> (license_test_support::TestPortal, String, lic
     (portal, token, code)
 }
 
+/// Points the demo's configuration at `url` instead of the demo's own portal.
+fn point_at(dir: &Path, url: &str) {
+    let cfg = dir.join("environment.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", url);
+    std::fs::write(&cfg, text).unwrap();
+}
+
+/// The demo on a fresh reference portal that knows its subscription ([`portal_for_demo`]),
+/// the token given in `LICENSE_MANAGER_TOKEN`; `prepare` sets the portal up first.
+fn open_on_portal(
+    prepare: impl FnOnce(&Path, &license_test_support::TestPortal, &license_core::ActivationCode, &str),
+) -> (App, license_test_support::TestPortal) {
+    let state = std::cell::RefCell::new(None);
+    let app = App::open_with(|dir| {
+        let (portal, token, code) = portal_for_demo(dir);
+        prepare(dir, &portal, &code, &token);
+        point_at(dir, &portal.url);
+        *state.borrow_mut() = Some(portal);
+        vec![("LICENSE_MANAGER_TOKEN", token)]
+    });
+    (app, state.into_inner().unwrap())
+}
+
 /// The portal's only slot was freed while another server's license in it is still
 /// valid: reusing it needs a stated reason.
 fn freed_with_a_valid_license(portal: &license_test_support::TestPortal) {
@@ -554,20 +577,12 @@ fn registered_reason(portal: &license_test_support::TestPortal) -> String {
 
 #[test]
 fn request_online_then_audit_upload_through_the_real_portal() {
-    let portal_state = std::cell::RefCell::new(None);
-    let app = App::open_with(|dir| {
-        let (portal, token, _) = portal_for_demo(dir);
+    let (app, portal) = open_on_portal(|dir, portal, _, token| {
         // The only slot was freed while the license of a server in it is still valid.
-        freed_with_a_valid_license(&portal);
-        let cfg = dir.join("environment.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
-        std::fs::write(&cfg, text).unwrap();
-        *portal_state.borrow_mut() = Some(portal);
-        std::fs::write(dir.join("token-given"), &token).unwrap();
-        vec![("LICENSE_MANAGER_TOKEN", token)]
+        freed_with_a_valid_license(portal);
+        std::fs::write(dir.join("token-given"), token).unwrap();
     });
     let s = &app.session;
-    let portal = portal_state.borrow_mut().take().unwrap();
     webkit_never_inherits_the_token(&app);
 
     // Online request: register, download, continue in the install wizard.
@@ -757,7 +772,12 @@ fn across_the_air_gap_a_workstation_processes_the_file_and_the_environment_insta
     assert!(problem.contains("The portal rejected 1 audit"), "{problem}");
     assert!(!w.exists("[data-testid=notice]"), "no success line beside it");
     let why = w.wait_text("[data-testid=rejected-why]", |t| !t.is_empty());
-    assert!(why.contains("was not issued to serial") && why.contains("Install the license the portal issued"), "{why}");
+    assert!(
+        why.contains("was not issued to serial") && why.contains(". Install the license the portal issued"),
+        "{why}"
+    );
+    let result = w.wait_text("[data-testid=transfer-environments] [data-testid=result]", |t| !t.is_empty());
+    assert!(result.contains("Audit: rejected by the portal") && !result.contains("done (rejected)"), "{result}");
     assert_eq!(registered_reason(&portal), "the server was rebuilt");
     w.screenshot("workstation-transfer");
     // The "Carries" column shows what came back, and the result names the slot, the
@@ -852,9 +872,7 @@ fn the_request_page_shows_the_slots_and_decides_by_error_code() {
         portal.subscription(&code, vec![(license_core::EnvironmentType::Production, 1)]);
         // This token may register and send, but not download.
         let token = portal.token(&code, &[Permission::Read, Permission::Register, Permission::SendLicense]);
-        let cfg = dir.join("environment.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
-        std::fs::write(&cfg, text).unwrap();
+        point_at(dir, &portal.url);
         *setup.borrow_mut() = Some((portal, token.clone(), code));
         vec![("LICENSE_MANAGER_TOKEN", token)]
     });
@@ -1221,17 +1239,8 @@ fn a_suspect_clock_can_be_accepted_from_the_overview() {
 /// is red and names the way forward, not a green "1 uploaded".
 #[test]
 fn a_rejected_upload_is_a_red_result_with_the_way_forward() {
-    let portal_state = std::cell::RefCell::new(None);
-    let app = App::open_with(|dir| {
-        let (portal, token, _) = portal_for_demo(dir);
-        let cfg = dir.join("environment.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
-        std::fs::write(&cfg, text).unwrap();
-        *portal_state.borrow_mut() = Some(portal);
-        vec![("LICENSE_MANAGER_TOKEN", token)]
-    });
+    let (app, portal) = open_on_portal(|_, _, _, _| {});
     let s = &app.session;
-    let portal = portal_state.borrow_mut().take().unwrap();
     app.nav("audit");
     // Before anything is sent: the portal does not know this serial, so its audits
     // would be rejected; the page says so and offers the registration.
@@ -1647,19 +1656,11 @@ fn automatic_renewal_installs_the_portals_newer_license_and_says_so() {
 /// the old→new differences, and only the administrator's click installs it.
 #[test]
 fn check_for_a_renewal_now_shows_the_portals_license_before_installing_it() {
-    let portal_state = std::cell::RefCell::new(None);
-    let app = App::open_with(|dir| {
-        let (portal, token, code) = portal_for_demo(dir);
+    let (app, _portal) = open_on_portal(|dir, portal, code, _| {
         let serial = HostFacts::read(&dir.join("facts.txt")).unwrap().serial_number().unwrap().to_string();
         portal.execute("UPDATE slots SET serial_number = ?1 WHERE activation_code = ?2", [serial, code.to_string()]);
-        let cfg = dir.join("environment.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace("http://127.0.0.1:8787", &portal.url);
-        std::fs::write(&cfg, text).unwrap();
-        *portal_state.borrow_mut() = Some(portal);
-        vec![("LICENSE_MANAGER_TOKEN", token)]
     });
     let s = &app.session;
-    let _portal = portal_state.borrow_mut().take().unwrap();
     let before = app.license();
     app.nav("settings");
     s.click("[data-testid=renew-now]");
