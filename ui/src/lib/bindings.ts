@@ -404,7 +404,11 @@ export type ReceiptPlan = { receipt: Receipt, fate: ReceiptFate,
 /**
  * With `DoesNotMatch`: the first thing in which the receipt differs.
  */
-mismatch: Mismatch | null, };
+mismatch: Mismatch | null, 
+/**
+ * What to do when the receipt rejects the audit (the core's rule).
+ */
+next_step: AuditNextStep | null, };
 
 export type OrderedEnvironment = { name: string, environment_type: EnvironmentType, 
 /**

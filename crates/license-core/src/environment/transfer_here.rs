@@ -44,6 +44,8 @@ pub struct ReceiptPlan {
     pub fate: ReceiptFate,
     /// With `DoesNotMatch`: the first thing in which the receipt differs.
     pub mismatch: Option<crate::payload::Mismatch>,
+    /// What to do when the receipt rejects the audit (the core's rule).
+    pub next_step: Option<super::audit_verdict::AuditNextStep>,
 }
 
 /// One environment in a transfer file's import order.
@@ -254,7 +256,9 @@ impl Environment {
                 None if recorded.contains(id) => (ReceiptFate::AlreadyRecorded, None),
                 None => (ReceiptFate::NotInOutbox, None),
             };
-            plan.receipts.push(ReceiptPlan { receipt, fate, mismatch });
+            // A receipt is signed only for a registered serial: its rejection's step follows.
+            let next_step = super::audit_verdict::AuditNextStep::after(receipt.status, true);
+            plan.receipts.push(ReceiptPlan { receipt, fate, mismatch, next_step });
             plan.receipt_bytes.insert(*id, bytes.clone());
         }
         Ok(plan)
